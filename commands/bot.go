@@ -1,0 +1,214 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+
+	"github.com/billingbot/billingbot/commands/catalog"
+	"github.com/billingbot/billingbot/commands/payment"
+	"github.com/billingbot/billingbot/locales"
+	"github.com/billingbot/billingbot/store"
+)
+
+// Config is what a deployment sets about the core.
+type Config struct {
+	// PublicURL is the base URL users reach for payment pages.
+	PublicURL string
+	// Support is shown by the support command; empty fields use defaults.
+	Support Support
+	// PayLinkTTL is how long a payment link works (default 30 minutes).
+	PayLinkTTL time.Duration
+	// Admins are user ids that are admins whatever the platform says.
+	Admins []string
+}
+
+// Support is a deployment's help contact: sovereign-cloud deployments point
+// to other portals.
+type Support struct {
+	URL   string // support portal
+	FAQ   string // frequently asked questions
+	Email string
+}
+
+// Bot is the command core. Handle is safe for concurrent use.
+type Bot struct {
+	store   *store.Store
+	catalog *catalog.Catalog
+	gateway payment.Gateway
+	bundle  *i18n.Bundle
+	locs    map[string]*i18n.Localizer
+	cfg     Config
+	now     func() time.Time
+	log     *slog.Logger
+	specs   []spec
+	forms   map[string]form
+}
+
+// BotOption configures a Bot.
+type BotOption func(*Bot)
+
+// WithClock makes the bot read time from now (tests, benchmarks).
+func WithClock(now func() time.Time) BotOption { return func(b *Bot) { b.now = now } }
+
+// WithLogger sets the bot's logger.
+func WithLogger(l *slog.Logger) BotOption { return func(b *Bot) { b.log = l } }
+
+// New returns a bot on a store, a catalog and a payment gateway.
+func New(st *store.Store, cat *catalog.Catalog, gw payment.Gateway, cfg Config, opts ...BotOption) (*Bot, error) {
+	bundle, err := locales.Bundle()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PayLinkTTL <= 0 {
+		cfg.PayLinkTTL = 30 * time.Minute
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	b := &Bot{
+		store: st, catalog: cat, gateway: gw, bundle: bundle, cfg: cfg,
+		now: time.Now, log: slog.Default(),
+		locs: map[string]*i18n.Localizer{},
+	}
+	for _, lang := range locales.Languages {
+		b.locs[lang] = i18n.NewLocalizer(bundle, lang)
+	}
+	for _, o := range opts {
+		o(b)
+	}
+	b.specs = b.commandSpecs()
+	b.forms = b.formHandlers()
+	return b, nil
+}
+
+// call is one request in progress.
+type call struct {
+	b    *Bot
+	ctx  context.Context
+	req  Request
+	view store.View
+	now  time.Time
+	t    tr
+	args []string
+}
+
+// Handle answers a request. Mistakes of the user are answered in the
+// Response; the error is for faults of the bot itself, and then the
+// Response still holds a polite message to show.
+func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
+	now := b.now().UTC()
+	c := &call{b: b, ctx: ctx, req: req, now: now, t: b.tr(langOf("", req.Locale))}
+	if !store.ValidID(req.Org) || !store.ValidID(req.User.ID) {
+		return c.fail(c.t.T("ErrBadRequest")), nil
+	}
+	if req.Members == nil {
+		c.req.Members = noDirectory{}
+	}
+	if c.req.IdempotencyKey == "" {
+		c.req.IdempotencyKey = store.NewID()
+	}
+	var opts store.ViewOptions
+	var run func(*call) Response
+	switch {
+	case req.Form != nil:
+		f, ok := b.forms[req.Form.FormID]
+		if !ok {
+			return c.fail(c.t.T("ErrUnknownForm")), nil
+		}
+		if f.view != nil {
+			opts = f.view(req.Form, now)
+		}
+		run = f.submit
+	default:
+		if msg := checkText(c.t, req.Text, maxLine); msg != "" {
+			return c.fail(msg), nil
+		}
+		args := tokenize(req.Text)
+		sp, ok := b.lookup(args)
+		if !ok {
+			if err := b.load(c, opts); err != nil {
+				return c.unavailable(err)
+			}
+			return c.fail(c.t.T("ErrUnknownCommand", "Command", args[0])), nil
+		}
+		if len(args) > 0 {
+			c.args = args[1:]
+		}
+		if sp.view != nil {
+			opts = sp.view(c.args, now)
+		}
+		run = sp.run
+		if sp.admin {
+			run = adminOnly(run)
+		}
+	}
+	if err := b.load(c, opts); err != nil {
+		return c.unavailable(err)
+	}
+	resp := run(c)
+	resp.Lang = c.t.lang
+	if len(resp.FieldErrors) == 0 {
+		resp.FieldErrors = nil
+	}
+	return resp, nil
+}
+
+// load reads the user's view and sets the call's language from it.
+func (b *Bot) load(c *call, opts store.ViewOptions) error {
+	v, err := b.store.View(c.ctx, c.req.Org, c.req.User.ID, opts)
+	if err != nil {
+		return err
+	}
+	c.view = v
+	c.t = b.tr(langOf(v.Prefs.Lang, c.req.Locale))
+	return nil
+}
+
+// langOf picks the language: the user's choice, else the platform's locale.
+func langOf(pref, locale string) string {
+	if pref == "de" || pref == "en" {
+		return pref
+	}
+	if l := strings.ToLower(locale); l == "de" || strings.HasPrefix(l, "de-") || strings.HasPrefix(l, "de_") {
+		return "de"
+	}
+	return "en"
+}
+
+func (c *call) fail(text string) Response {
+	return Response{Lang: c.t.lang, Messages: []Message{{Text: text}}}
+}
+
+// unavailable answers when Redis cannot be reached: nothing was changed.
+func (c *call) unavailable(err error) (Response, error) {
+	return c.fail(c.t.T("ErrUnavailable")), fmt.Errorf("handle: %w", err)
+}
+
+// storeFault turns a store error that the rules did not foresee into a
+// message; it reports Redis faults as errors.
+func (c *call) storeFault(err error) Response {
+	if errors.Is(err, store.ErrUnavailable) {
+		return c.fail(c.t.T("ErrUnavailable"))
+	}
+	if errors.Is(err, store.ErrStale) {
+		return c.fail(c.t.T("ErrStale"))
+	}
+	c.b.log.Error("store fault", "org", c.req.Org, "err", err)
+	return c.fail(c.t.T("ErrInternal"))
+}
+
+func (c *call) isAdmin() bool {
+	return c.req.Admin || slices.Contains(c.b.cfg.Admins, c.req.User.ID)
+}
+
+// idem derives the idempotency key of one change of the request.
+func (c *call) idem(op string) string { return op + ":" + c.req.IdempotencyKey }
+
+type noDirectory struct{}
+
+func (noDirectory) Member(context.Context, string) (Member, error) { return Member{}, ErrNoMember }

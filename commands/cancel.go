@@ -1,0 +1,90 @@
+package commands
+
+import (
+	"errors"
+	"unicode/utf8"
+
+	"github.com/billingbot/billingbot/store"
+)
+
+// Reasons are the cancellation reasons that billing systems share, in the
+// order the form lists them, with their message ids.
+var reasons = []struct{ Key, Msg string }{
+	{"too_expensive", "ReasonTooExpensive"},
+	{"missing_features", "ReasonMissingFeatures"},
+	{"switched_service", "ReasonSwitchedService"},
+	{"unused", "ReasonUnused"},
+	{"customer_service", "ReasonCustomerService"},
+	{"too_complex", "ReasonTooComplex"},
+	{"low_quality", "ReasonLowQuality"},
+	{"other", "ReasonOther"},
+}
+
+// maxFeedback is the most characters of cancellation feedback.
+const maxFeedback = 1000
+
+func (c *call) reason(key string) (string, bool) {
+	for _, r := range reasons {
+		if r.Key == key {
+			return c.t.T(r.Msg), true
+		}
+	}
+	return "", false
+}
+
+func cancelCmd(c *call) Response {
+	s, r := c.pickSub(c.args, c.own(live), "cancel", "")
+	if r != nil {
+		return *r
+	}
+	opts := make([]Option, len(reasons))
+	for i, r := range reasons {
+		opts[i] = Option{Value: r.Key, Label: c.t.T(r.Msg)}
+	}
+	f := c.newForm(FormCancel, "TitleCancel", "BtnCancelNow")
+	f.Context = s.ID
+	f.Inputs = []Input{
+		c.subInput(c.own(live), s),
+		{ID: "keeps", Kind: KindInfo, Label: c.t.T("FieldKeeps"), Text: c.t.T("CancelKeeps",
+			"Product", s.ProductName, "Date", c.t.Date(s.EndsAt()), "Assigned", c.t.N("Users", len(s.Assigned)))},
+		{ID: "reason", Kind: KindSelect, Label: c.t.T("FieldReason"), Required: true, Options: opts},
+		{ID: "feedback", Kind: KindParagraph, Label: c.t.T("FieldFeedback"), MaxLength: maxFeedback},
+		{ID: "confirm", Kind: KindConfirm, Label: c.t.T("FieldConfirm"), Required: true,
+			Options: []Option{{Value: "yes", Label: c.t.T("ConfirmCancel")}}},
+	}
+	return Response{Form: f}
+}
+
+func cancelSubmit(c *call) Response {
+	errs := fieldErrors{}
+	feedback := c.value("feedback")
+	if n := utf8.RuneCountInString(feedback); n > maxFeedback {
+		errs.add("feedback", c.t.T("ErrTooLong", "Max", c.t.Num(maxFeedback)))
+	}
+	c.checkValues(errs)
+	s, _ := c.ownSub("subscription", live, errs)
+	key := c.value("reason")
+	if _, ok := c.reason(key); !ok {
+		errs.add("reason", c.t.T("ErrChooseReason"))
+	}
+	if c.value("confirm") != "yes" {
+		errs.add("confirm", c.t.T("ErrConfirm"))
+	}
+	if len(errs) > 0 {
+		return Response{FieldErrors: errs}
+	}
+	res, err := c.b.store.Cancel(c.ctx, c.idem("cancel"), c.req.Org, c.req.User.ID, s.ID, key, feedback, c.now)
+	switch {
+	case errors.Is(err, store.ErrNotLive), errors.Is(err, store.ErrPermission), errors.Is(err, store.ErrNotFound):
+		return Response{FieldErrors: fieldErrors{"subscription": c.t.T("ErrStale")}}
+	case err != nil:
+		return c.storeFault(err)
+	}
+	s.Status, s.CancelReason, s.CancelComment = store.StatusCanceled, key, feedback
+	resp := Response{Messages: []Message{{Title: c.t.T("TitleCanceled"),
+		Text: c.t.T("Canceled", "Product", s.ProductName, "Date", c.t.Date(s.EndsAt()))}}}
+	if !res.Repeat {
+		resp.Notifications = []Notification{c.note(NoteCancel, s, s.Total)}
+	}
+	return resp
+}

@@ -1,0 +1,144 @@
+package commands
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/billingbot/billingbot/store"
+)
+
+// Form ids.
+const (
+	FormBuy      = "buy"
+	FormTrial    = "trial"
+	FormLicenses = "licenses"
+	FormAssign   = "assign"
+	FormUnassign = "unassign"
+	FormCancel   = "cancel"
+	FormInvoices = "invoices"
+	FormPayment  = "payment"
+)
+
+// form routes a submitted form to its handler.
+type form struct {
+	view   func(*Submission, time.Time) store.ViewOptions
+	submit func(*call) Response
+}
+
+func (b *Bot) formHandlers() map[string]form {
+	trials := func(*Submission, time.Time) store.ViewOptions {
+		return store.ViewOptions{TrialProducts: b.trialProducts()}
+	}
+	return map[string]form{
+		FormBuy:      {submit: buySubmit},
+		FormTrial:    {view: trials, submit: trialSubmit},
+		FormLicenses: {submit: licensesSubmit},
+		FormAssign:   {submit: assignSubmit},
+		FormUnassign: {submit: unassignSubmit},
+		FormCancel:   {submit: cancelSubmit},
+		FormInvoices: {view: invoicesFormView, submit: invoicesSubmit},
+		FormPayment:  {submit: paymentSubmit},
+	}
+}
+
+// newForm starts a form with its localized title and buttons.
+func (c *call) newForm(id, title, submit string) *Form {
+	return &Form{ID: id, Title: c.t.T(title), Submit: c.t.T(submit), Close: c.t.T("BtnClose")}
+}
+
+// value is a submitted input's first value, trimmed.
+func (c *call) value(id string) string { return strings.TrimSpace(c.req.Form.Value(id)) }
+
+// values are a submitted input's values, trimmed, without blanks and repeats.
+func (c *call) values(id string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range c.req.Form.Values[id] {
+		v = strings.TrimSpace(v)
+		if v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// fieldErrors collects the broken rules of a submission.
+type fieldErrors map[string]string
+
+func (e fieldErrors) add(id, msg string) {
+	if _, ok := e[id]; !ok {
+		e[id] = msg
+	}
+}
+
+// checkValues refuses values that no input of any form takes: overlong
+// text or control characters. It applies to every submitted value.
+func (c *call) checkValues(errs fieldErrors) {
+	for id, vals := range c.req.Form.Values {
+		for _, v := range vals {
+			max := 200
+			if id == "feedback" || id == "address" {
+				max = 1000
+			}
+			if msg := checkText(c.t, v, max); msg != "" {
+				errs.add(id, msg)
+			}
+		}
+	}
+	if utf8.RuneCountInString(c.req.Form.Context) > MaxContext {
+		errs.add("_form", c.t.T("ErrBadRequest"))
+	}
+}
+
+// ownSub finds the user's subscription a form names in input id, keeping
+// only those that pass keep.
+func (c *call) ownSub(id string, keep func(store.Subscription) bool, errs fieldErrors) (store.Subscription, bool) {
+	v := c.value(id)
+	if v == "" {
+		v = c.req.Form.Context
+	}
+	for _, s := range c.view.Subs {
+		if s.ID != v {
+			continue
+		}
+		switch {
+		case s.Purchaser.ID != c.req.User.ID:
+			errs.add(id, c.t.T("ErrNotPurchaser", "Product", s.ProductName, "Purchaser", s.Purchaser.Name))
+		case !keep(s):
+			errs.add(id, c.t.T("ErrNotLive", "Product", s.ProductName, "Status", c.status(s)))
+		default:
+			return s, true
+		}
+		return s, false
+	}
+	errs.add(id, c.t.T("ErrChooseSubscription"))
+	return store.Subscription{}, false
+}
+
+// subOptions lists subscriptions for a select input.
+func (c *call) subOptions(subs []store.Subscription) []Option {
+	opts := make([]Option, 0, len(subs))
+	for i, s := range subs {
+		if i == 100 {
+			break
+		}
+		opts = append(opts, Option{Value: s.ID, Label: c.subLabel(s)})
+	}
+	return opts
+}
+
+// subInput is the subscription select of a form, with s chosen.
+func (c *call) subInput(candidates []store.Subscription, s store.Subscription) Input {
+	return Input{ID: "subscription", Kind: KindSelect, Label: c.t.T("FieldSubscription"), Required: true,
+		Options: c.subOptions(candidates), Value: []string{s.ID}}
+}
+
+// splitCount takes a trailing number off a command line's words.
+func splitCount(words []string) ([]string, string) {
+	if n := len(words); n > 0 && isNumber(words[n-1]) {
+		return words[:n-1], words[n-1]
+	}
+	return words, ""
+}

@@ -1,0 +1,51 @@
+package commands
+
+import (
+	"time"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+
+	"github.com/billingbot/billingbot/commands/format"
+)
+
+// tr writes text in one language.
+type tr struct {
+	lang string
+	loc  *i18n.Localizer
+}
+
+func (b *Bot) tr(lang string) tr { return tr{lang: lang, loc: b.locs[lang]} }
+
+// T returns the message id in the language, filled with key/value pairs.
+func (t tr) T(id string, kv ...any) string {
+	return t.localize(id, nil, kv)
+}
+
+// N returns the plural form of the message id for n; the template sees n,
+// formatted for the language, as .Count.
+func (t tr) N(id string, n int, kv ...any) string {
+	return t.localize(id, n, append(kv, "Count", format.Number(t.lang, int64(n))))
+}
+
+func (t tr) localize(id string, plural any, kv []any) string {
+	var data map[string]any
+	if len(kv) > 0 {
+		data = make(map[string]any, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			k, _ := kv[i].(string)
+			data[k] = kv[i+1]
+		}
+	}
+	s, err := t.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data, PluralCount: plural})
+	if err != nil {
+		// A missing id is a bug that TestMessageIDs catches; show the id
+		// rather than nothing.
+		return "[" + id + "]"
+	}
+	return s
+}
+
+func (t tr) Money(minor int64, currency string) string { return format.Money(t.lang, minor, currency) }
+func (t tr) Date(d time.Time) string                   { return format.Date(t.lang, d) }
+func (t tr) DateTime(d time.Time) string               { return format.DateTime(t.lang, d) }
+func (t tr) Num(n int) string                          { return format.Number(t.lang, int64(n)) }

@@ -1,0 +1,225 @@
+package commands
+
+import (
+	"strings"
+
+	"github.com/billingbot/billingbot/store"
+)
+
+// The read-only commands: help, products, catalog, support, admin overview,
+// and the user's language.
+
+func helpCmd(c *call) Response {
+	lang := c.t.lang
+	rows := make([][]string, 0, len(c.b.specs))
+	for _, s := range c.b.specs {
+		if s.admin && !c.isAdmin() {
+			continue
+		}
+		usage := "/billing " + s.name(lang)
+		for _, a := range s.Args {
+			usage += " [" + a.name(lang) + "]"
+		}
+		rows = append(rows, []string{usage, c.t.T(s.Desc)})
+	}
+	return Response{Messages: []Message{{
+		Title: c.t.T("HelpTitle"),
+		Text:  c.t.T("HelpIntro"),
+		Table: &Table{Columns: []string{c.t.T("ColCommand"), c.t.T("ColDescription")}, Rows: rows},
+	}}}
+}
+
+func (a Arg) name(lang string) string {
+	if lang == "de" {
+		return a.NameDE
+	}
+	return a.Name
+}
+
+func productsCmd(c *call) Response {
+	selfServiceOnly := false
+	if len(c.args) > 0 {
+		switch strings.ToLower(c.args[0]) {
+		case "self-service", "selfservice", "self":
+			selfServiceOnly = true
+		case "all", "alle":
+		default:
+			return c.fail(c.t.T("ErrBadFilter", "Filter", c.args[0]))
+		}
+	}
+	var msgs []Message
+	for _, s := range c.view.Subs {
+		mine := s.Purchaser.ID == c.req.User.ID
+		if selfServiceOnly && !(mine && s.SelfService) {
+			continue
+		}
+		if !mine && !s.IsAssigned(c.req.User.ID) {
+			continue // an admin's view may hold others' subscriptions
+		}
+		m := Message{Title: s.ProductName, Fields: c.subFields(s, !mine)}
+		if !mine {
+			m.Text = c.t.T("LicenseFrom", "Purchaser", s.Purchaser.Name)
+			m.Fields = m.Fields[:len(m.Fields)-1] // others' assignments are not the user's business
+		} else if s.Live() {
+			m.Buttons = c.subButtons(s)
+		}
+		msgs = append(msgs, m)
+	}
+	if len(msgs) == 0 {
+		return Response{Messages: []Message{{Title: c.t.T("YourProducts"), Text: c.t.T("NoProducts"),
+			Buttons: []Button{{Label: c.t.T("BtnCatalog"), Command: "catalog"}}}}}
+	}
+	const most = 20
+	head := Message{Title: c.t.T("YourProducts"), Text: c.t.N("ProductsCount", len(msgs))}
+	if len(msgs) > most {
+		head.Text += "\n" + c.t.N("ProductsMore", len(msgs)-most)
+		msgs = msgs[:most]
+	}
+	return Response{Messages: append([]Message{head}, msgs...)}
+}
+
+// subButtons are the common actions on one's own live subscription.
+func (c *call) subButtons(s store.Subscription) []Button {
+	b := []Button{
+		{Label: c.t.T("BtnAssign"), Command: "assign " + s.ID, Style: StylePrimary},
+		{Label: c.t.T("BtnUnassign"), Command: "unassign " + s.ID},
+	}
+	if s.Status == store.StatusTrial {
+		b = append(b, Button{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID})
+	} else {
+		b = append(b, Button{Label: c.t.T("BtnLicenses"), Command: "licenses " + s.ID})
+	}
+	return append(b, Button{Label: c.t.T("BtnCancel"), Command: "cancel " + s.ID, Style: StyleDanger})
+}
+
+func catalogCmd(c *call) Response {
+	rows := make([][]string, 0, len(c.b.catalog.Products))
+	for _, p := range c.b.catalog.Products {
+		trial := c.t.T("NoTrial")
+		if p.HasTrial() {
+			trial = c.t.T("TrialOffer", "Days", c.t.N("Days", p.TrialDays), "Licenses", c.t.N("Licenses", p.TrialLicenses))
+			if _, used := c.view.Trials[p.ID]; used {
+				trial = c.t.T("TrialUsed")
+			}
+		}
+		rows = append(rows, []string{
+			p.Name,
+			c.t.Money(p.Price(1), p.Currency),
+			c.t.Money(p.Price(12), p.Currency),
+			p.Currency,
+			trial,
+		})
+	}
+	return Response{Messages: []Message{{
+		Title: c.t.T("CatalogTitle"),
+		Text:  c.t.T("CatalogIntro"),
+		Table: &Table{Columns: []string{c.t.T("ColProduct"), c.t.T("ColPerMonth"), c.t.T("ColPerYear"),
+			c.t.T("ColCurrency"), c.t.T("ColTrial")}, Rows: rows},
+		Buttons: []Button{{Label: c.t.T("BtnBuy"), Command: "buy", Style: StylePrimary},
+			{Label: c.t.T("BtnTrial"), Command: "trial"}},
+	}}}
+}
+
+func supportCmd(c *call) Response {
+	s := c.b.cfg.Support
+	m := Message{Title: c.t.T("SupportTitle"), Text: c.t.T("SupportText")}
+	if s.FAQ != "" {
+		m.Buttons = append(m.Buttons, Button{Label: c.t.T("BtnFAQ"), URL: s.FAQ})
+	}
+	if s.URL != "" {
+		m.Buttons = append(m.Buttons, Button{Label: c.t.T("BtnSupport"), URL: s.URL})
+	}
+	if s.Email != "" {
+		m.Fields = append(m.Fields, Field{c.t.T("FieldEmail"), s.Email})
+	}
+	if s.FAQ == "" && s.URL == "" && s.Email == "" {
+		m.Text += "\n" + c.t.T("SupportAskAdmin")
+	}
+	m.Text += "\n\n" + c.t.T("FAQ")
+	return Response{Messages: []Message{m}}
+}
+
+func languageCmd(c *call) Response {
+	if len(c.args) == 0 {
+		current := c.t.T("LangAuto")
+		if c.view.Prefs.Lang != "" {
+			current = c.langName(c.view.Prefs.Lang)
+		}
+		return Response{Messages: []Message{{
+			Text: c.t.T("LanguageCurrent", "Language", current),
+			Buttons: []Button{{Label: "Deutsch", Command: "language de"}, {Label: "English", Command: "language en"},
+				{Label: c.t.T("LangAuto"), Command: "language auto"}},
+		}}}
+	}
+	var lang string
+	switch strings.ToLower(c.args[0]) {
+	case "de", "deutsch", "german":
+		lang = "de"
+	case "en", "english", "englisch":
+		lang = "en"
+	case "auto":
+	default:
+		return c.fail(c.t.T("ErrBadLanguage", "Language", c.args[0]))
+	}
+	if err := c.b.store.SetPrefs(c.ctx, c.req.Org, c.req.User.ID, store.Prefs{Lang: lang}); err != nil {
+		return c.storeFault(err)
+	}
+	c.t = c.b.tr(langOf(lang, c.req.Locale))
+	return c.fail(c.t.T("LanguageSet"))
+}
+
+func adminCmd(c *call) Response {
+	if len(c.args) > 0 {
+		if w := strings.ToLower(c.args[0]); w != "channel" && w != "kanal" {
+			return c.fail(c.t.T("ErrBadAdminArg", "Word", c.args[0]))
+		}
+		if len(c.args) < 2 {
+			return c.fail(c.t.T("AdminChannelIs", "Channel", c.channelName()))
+		}
+		ch := c.args[1]
+		if msg := checkText(c.t, ch, 200); msg != "" || len(c.args) > 2 {
+			return c.fail(c.t.T("ErrBadChannel"))
+		}
+		if err := c.b.store.SetAdminChannel(c.ctx, c.req.Org, c.req.User.ID, ch); err != nil {
+			return c.storeFault(err)
+		}
+		return c.fail(c.t.T("AdminChannelSet", "Channel", ch))
+	}
+	var msgs []Message
+	rows := [][]string{}
+	for _, s := range c.view.Subs {
+		if !s.SelfService {
+			continue
+		}
+		rows = append(rows, []string{s.ProductName, s.Purchaser.Name,
+			c.t.T("AssignedOf", "Assigned", c.t.Num(len(s.Assigned)), "Total", c.t.N("Licenses", s.Total)),
+			c.t.Date(s.EndsAt()), c.price(s), c.status(s)})
+		msgs = append(msgs, Message{Title: s.ProductName, Fields: c.subFields(s, true)})
+	}
+	head := Message{Title: c.t.T("AdminTitle"), Text: c.t.T("AdminIntro") + "\n" + c.t.T("AdminChannelIs", "Channel", c.channelName())}
+	if len(rows) == 0 {
+		head.Text += "\n" + c.t.T("AdminNone")
+		return Response{Messages: []Message{head}}
+	}
+	head.Table = &Table{Columns: []string{c.t.T("ColProduct"), c.t.T("ColPurchaser"), c.t.T("ColLicenses"),
+		c.t.T("ColExpires"), c.t.T("ColPrice"), c.t.T("ColStatus")}, Rows: rows}
+	const most = 20
+	if len(msgs) > most {
+		msgs = msgs[:most]
+	}
+	return Response{Messages: append([]Message{head}, msgs...)}
+}
+
+func (c *call) channelName() string {
+	if ch := c.view.Settings.AdminChannel; ch != "" {
+		return ch
+	}
+	return c.t.T("AdminChannelDefault")
+}
+
+func (c *call) langName(lang string) string {
+	if lang == "de" {
+		return c.t.T("LangDE")
+	}
+	return c.t.T("LangEN")
+}

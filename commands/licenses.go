@@ -1,0 +1,134 @@
+package commands
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/billingbot/billingbot/store"
+)
+
+// Setting the total number of licenses.
+
+func licensesCmd(c *call) Response {
+	words, total := splitCount(c.args)
+	s, r := c.pickSub(words, c.own(live), "licenses", total)
+	if r != nil {
+		return *r
+	}
+	if s.Status == store.StatusTrial {
+		return Response{Messages: []Message{{Text: c.t.T("ErrTrialLicenses", "Product", s.ProductName),
+			Buttons: []Button{{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID, Style: StylePrimary}}}}}
+	}
+	max := c.productMax(s)
+	initial := s.Total
+	if total != "" {
+		var msg string
+		if initial, msg = c.count(total, max1(len(s.Assigned)), max); msg != "" {
+			return c.fail(msg)
+		}
+	}
+	f := c.newForm(FormLicenses, "TitleLicenses", "BtnSave")
+	f.Context = s.ID
+	f.Inputs = []Input{
+		c.subInput(c.own(active), s),
+		{ID: "current", Kind: KindInfo, Label: c.t.T("FieldCurrent"), Text: c.t.T("LicensesNow",
+			"Total", c.t.N("Licenses", s.Total), "Assigned", c.t.Num(len(s.Assigned)), "Price", c.price(s)) + "\n" +
+			c.t.T("LicensesHint", "Unit", c.t.Money(s.UnitPrice, s.Currency), "Period", c.period(s.Period),
+				"Date", c.t.Date(s.RenewsAt), "Example", c.t.Num(s.Total+5))},
+		{ID: "total", Kind: KindNumber, Label: c.t.T("FieldTotal"), Required: true,
+			Min: max1(len(s.Assigned)), Max: max, Value: []string{strconv.Itoa(initial)}},
+	}
+	return Response{Form: f}
+}
+
+func max1(n int) int {
+	if n < 1 {
+		return 1
+	}
+	return n
+}
+
+// productMax is the most licenses a subscription's product allows.
+func (c *call) productMax(s store.Subscription) int {
+	if p, ok := c.b.catalog.Get(s.ProductID); ok {
+		return p.MaxLicenses
+	}
+	return c.b.maxLicenses()
+}
+
+func licensesSubmit(c *call) Response {
+	errs := fieldErrors{}
+	c.checkValues(errs)
+	s, ok := c.ownSub("subscription", active, errs)
+	total, msg := 0, ""
+	if ok {
+		total, msg = c.count(c.value("total"), 1, c.productMax(s))
+		switch {
+		case msg != "":
+			errs.add("total", msg)
+		case total < len(s.Assigned):
+			errs.add("total", c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", len(s.Assigned))))
+		case total == s.Total:
+			errs.add("total", c.t.T("ErrSameTotal", "Total", c.t.N("Licenses", total)))
+		}
+	}
+	if len(errs) > 0 {
+		return Response{FieldErrors: errs}
+	}
+	var inv *store.Invoice
+	if added := total - s.Total; added > 0 {
+		days, periodDays := remainingDays(c.now, s)
+		amount := prorate(s.UnitPrice*int64(added), days, periodDays)
+		i := c.invoice(s, store.InvoiceLine{Product: s.ProductName, Quantity: added, UnitPrice: s.UnitPrice,
+			Amount: amount, Kind: "licenses", Days: days, PeriodDays: periodDays})
+		inv = &i
+	}
+	res, err := c.b.store.SetLicenses(c.ctx, c.idem("licenses"), c.req.Org, c.req.User.ID, s.ID, total, s.Total, inv)
+	switch {
+	case errors.Is(err, store.ErrBelowAssigned):
+		return Response{FieldErrors: fieldErrors{"total": c.t.T("ErrBelowAssignedNow")}}
+	case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrNotLive), errors.Is(err, store.ErrPermission):
+		return Response{FieldErrors: fieldErrors{"subscription": c.t.T("ErrStale")}}
+	case err != nil:
+		return c.storeFault(err)
+	}
+	before := s.Total
+	s.Total = total
+	text := c.t.T("LicensesSet", "Product", s.ProductName, "Total", c.t.N("Licenses", total),
+		"Before", c.t.Num(before), "Price", c.price(s))
+	if inv != nil {
+		text += "\n" + c.t.T("LicensesBilled", "Amount", c.t.Money(inv.Total, inv.Currency), "Date", c.t.Date(s.RenewsAt), "Invoice", inv.ID)
+	}
+	resp := Response{Messages: []Message{{Title: c.t.T("TitleLicensesSet"), Text: text}}}
+	if res.Repeat {
+		return resp
+	}
+	if inv != nil {
+		if method, _, ok := c.view.Billing.Method(s.MethodID); !ok || !c.pay(*inv, method.Token) {
+			resp.Messages = append(resp.Messages, c.paymentFailed(*inv))
+		}
+	}
+	resp.Notifications = []Notification{c.note(NoteLicenses, s, before)}
+	return resp
+}
+
+// remainingDays is how many days of the subscription's current period are
+// left (today counts) and how long the period is.
+func remainingDays(now time.Time, s store.Subscription) (days, periodDays int) {
+	start := s.RenewsAt.AddDate(0, -s.Period.Months(), 0)
+	periodDays = int(s.RenewsAt.Sub(start).Hours()/24 + 0.5)
+	days = int((s.RenewsAt.Sub(now).Hours() + 23.999) / 24)
+	if days > periodDays {
+		days = periodDays
+	}
+	if days < 0 {
+		days = 0
+	}
+	return days, max1(periodDays)
+}
+
+// prorate is amount × days / periodDays, rounded half up.
+func prorate(amount int64, days, periodDays int) int64 {
+	return (amount*int64(days)*2 + int64(periodDays)) / (2 * int64(periodDays))
+}

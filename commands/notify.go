@@ -1,0 +1,151 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/billingbot/billingbot/store"
+)
+
+// RenderNotification writes a notification as a read-only message in a
+// language ("de" or "en").
+func (b *Bot) RenderNotification(n Notification, lang string) Message {
+	c := &call{b: b, t: b.tr(langOf(lang, ""))}
+	s := n.Sub
+	licenses := c.t.N("Licenses", s.Licenses)
+	price := c.t.T("PriceFree")
+	if s.Period != "" {
+		price = c.t.T("PricePer", "Amount", c.t.Money(s.Price, s.Currency), "Period", c.period(store.Period(s.Period)))
+	}
+	var title, text string
+	switch n.Kind {
+	case NotePurchase:
+		title, text = "NoteTitlePurchase", c.t.T("NotePurchase", "Purchaser", s.Purchaser, "Licenses", licenses, "Product", s.Product)
+	case NoteTrial:
+		title, text = "NoteTitleTrial", c.t.T("NoteTrial", "Purchaser", s.Purchaser, "Product", s.Product)
+	case NoteConversion:
+		title, text = "NoteTitleConversion", c.t.T("NoteConversion", "Purchaser", s.Purchaser, "Product", s.Product)
+	case NoteLicenses:
+		title, text = "NoteTitleLicenses", c.t.T("NoteLicenses", "Purchaser", s.Purchaser, "Product", s.Product,
+			"Before", c.t.Num(s.Before), "Licenses", licenses)
+	case NoteCancel:
+		reason, _ := c.reason(s.Reason)
+		title, text = "NoteTitleCancel", c.t.T("NoteCancel", "Purchaser", s.Purchaser, "Product", s.Product, "Reason", reason)
+	case NoteExpiry:
+		title, text = "NoteTitleExpiry", c.t.T("NoteExpiry", "Product", s.Product, "Purchaser", s.Purchaser)
+	case NoteReminder:
+		days := int(s.Expires.Sub(b.now()).Hours()/24 + 0.5)
+		return Message{Title: c.t.T("NoteTitleReminder"),
+			Text:    c.t.T("NoteReminder", "Product", s.Product, "Days", c.t.N("Days", max1(days)), "Date", c.t.Date(s.Expires)),
+			Buttons: []Button{{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID, Style: StylePrimary}}}
+	}
+	return Message{Title: c.t.T(title), Text: text, Fields: []Field{
+		{c.t.T("FieldProduct"), s.Product},
+		{c.t.T("FieldPurchaser"), s.Purchaser},
+		{c.t.T("FieldLicenses"), licenses},
+		{c.t.T("FieldPrice"), price},
+		{c.t.T("FieldExpires"), c.t.Date(s.Expires)},
+	}}
+}
+
+// Scheduling: trial reminders, trial ends, renewals and expiries.
+
+// RunDue does the jobs that are due now, each claimed by this replica
+// alone, and returns the notifications they cause.
+func (b *Bot) RunDue(ctx context.Context) ([]Notification, error) {
+	now := b.now().UTC()
+	jobs, err := b.store.ClaimDue(ctx, now, 5*time.Minute, 100)
+	if err != nil {
+		return nil, err
+	}
+	var notes []Notification
+	var errs []error
+	for _, j := range jobs {
+		n, err := b.runJob(ctx, j, now)
+		if err != nil {
+			// Left in flight: another run picks it up when its lease ends.
+			errs = append(errs, err)
+			continue
+		}
+		notes = append(notes, n...)
+		if err := b.store.Done(ctx, j); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return notes, errors.Join(errs...)
+}
+
+func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) ([]Notification, error) {
+	s, err := b.store.Subscription(ctx, j.Org, j.SubID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // its change never happened
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &call{b: b, ctx: ctx, now: now, t: b.tr("en"), req: Request{Org: j.Org, IdempotencyKey: "job:" + jobKey(j)}}
+	switch j.Kind {
+	case store.JobTrialReminder:
+		if s.Status != store.StatusTrial || !s.TrialEnd.After(j.Due) {
+			return nil, nil
+		}
+		n := c.note(NoteReminder, s, 0)
+		n.To = s.Purchaser.ID
+		return []Notification{n}, nil
+	case store.JobTrialEnd:
+		action, err := b.store.Settle(ctx, j, time.Time{}, nil)
+		if err != nil || action != "expire" {
+			return nil, err
+		}
+		s.Status = store.StatusExpired
+		return []Notification{c.note(NoteExpiry, s, 0)}, nil
+	case store.JobRenewal:
+		next := s.RenewsAt.AddDate(0, s.Period.Months(), 0)
+		var inv *store.Invoice
+		if s.Status == store.StatusActive && s.RenewsAt.Equal(j.Due) {
+			c.now = j.Due
+			i := c.invoice(s, store.InvoiceLine{Product: s.ProductName, Quantity: s.Total, UnitPrice: s.UnitPrice,
+				Amount: s.UnitPrice * int64(s.Total), Kind: "renewal"})
+			i.ID = j.Due.Format("20060102") + "-R" + strings.ToUpper(s.ID[:7])
+			inv = &i
+			// The next renewal is scheduled before this one is recorded.
+			if err := b.store.Schedule(ctx, store.Job{Kind: store.JobRenewal, Org: s.Org, SubID: s.ID, Due: next}); err != nil {
+				return nil, err
+			}
+		}
+		action, err := b.store.Settle(ctx, j, next, inv)
+		if err != nil {
+			return nil, err
+		}
+		switch action {
+		case "renew":
+			c.chargeRenewal(s, *inv)
+		case "expire":
+			s.Status = store.StatusExpired
+			return []Notification{c.note(NoteExpiry, s, 0)}, nil
+		}
+	}
+	return nil, nil
+}
+
+// chargeRenewal charges a renewal invoice to the subscription's payment
+// method.
+func (c *call) chargeRenewal(s store.Subscription, inv store.Invoice) {
+	v, err := c.b.store.View(c.ctx, s.Org, s.Purchaser.ID, store.ViewOptions{})
+	if err != nil {
+		c.b.log.Error("renewal: read billing", "org", s.Org, "err", err)
+		return
+	}
+	m, _, ok := v.Billing.Method(s.MethodID)
+	if !ok {
+		_ = c.b.store.SetInvoiceStatus(c.ctx, inv, store.InvoiceFailed)
+		return
+	}
+	c.pay(inv, m.Token)
+}
+
+func jobKey(j store.Job) string {
+	return string(j.Kind) + "-" + j.SubID + "-" + j.Due.Format("20060102T150405")
+}

@@ -1,0 +1,156 @@
+package commands
+
+import (
+	"strings"
+	"time"
+
+	"github.com/billingbot/billingbot/store"
+)
+
+// Spec describes a subcommand of /billing for help, Discord's command
+// definitions and Slack's manifest; the same list drives the parser.
+type Spec struct {
+	Name   string // English name, e.g. "buy"
+	NameDE string // German name, e.g. "kaufen"
+	Desc   string // message id of the one-line description
+	Args   []Arg
+	Admin  bool // only for admins
+}
+
+// Arg is a subcommand's argument.
+type Arg struct {
+	Name     string // English, e.g. "product"
+	NameDE   string // German, e.g. "produkt"
+	Desc     string // message id
+	Kind     ArgKind
+	Min, Max int      // ArgCount
+	Choices  []string // ArgChoice: the accepted words
+}
+
+// ArgKind is what an argument holds.
+type ArgKind string
+
+// Argument kinds.
+const (
+	ArgProduct      ArgKind = "product"      // a product id or name prefix
+	ArgSubscription ArgKind = "subscription" // a subscription id or product name prefix
+	ArgCount        ArgKind = "count"        // a whole number
+	ArgUsers        ArgKind = "users"        // people (mentions)
+	ArgChoice       ArgKind = "choice"       // one of Choices
+	ArgText         ArgKind = "text"         // free text
+)
+
+// spec is a Spec with its handler.
+type spec struct {
+	Spec
+	view func(args []string, now time.Time) store.ViewOptions
+	run  func(*call) Response
+	// aliases are more words that name the command (e.g. "kündigen").
+	aliases []string
+	admin   bool
+}
+
+// Specs lists the subcommands, in the order help shows them.
+func (b *Bot) Specs() []Spec {
+	out := make([]Spec, len(b.specs))
+	for i, s := range b.specs {
+		out[i] = s.Spec
+	}
+	return out
+}
+
+func (b *Bot) commandSpecs() []spec {
+	sub := Arg{Name: "subscription", NameDE: "abonnement", Desc: "ArgSubscription", Kind: ArgSubscription}
+	product := Arg{Name: "product", NameDE: "produkt", Desc: "ArgProduct", Kind: ArgProduct}
+	trials := func([]string, time.Time) store.ViewOptions {
+		return store.ViewOptions{TrialProducts: b.trialProducts()}
+	}
+	return []spec{
+		{Spec: Spec{Name: "help", NameDE: "hilfe", Desc: "CmdHelp"}, run: helpCmd},
+		{Spec: Spec{Name: "products", NameDE: "produkte", Desc: "CmdProducts",
+			Args: []Arg{{Name: "filter", NameDE: "filter", Desc: "ArgFilter", Kind: ArgChoice, Choices: []string{"self-service", "all"}}}},
+			run: productsCmd},
+		{Spec: Spec{Name: "catalog", NameDE: "katalog", Desc: "CmdCatalog"}, view: trials, run: catalogCmd},
+		{Spec: Spec{Name: "buy", NameDE: "kaufen", Desc: "CmdBuy",
+			Args: []Arg{product, {Name: "count", NameDE: "anzahl", Desc: "ArgCount", Kind: ArgCount, Min: 1, Max: b.maxLicenses()}}},
+			run: buyCmd},
+		{Spec: Spec{Name: "trial", NameDE: "testen", Desc: "CmdTrial", Args: []Arg{product}}, view: trials, run: trialCmd},
+		{Spec: Spec{Name: "licenses", NameDE: "lizenzen", Desc: "CmdLicenses",
+			Args: []Arg{sub, {Name: "total", NameDE: "gesamt", Desc: "ArgTotal", Kind: ArgCount, Min: 1, Max: b.maxLicenses()}}},
+			run: licensesCmd},
+		{Spec: Spec{Name: "assign", NameDE: "zuweisen", Desc: "CmdAssign",
+			Args: []Arg{sub, {Name: "users", NameDE: "benutzer", Desc: "ArgUsers", Kind: ArgUsers, Max: store.MaxAssign}}},
+			run: assignCmd},
+		{Spec: Spec{Name: "unassign", NameDE: "aufheben", Desc: "CmdUnassign", Args: []Arg{sub}}, run: unassignCmd},
+		{Spec: Spec{Name: "cancel", NameDE: "kuendigen", Desc: "CmdCancel", Args: []Arg{sub}}, run: cancelCmd,
+			aliases: []string{"kündigen"}},
+		{Spec: Spec{Name: "payment", NameDE: "zahlung", Desc: "CmdPayment"}, run: paymentCmd},
+		{Spec: Spec{Name: "invoices", NameDE: "rechnungen", Desc: "CmdInvoices",
+			Args: []Arg{{Name: "range", NameDE: "zeitraum", Desc: "ArgRange", Kind: ArgText}}},
+			view: invoicesView, run: invoicesCmd},
+		{Spec: Spec{Name: "admin", NameDE: "admin", Desc: "CmdAdmin", Admin: true,
+			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText}}},
+			view: func([]string, time.Time) store.ViewOptions { return store.ViewOptions{All: true} },
+			run:  adminCmd, admin: true},
+		{Spec: Spec{Name: "language", NameDE: "sprache", Desc: "CmdLanguage",
+			Args: []Arg{{Name: "language", NameDE: "sprache", Desc: "ArgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}}}},
+			run: languageCmd},
+		{Spec: Spec{Name: "support", NameDE: "support", Desc: "CmdSupport"}, run: supportCmd},
+	}
+}
+
+// lookup finds the subcommand a command line names; no words means help.
+func (b *Bot) lookup(args []string) (spec, bool) {
+	if len(args) == 0 {
+		return b.specs[0], true
+	}
+	w := strings.ToLower(args[0])
+	for _, s := range b.specs {
+		if w == s.Name || w == s.NameDE {
+			return s, true
+		}
+		for _, a := range s.aliases {
+			if w == a {
+				return s, true
+			}
+		}
+	}
+	return spec{}, false
+}
+
+// name is the command's name in the language.
+func (s Spec) name(lang string) string {
+	if lang == "de" {
+		return s.NameDE
+	}
+	return s.Name
+}
+
+func (b *Bot) trialProducts() []string {
+	var ids []string
+	for _, p := range b.catalog.Products {
+		if p.HasTrial() {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids
+}
+
+func (b *Bot) maxLicenses() int {
+	max := 1
+	for _, p := range b.catalog.Products {
+		if p.MaxLicenses > max {
+			max = p.MaxLicenses
+		}
+	}
+	return max
+}
+
+func adminOnly(run func(*call) Response) func(*call) Response {
+	return func(c *call) Response {
+		if !c.isAdmin() {
+			return c.fail(c.t.T("ErrAdminOnly"))
+		}
+		return run(c)
+	}
+}

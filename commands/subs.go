@@ -1,0 +1,168 @@
+package commands
+
+import (
+	"strings"
+
+	"github.com/billingbot/billingbot/store"
+)
+
+// Helpers that find and describe subscriptions.
+
+// own returns the user's subscriptions that pass keep.
+func (c *call) own(keep func(store.Subscription) bool) []store.Subscription {
+	var out []store.Subscription
+	for _, s := range c.view.Subs {
+		if s.Purchaser.ID == c.req.User.ID && keep(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func live(s store.Subscription) bool   { return s.Live() }
+func active(s store.Subscription) bool { return s.Status == store.StatusActive }
+
+// pickSub finds the subscription a command means: by id or product name
+// prefix among candidates; with no words, the only candidate. When it cannot
+// decide it returns the answer to give instead: a choice of buttons running
+// cmd with each candidate, or why nothing matched.
+func (c *call) pickSub(words []string, candidates []store.Subscription, cmd string, rest string) (store.Subscription, *Response) {
+	query := strings.TrimSpace(strings.Join(words, " "))
+	var matches []store.Subscription
+	if query == "" {
+		matches = candidates
+		if len(matches) == 0 {
+			r := c.fail(c.t.T("ErrNoCandidates"))
+			return store.Subscription{}, &r
+		}
+	} else {
+		for _, s := range candidates {
+			if s.ID == query {
+				return s, nil
+			}
+		}
+		// An id of a subscription the user cannot change here: say why.
+		for _, s := range c.view.Subs {
+			if s.ID != query {
+				continue
+			}
+			r := c.fail(c.t.T("ErrNotLive", "Product", s.ProductName, "Status", c.status(s)))
+			if s.Purchaser.ID != c.req.User.ID {
+				r = c.fail(c.t.T("ErrNotPurchaser", "Product", s.ProductName, "Purchaser", s.Purchaser.Name))
+			}
+			return store.Subscription{}, &r
+		}
+		q := strings.ToLower(query)
+		for _, s := range candidates {
+			if nameMatches(s.ProductName, q) || strings.HasPrefix(s.ProductID, q) {
+				matches = append(matches, s)
+			}
+		}
+		if len(matches) == 0 {
+			r := c.fail(c.t.T("ErrNoSubMatch", "Query", query))
+			return store.Subscription{}, &r
+		}
+	}
+	if len(matches) == 1 {
+		return matches[0], nil
+	}
+	msg := Message{Text: c.t.T("ChooseSubscription")}
+	for i, s := range matches {
+		if i == 20 {
+			break
+		}
+		msg.Buttons = append(msg.Buttons, Button{
+			Label:   c.subLabel(s),
+			Command: strings.TrimSpace(cmd + " " + s.ID + " " + rest),
+		})
+	}
+	return store.Subscription{}, &Response{Messages: []Message{msg}}
+}
+
+// nameMatches reports whether the name or one of its words starts with q
+// (lower case).
+func nameMatches(name, q string) bool {
+	n := strings.ToLower(name)
+	if strings.HasPrefix(n, q) {
+		return true
+	}
+	for _, w := range strings.Fields(n) {
+		if strings.HasPrefix(w, q) {
+			return true
+		}
+	}
+	return false
+}
+
+// subLabel names a subscription in a list: product, licenses and the date
+// it was bought (which tells two of the same product apart).
+func (c *call) subLabel(s store.Subscription) string {
+	return c.t.T("SubLabel", "Product", s.ProductName, "Licenses", c.t.N("Licenses", s.Total),
+		"Date", c.t.Date(s.PurchasedAt))
+}
+
+func (c *call) status(s store.Subscription) string {
+	switch s.Status {
+	case store.StatusTrial:
+		return c.t.T("StatusTrial")
+	case store.StatusActive:
+		return c.t.T("StatusActive")
+	case store.StatusCanceled:
+		return c.t.T("StatusCanceled")
+	}
+	return c.t.T("StatusExpired")
+}
+
+func (c *call) period(p store.Period) string {
+	if p == store.Annual {
+		return c.t.T("PeriodAnnual")
+	}
+	return c.t.T("PeriodMonthly")
+}
+
+// price says what a subscription costs per period, or that a trial is free.
+func (c *call) price(s store.Subscription) string {
+	if s.Status == store.StatusTrial || s.Period == "" {
+		return c.t.T("PriceFree")
+	}
+	return c.t.T("PricePer", "Amount", c.t.Money(s.UnitPrice*int64(s.Total), s.Currency), "Period", c.period(s.Period))
+}
+
+// expiry says until when the subscription runs and what happens then.
+func (c *call) expiry(s store.Subscription) string {
+	switch s.Status {
+	case store.StatusTrial:
+		return c.t.T("TrialEnds", "Date", c.t.Date(s.EndsAt()))
+	case store.StatusActive:
+		return c.t.T("Renews", "Date", c.t.Date(s.RenewsAt))
+	case store.StatusCanceled:
+		return c.t.T("EndsOn", "Date", c.t.Date(s.EndsAt()))
+	}
+	return c.t.T("EndedOn", "Date", c.t.Date(s.EndsAt()))
+}
+
+// assignedNames lists who holds licenses, or says nobody.
+func (c *call) assignedNames(s store.Subscription) string {
+	if len(s.Assigned) == 0 {
+		return c.t.T("NobodyAssigned")
+	}
+	names := make([]string, len(s.Assigned))
+	for i, m := range s.Assigned {
+		names[i] = m.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// subFields describes a subscription as a list of fields.
+func (c *call) subFields(s store.Subscription, withPurchaser bool) []Field {
+	f := []Field{
+		{c.t.T("FieldStatus"), c.status(s)},
+		{c.t.T("FieldLicenses"), c.t.T("AssignedOf", "Assigned", c.t.Num(len(s.Assigned)), "Total", c.t.N("Licenses", s.Total))},
+		{c.t.T("FieldExpires"), c.expiry(s)},
+		{c.t.T("FieldPrice"), c.price(s)},
+	}
+	if withPurchaser {
+		f = append([]Field{{c.t.T("FieldPurchaser"), s.Purchaser.Name}}, f...)
+	}
+	return append(f, Field{c.t.T("FieldAssignedUsers"), c.assignedNames(s)})
+}

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The store's error vocabulary. Every error a method returns wraps one of
+// these (check with errors.Is), or is a plain error for a fault of Redis.
+var (
+	ErrNotFound        = errors.New("not found")
+	ErrInvalid         = errors.New("invalid argument")
+	ErrPermission      = errors.New("only the purchaser may change this subscription")
+	ErrNotLive         = errors.New("subscription is canceled or expired")
+	ErrNoFreeLicenses  = errors.New("not enough free licenses")
+	ErrAlreadyAssigned = errors.New("already assigned")
+	ErrNotAssigned     = errors.New("not assigned")
+	ErrBelowAssigned   = errors.New("total below assigned licenses")
+	ErrTrialUsed       = errors.New("trial already used in this organization")
+	ErrNotTrial        = errors.New("subscription is not a trial")
+	ErrStale           = errors.New("changed by someone else meanwhile")
+	ErrUnavailable     = errors.New("redis unavailable")
+)
+
+// Error is a failed store operation: what was tried, which kind of failure,
+// and for assignment errors the users concerned.
+type Error struct {
+	Op    string
+	Err   error
+	Users []string
+}
+
+func (e *Error) Error() string {
+	if len(e.Users) > 0 {
+		return fmt.Sprintf("store: %s: %v: %s", e.Op, e.Err, strings.Join(e.Users, ", "))
+	}
+	return fmt.Sprintf("store: %s: %v", e.Op, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Users returns the users an assignment error names, if err is one.
+func Users(err error) []string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Users
+	}
+	return nil
+}
+
+// scriptErrors maps the codes that scripts raise (redis.error_reply("BB:CODE ...")) to errors.
+var scriptErrors = map[string]error{
+	"NOTFOUND":   ErrNotFound,
+	"PERMISSION": ErrPermission,
+	"NOTLIVE":    ErrNotLive,
+	"NOFREE":     ErrNoFreeLicenses,
+	"ASSIGNED":   ErrAlreadyAssigned,
+	"UNASSIGNED": ErrNotAssigned,
+	"BELOW":      ErrBelowAssigned,
+	"TRIALUSED":  ErrTrialUsed,
+	"NOTTRIAL":   ErrNotTrial,
+	"STALE":      ErrStale,
+	"INVALID":    ErrInvalid,
+}
+
+// wrap turns a Redis or script error into a store error for op.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	// Redis 7 prefixes an error_reply without a space ("BB:NOFREE") with
+	// the generic code ERR; one with a detail keeps its own code.
+	msg := strings.TrimPrefix(err.Error(), "ERR ")
+	if rest, ok := strings.CutPrefix(msg, "BB:"); ok {
+		code, detail, _ := strings.Cut(rest, " ")
+		if kind, ok := scriptErrors[code]; ok {
+			e := &Error{Op: op, Err: kind}
+			if detail != "" {
+				e.Users = strings.Split(detail, ",")
+			}
+			return e
+		}
+	}
+	if isUnavailable(err) {
+		return &Error{Op: op, Err: fmt.Errorf("%w: %v", ErrUnavailable, err)}
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}

@@ -1,0 +1,52 @@
+package store
+
+import (
+	"regexp"
+	"strconv"
+)
+
+// Every key name is built here. All keys of an organization share the hash
+// tag {org}, so the scripts that change several of them run on Redis Cluster.
+// The scheduler's keys share the tag {sched}.
+
+// validID is what organization, user and subscription ids may look like:
+// Slack and Discord ids, console names, the store's own random ids.
+var validID = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// ValidID reports whether id can be used as an organization, user or
+// subscription id in key names.
+func ValidID(id string) bool { return validID.MatchString(id) }
+
+type keys struct{ p string }
+
+func orgKeys(org string) keys { return keys{p: "bb:{" + org + "}:"} }
+
+func (k keys) sub(id string) string        { return k.p + "sub:" + id }
+func (k keys) subUsers(id string) string   { return k.p + "sub:" + id + ":users" }
+func (k keys) subs() string                { return k.p + "subs" }
+func (k keys) bought(user string) string   { return k.p + "user:" + user + ":bought" }
+func (k keys) holds(user string) string    { return k.p + "user:" + user + ":holds" }
+func (k keys) invoices(user string) string { return k.p + "user:" + user + ":invoices" }
+func (k keys) invoice(id string) string    { return k.p + "invoice:" + id }
+func (k keys) billing(user string) string  { return k.p + "user:" + user + ":billing" }
+func (k keys) prefs(user string) string    { return k.p + "user:" + user + ":prefs" }
+func (k keys) trial(product string) string { return k.p + "trial:" + product }
+func (k keys) settings() string            { return k.p + "settings" }
+func (k keys) audit() string               { return k.p + "audit" }
+func (k keys) idem(key string) string      { return k.p + "idem:" + key }
+
+// The prefix that scripts append ids to when they reach keys they learn
+// while running (all in the organization's slot).
+func (k keys) prefix() string { return k.p }
+
+const (
+	keyDue      = "bb:{sched}:due"
+	keyInflight = "bb:{sched}:inflight"
+)
+
+func payLinkKey(token string) string { return "bb:paylink:" + token }
+
+// jobMember encodes a job as a member of the due set.
+func jobMember(j Job) string {
+	return string(j.Kind) + "|" + j.Org + "|" + j.SubID + "|" + strconv.FormatInt(j.Due.Unix(), 10)
+}

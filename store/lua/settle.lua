@@ -1,0 +1,29 @@
+-- Applies a due job to a subscription if it still applies: a trial's end or
+-- the end of a period (renewal of an active subscription, expiry of a
+-- canceled one). Returns the action taken, or '' when the job was stale.
+-- KEYS: sub, audit, invoice, invoices
+-- ARGV: kind, due, nextRenews, invoiceJSON, invoiceScore, invoiceID
+local s = redis.call('HMGET', KEYS[1], 'status', 'trial_end', 'renews', 'id')
+if not s[1] then return '' end
+local action = ''
+if ARGV[1] == 'trial-end' then
+  if s[1] == 'trial' and s[2] == ARGV[2] then action = 'expire' end
+  if s[1] == 'canceled' and s[2] == ARGV[2] and (not s[3] or s[3] == '') then action = 'expire' end
+elseif ARGV[1] == 'renewal' and s[3] == ARGV[2] then
+  if s[1] == 'active' then action = 'renew' end
+  if s[1] == 'canceled' then action = 'expire' end
+end
+if action == 'expire' then
+  redis.call('HSET', KEYS[1], 'status', 'expired')
+elseif action == 'renew' then
+  redis.call('HSET', KEYS[1], 'renews', ARGV[3])
+  if ARGV[4] ~= '' then
+    redis.call('SET', KEYS[3], ARGV[4])
+    redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
+  end
+else
+  return ''
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'actor', 'scheduler', 'action', action,
+  'target', s[4], 'before', s[1], 'after', redis.call('HGET', KEYS[1], 'status'))
+return action

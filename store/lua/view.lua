@@ -1,0 +1,36 @@
+-- Reads what a command needs about one user in one round trip.
+-- KEYS: prefs, settings, billing, bought, holds, subs, invoices
+-- ARGV: prefix, all (1: every subscription of the organization), invFrom, invTo ('' for none), invMax, product...
+local out = {}
+out[1] = redis.call('HGETALL', KEYS[1])
+out[2] = redis.call('HGETALL', KEYS[2])
+out[3] = redis.call('HGET', KEYS[3], 'doc')
+local ids
+if ARGV[2] == '1' then
+  ids = redis.call('SMEMBERS', KEYS[6])
+else
+  ids = redis.call('SUNION', KEYS[4], KEYS[5])
+end
+local subs = {}
+for _, id in ipairs(ids) do
+  local h = redis.call('HGETALL', ARGV[1] .. 'sub:' .. id)
+  if #h > 0 then
+    subs[#subs + 1] = {h, redis.call('HGETALL', ARGV[1] .. 'sub:' .. id .. ':users')}
+  end
+end
+out[4] = subs
+local inv = {}
+if ARGV[3] ~= '' then
+  local invIDs = redis.call('ZREVRANGEBYSCORE', KEYS[7], ARGV[4], ARGV[3], 'LIMIT', 0, ARGV[5])
+  for _, id in ipairs(invIDs) do
+    local doc = redis.call('GET', ARGV[1] .. 'invoice:' .. id)
+    if doc then inv[#inv + 1] = doc end
+  end
+end
+out[5] = inv
+local trials = {}
+for i = 6, #ARGV do
+  trials[#trials + 1] = redis.call('GET', ARGV[1] .. 'trial:' .. ARGV[i]) or ''
+end
+out[6] = trials
+return out

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// SetPrefs saves a user's preferences.
+func (s *Store) SetPrefs(ctx context.Context, org, user string, p Prefs) error {
+	const op = "set prefs"
+	if err := checkIDs(op, org, user); err != nil {
+		return err
+	}
+	k := orgKeys(org)
+	return wrap(op, s.rdb.HSet(ctx, k.prefs(user), "lang", p.Lang).Err())
+}
+
+// SetAdminChannel sets where the organization's admin notifications go,
+// recording who changed it in the audit stream in the same transaction.
+func (s *Store) SetAdminChannel(ctx context.Context, org, actor, channel string) error {
+	const op = "set admin channel"
+	if err := checkIDs(op, org, actor); err != nil {
+		return err
+	}
+	k := orgKeys(org)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k.settings(), "admin_channel", channel)
+		p.XAdd(ctx, &redis.XAddArgs{Stream: k.audit(), MaxLen: 100000, Approx: true,
+			Values: []any{"actor", actor, "action", "admin-channel", "target", "settings", "before", "", "after", channel}})
+		return nil
+	})
+	return wrap(op, err)
+}
+
+// SaveBilling replaces user's billing document. b.Version must be the
+// version that was read; if someone changed it meanwhile the call fails
+// with ErrStale. what names the change for the audit stream.
+func (s *Store) SaveBilling(ctx context.Context, idem, org, user string, b Billing, what string) (Result, error) {
+	const op = "save billing"
+	if err := checkIdem(op, idem); err != nil {
+		return Result{}, err
+	}
+	if err := checkIDs(op, org, user); err != nil {
+		return Result{}, err
+	}
+	old := b.Version
+	b.Version++
+	doc, err := json.Marshal(b)
+	if err != nil {
+		return Result{}, err
+	}
+	k := orgKeys(org)
+	v, err := scriptBilling.Run(ctx, s.rdb, []string{k.idem(idem), k.billing(user), k.audit()},
+		s.ttl(), user, strconv.FormatInt(old, 10), strconv.FormatInt(b.Version, 10), string(doc), what).Result()
+	return result(op, v, err)
+}
+
+// SetInvoiceStatus records whether an invoice was paid.
+func (s *Store) SetInvoiceStatus(ctx context.Context, inv Invoice, status InvoiceStatus) error {
+	const op = "set invoice status"
+	if err := checkIDs(op, inv.Org, inv.ID); err != nil {
+		return err
+	}
+	inv.Status = status
+	doc, err := json.Marshal(inv)
+	if err != nil {
+		return err
+	}
+	ok, err := s.rdb.SetXX(ctx, orgKeys(inv.Org).invoice(inv.ID), doc, 0).Result()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if !ok {
+		return &Error{Op: op, Err: ErrNotFound}
+	}
+	return nil
+}
+
+// Audit returns the organization's newest audit entries, newest first.
+func (s *Store) Audit(ctx context.Context, org string, n int64) ([]AuditEntry, error) {
+	const op = "audit"
+	if err := checkIDs(op, org); err != nil {
+		return nil, err
+	}
+	msgs, err := s.rdb.XRevRangeN(ctx, orgKeys(org).audit(), "+", "-", n).Result()
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	out := make([]AuditEntry, 0, len(msgs))
+	for _, m := range msgs {
+		str := func(k string) string { v, _ := m.Values[k].(string); return v }
+		var at time.Time
+		if ms, _, ok := cutInt(m.ID); ok {
+			at = time.UnixMilli(ms).UTC()
+		}
+		out = append(out, AuditEntry{ID: m.ID, Org: org, Actor: str("actor"), Action: str("action"),
+			Target: str("target"), Before: str("before"), After: str("after"), At: at})
+	}
+	return out, nil
+}
+
+func cutInt(id string) (int64, string, bool) {
+	for i := 0; i < len(id); i++ {
+		if id[i] == '-' {
+			n, err := strconv.ParseInt(id[:i], 10, 64)
+			return n, id[i+1:], err == nil
+		}
+	}
+	return 0, "", false
+}
+
+// CreatePayLink stores a single-use payment link that expires after ttl and
+// returns its token (32 random bytes; only the token's holder can use it).
+func (s *Store) CreatePayLink(ctx context.Context, l PayLink, ttl time.Duration) (string, error) {
+	const op = "create pay link"
+	if err := checkIDs(op, l.Org, l.User); err != nil {
+		return "", err
+	}
+	if ttl <= 0 { // Redis would keep the link forever
+		return "", &Error{Op: op, Err: fmt.Errorf("%w: ttl %v", ErrInvalid, ttl)}
+	}
+	token := NewID() + NewID() + NewID()
+	doc, err := json.Marshal(l)
+	if err != nil {
+		return "", err
+	}
+	if err := s.rdb.Set(ctx, payLinkKey(token), doc, ttl).Err(); err != nil {
+		return "", wrap(op, err)
+	}
+	return token, nil
+}
+
+// PeekPayLink reads a payment link without using it up (to show the page).
+func (s *Store) PeekPayLink(ctx context.Context, token string) (PayLink, error) {
+	return s.payLink(ctx, "peek pay link", token, false)
+}
+
+// ConsumePayLink uses a payment link up: a second call, or a call after it
+// expired, fails with ErrNotFound.
+func (s *Store) ConsumePayLink(ctx context.Context, token string) (PayLink, error) {
+	return s.payLink(ctx, "consume pay link", token, true)
+}
+
+func (s *Store) payLink(ctx context.Context, op, token string, consume bool) (PayLink, error) {
+	if len(token) != 48 || !ValidID(token) {
+		return PayLink{}, &Error{Op: op, Err: ErrNotFound}
+	}
+	var doc string
+	var err error
+	if consume {
+		doc, err = s.rdb.GetDel(ctx, payLinkKey(token)).Result()
+	} else {
+		doc, err = s.rdb.Get(ctx, payLinkKey(token)).Result()
+	}
+	if errors.Is(err, redis.Nil) {
+		return PayLink{}, &Error{Op: op, Err: ErrNotFound}
+	}
+	if err != nil {
+		return PayLink{}, wrap(op, err)
+	}
+	var l PayLink
+	if err := json.Unmarshal([]byte(doc), &l); err != nil {
+		return PayLink{}, wrap(op, err)
+	}
+	l.Token = token
+	return l, nil
+}

@@ -1,0 +1,345 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// subFields encodes the fields of a subscription's hash.
+func subFields(s Subscription) []any {
+	ss := "0"
+	if s.SelfService {
+		ss = "1"
+	}
+	return []any{
+		"id", s.ID, "org", s.Org, "product", s.ProductID, "pname", s.ProductName,
+		"buyer", s.Purchaser.ID, "buyer_name", s.Purchaser.Name, "ss", ss,
+		"status", string(s.Status), "total", strconv.Itoa(s.Total), "period", string(s.Period),
+		"price", strconv.FormatInt(s.UnitPrice, 10), "cur", s.Currency,
+		"profile", s.ProfileID, "method", s.MethodID,
+		"purchased", unix(s.PurchasedAt), "renews", unix(s.RenewsAt), "trial_end", unix(s.TrialEnd),
+	}
+}
+
+func parseSub(h map[string]string, users map[string]string) Subscription {
+	atoi := func(k string) int { n, _ := strconv.Atoi(h[k]); return n }
+	ts := func(k string) time.Time {
+		n, err := strconv.ParseInt(h[k], 10, 64)
+		if err != nil || h[k] == "" {
+			return time.Time{}
+		}
+		return time.Unix(n, 0).UTC()
+	}
+	price, _ := strconv.ParseInt(h["price"], 10, 64)
+	s := Subscription{
+		ID: h["id"], Org: h["org"], ProductID: h["product"], ProductName: h["pname"],
+		Purchaser:   Member{ID: h["buyer"], Name: h["buyer_name"]},
+		SelfService: h["ss"] == "1", Status: Status(h["status"]), Total: atoi("total"),
+		Period: Period(h["period"]), UnitPrice: price, Currency: h["cur"],
+		ProfileID: h["profile"], MethodID: h["method"],
+		PurchasedAt: ts("purchased"), RenewsAt: ts("renews"), TrialEnd: ts("trial_end"),
+		CancelReason: h["reason"], CancelComment: h["comment"], CanceledAt: ts("canceled"),
+	}
+	for id, name := range users {
+		s.Assigned = append(s.Assigned, Member{ID: id, Name: name})
+	}
+	sort.Slice(s.Assigned, func(i, j int) bool {
+		if s.Assigned[i].Name != s.Assigned[j].Name {
+			return s.Assigned[i].Name < s.Assigned[j].Name
+		}
+		return s.Assigned[i].ID < s.Assigned[j].ID
+	})
+	return s
+}
+
+// run runs a script, first adding jobs to the due set in the same round trip
+// (a job whose change is then refused finds nothing to do when it runs).
+func (s *Store) run(ctx context.Context, sc *redis.Script, jobs []Job, keys []string, args ...any) (any, error) {
+	if len(jobs) == 0 {
+		return sc.Run(ctx, s.rdb, keys, args...).Result()
+	}
+	members := make([]redis.Z, len(jobs))
+	for i, j := range jobs {
+		members[i] = redis.Z{Score: float64(j.Due.Unix()), Member: jobMember(j)}
+	}
+	var zadd *redis.IntCmd
+	var cmd *redis.Cmd
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		zadd = p.ZAdd(ctx, keyDue, members...)
+		cmd = sc.EvalSha(ctx, p, keys, args...)
+		return nil
+	})
+	if err := zadd.Err(); err != nil {
+		return nil, err
+	}
+	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		return sc.Eval(ctx, s.rdb, keys, args...).Result()
+	}
+	return cmd.Result()
+}
+
+func (s *Store) ttl() string { return strconv.Itoa(int(s.idemTTL / time.Second)) }
+
+// invoiceArgs encodes an optional invoice for a script: JSON, score, id.
+func invoiceArgs(inv *Invoice) ([]any, error) {
+	if inv == nil {
+		return []any{"", "0", ""}, nil
+	}
+	doc, err := json.Marshal(inv)
+	if err != nil {
+		return nil, err
+	}
+	return []any{string(doc), strconv.FormatInt(inv.Date.Unix(), 10), inv.ID}, nil
+}
+
+// checkIdem checks an idempotency key: the adapters pass platform ids
+// (Slack view ids, Discord interaction ids), the core random ids.
+func checkIdem(op, key string) error {
+	if key == "" || len(key) > 200 || strings.ContainsAny(key, " \t\r\n") {
+		return &Error{Op: op, Err: fmt.Errorf("%w: idempotency key %q", ErrInvalid, key)}
+	}
+	return nil
+}
+
+func checkIDs(op string, ids ...string) error {
+	for _, id := range ids {
+		if !ValidID(id) {
+			return &Error{Op: op, Err: fmt.Errorf("%w: id %q", ErrInvalid, id)}
+		}
+	}
+	return nil
+}
+
+// checkInvoice checks the id of an optional invoice, which becomes a key.
+func checkInvoice(op string, inv *Invoice) error {
+	if inv == nil {
+		return nil
+	}
+	return checkIDs(op, inv.ID)
+}
+
+// checkJobs checks that jobs survive being encoded as members of the due
+// set (kind|org|sub|due): a job that ClaimDue cannot parse back is dropped
+// there, so it would be lost without a word.
+func checkJobs(op string, jobs []Job) error {
+	for _, j := range jobs {
+		if !ValidID(string(j.Kind)) || j.Due.IsZero() {
+			return &Error{Op: op, Err: fmt.Errorf("%w: job %s at %v", ErrInvalid, j.Kind, j.Due)}
+		}
+		if err := checkIDs(op, j.Org, j.SubID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateSubscription records a new subscription, a purchase or (with status
+// trial) a trial, together with its first invoice (nil for a trial) and the
+// jobs it needs. A trial fails with ErrTrialUsed when the organization has
+// had one of the product before.
+func (s *Store) CreateSubscription(ctx context.Context, idem string, sub Subscription, inv *Invoice, jobs ...Job) (Result, error) {
+	const op = "create subscription"
+	if err := checkIdem(op, idem); err != nil {
+		return Result{}, err
+	}
+	if err := checkIDs(op, sub.Org, sub.ID, sub.Purchaser.ID, sub.ProductID); err != nil {
+		return Result{}, err
+	}
+	if err := checkInvoice(op, inv); err != nil {
+		return Result{}, err
+	}
+	if err := checkJobs(op, jobs); err != nil {
+		return Result{}, err
+	}
+	k := orgKeys(sub.Org)
+	invID := ""
+	if inv != nil {
+		invID = inv.ID
+	}
+	keys := []string{k.idem(idem), k.sub(sub.ID), k.subs(), k.bought(sub.Purchaser.ID), k.audit(), k.invoice(invID), k.invoices(sub.Purchaser.ID)}
+	if sub.Status == StatusTrial {
+		keys = append(keys, k.trial(sub.ProductID))
+	}
+	ia, err := invoiceArgs(inv)
+	if err != nil {
+		return Result{}, err
+	}
+	args := append([]any{s.ttl(), sub.Purchaser.ID, sub.ID}, ia...)
+	args = append(args, subFields(sub)...)
+	v, err := s.run(ctx, scriptCreate, jobs, keys, args...)
+	return result(op, v, err)
+}
+
+// ConvertTrial turns the purchaser's trial into a paid subscription with
+// the licenses, period, price and payment of sub, keeping its assignments.
+func (s *Store) ConvertTrial(ctx context.Context, idem string, sub Subscription, inv Invoice, jobs ...Job) (Result, error) {
+	const op = "convert trial"
+	if err := checkIdem(op, idem); err != nil {
+		return Result{}, err
+	}
+	if err := checkIDs(op, sub.Org, sub.ID, sub.Purchaser.ID, inv.ID); err != nil {
+		return Result{}, err
+	}
+	if sub.Total < 1 {
+		return Result{}, &Error{Op: op, Err: ErrInvalid}
+	}
+	if err := checkJobs(op, jobs); err != nil {
+		return Result{}, err
+	}
+	k := orgKeys(sub.Org)
+	ia, err := invoiceArgs(&inv)
+	if err != nil {
+		return Result{}, err
+	}
+	args := append([]any{s.ttl(), sub.Purchaser.ID, strconv.Itoa(sub.Total)}, ia...)
+	args = append(args,
+		"status", string(StatusActive), "period", string(sub.Period),
+		"price", strconv.FormatInt(sub.UnitPrice, 10), "cur", sub.Currency,
+		"profile", sub.ProfileID, "method", sub.MethodID,
+		"purchased", unix(sub.PurchasedAt), "renews", unix(sub.RenewsAt))
+	v, err := s.run(ctx, scriptConvert, jobs,
+		[]string{k.idem(idem), k.sub(sub.ID), k.subUsers(sub.ID), k.audit(), k.invoice(inv.ID), k.invoices(sub.Purchaser.ID)}, args...)
+	return result(op, v, err)
+}
+
+// SetLicenses sets the total number of licenses of an active subscription,
+// as its purchaser (actor). expected is the total the caller saw; if it has
+// changed meanwhile the call fails with ErrStale. inv bills added licenses.
+func (s *Store) SetLicenses(ctx context.Context, idem, org, actor, subID string, total, expected int, inv *Invoice) (Result, error) {
+	const op = "set licenses"
+	if err := checkIdem(op, idem); err != nil {
+		return Result{}, err
+	}
+	if err := checkIDs(op, org, actor, subID); err != nil {
+		return Result{}, err
+	}
+	if total < 1 {
+		return Result{}, &Error{Op: op, Err: ErrInvalid}
+	}
+	if err := checkInvoice(op, inv); err != nil {
+		return Result{}, err
+	}
+	k := orgKeys(org)
+	invID := ""
+	if inv != nil {
+		invID = inv.ID
+	}
+	ia, err := invoiceArgs(inv)
+	if err != nil {
+		return Result{}, err
+	}
+	args := append([]any{s.ttl(), actor, strconv.Itoa(total), strconv.Itoa(expected)}, ia...)
+	v, err := scriptLicenses.Run(ctx, s.rdb,
+		[]string{k.idem(idem), k.sub(subID), k.subUsers(subID), k.audit(), k.invoice(invID), k.invoices(actor)}, args...).Result()
+	return result(op, v, err)
+}
+
+// MaxAssign is the most users one assignment may name.
+const MaxAssign = 20
+
+// AssignLicenses gives each user a license of the subscription, all or
+// nothing, in one round trip: it fails with ErrAlreadyAssigned (naming the
+// users) or ErrNoFreeLicenses and then changes nothing.
+func (s *Store) AssignLicenses(ctx context.Context, idem, org, actor, subID string, users []Member) (Result, error) {
+	const op = "assign licenses"
+	if err := checkIdem(op, idem); err != nil {
+		return Result{}, err
+	}
+	if len(users) == 0 || len(users) > MaxAssign {
+		return Result{}, &Error{Op: op, Err: fmt.Errorf("%w: %d users", ErrInvalid, len(users))}
+	}
+	if err := checkIDs(op, org, actor, subID); err != nil {
+		return Result{}, err
+	}
+	k := orgKeys(org)
+	keys := []string{k.idem(idem), k.sub(subID), k.subUsers(subID), k.audit()}
+	args := []any{s.ttl(), actor}
+	seen := map[string]bool{}
+	for _, u := range users {
+		if err := checkIDs(op, u.ID); err != nil {
+			return Result{}, err
+		}
+		if seen[u.ID] {
+			return Result{}, &Error{Op: op, Err: fmt.Errorf("%w: %s named twice", ErrInvalid, u.ID)}
+		}
+		seen[u.ID] = true
+		keys = append(keys, k.holds(u.ID))
+		args = append(args, u.ID, u.Name)
+	}
+	v, err := scriptAssign.Run(ctx, s.rdb, keys, args...).Result()
+	return result(op, v, err)
+}
+
+// UnassignLicenses takes the licenses of the users back, all or nothing: it
+// fails with ErrNotAssigned (naming the users) and then changes nothing.
+func (s *Store) UnassignLicenses(ctx context.Context, idem, org, actor, subID string, users []string) (Result, error) {
+	const op = "unassign licenses"
+	if err := checkIdem(op, idem); err != nil {
+		return Result{}, err
+	}
+	if len(users) == 0 {
+		return Result{}, &Error{Op: op, Err: ErrInvalid}
+	}
+	if err := checkIDs(op, append([]string{org, actor, subID}, users...)...); err != nil {
+		return Result{}, err
+	}
+	k := orgKeys(org)
+	keys := []string{k.idem(idem), k.sub(subID), k.subUsers(subID), k.audit()}
+	args := []any{s.ttl(), actor}
+	seen := map[string]bool{}
+	for _, u := range users {
+		if seen[u] {
+			return Result{}, &Error{Op: op, Err: fmt.Errorf("%w: %s named twice", ErrInvalid, u)}
+		}
+		seen[u] = true
+		keys = append(keys, k.holds(u))
+		args = append(args, u)
+	}
+	v, err := scriptUnassign.Run(ctx, s.rdb, keys, args...).Result()
+	return result(op, v, err)
+}
+
+// Cancel cancels a live subscription as its purchaser, with a reason and
+// optional feedback. The subscription stays usable until EndsAt.
+func (s *Store) Cancel(ctx context.Context, idem, org, actor, subID, reason, comment string, at time.Time) (Result, error) {
+	const op = "cancel"
+	if err := checkIdem(op, idem); err != nil {
+		return Result{}, err
+	}
+	if err := checkIDs(op, org, actor, subID); err != nil {
+		return Result{}, err
+	}
+	k := orgKeys(org)
+	v, err := scriptCancel.Run(ctx, s.rdb, []string{k.idem(idem), k.sub(subID), k.audit()},
+		s.ttl(), actor, reason, comment, unix(at)).Result()
+	return result(op, v, err)
+}
+
+// Subscription reads one subscription of an organization.
+func (s *Store) Subscription(ctx context.Context, org, id string) (Subscription, error) {
+	const op = "subscription"
+	if err := checkIDs(op, org, id); err != nil {
+		return Subscription{}, err
+	}
+	k := orgKeys(org)
+	var h, u *redis.MapStringStringCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		h = p.HGetAll(ctx, k.sub(id))
+		u = p.HGetAll(ctx, k.subUsers(id))
+		return nil
+	})
+	if err != nil {
+		return Subscription{}, wrap(op, err)
+	}
+	if len(h.Val()) == 0 {
+		return Subscription{}, &Error{Op: op, Err: ErrNotFound}
+	}
+	return parseSub(h.Val(), u.Val()), nil
+}

@@ -1,0 +1,255 @@
+// Package store keeps billingbot's state in Redis: subscriptions and their
+// license assignments, invoices, billing accounts, user preferences, audit
+// entries, idempotency records and the scheduler's due jobs.
+//
+// Every method speaks the domain; key names live in keys.go and every change
+// that touches more than one key is a single Lua script, with all of an
+// organization's keys in one hash slot ({org}) so the same code runs on
+// Redis Cluster.
+package store
+
+import "time"
+
+// Status is the life-cycle state of a subscription.
+type Status string
+
+// Subscription states.
+const (
+	StatusTrial    Status = "trial"
+	StatusActive   Status = "active"
+	StatusCanceled Status = "canceled"
+	StatusExpired  Status = "expired"
+)
+
+// Period is a billing period.
+type Period string
+
+// Billing periods.
+const (
+	Monthly Period = "monthly"
+	Annual  Period = "annual"
+)
+
+// Months is the length of the period in months.
+func (p Period) Months() int {
+	if p == Annual {
+		return 12
+	}
+	return 1
+}
+
+// Valid reports whether p is a known period.
+func (p Period) Valid() bool { return p == Monthly || p == Annual }
+
+// Member is a person of an organization as the store records them.
+type Member struct {
+	ID   string
+	Name string
+}
+
+// Subscription is a product bought (or tried) by one purchaser.
+type Subscription struct {
+	ID            string
+	Org           string
+	ProductID     string
+	ProductName   string
+	Purchaser     Member
+	SelfService   bool
+	Status        Status
+	Total         int // licenses bought
+	Assigned      []Member
+	Period        Period
+	UnitPrice     int64 // minor units per license per period
+	Currency      string
+	ProfileID     string // billing profile that pays
+	MethodID      string // payment method charged
+	PurchasedAt   time.Time
+	RenewsAt      time.Time // end of the current period (renewal or expiry)
+	TrialEnd      time.Time
+	CancelReason  string
+	CancelComment string
+	CanceledAt    time.Time
+}
+
+// Free is the number of licenses not assigned to anyone.
+func (s Subscription) Free() int { return s.Total - len(s.Assigned) }
+
+// IsAssigned reports whether user holds a license of s.
+func (s Subscription) IsAssigned(user string) bool {
+	for _, m := range s.Assigned {
+		if m.ID == user {
+			return true
+		}
+	}
+	return false
+}
+
+// EndsAt is when the purchaser loses the subscription unless it renews:
+// the trial's end for a trial, the end of the period otherwise.
+func (s Subscription) EndsAt() time.Time {
+	if !s.TrialEnd.IsZero() && (s.Status == StatusTrial || s.RenewsAt.IsZero()) {
+		return s.TrialEnd
+	}
+	return s.RenewsAt
+}
+
+// Live reports whether the subscription can still be changed.
+func (s Subscription) Live() bool { return s.Status == StatusTrial || s.Status == StatusActive }
+
+// Invoice is a bill for one billing profile.
+type Invoice struct {
+	ID        string        `json:"id"`
+	Org       string        `json:"org"`
+	User      string        `json:"user"`
+	ProfileID string        `json:"profile"`
+	SubID     string        `json:"sub"`
+	Date      time.Time     `json:"date"`
+	Lines     []InvoiceLine `json:"lines"`
+	Total     int64         `json:"total"`
+	Currency  string        `json:"currency"`
+	Status    InvoiceStatus `json:"status"`
+}
+
+// InvoiceLine is one position of an invoice.
+type InvoiceLine struct {
+	Product   string `json:"product"`
+	Quantity  int    `json:"qty"`
+	UnitPrice int64  `json:"unit"`
+	Amount    int64  `json:"amount"`
+	// Kind says why the line was billed: purchase, renewal or added licenses.
+	Kind string `json:"kind"`
+	// Days is set for prorated lines: the days billed of PeriodDays.
+	Days       int `json:"days,omitempty"`
+	PeriodDays int `json:"period_days,omitempty"`
+}
+
+// InvoiceStatus says whether an invoice has been paid.
+type InvoiceStatus string
+
+// Invoice states.
+const (
+	InvoiceOpen   InvoiceStatus = "open"
+	InvoicePaid   InvoiceStatus = "paid"
+	InvoiceFailed InvoiceStatus = "failed"
+)
+
+// Billing is everything one user pays with: billing accounts, their billing
+// profiles and the profiles' payment methods. It is stored as one document
+// per user and changed with compare-and-set on Version.
+type Billing struct {
+	Version  int64            `json:"version"`
+	Accounts []BillingAccount `json:"accounts"`
+}
+
+// BillingAccount groups billing profiles.
+type BillingAccount struct {
+	ID       string           `json:"id"`
+	Name     string           `json:"name"`
+	Profiles []BillingProfile `json:"profiles"`
+}
+
+// BillingProfile is what invoices are addressed to; it holds payment methods.
+type BillingProfile struct {
+	ID      string          `json:"id"`
+	Name    string          `json:"name"`
+	Methods []PaymentMethod `json:"methods"`
+}
+
+// PaymentMethod is a tokenized card. It never holds a card number or a
+// security code: only what a receipt shows and the gateway's token.
+type PaymentMethod struct {
+	ID       string `json:"id"`
+	Brand    string `json:"brand"`
+	Last4    string `json:"last4"`
+	ExpMonth int    `json:"exp_month"`
+	ExpYear  int    `json:"exp_year"`
+	Name     string `json:"name"`
+	Address  string `json:"address"`
+	Token    string `json:"token"`
+}
+
+// Expired reports whether the card's expiry month lies before now's month.
+func (m PaymentMethod) Expired(now time.Time) bool {
+	return m.ExpYear < now.Year() || (m.ExpYear == now.Year() && m.ExpMonth < int(now.Month()))
+}
+
+// Method finds a payment method by id and returns it with its profile.
+func (b Billing) Method(id string) (PaymentMethod, BillingProfile, bool) {
+	for _, a := range b.Accounts {
+		for _, p := range a.Profiles {
+			for _, m := range p.Methods {
+				if m.ID == id {
+					return m, p, true
+				}
+			}
+		}
+	}
+	return PaymentMethod{}, BillingProfile{}, false
+}
+
+// Profile finds a billing profile by id.
+func (b Billing) Profile(id string) (BillingProfile, bool) {
+	for _, a := range b.Accounts {
+		for _, p := range a.Profiles {
+			if p.ID == id {
+				return p, true
+			}
+		}
+	}
+	return BillingProfile{}, false
+}
+
+// Prefs are a user's settings.
+type Prefs struct {
+	Lang string // "de", "en" or "" (follow the platform)
+}
+
+// OrgSettings are an organization's settings.
+type OrgSettings struct {
+	AdminChannel string
+}
+
+// AuditEntry records one change: who did what when, before and after.
+type AuditEntry struct {
+	ID     string
+	Org    string
+	Actor  string
+	Action string
+	Target string
+	Before string
+	After  string
+	At     time.Time
+}
+
+// PayLink is a single-use permission to add or replace a payment method on
+// the payment page.
+type PayLink struct {
+	Token     string    `json:"-"`
+	Org       string    `json:"org"`
+	User      string    `json:"user"`
+	ProfileID string    `json:"profile"`
+	MethodID  string    `json:"method,omitempty"` // set when replacing
+	Lang      string    `json:"lang"`
+	Expires   time.Time `json:"expires"`
+}
+
+// JobKind names what a due job does.
+type JobKind string
+
+// Job kinds.
+const (
+	JobTrialReminder JobKind = "trial-reminder"
+	JobTrialEnd      JobKind = "trial-end"
+	JobRenewal       JobKind = "renewal"
+)
+
+// Job is work that falls due at a time: a trial reminder, a trial's end, a
+// renewal. Jobs are scheduled before the change that needs them and checked
+// against the subscription when they run, so a job whose change never
+// happened (or was undone) does nothing.
+type Job struct {
+	Kind  JobKind
+	Org   string
+	SubID string
+	Due   time.Time
+}

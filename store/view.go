@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// View is what one round trip reads about a user: their preferences, the
+// organization's settings, their billing document, their subscriptions
+// (bought or holding a license of; with All every subscription of the
+// organization), their invoices in a date range, and which products have had
+// a trial in the organization.
+type View struct {
+	Prefs    Prefs
+	Settings OrgSettings
+	Billing  Billing
+	Subs     []Subscription    // by purchase date, newest first
+	Invoices []Invoice         // by date, newest first
+	Trials   map[string]string // product id → trial subscription id
+	// More reports that the date range held more invoices than asked for.
+	More bool
+}
+
+// ViewOptions says what else a view should read.
+type ViewOptions struct {
+	All           bool      // every subscription of the organization
+	InvoicesFrom  time.Time // with InvoicesTo: invoices dated in [from, to]
+	InvoicesTo    time.Time
+	MaxInvoices   int      // default 200
+	TrialProducts []string // products whose trial use to report
+}
+
+// View reads what a command needs about user in one round trip.
+func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (View, error) {
+	const op = "view"
+	if err := checkIDs(op, append([]string{org, user}, opt.TrialProducts...)...); err != nil {
+		return View{}, err
+	}
+	k := orgKeys(org)
+	all := "0"
+	if opt.All {
+		all = "1"
+	}
+	from, to := "", ""
+	if !opt.InvoicesTo.IsZero() {
+		from, to = strconv.FormatInt(opt.InvoicesFrom.Unix(), 10), strconv.FormatInt(opt.InvoicesTo.Unix(), 10)
+	}
+	max := opt.MaxInvoices
+	if max <= 0 {
+		max = 200
+	}
+	args := []any{k.prefix(), all, from, to, strconv.Itoa(max + 1)}
+	for _, p := range opt.TrialProducts {
+		args = append(args, p)
+	}
+	v, err := scriptView.Run(ctx, s.rdb,
+		[]string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user)},
+		args...).Result()
+	if err != nil {
+		return View{}, wrap(op, err)
+	}
+	out, ok := v.([]any)
+	if !ok || len(out) != 6 {
+		return View{}, fmt.Errorf("store: %s: unexpected reply", op)
+	}
+	prefs, settings := flatMap(out[0]), flatMap(out[1])
+	view := View{
+		Prefs:    Prefs{Lang: prefs["lang"]},
+		Settings: OrgSettings{AdminChannel: settings["admin_channel"]},
+		Trials:   map[string]string{},
+	}
+	if doc, ok := out[2].(string); ok && doc != "" {
+		if err := json.Unmarshal([]byte(doc), &view.Billing); err != nil {
+			return View{}, fmt.Errorf("store: %s: billing document: %w", op, err)
+		}
+	}
+	subs, _ := out[3].([]any)
+	for _, raw := range subs {
+		pair, _ := raw.([]any)
+		if len(pair) != 2 {
+			continue
+		}
+		view.Subs = append(view.Subs, parseSub(flatMap(pair[0]), flatMap(pair[1])))
+	}
+	sort.Slice(view.Subs, func(i, j int) bool {
+		a, b := view.Subs[i], view.Subs[j]
+		if !a.PurchasedAt.Equal(b.PurchasedAt) {
+			return a.PurchasedAt.After(b.PurchasedAt)
+		}
+		return a.ID < b.ID
+	})
+	invs, _ := out[4].([]any)
+	for _, raw := range invs {
+		doc, _ := raw.(string)
+		var inv Invoice
+		if err := json.Unmarshal([]byte(doc), &inv); err != nil {
+			return View{}, fmt.Errorf("store: %s: invoice: %w", op, err)
+		}
+		view.Invoices = append(view.Invoices, inv)
+	}
+	if len(view.Invoices) > max {
+		view.Invoices, view.More = view.Invoices[:max], true
+	}
+	trials, _ := out[5].([]any)
+	for i, raw := range trials {
+		if id, _ := raw.(string); id != "" && i < len(opt.TrialProducts) {
+			view.Trials[opt.TrialProducts[i]] = id
+		}
+	}
+	return view, nil
+}
+
+// flatMap turns a flat [k1 v1 k2 v2 …] reply into a map.
+func flatMap(v any) map[string]string {
+	arr, _ := v.([]any)
+	m := make(map[string]string, len(arr)/2)
+	for i := 0; i+1 < len(arr); i += 2 {
+		k, _ := arr[i].(string)
+		val, _ := arr[i+1].(string)
+		m[k] = val
+	}
+	return m
+}
