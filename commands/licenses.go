@@ -77,14 +77,15 @@ func licensesSubmit(c *call) Response {
 		return Response{FieldErrors: errs}
 	}
 	var inv *store.Invoice
+	var jobs []store.Job
 	if added := total - s.Total; added > 0 {
 		days, periodDays := remainingDays(c.now, s)
 		amount := prorate(s.UnitPrice*int64(added), days, periodDays)
 		i := c.invoice(s, store.InvoiceLine{Product: s.ProductName, Quantity: added, UnitPrice: s.UnitPrice,
 			Amount: amount, Kind: "licenses", Days: days, PeriodDays: periodDays})
-		inv = &i
+		inv, jobs = &i, []store.Job{chargeJob(i, c.now)}
 	}
-	res, err := c.b.store.SetLicenses(c.ctx, c.idem("licenses"), c.req.Org, c.req.User.ID, s.ID, total, s.Total, inv)
+	res, err := c.b.store.SetLicenses(c.ctx, c.idem("licenses"), c.req.Org, c.req.User.ID, s.ID, total, s.Total, inv, jobs...)
 	switch {
 	case errors.Is(err, store.ErrBelowAssigned):
 		return Response{FieldErrors: fieldErrors{"total": c.t.T("ErrBelowAssignedNow")}}
@@ -101,15 +102,9 @@ func licensesSubmit(c *call) Response {
 		text += "\n" + c.t.T("LicensesBilled", "Amount", c.t.Money(inv.Total, inv.Currency), "Date", c.t.Date(s.RenewsAt), "Invoice", inv.ID)
 	}
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleLicensesSet"), Text: text}}}
-	if res.Repeat {
-		return resp
+	if !res.Repeat {
+		resp.Notifications = []Notification{c.note(NoteLicenses, s, before)}
 	}
-	if inv != nil {
-		if method, _, ok := c.view.Billing.Method(s.MethodID); !ok || !c.pay(*inv, method.Token) {
-			resp.Messages = append(resp.Messages, c.paymentFailed(*inv))
-		}
-	}
-	resp.Notifications = []Notification{c.note(NoteLicenses, s, before)}
 	return resp
 }
 

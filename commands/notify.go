@@ -35,6 +35,10 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 		title, text = "NoteTitleCancel", c.t.T("NoteCancel", "Purchaser", s.Purchaser, "Product", s.Product, "Reason", reason)
 	case NoteExpiry:
 		title, text = "NoteTitleExpiry", c.t.T("NoteExpiry", "Product", s.Product, "Purchaser", s.Purchaser)
+	case NotePaymentFailed:
+		return Message{Title: c.t.T("NoteTitlePaymentFailed"),
+			Text:    c.t.T("NotePaymentFailed", "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency), "Invoice", s.Invoice),
+			Buttons: []Button{{Label: c.t.T("BtnPayment"), Command: "payment"}}}
 	case NoteReminder:
 		days := int(s.Expires.Sub(b.now()).Hours()/24 + 0.5)
 		return Message{Title: c.t.T("NoteTitleReminder"),
@@ -110,40 +114,59 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) ([]Notific
 				Amount: s.UnitPrice * int64(s.Total), Kind: "renewal"})
 			i.ID = j.Due.Format("20060102") + "-R" + strings.ToUpper(s.ID[:7])
 			inv = &i
-			// The next renewal is scheduled before this one is recorded.
-			if err := b.store.Schedule(ctx, store.Job{Kind: store.JobRenewal, Org: s.Org, SubID: s.ID, Due: next}); err != nil {
+			// The next renewal and this one's charge are scheduled before
+			// this renewal is recorded; they do nothing if it is not.
+			if err := b.store.Schedule(ctx, store.Job{Kind: store.JobRenewal, Org: s.Org, SubID: s.ID, Due: next},
+				chargeJob(i, now)); err != nil {
 				return nil, err
 			}
 		}
 		action, err := b.store.Settle(ctx, j, next, inv)
-		if err != nil {
+		if err != nil || action != "expire" {
 			return nil, err
 		}
-		switch action {
-		case "renew":
-			c.chargeRenewal(s, *inv)
-		case "expire":
-			s.Status = store.StatusExpired
-			return []Notification{c.note(NoteExpiry, s, 0)}, nil
-		}
+		s.Status = store.StatusExpired
+		return []Notification{c.note(NoteExpiry, s, 0)}, nil
+	case store.JobCharge:
+		return c.charge(s, j.Invoice)
 	}
 	return nil, nil
 }
 
-// chargeRenewal charges a renewal invoice to the subscription's payment
-// method.
-func (c *call) chargeRenewal(s store.Subscription, inv store.Invoice) {
+// charge collects an open invoice from the subscription's payment method
+// and records the outcome; the purchaser hears of a failed payment. The
+// gateway's idempotency key is the invoice, so a job that runs twice (its
+// replica died after charging) charges once.
+func (c *call) charge(s store.Subscription, invoiceID string) ([]Notification, error) {
+	inv, err := c.b.store.Invoice(c.ctx, s.Org, invoiceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // its change never happened
+	}
+	if err != nil || inv.Status != store.InvoiceOpen {
+		return nil, err
+	}
 	v, err := c.b.store.View(c.ctx, s.Org, s.Purchaser.ID, store.ViewOptions{})
 	if err != nil {
-		c.b.log.Error("renewal: read billing", "org", s.Org, "err", err)
-		return
+		return nil, err
 	}
-	m, _, ok := v.Billing.Method(s.MethodID)
-	if !ok {
-		_ = c.b.store.SetInvoiceStatus(c.ctx, inv, store.InvoiceFailed)
-		return
+	status := store.InvoiceFailed
+	if m, _, ok := v.Billing.Method(s.MethodID); ok {
+		_, err := c.b.gateway.Charge(c.ctx, m.Token, inv.Total, inv.Currency, "inv:"+inv.Org+":"+inv.ID)
+		if err == nil {
+			status = store.InvoicePaid
+		} else {
+			c.b.log.Warn("charge failed", "org", inv.Org, "invoice", inv.ID, "err", err)
+		}
 	}
-	c.pay(inv, m.Token)
+	if err := c.b.store.SetInvoiceStatus(c.ctx, inv, status); err != nil {
+		return nil, err
+	}
+	if status == store.InvoicePaid {
+		return nil, nil
+	}
+	n := c.note(NotePaymentFailed, s, 0)
+	n.To, n.Sub.Price, n.Sub.Currency, n.Sub.Invoice = s.Purchaser.ID, inv.Total, inv.Currency, inv.ID
+	return []Notification{n}, nil
 }
 
 func jobKey(j store.Job) string {

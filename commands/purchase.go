@@ -174,7 +174,7 @@ func buySubmit(c *call) Response {
 		sub.ID, sub.Assigned, sub.TrialEnd = trial.ID, trial.Assigned, trial.TrialEnd
 	}
 	inv := c.invoice(sub, store.InvoiceLine{Product: p.Name, Quantity: n, UnitPrice: unit, Amount: unit * int64(n), Kind: "purchase"})
-	jobs := []store.Job{{Kind: store.JobRenewal, Org: sub.Org, SubID: sub.ID, Due: sub.RenewsAt}}
+	jobs := []store.Job{{Kind: store.JobRenewal, Org: sub.Org, SubID: sub.ID, Due: sub.RenewsAt}, chargeJob(inv, c.now)}
 	var res store.Result
 	var err error
 	if converting {
@@ -192,7 +192,8 @@ func buySubmit(c *call) Response {
 	}
 	sub.ID = res.Value
 	text := c.t.T("Bought", "Licenses", c.t.N("Licenses", n), "Product", p.Name,
-		"Price", c.t.Money(inv.Total, p.Currency), "Period", c.period(period), "Date", c.t.Date(sub.RenewsAt))
+		"Price", c.t.Money(inv.Total, p.Currency), "Period", c.period(period), "Date", c.t.Date(sub.RenewsAt)) + "\n" +
+		c.t.T("Charged", "Invoice", inv.ID, "Method", methodLabel(method))
 	kind := NotePurchase
 	if converting {
 		kind = NoteConversion
@@ -201,14 +202,17 @@ func buySubmit(c *call) Response {
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleBought"), Text: text,
 		Buttons: []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + sub.ID, Style: StylePrimary},
 			{Label: c.t.T("BtnInvoices"), Command: "invoices"}}}}}
-	if res.Repeat {
-		return resp // the first request charged and notified
+	if !res.Repeat {
+		resp.Notifications = []Notification{c.note(kind, sub, 0)}
 	}
-	if !c.pay(inv, method.Token) {
-		resp.Messages = append(resp.Messages, c.paymentFailed(inv))
-	}
-	resp.Notifications = []Notification{c.note(kind, sub, 0)}
 	return resp
+}
+
+// chargeJob collects an invoice's payment right away, outside the request:
+// a slow payment provider never delays the answer, and a failed charge is
+// retried or reported to the purchaser by the scheduler.
+func chargeJob(inv store.Invoice, now time.Time) store.Job {
+	return store.Job{Kind: store.JobCharge, Org: inv.Org, SubID: inv.SubID, Due: now, Invoice: inv.ID}
 }
 
 // invoice starts an invoice with one line for a subscription's purchaser.
@@ -222,24 +226,6 @@ func (c *call) invoice(s store.Subscription, line store.InvoiceLine) store.Invoi
 // invoiceID is an invoice number: the date and a random part.
 func invoiceID(now time.Time) string {
 	return now.Format("20060102") + "-" + strings.ToUpper(store.NewID()[:8])
-}
-
-// pay charges an invoice to a payment method and records the outcome.
-func (c *call) pay(inv store.Invoice, token string) bool {
-	status := store.InvoicePaid
-	if _, err := c.b.gateway.Charge(c.ctx, token, inv.Total, inv.Currency, "inv:"+inv.Org+":"+inv.ID); err != nil {
-		c.b.log.Warn("charge failed", "org", inv.Org, "invoice", inv.ID, "err", err)
-		status = store.InvoiceFailed
-	}
-	if err := c.b.store.SetInvoiceStatus(c.ctx, inv, status); err != nil {
-		c.b.log.Error("record payment", "org", inv.Org, "invoice", inv.ID, "err", err)
-	}
-	return status == store.InvoicePaid
-}
-
-func (c *call) paymentFailed(inv store.Invoice) Message {
-	return Message{Text: c.t.T("PaymentFailed", "Invoice", inv.ID, "Amount", c.t.Money(inv.Total, inv.Currency)),
-		Buttons: []Button{{Label: c.t.T("BtnPayment"), Command: "payment"}}}
 }
 
 // note describes a change of a subscription for admins.

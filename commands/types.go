@@ -190,13 +190,14 @@ type NotifiedSub struct {
 	Period    string
 	Expires   time.Time
 	Reason    string // cancellation reason key
+	Invoice   string // the invoice of a failed payment
 }
 
 // NotificationKind names a change.
 type NotificationKind string
 
-// Notification kinds (PRODUCT.md §6), and the reminder sent to a trial's
-// purchaser.
+// Notification kinds (PRODUCT.md §6), and the two sent to a purchaser: a
+// trial's reminder and a failed payment.
 const (
 	NotePurchase   NotificationKind = "purchase"
 	NoteTrial      NotificationKind = "trial"
@@ -205,4 +206,6 @@ const (
 	NoteCancel     NotificationKind = "cancel"
 	NoteExpiry     NotificationKind = "expiry"
 	NoteReminder   NotificationKind = "reminder"
+	// NotePaymentFailed tells a purchaser that an invoice could not be charged.
+	NotePaymentFailed NotificationKind = "payment-failed"
 )

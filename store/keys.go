@@ -48,5 +48,9 @@ func payLinkKey(token string) string { return "bb:paylink:" + token }
 
 // jobMember encodes a job as a member of the due set.
 func jobMember(j Job) string {
-	return string(j.Kind) + "|" + j.Org + "|" + j.SubID + "|" + strconv.FormatInt(j.Due.Unix(), 10)
+	m := string(j.Kind) + "|" + j.Org + "|" + j.SubID + "|" + strconv.FormatInt(j.Due.Unix(), 10)
+	if j.Invoice != "" {
+		m += "|" + j.Invoice
+	}
+	return m
 }

@@ -56,14 +56,21 @@ func (s *Store) Done(ctx context.Context, j Job) error {
 
 func parseJob(m string) (Job, error) {
 	parts := strings.Split(m, "|")
-	if len(parts) != 4 {
+	if len(parts) != 4 && len(parts) != 5 {
 		return Job{}, fmt.Errorf("bad job %q", m)
 	}
 	due, err := strconv.ParseInt(parts[3], 10, 64)
 	if err != nil || !ValidID(parts[1]) || !ValidID(parts[2]) {
 		return Job{}, fmt.Errorf("bad job %q", m)
 	}
-	return Job{Kind: JobKind(parts[0]), Org: parts[1], SubID: parts[2], Due: time.Unix(due, 0).UTC()}, nil
+	j := Job{Kind: JobKind(parts[0]), Org: parts[1], SubID: parts[2], Due: time.Unix(due, 0).UTC()}
+	if len(parts) == 5 {
+		if !ValidID(parts[4]) {
+			return Job{}, fmt.Errorf("bad job %q", m)
+		}
+		j.Invoice = parts[4]
+	}
+	return j, nil
 }
 
 // Settle applies a trial-end or renewal job to its subscription if it still

@@ -126,7 +126,7 @@ func checkInvoice(op string, inv *Invoice) error {
 }
 
 // checkJobs checks that jobs survive being encoded as members of the due
-// set (kind|org|sub|due): a job that ClaimDue cannot parse back is dropped
+// set (kind|org|sub|due[|invoice]): a job that ClaimDue cannot parse back is dropped
 // there, so it would be lost without a word.
 func checkJobs(op string, jobs []Job) error {
 	for _, j := range jobs {
@@ -135,6 +135,11 @@ func checkJobs(op string, jobs []Job) error {
 		}
 		if err := checkIDs(op, j.Org, j.SubID); err != nil {
 			return err
+		}
+		if j.Invoice != "" {
+			if err := checkIDs(op, j.Invoice); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -211,8 +216,9 @@ func (s *Store) ConvertTrial(ctx context.Context, idem string, sub Subscription,
 
 // SetLicenses sets the total number of licenses of an active subscription,
 // as its purchaser (actor). expected is the total the caller saw; if it has
-// changed meanwhile the call fails with ErrStale. inv bills added licenses.
-func (s *Store) SetLicenses(ctx context.Context, idem, org, actor, subID string, total, expected int, inv *Invoice) (Result, error) {
+// changed meanwhile the call fails with ErrStale. inv bills added licenses;
+// jobs are scheduled in the same round trip (e.g. the invoice's charge).
+func (s *Store) SetLicenses(ctx context.Context, idem, org, actor, subID string, total, expected int, inv *Invoice, jobs ...Job) (Result, error) {
 	const op = "set licenses"
 	if err := checkIdem(op, idem); err != nil {
 		return Result{}, err
@@ -236,8 +242,8 @@ func (s *Store) SetLicenses(ctx context.Context, idem, org, actor, subID string,
 		return Result{}, err
 	}
 	args := append([]any{s.ttl(), actor, strconv.Itoa(total), strconv.Itoa(expected)}, ia...)
-	v, err := scriptLicenses.Run(ctx, s.rdb,
-		[]string{k.idem(idem), k.sub(subID), k.subUsers(subID), k.audit(), k.invoice(invID), k.invoices(actor)}, args...).Result()
+	v, err := s.run(ctx, scriptLicenses, jobs,
+		[]string{k.idem(idem), k.sub(subID), k.subUsers(subID), k.audit(), k.invoice(invID), k.invoices(actor)}, args...)
 	return result(op, v, err)
 }
 

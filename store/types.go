@@ -241,6 +241,7 @@ const (
 	JobTrialReminder JobKind = "trial-reminder"
 	JobTrialEnd      JobKind = "trial-end"
 	JobRenewal       JobKind = "renewal"
+	JobCharge        JobKind = "charge" // collect an invoice's payment
 )
 
 // Job is work that falls due at a time: a trial reminder, a trial's end, a
@@ -248,8 +249,9 @@ const (
 // against the subscription when they run, so a job whose change never
 // happened (or was undone) does nothing.
 type Job struct {
-	Kind  JobKind
-	Org   string
-	SubID string
-	Due   time.Time
+	Kind    JobKind
+	Org     string
+	SubID   string
+	Due     time.Time
+	Invoice string // the invoice a charge job collects
 }

@@ -1,0 +1,80 @@
+package locales
+
+import (
+	"sort"
+	"testing"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"github.com/pelletier/go-toml/v2"
+)
+
+// ids returns a message file's ids and, for plural messages, their forms.
+func ids(t *testing.T, lang string) map[string][]string {
+	t.Helper()
+	raw, err := File(lang)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := toml.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%s.toml: %v", lang, err)
+	}
+	out := map[string][]string{}
+	for id, v := range m {
+		switch v := v.(type) {
+		case string:
+			out[id] = nil
+		case map[string]any:
+			for form := range v {
+				out[id] = append(out[id], form)
+			}
+			sort.Strings(out[id])
+		default:
+			t.Errorf("%s.toml: %s: unexpected %T", lang, id, v)
+		}
+	}
+	return out
+}
+
+func TestBothLanguagesHaveTheSameIDs(t *testing.T) {
+	en, de := ids(t, "en"), ids(t, "de")
+	for id, forms := range en {
+		deForms, ok := de[id]
+		if !ok {
+			t.Errorf("%s is in en.toml but not in de.toml", id)
+			continue
+		}
+		if len(forms) > 0 && (len(deForms) != 2 || deForms[0] != "one" || deForms[1] != "other") {
+			t.Errorf("%s: plural forms in de.toml = %v, want [one other]", id, deForms)
+		}
+	}
+	for id := range de {
+		if _, ok := en[id]; !ok {
+			t.Errorf("%s is in de.toml but not in en.toml", id)
+		}
+	}
+}
+
+func TestPlurals(t *testing.T) {
+	b, err := Bundle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		lang string
+		n    int
+		want string
+	}{
+		{"de", 1, "1 Lizenz"},
+		{"de", 5, "5 Lizenzen"},
+		{"en", 1, "1 license"},
+		{"en", 5, "5 licenses"},
+	}
+	for _, tt := range tests {
+		got, err := i18n.NewLocalizer(b, tt.lang).Localize(&i18n.LocalizeConfig{
+			MessageID: "Licenses", PluralCount: tt.n, TemplateData: map[string]any{"Count": tt.n}})
+		if err != nil || got != tt.want {
+			t.Errorf("%s Licenses(%d) = %q, %v; want %q", tt.lang, tt.n, got, err, tt.want)
+		}
+	}
+}
