@@ -152,23 +152,25 @@ func (c *call) names(members []store.Member, ids []string) string {
 }
 
 func unassignCmd(c *call) Response {
-	withUsers := c.own(func(s store.Subscription) bool { return len(s.Assigned) > 0 })
+	withUsers := c.own(func(s store.Subscription) bool { return s.AssignedCount > 0 })
 	s, r := c.pickSub(c.args, withUsers, "unassign", "")
 	if r != nil {
 		return *r
 	}
 	f := c.newForm(FormUnassign, "TitleUnassign", "BtnUnassignNow")
 	f.Context = s.ID
-	opts := make([]Option, 0, len(s.Assigned))
-	for i, m := range s.Assigned {
-		if i == 100 {
-			break
+	// The assigned people to choose from; when there are more than a view
+	// lists, a people picker (the store refuses anyone not assigned).
+	users := Input{ID: "users", Kind: KindUsers, Label: c.t.T("FieldAssignedUsers"), Required: true, Min: 1, Max: store.MaxAssign}
+	if s.AssignedCount == len(s.Assigned) {
+		users.Kind, users.Max = KindMultiSelect, len(s.Assigned)
+		for _, m := range s.Assigned {
+			users.Options = append(users.Options, Option{Value: m.ID, Label: m.Name})
 		}
-		opts = append(opts, Option{Value: m.ID, Label: m.Name})
 	}
 	f.Inputs = []Input{
 		c.subInput(withUsers, s),
-		{ID: "users", Kind: KindMultiSelect, Label: c.t.T("FieldAssignedUsers"), Required: true, Min: 1, Max: len(opts), Options: opts},
+		users,
 		{ID: "confirm", Kind: KindConfirm, Label: c.t.T("FieldConfirm"), Required: true,
 			Options: []Option{{Value: "yes", Label: c.t.T("ConfirmUnassign")}}},
 	}
@@ -183,19 +185,20 @@ func unassignSubmit(c *call) Response {
 	var members []store.Member
 	var missing []string
 	for _, id := range picked {
-		found := false
-		for _, m := range s.Assigned {
-			if m.ID == id {
-				members, found = append(members, m), true
-			}
-		}
-		if !found {
+		switch m, found := c.holder(s, id); {
+		case found:
+			members = append(members, m)
+		case s.AssignedCount == len(s.Assigned):
 			missing = append(missing, id)
+		default: // not listed: the store knows whether they hold one
+			members = append(members, store.Member{ID: id, Name: c.displayRefs([]string{id})})
 		}
 	}
 	switch {
 	case len(picked) == 0:
 		errs.add("users", c.t.T("ErrNoUsers"))
+	case len(picked) > store.MaxAssign:
+		errs.add("users", c.t.T("ErrTooManyUsers", "Max", c.t.Num(store.MaxAssign), "Count", c.t.Num(len(picked))))
 	case ok && len(missing) > 0:
 		errs.add("users", c.t.T("ErrNotAssigned", "Users", c.displayRefs(missing)))
 	}
@@ -221,6 +224,16 @@ func unassignSubmit(c *call) Response {
 	return Response{Messages: []Message{{Title: c.t.T("TitleUnassigned"),
 		Text: c.t.T("Unassigned", "Product", s.ProductName, "Users", c.names(members, nil)) + "\n" +
 			c.t.T("FreeOf", "Free", c.t.Num(s.Free()+len(members)), "Total", c.t.N("Licenses", s.Total))}}}
+}
+
+// holder finds a listed holder of a license of s.
+func (c *call) holder(s store.Subscription, id string) (store.Member, bool) {
+	for _, m := range s.Assigned {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return store.Member{}, false
 }
 
 // displayRefs names people by their directory names where it knows them.

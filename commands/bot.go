@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -44,6 +45,7 @@ type Bot struct {
 	gateway payment.Gateway
 	bundle  *i18n.Bundle
 	locs    map[string]*i18n.Localizer
+	fixed   map[string]*sync.Map
 	cfg     Config
 	now     func() time.Time
 	log     *slog.Logger
@@ -73,10 +75,11 @@ func New(st *store.Store, cat *catalog.Catalog, gw payment.Gateway, cfg Config, 
 	b := &Bot{
 		store: st, catalog: cat, gateway: gw, bundle: bundle, cfg: cfg,
 		now: time.Now, log: slog.Default(),
-		locs: map[string]*i18n.Localizer{},
+		locs: map[string]*i18n.Localizer{}, fixed: map[string]*sync.Map{},
 	}
 	for _, lang := range locales.Languages {
 		b.locs[lang] = i18n.NewLocalizer(bundle, lang)
+		b.fixed[lang] = &sync.Map{}
 	}
 	for _, o := range opts {
 		o(b)

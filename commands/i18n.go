@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"sync"
 	"time"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -12,9 +13,12 @@ import (
 type tr struct {
 	lang string
 	loc  *i18n.Localizer
+	// fixed caches the messages that take no data: most labels are, and
+	// go-i18n matches languages anew on every call.
+	fixed *sync.Map
 }
 
-func (b *Bot) tr(lang string) tr { return tr{lang: lang, loc: b.locs[lang]} }
+func (b *Bot) tr(lang string) tr { return tr{lang: lang, loc: b.locs[lang], fixed: b.fixed[lang]} }
 
 // T returns the message id in the language, filled with key/value pairs.
 func (t tr) T(id string, kv ...any) string {
@@ -28,6 +32,18 @@ func (t tr) N(id string, n int, kv ...any) string {
 }
 
 func (t tr) localize(id string, plural any, kv []any) string {
+	if plural == nil && len(kv) == 0 {
+		if s, ok := t.fixed.Load(id); ok {
+			return s.(string)
+		}
+		s := t.localizeNow(id, nil, nil)
+		t.fixed.Store(id, s)
+		return s
+	}
+	return t.localizeNow(id, plural, kv)
+}
+
+func (t tr) localizeNow(id string, plural any, kv []any) string {
 	var data map[string]any
 	if len(kv) > 0 {
 		data = make(map[string]any, len(kv)/2)

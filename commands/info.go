@@ -53,9 +53,6 @@ func productsCmd(c *call) Response {
 		if selfServiceOnly && !(mine && s.SelfService) {
 			continue
 		}
-		if !mine && !s.IsAssigned(c.req.User.ID) {
-			continue // an admin's view may hold others' subscriptions
-		}
 		m := Message{Title: s.ProductName, Fields: c.subFields(s, !mine)}
 		if !mine {
 			m.Text = c.t.T("LicenseFrom", "Purchaser", s.Purchaser.Name)
@@ -192,7 +189,7 @@ func adminCmd(c *call) Response {
 			continue
 		}
 		rows = append(rows, []string{s.ProductName, s.Purchaser.Name,
-			c.t.T("AssignedOf", "Assigned", c.t.Num(len(s.Assigned)), "Total", c.t.N("Licenses", s.Total)),
+			c.t.T("AssignedOf", "Assigned", c.t.Num(s.AssignedCount), "Total", c.t.N("Licenses", s.Total)),
 			c.t.Date(s.EndsAt()), c.price(s), c.status(s)})
 		msgs = append(msgs, Message{Title: s.ProductName, Fields: c.subFields(s, true)})
 	}

@@ -24,7 +24,7 @@ func licensesCmd(c *call) Response {
 	initial := s.Total
 	if total != "" {
 		var msg string
-		if initial, msg = c.count(total, max1(len(s.Assigned)), max); msg != "" {
+		if initial, msg = c.count(total, max1(s.AssignedCount), max); msg != "" {
 			return c.fail(msg)
 		}
 	}
@@ -33,11 +33,11 @@ func licensesCmd(c *call) Response {
 	f.Inputs = []Input{
 		c.subInput(c.own(active), s),
 		{ID: "current", Kind: KindInfo, Label: c.t.T("FieldCurrent"), Text: c.t.T("LicensesNow",
-			"Total", c.t.N("Licenses", s.Total), "Assigned", c.t.Num(len(s.Assigned)), "Price", c.price(s)) + "\n" +
+			"Total", c.t.N("Licenses", s.Total), "Assigned", c.t.Num(s.AssignedCount), "Price", c.price(s)) + "\n" +
 			c.t.T("LicensesHint", "Unit", c.t.Money(s.UnitPrice, s.Currency), "Period", c.period(s.Period),
 				"Date", c.t.Date(s.RenewsAt), "Example", c.t.Num(s.Total+5))},
 		{ID: "total", Kind: KindNumber, Label: c.t.T("FieldTotal"), Required: true,
-			Min: max1(len(s.Assigned)), Max: max, Value: []string{strconv.Itoa(initial)}},
+			Min: max1(s.AssignedCount), Max: max, Value: []string{strconv.Itoa(initial)}},
 	}
 	return Response{Form: f}
 }
@@ -67,8 +67,8 @@ func licensesSubmit(c *call) Response {
 		switch {
 		case msg != "":
 			errs.add("total", msg)
-		case total < len(s.Assigned):
-			errs.add("total", c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", len(s.Assigned))))
+		case total < s.AssignedCount:
+			errs.add("total", c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", s.AssignedCount)))
 		case total == s.Total:
 			errs.add("total", c.t.T("ErrSameTotal", "Total", c.t.N("Licenses", total)))
 		}

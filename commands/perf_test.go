@@ -201,3 +201,47 @@ func BenchmarkProducts(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAssign20StoreOnly makes the same Redis calls as BenchmarkAssign20
+// without the core: what remains of that benchmark's CPU time is the core's.
+func BenchmarkAssign20StoreOnly(b *testing.B) {
+	bb := newBenchBot(b)
+	sub := bb.buy(b, 10000)
+	ctx := context.Background()
+	bb.measure(b, func(i int) {
+		if i > 0 && i%500 == 0 {
+			b.StopTimer()
+			sub = bb.buy(b, 10000)
+			b.StartTimer()
+		}
+		if _, err := bb.st.View(ctx, "bench", "owner", store.ViewOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		users := make([]store.Member, 20)
+		for k := range users {
+			id := fmt.Sprintf("u%d-%d", i, k)
+			users[k] = store.Member{ID: id, Name: "User " + id}
+		}
+		if _, err := bb.st.AssignLicenses(ctx, "k"+strconv.Itoa(i), "bench", "owner", sub, users); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkLicensesStoreOnly is BenchmarkLicenses without the core.
+func BenchmarkLicensesStoreOnly(b *testing.B) {
+	bb := newBenchBot(b)
+	sub := bb.buy(b, 100)
+	ctx := context.Background()
+	current := 100
+	bb.measure(b, func(i int) {
+		if _, err := bb.st.View(ctx, "bench", "owner", store.ViewOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		total := 101 + i%2
+		if _, err := bb.st.SetLicenses(ctx, "k"+strconv.Itoa(i), "bench", "owner", sub, total, current, nil); err != nil {
+			b.Fatal(err)
+		}
+		current = total
+	})
+}

@@ -107,7 +107,7 @@ func (c *call) buyForm(p catalog.Product, n int) *Form {
 		text := c.t.T("PricePreview", "Monthly", c.t.Money(p.Price(1), p.Currency), "Annual", c.t.Money(p.Price(12), p.Currency),
 			"Licenses", c.t.N("Licenses", n), "Total", c.t.Money(p.Price(1)*int64(n), p.Currency))
 		if tr, ok := c.ownTrial(p.ID); ok {
-			text += "\n" + c.t.T("ConvertsTrial", "Assigned", c.t.N("Users", len(tr.Assigned)))
+			text += "\n" + c.t.T("ConvertsTrial", "Assigned", c.t.N("Users", tr.AssignedCount))
 		}
 		f.Inputs = append(f.Inputs, Input{ID: "price", Kind: KindInfo, Label: c.t.T("FieldPrice"), Text: text})
 	}
@@ -148,8 +148,8 @@ func buySubmit(c *call) Response {
 		errs.add("period", c.t.T("ErrChoosePeriod"))
 	}
 	trial, converting := c.ownTrial(p.ID)
-	if converting && msg == "" && n < len(trial.Assigned) {
-		errs.add("licenses", c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", len(trial.Assigned))))
+	if converting && msg == "" && n < trial.AssignedCount {
+		errs.add("licenses", c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", trial.AssignedCount)))
 	}
 	method, profile, ok := c.view.Billing.Method(c.value("method"))
 	switch {
@@ -171,7 +171,7 @@ func buySubmit(c *call) Response {
 		PurchasedAt: c.now, RenewsAt: c.now.AddDate(0, period.Months(), 0),
 	}
 	if converting {
-		sub.ID, sub.Assigned, sub.TrialEnd = trial.ID, trial.Assigned, trial.TrialEnd
+		sub.ID, sub.Assigned, sub.AssignedCount, sub.TrialEnd = trial.ID, trial.Assigned, trial.AssignedCount, trial.TrialEnd
 	}
 	inv := c.invoice(sub, store.InvoiceLine{Product: p.Name, Quantity: n, UnitPrice: unit, Amount: unit * int64(n), Kind: "purchase"})
 	jobs := []store.Job{{Kind: store.JobRenewal, Org: sub.Org, SubID: sub.ID, Due: sub.RenewsAt}, chargeJob(inv, c.now)}
@@ -184,7 +184,7 @@ func buySubmit(c *call) Response {
 	}
 	switch {
 	case errors.Is(err, store.ErrBelowAssigned):
-		return Response{FieldErrors: fieldErrors{"licenses": c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", len(trial.Assigned)))}}
+		return Response{FieldErrors: fieldErrors{"licenses": c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", trial.AssignedCount))}}
 	case errors.Is(err, store.ErrNotTrial):
 		return Response{FieldErrors: fieldErrors{"product": c.t.T("ErrTrialGone")}}
 	case err != nil:
@@ -197,7 +197,7 @@ func buySubmit(c *call) Response {
 	kind := NotePurchase
 	if converting {
 		kind = NoteConversion
-		text = c.t.T("Converted", "Product", p.Name, "Assigned", c.t.N("Users", len(trial.Assigned))) + "\n" + text
+		text = c.t.T("Converted", "Product", p.Name, "Assigned", c.t.N("Users", trial.AssignedCount)) + "\n" + text
 	}
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleBought"), Text: text,
 		Buttons: []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + sub.ID, Style: StylePrimary},

@@ -143,21 +143,29 @@ func (c *call) expiry(s store.Subscription) string {
 
 // assignedNames lists who holds licenses, or says nobody.
 func (c *call) assignedNames(s store.Subscription) string {
-	if len(s.Assigned) == 0 {
+	if s.AssignedCount == 0 {
 		return c.t.T("NobodyAssigned")
 	}
-	names := make([]string, len(s.Assigned))
+	const most = 20
+	names := make([]string, 0, most)
 	for i, m := range s.Assigned {
-		names[i] = m.Name
+		if i == most {
+			break
+		}
+		names = append(names, m.Name)
 	}
-	return strings.Join(names, ", ")
+	list := strings.Join(names, ", ")
+	if more := s.AssignedCount - len(names); more > 0 {
+		list += " " + c.t.N("AndMore", more)
+	}
+	return list
 }
 
 // subFields describes a subscription as a list of fields.
 func (c *call) subFields(s store.Subscription, withPurchaser bool) []Field {
 	f := []Field{
 		{c.t.T("FieldStatus"), c.status(s)},
-		{c.t.T("FieldLicenses"), c.t.T("AssignedOf", "Assigned", c.t.Num(len(s.Assigned)), "Total", c.t.N("Licenses", s.Total))},
+		{c.t.T("FieldLicenses"), c.t.T("AssignedOf", "Assigned", c.t.Num(s.AssignedCount), "Total", c.t.N("Licenses", s.Total))},
 		{c.t.T("FieldExpires"), c.expiry(s)},
 		{c.t.T("FieldPrice"), c.price(s)},
 	}

@@ -54,6 +54,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"assign licenses", testAssign},
 		{"assign someone already assigned", testAssignAlreadyAssigned},
 		{"assign beyond free licenses", testAssignNoFree},
+		{"view lists at most MaxListed holders", testViewListsSome},
 		{"assign limits", testAssignLimits},
 		{"unassign licenses", testUnassign},
 		{"holders see the subscription", testHoldsIndex},
@@ -734,7 +735,7 @@ func testCancel(t *testing.T, f *fixture) {
 	}
 	want := stored(sub)
 	want.Status, want.CancelReason, want.CancelComment, want.CanceledAt = store.StatusCanceled, "too-expensive", "Zu teuer für uns", sec(at)
-	want.Assigned = members("U1")
+	want.Assigned, want.AssignedCount = members("U1"), 1
 	if got := f.sub(t, orgA, "sub1"); !reflect.DeepEqual(got, want) {
 		t.Errorf("after cancel:\n got %+v\nwant %+v", got, want)
 	}
@@ -789,7 +790,7 @@ func testConvertTrial(t *testing.T, f *fixture) {
 		t.Errorf("ConvertTrial = %+v, want %+v", r, want)
 	}
 	want := stored(paid)
-	want.Assigned = members("U1", "U2")
+	want.Assigned, want.AssignedCount = members("U1", "U2"), 2
 	if got := f.sub(t, orgA, "tr1"); !reflect.DeepEqual(got, want) {
 		t.Errorf("converted:\n got %+v\nwant %+v", got, want)
 	}
@@ -1505,5 +1506,23 @@ func assertNoDuplicates(t *testing.T, s store.Subscription) {
 			t.Errorf("%s holds two licenses of %s", m.ID, s.ID)
 		}
 		seen[m.ID] = true
+	}
+}
+
+func testViewListsSome(t *testing.T, f *fixture) {
+	f.create(t, purchase(orgA, "big", 1000), nil)
+	for i := 0; i < 6; i++ {
+		users := make([]string, 20)
+		for k := range users {
+			users[k] = fmt.Sprintf("U%d-%d", i, k)
+		}
+		f.assign(t, orgA, "big", users...)
+	}
+	s := f.view(t, orgA, buyer, store.ViewOptions{}).Subs[0]
+	if s.AssignedCount != 120 || len(s.Assigned) != store.MaxListed || s.Free() != 880 {
+		t.Errorf("view: AssignedCount %d, listed %d, free %d; want 120, %d, 880", s.AssignedCount, len(s.Assigned), s.Free(), store.MaxListed)
+	}
+	if got := f.sub(t, orgA, "big"); got.AssignedCount != 120 || len(got.Assigned) != 120 {
+		t.Errorf("Subscription: AssignedCount %d, listed %d; want 120, 120", got.AssignedCount, len(got.Assigned))
 	}
 }

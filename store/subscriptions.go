@@ -28,7 +28,7 @@ func subFields(s Subscription) []any {
 	}
 }
 
-func parseSub(h map[string]string, users map[string]string) Subscription {
+func parseSub(h map[string]string, users map[string]string, count int) Subscription {
 	atoi := func(k string) int { n, _ := strconv.Atoi(h[k]); return n }
 	ts := func(k string) time.Time {
 		n, err := strconv.ParseInt(h[k], 10, 64)
@@ -46,6 +46,7 @@ func parseSub(h map[string]string, users map[string]string) Subscription {
 		ProfileID: h["profile"], MethodID: h["method"],
 		PurchasedAt: ts("purchased"), RenewsAt: ts("renews"), TrialEnd: ts("trial_end"),
 		CancelReason: h["reason"], CancelComment: h["comment"], CanceledAt: ts("canceled"),
+		AssignedCount: count,
 	}
 	for id, name := range users {
 		s.Assigned = append(s.Assigned, Member{ID: id, Name: name})
@@ -347,5 +348,5 @@ func (s *Store) Subscription(ctx context.Context, org, id string) (Subscription,
 	if len(h.Val()) == 0 {
 		return Subscription{}, &Error{Op: op, Err: ErrNotFound}
 	}
-	return parseSub(h.Val(), u.Val()), nil
+	return parseSub(h.Val(), u.Val(), len(u.Val())), nil
 }

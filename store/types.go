@@ -49,15 +49,18 @@ type Member struct {
 
 // Subscription is a product bought (or tried) by one purchaser.
 type Subscription struct {
-	ID            string
-	Org           string
-	ProductID     string
-	ProductName   string
-	Purchaser     Member
-	SelfService   bool
-	Status        Status
-	Total         int // licenses bought
+	ID          string
+	Org         string
+	ProductID   string
+	ProductName string
+	Purchaser   Member
+	SelfService bool
+	Status      Status
+	Total       int // licenses bought
+	// Assigned are the people holding licenses, by name. A View lists at
+	// most MaxListed of them; AssignedCount is how many there are.
 	Assigned      []Member
+	AssignedCount int
 	Period        Period
 	UnitPrice     int64 // minor units per license per period
 	Currency      string
@@ -72,9 +75,13 @@ type Subscription struct {
 }
 
 // Free is the number of licenses not assigned to anyone.
-func (s Subscription) Free() int { return s.Total - len(s.Assigned) }
+func (s Subscription) Free() int { return s.Total - s.AssignedCount }
 
-// IsAssigned reports whether user holds a license of s.
+// MaxListed is the most assigned people a View lists per subscription: as
+// many as a Discord select offers.
+const MaxListed = 25
+
+// IsAssigned reports whether user is among the listed holders of s.
 func (s Subscription) IsAssigned(user string) bool {
 	for _, m := range s.Assigned {
 		if m.ID == user {

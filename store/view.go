@@ -80,11 +80,12 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	}
 	subs, _ := out[3].([]any)
 	for _, raw := range subs {
-		pair, _ := raw.([]any)
-		if len(pair) != 2 {
-			continue
+		triple, _ := raw.([]any)
+		if len(triple) != 3 {
+			return View{}, fmt.Errorf("store: %s: unexpected subscription reply", op)
 		}
-		view.Subs = append(view.Subs, parseSub(flatMap(pair[0]), flatMap(pair[1])))
+		n, _ := triple[2].(int64)
+		view.Subs = append(view.Subs, parseSub(flatMap(triple[0]), flatMap(triple[1]), int(n)))
 	}
 	sort.Slice(view.Subs, func(i, j int) bool {
 		a, b := view.Subs[i], view.Subs[j]

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -41,8 +42,17 @@ func styleFor(lang string) style {
 	return style{tag: language.English}
 }
 
+// printers are made once: making one is far dearer than printing with it,
+// and a Printer is safe for concurrent use.
+var printers = sync.OnceValue(func() map[language.Tag]*message.Printer {
+	return map[language.Tag]*message.Printer{
+		language.English: message.NewPrinter(language.English),
+		language.German:  message.NewPrinter(language.German),
+	}
+})
+
 // printer returns a printer that groups digits the way the language does.
-func (s style) printer() *message.Printer { return message.NewPrinter(s.tag) }
+func (s style) printer() *message.Printer { return printers()[s.tag] }
 
 // decimalSeparator returns the separator of the fraction digits.
 func (s style) decimalSeparator() string {

@@ -1,4 +1,5 @@
 -- Reads what a command needs about one user in one round trip.
+-- Every key it reads lies in the organization's hash slot.
 -- KEYS: prefs, settings, billing, bought, holds, subs, invoices
 -- ARGV: prefix, all (1: every subscription of the organization), invFrom, invTo ('' for none), invMax, product...
 local out = {}
@@ -15,7 +16,17 @@ local subs = {}
 for _, id in ipairs(ids) do
   local h = redis.call('HGETALL', ARGV[1] .. 'sub:' .. id)
   if #h > 0 then
-    subs[#subs + 1] = {h, redis.call('HGETALL', ARGV[1] .. 'sub:' .. id .. ':users')}
+    -- The people holding licenses: all of them up to 25 (MaxListed), else a
+    -- sample of 25 (a subscription may have 10,000; no answer lists them all).
+    local usersKey = ARGV[1] .. 'sub:' .. id .. ':users'
+    local n = redis.call('HLEN', usersKey)
+    local users
+    if n <= 25 then
+      users = redis.call('HGETALL', usersKey)
+    else
+      users = redis.call('HRANDFIELD', usersKey, 25, 'WITHVALUES')
+    end
+    subs[#subs + 1] = {h, users, n}
   end
 end
 out[4] = subs
