@@ -18,7 +18,18 @@ func (s *Store) SetPrefs(ctx context.Context, org, user string, p Prefs) error {
 		return err
 	}
 	k := orgKeys(org)
-	return wrap(op, s.rdb.HSet(ctx, k.prefs(user), "lang", p.Lang).Err())
+	_, err := s.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+		tx.HSet(ctx, k.prefs(user), "lang", p.Lang)
+		tx.XAdd(ctx, audit(k, user, "language", "prefs", "", p.Lang))
+		return nil
+	})
+	return wrap(op, err)
+}
+
+// audit is an entry for the organization's audit stream.
+func audit(k keys, actor, action, target, before, after string) *redis.XAddArgs {
+	return &redis.XAddArgs{Stream: k.audit(), MaxLen: 100000, Approx: true,
+		Values: []any{"actor", actor, "action", action, "target", target, "before", before, "after", after}}
 }
 
 // SetAdminChannel sets where the organization's admin notifications go,
@@ -31,8 +42,7 @@ func (s *Store) SetAdminChannel(ctx context.Context, org, actor, channel string)
 	k := orgKeys(org)
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, k.settings(), "admin_channel", channel)
-		p.XAdd(ctx, &redis.XAddArgs{Stream: k.audit(), MaxLen: 100000, Approx: true,
-			Values: []any{"actor", actor, "action", "admin-channel", "target", "settings", "before", "", "after", channel}})
+		p.XAdd(ctx, audit(k, actor, "admin-channel", "settings", "", channel))
 		return nil
 	})
 	return wrap(op, err)
@@ -61,25 +71,21 @@ func (s *Store) SaveBilling(ctx context.Context, idem, org, user string, b Billi
 	return result(op, v, err)
 }
 
-// SetInvoiceStatus records whether an invoice was paid.
+// SetInvoiceStatus records whether an invoice was paid, with an audit entry.
 func (s *Store) SetInvoiceStatus(ctx context.Context, inv Invoice, status InvoiceStatus) error {
 	const op = "set invoice status"
 	if err := checkIDs(op, inv.Org, inv.ID); err != nil {
 		return err
 	}
+	before := inv.Status
 	inv.Status = status
 	doc, err := json.Marshal(inv)
 	if err != nil {
 		return err
 	}
-	ok, err := s.rdb.SetXX(ctx, orgKeys(inv.Org).invoice(inv.ID), doc, 0).Result()
-	if err != nil {
-		return wrap(op, err)
-	}
-	if !ok {
-		return &Error{Op: op, Err: ErrNotFound}
-	}
-	return nil
+	k := orgKeys(inv.Org)
+	return wrap(op, scriptInvoiceStatus.Run(ctx, s.rdb, []string{k.invoice(inv.ID), k.audit()},
+		string(doc), inv.ID, string(before), string(status)).Err())
 }
 
 // Audit returns the organization's newest audit entries, newest first.

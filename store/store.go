@@ -86,16 +86,17 @@ func script(name string) *redis.Script {
 }
 
 var (
-	scriptCreate   = script("create")
-	scriptConvert  = script("convert")
-	scriptLicenses = script("licenses")
-	scriptAssign   = script("assign")
-	scriptUnassign = script("unassign")
-	scriptCancel   = script("cancel")
-	scriptBilling  = script("billing")
-	scriptSettle   = script("settle")
-	scriptClaim    = script("claim")
-	scriptView     = script("view")
+	scriptCreate        = script("create")
+	scriptConvert       = script("convert")
+	scriptLicenses      = script("licenses")
+	scriptAssign        = script("assign")
+	scriptUnassign      = script("unassign")
+	scriptCancel        = script("cancel")
+	scriptBilling       = script("billing")
+	scriptSettle        = script("settle")
+	scriptClaim         = script("claim")
+	scriptView          = script("view")
+	scriptInvoiceStatus = script("invoice_status")
 )
 
 // NewID returns a random, unguessable id (80 bits, base32, lower case).
