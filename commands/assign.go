@@ -92,16 +92,19 @@ func assignSubmit(c *call) Response {
 	}
 	var members []store.Member
 	var bad, already []string
+	seen := map[string]bool{}
 	for _, ref := range picked {
 		m, problem := c.member(ref)
 		switch {
 		case problem != "":
 			bad = append(bad, problem)
+		case seen[m.ID]: // the same person picked twice ("bob", "@bob")
 		case ok && s.IsAssigned(m.ID):
 			already = append(already, m.Name)
 		default:
 			members = append(members, store.Member{ID: m.ID, Name: m.Name})
 		}
+		seen[m.ID] = true
 	}
 	switch {
 	case len(bad) > 0:
@@ -129,15 +132,8 @@ func assignSubmit(c *call) Response {
 	free := s.Free() - len(members)
 	return Response{Messages: []Message{{Title: c.t.T("TitleAssigned"),
 		Text: c.t.T("Assigned", "Product", s.ProductName, "Users", c.names(members, nil)) + "\n" +
-			c.t.T("FreeOf", "Free", c.t.Num(max0(free)), "Total", c.t.N("Licenses", s.Total)),
+			c.t.T("FreeOf", "Free", c.t.Num(max(free, 0)), "Total", c.t.N("Licenses", s.Total)),
 		Buttons: []Button{{Label: c.t.T("BtnUnassign"), Command: "unassign " + s.ID}}}}}
-}
-
-func max0(n int) int {
-	if n < 0 {
-		return 0
-	}
-	return n
 }
 
 // names lists the names of members, only those with the ids when given.

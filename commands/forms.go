@@ -78,11 +78,11 @@ func (e fieldErrors) add(id, msg string) {
 func (c *call) checkValues(errs fieldErrors) {
 	for id, vals := range c.req.Form.Values {
 		for _, v := range vals {
-			max := 200
+			most := 200
 			if id == "feedback" || id == "address" {
-				max = 1000
+				most = 1000
 			}
-			if msg := checkText(c.t, v, max); msg != "" {
+			if msg := checkText(c.t, v, most); msg != "" {
 				errs.add(id, msg)
 			}
 		}

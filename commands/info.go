@@ -77,9 +77,9 @@ func productsCmd(c *call) Response {
 
 // subButtons are the common actions on one's own live subscription.
 func (c *call) subButtons(s store.Subscription) []Button {
-	b := []Button{
-		{Label: c.t.T("BtnAssign"), Command: "assign " + s.ID, Style: StylePrimary},
-		{Label: c.t.T("BtnUnassign"), Command: "unassign " + s.ID},
+	b := []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + s.ID, Style: StylePrimary}}
+	if s.AssignedCount > 0 {
+		b = append(b, Button{Label: c.t.T("BtnUnassign"), Command: "unassign " + s.ID})
 	}
 	if s.Status == store.StatusTrial {
 		b = append(b, Button{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID})

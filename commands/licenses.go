@@ -20,11 +20,11 @@ func licensesCmd(c *call) Response {
 		return Response{Messages: []Message{{Text: c.t.T("ErrTrialLicenses", "Product", s.ProductName),
 			Buttons: []Button{{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID, Style: StylePrimary}}}}}
 	}
-	max := c.productMax(s)
+	most := c.productMax(s)
 	initial := s.Total
 	if total != "" {
 		var msg string
-		if initial, msg = c.count(total, max1(s.AssignedCount), max); msg != "" {
+		if initial, msg = c.count(total, max(s.AssignedCount, 1), most); msg != "" {
 			return c.fail(msg)
 		}
 	}
@@ -37,16 +37,9 @@ func licensesCmd(c *call) Response {
 			c.t.T("LicensesHint", "Unit", c.t.Money(s.UnitPrice, s.Currency), "Period", c.period(s.Period),
 				"Date", c.t.Date(s.RenewsAt), "Example", c.t.Num(s.Total+5))},
 		{ID: "total", Kind: KindNumber, Label: c.t.T("FieldTotal"), Required: true,
-			Min: max1(s.AssignedCount), Max: max, Value: []string{strconv.Itoa(initial)}},
+			Min: max(s.AssignedCount, 1), Max: most, Value: []string{strconv.Itoa(initial)}},
 	}
 	return Response{Form: f}
-}
-
-func max1(n int) int {
-	if n < 1 {
-		return 1
-	}
-	return n
 }
 
 // productMax is the most licenses a subscription's product allows.
@@ -120,7 +113,7 @@ func remainingDays(now time.Time, s store.Subscription) (days, periodDays int) {
 	if days < 0 {
 		days = 0
 	}
-	return days, max1(periodDays)
+	return days, max(periodDays, 1)
 }
 
 // prorate is amount × days / periodDays, rounded half up.

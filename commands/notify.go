@@ -42,7 +42,7 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 	case NoteReminder:
 		days := int(s.Expires.Sub(b.now()).Hours()/24 + 0.5)
 		return Message{Title: c.t.T("NoteTitleReminder"),
-			Text:    c.t.T("NoteReminder", "Product", s.Product, "Days", c.t.N("Days", max1(days)), "Date", c.t.Date(s.Expires)),
+			Text:    c.t.T("NoteReminder", "Product", s.Product, "Days", c.t.N("Days", max(days, 1)), "Date", c.t.Date(s.Expires)),
 			Buttons: []Button{{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID, Style: StylePrimary}}}
 	}
 	return Message{Title: c.t.T(title), Text: text, Fields: []Field{
@@ -92,7 +92,7 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) ([]Notific
 	c := &call{b: b, ctx: ctx, now: now, t: b.tr("en"), req: Request{Org: j.Org, IdempotencyKey: "job:" + jobKey(j)}}
 	switch j.Kind {
 	case store.JobTrialReminder:
-		if s.Status != store.StatusTrial || !s.TrialEnd.After(j.Due) {
+		if s.Status != store.StatusTrial || !s.TrialEnd.After(j.Due) || !s.TrialEnd.After(now) {
 			return nil, nil
 		}
 		n := c.note(NoteReminder, s, 0)

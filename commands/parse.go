@@ -60,12 +60,12 @@ func closing(open rune) rune {
 
 // checkText returns a message when s is longer than max characters or holds
 // control characters (other than line breaks and tabs), else "".
-func checkText(t tr, s string, max int) string {
+func checkText(t tr, s string, most int) string {
 	if !utf8.ValidString(s) {
 		return t.T("ErrControlChars")
 	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return t.T("ErrTooLong", "Max", t.Num(max))
+	if n := utf8.RuneCountInString(s); n > most {
+		return t.T("ErrTooLong", "Max", t.Num(most))
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {

@@ -45,10 +45,10 @@ func anyProduct(catalog.Product) bool { return true }
 
 // count reads a license count typed on a command line or in a form, or
 // says what is wrong with it.
-func (c *call) count(s string, min, max int) (int, string) {
+func (c *call) count(s string, least, most int) (int, string) {
 	n, ok := parseCount(s)
-	if !ok || n < min || n > max {
-		return 0, c.t.T("ErrWholeNumber", "Min", c.t.Num(min), "Max", c.t.Num(max))
+	if !ok || n < least || n > most {
+		return 0, c.t.T("ErrWholeNumber", "Min", c.t.Num(least), "Max", c.t.Num(most))
 	}
 	return n, ""
 }
@@ -64,12 +64,12 @@ func buyCmd(c *call) Response {
 	}
 	n := 1
 	if countArg != "" {
-		max := c.b.maxLicenses()
+		most := c.b.maxLicenses()
 		if p.ID != "" {
-			max = p.MaxLicenses
+			most = p.MaxLicenses
 		}
 		var msg string
-		if n, msg = c.count(countArg, 1, max); msg != "" {
+		if n, msg = c.count(countArg, 1, most); msg != "" {
 			return c.fail(msg)
 		}
 	}
@@ -85,13 +85,18 @@ func (c *call) buyForm(p catalog.Product, n int) *Form {
 		}
 		products = append(products, Option{Value: q.ID, Label: q.Name})
 	}
-	max := c.b.maxLicenses()
+	most, least := c.b.maxLicenses(), 1
 	if p.ID != "" {
-		max = p.MaxLicenses
+		most = p.MaxLicenses
+	}
+	if tr, ok := c.ownTrial(p.ID); ok {
+		// Buying a trial keeps its assignments: at least that many licenses.
+		least = max(tr.AssignedCount, 1)
+		n = max(n, least)
 	}
 	f.Inputs = []Input{
 		{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: products, Value: nonEmpty(p.ID)},
-		{ID: "licenses", Kind: KindNumber, Label: c.t.T("FieldLicenses"), Required: true, Min: 1, Max: max,
+		{ID: "licenses", Kind: KindNumber, Label: c.t.T("FieldLicenses"), Required: true, Min: least, Max: most,
 			Value: []string{strconv.Itoa(n)}},
 		{ID: "period", Kind: KindSelect, Label: c.t.T("FieldPeriod"), Required: true, Value: []string{string(store.Monthly)},
 			Options: []Option{{string(store.Monthly), c.t.T("PeriodMonthly")}, {string(store.Annual), c.t.T("PeriodAnnual")}}},

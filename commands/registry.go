@@ -137,13 +137,11 @@ func (b *Bot) trialProducts() []string {
 }
 
 func (b *Bot) maxLicenses() int {
-	max := 1
+	most := 1
 	for _, p := range b.catalog.Products {
-		if p.MaxLicenses > max {
-			max = p.MaxLicenses
-		}
+		most = max(most, p.MaxLicenses)
 	}
-	return max
+	return most
 }
 
 func adminOnly(run func(*call) Response) func(*call) Response {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,31 @@ func (s *Store) Ping(ctx context.Context) error {
 //	redis+cluster://host:port?addr=host2:port2&addr=…   Redis Cluster (rediss+cluster:// for TLS)
 //	redis+sentinel://host:26379?master_name=mymaster&addr=…   Sentinel (rediss+sentinel:// for TLS)
 func Connect(rawURL string) (redis.UniversalClient, error) {
+	c, err := connect(rawURL)
+	if err != nil {
+		return nil, redactErr(err, rawURL)
+	}
+	return c, nil
+}
+
+// redactErr keeps a URL's password out of an error message.
+func redactErr(err error, rawURL string) error {
+	u, perr := url.Parse(rawURL)
+	if perr != nil || u.User == nil {
+		// Unparseable: say nothing of what it holds after the scheme.
+		if scheme, _, ok := strings.Cut(rawURL, "://"); ok && strings.Contains(err.Error(), rawURL) {
+			return errors.New(strings.ReplaceAll(err.Error(), rawURL, scheme+"://…"))
+		}
+		return err
+	}
+	msg := strings.ReplaceAll(err.Error(), rawURL, u.Redacted())
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	}
+	return errors.New(msg)
+}
+
+func connect(rawURL string) (redis.UniversalClient, error) {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
 		return nil, fmt.Errorf("redis url: missing scheme (redis://, rediss://, redis+cluster://, redis+sentinel://)")

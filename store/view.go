@@ -49,11 +49,11 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	if !opt.InvoicesTo.IsZero() {
 		from, to = strconv.FormatInt(opt.InvoicesFrom.Unix(), 10), strconv.FormatInt(opt.InvoicesTo.Unix(), 10)
 	}
-	max := opt.MaxInvoices
-	if max <= 0 {
-		max = 200
+	most := opt.MaxInvoices
+	if most <= 0 {
+		most = 200
 	}
-	args := []any{k.prefix(), all, from, to, strconv.Itoa(max + 1)}
+	args := []any{k.prefix(), all, from, to, strconv.Itoa(most + 1)}
 	for _, p := range opt.TrialProducts {
 		args = append(args, p)
 	}
@@ -103,8 +103,8 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 		}
 		view.Invoices = append(view.Invoices, inv)
 	}
-	if len(view.Invoices) > max {
-		view.Invoices, view.More = view.Invoices[:max], true
+	if len(view.Invoices) > most {
+		view.Invoices, view.More = view.Invoices[:most], true
 	}
 	trials, _ := out[5].([]any)
 	for i, raw := range trials {

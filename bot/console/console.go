@@ -1,0 +1,389 @@
+// Package console is billingbot's terminal adapter: it reads command lines,
+// hands them to the core as commands.Request values and prints the
+// responses as plain text. Forms become a series of prompts, buttons a
+// numbered list (type the number to click one), and admin notifications are
+// printed inline. It exists to try the bot without Slack or Discord.
+package console
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/billingbot/billingbot/commands"
+)
+
+// Options says who is typing in the console.
+type Options struct {
+	Org    string // organization id, e.g. "demo"
+	User   string // user id, e.g. "alice"
+	Name   string // the user's name; empty: looked up in Members
+	Locale string // the "platform" locale, e.g. "en", "de-DE"
+	Admin  bool   // the user administers the organization
+	// Members resolves people; nil: DemoPeople().
+	Members commands.Directory
+	// DueEvery, when positive, runs the bot's scheduler (Bot.RunDue) this
+	// often, starting at once, and after every command, so that jobs due
+	// at once (charging a purchase) are done before the next command; it
+	// prints the notifications the jobs return.
+	DueEvery time.Duration
+	// Log receives the bot's faults; nil: slog.Default().
+	Log *slog.Logger
+}
+
+// Run reads command lines from in until EOF, "quit" or "exit", and writes
+// the bot's answers to out. A line may start with "/billing" (or
+// "/abrechnung") or not; a number clicks a button of the latest answer.
+// It prints a prompt only when in is a terminal. It returns nil at the end
+// of the input, ctx.Err() when ctx ends first, or an error reading in or
+// writing out.
+func Run(ctx context.Context, bot *commands.Bot, in io.Reader, out io.Writer, opts Options) error {
+	if bot == nil {
+		return errors.New("console: no bot")
+	}
+	s := newSession(ctx, bot, in, out, opts)
+	defer s.in.stop()
+
+	// The scheduler stops when the input ends, after the jobs it is doing:
+	// canceling them would leave them to be retried when their lease ends.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	if opts.DueEvery > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.schedule(ctx, opts.DueEvery, stop)
+		}()
+	}
+	if s.tty {
+		w := words(s.language())
+		s.out.print(fmt.Sprintf(w.banner, opts.Org, s.userLabel()) + "\n" + w.bannerHelp + "\n\n")
+	}
+	err := s.loop(ctx)
+	close(stop)
+	wg.Wait()
+	if err == nil {
+		err = s.out.failed()
+	}
+	return err
+}
+
+// session is one run of the console.
+type session struct {
+	bot     *commands.Bot
+	opts    Options
+	user    commands.Member
+	members commands.Directory
+	out     *printer
+	in      *lineReader
+	tty     bool
+	log     *slog.Logger
+
+	// buttons of the latest answer, clicked by number (loop goroutine only).
+	buttons []commands.Button
+
+	mu   sync.Mutex
+	lang string // of the latest answer; the scheduler writes in it too
+}
+
+func newSession(ctx context.Context, bot *commands.Bot, in io.Reader, out io.Writer, opts Options) *session {
+	s := &session{
+		bot: bot, opts: opts, members: opts.Members, log: opts.Log,
+		out: &printer{w: out}, in: newLineReader(in), tty: isTerminal(in),
+		lang: langOf(opts.Locale),
+	}
+	if s.members == nil {
+		s.members = DemoPeople()
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.user = commands.Member{ID: opts.User, Name: opts.Name}
+	if s.user.Name == "" {
+		if m, err := s.members.Member(ctx, opts.User); err == nil {
+			s.user.Name = m.Name
+		} else {
+			s.user.Name = opts.User
+		}
+	}
+	return s
+}
+
+func (s *session) userLabel() string {
+	if s.user.Name != "" && s.user.Name != s.user.ID {
+		return fmt.Sprintf("%s (%s)", s.user.ID, s.user.Name)
+	}
+	return s.user.ID
+}
+
+// langOf is the language a platform locale asks for, "de" or "en".
+func langOf(locale string) string {
+	if l := strings.ToLower(locale); l == "de" || strings.HasPrefix(l, "de-") || strings.HasPrefix(l, "de_") {
+		return "de"
+	}
+	return "en"
+}
+
+func (s *session) language() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lang
+}
+
+func (s *session) setLanguage(lang string) {
+	if lang == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lang = lang
+}
+
+// isTerminal reports whether r is a terminal (a character device).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// loop reads and runs command lines.
+func (s *session) loop(ctx context.Context) error {
+	for {
+		if s.tty {
+			s.out.print("> ")
+		}
+		line, err := s.in.next(ctx)
+		if errors.Is(err, io.EOF) {
+			if s.tty {
+				s.out.print("\n" + words(s.language()).stopped + "\n")
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		line = strings.TrimSpace(line)
+		switch strings.ToLower(line) {
+		case "":
+			continue
+		case "quit", "exit":
+			return nil
+		}
+		if n, ok := buttonNumber(line); ok && len(s.buttons) > 0 {
+			err = s.click(ctx, n)
+		} else {
+			err = s.run(ctx, line)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil // the input ended inside a form
+		}
+		if err != nil {
+			return err
+		}
+		if s.opts.DueEvery > 0 {
+			s.runDue(ctx)
+		}
+		if err := s.out.failed(); err != nil {
+			return err
+		}
+	}
+}
+
+// buttonNumber reads a line that is just a small number.
+func buttonNumber(line string) (int, bool) {
+	if len(line) > 3 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(line)
+	return n, err == nil && n >= 0 && strings.TrimLeft(line, "0123456789") == ""
+}
+
+// click runs the command of the latest answer's button n (from 1).
+func (s *session) click(ctx context.Context, n int) error {
+	w := words(s.language())
+	if n < 1 || n > len(s.buttons) {
+		s.out.print(fmt.Sprintf(w.noButton, n) + "\n")
+		return nil
+	}
+	bt := s.buttons[n-1]
+	if bt.URL != "" {
+		s.out.print(fmt.Sprintf(w.openURL, bt.URL) + "\n")
+		return nil
+	}
+	s.out.print("» " + target(bt) + "\n")
+	return s.run(ctx, bt.Command)
+}
+
+// request is a request of the console's user, to be completed.
+func (s *session) request() commands.Request {
+	return commands.Request{Org: s.opts.Org, User: s.user, Locale: s.opts.Locale, Admin: s.opts.Admin, Members: s.members}
+}
+
+// run sends a command line to the bot and shows the answer.
+func (s *session) run(ctx context.Context, line string) error {
+	req := s.request()
+	req.Text = line
+	resp, err := s.bot.Handle(ctx, req)
+	return s.show(ctx, resp, err)
+}
+
+// show prints a response: its messages (whose buttons become clickable),
+// its notifications, and then walks its form.
+func (s *session) show(ctx context.Context, resp commands.Response, err error) error {
+	if err != nil {
+		s.log.Error("console: handle", "org", s.opts.Org, "user", s.user.ID, "err", err)
+	}
+	s.setLanguage(resp.Lang)
+	if len(resp.Messages) > 0 {
+		var b strings.Builder
+		s.buttons = renderResponse(&b, resp.Messages)
+		b.WriteByte('\n')
+		s.out.print(b.String())
+	}
+	s.notify(resp.Notifications, resp.Lang)
+	if resp.Form != nil {
+		return s.walk(ctx, resp.Form)
+	}
+	return nil
+}
+
+// notify prints notifications, rendered by the bot in lang.
+func (s *session) notify(notes []commands.Notification, lang string) {
+	if len(notes) == 0 {
+		return
+	}
+	if lang == "" {
+		lang = s.language()
+	}
+	var b strings.Builder
+	for _, n := range notes {
+		renderNotification(&b, n, s.bot.RenderNotification(n, lang))
+		b.WriteByte('\n')
+	}
+	s.out.print(b.String())
+}
+
+// schedule runs the bot's due jobs every so often and prints what they
+// have to say.
+func (s *session) schedule(ctx context.Context, every time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		s.runDue(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// runDue does the jobs that are due and prints their notifications.
+func (s *session) runDue(ctx context.Context) {
+	notes, err := s.bot.RunDue(ctx)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("console: scheduled jobs", "err", err)
+	}
+	s.notify(notes, "")
+}
+
+// newKey returns a random idempotency key for one form.
+func newKey() string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return "console-" + hex.EncodeToString(b[:])
+}
+
+// printer writes to the console's output; the scheduler writes from
+// another goroutine, so each piece is written whole under a lock.
+type printer struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error // the first write error; nothing is written after it
+}
+
+func (p *printer) print(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		_, p.err = io.WriteString(p.w, s)
+	}
+}
+
+func (p *printer) failed() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return fmt.Errorf("console: write: %w", p.err)
+	}
+	return nil
+}
+
+// lineReader reads lines in a goroutine, so that reading can be abandoned
+// when the context ends (a terminal read cannot be interrupted).
+type lineReader struct {
+	lines chan string
+	done  chan struct{}
+	once  sync.Once
+	err   error // set before lines is closed
+}
+
+// maxLineBytes is the longest line the console reads.
+const maxLineBytes = 1 << 20
+
+func newLineReader(r io.Reader) *lineReader {
+	lr := &lineReader{lines: make(chan string), done: make(chan struct{})}
+	go func() {
+		defer close(lr.lines)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
+		for sc.Scan() {
+			select {
+			case lr.lines <- strings.TrimSuffix(sc.Text(), "\r"):
+			case <-lr.done:
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			lr.err = fmt.Errorf("console: read: %w", err)
+		}
+	}()
+	return lr
+}
+
+// next returns the next line, io.EOF at the end of the input, or the
+// context's error.
+func (lr *lineReader) next(ctx context.Context) (string, error) {
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case l, ok := <-lr.lines:
+		if !ok {
+			if lr.err != nil {
+				return "", lr.err
+			}
+			return "", io.EOF
+		}
+		return l, nil
+	}
+}
+
+// stop lets the reading goroutine end (unless it is blocked reading).
+func (lr *lineReader) stop() { lr.once.Do(func() { close(lr.done) }) }

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/billingbot/billingbot/commands"
+)
+
+// config is the deployment's configuration, read from the environment
+// (PRODUCT.md §7); flags override some of it.
+type config struct {
+	Addr      string // BILLINGBOT_ADDR, for serve
+	RedisURL  string // REDIS_URL; empty: an in-memory store
+	Catalog   string // BILLINGBOT_CATALOG; empty: the demo catalog
+	PublicURL string // BILLINGBOT_PUBLIC_URL
+	Admins    []string
+	LogLevel  slog.Level
+	LogFormat string // "text" or "json"
+	Support   commands.Support
+}
+
+// Defaults of the configuration.
+const (
+	defaultAddr      = ":8080"
+	defaultPublicURL = "http://localhost:8080"
+)
+
+// loadConfig reads the configuration from environment variables.
+func loadConfig(env map[string]string) (config, error) {
+	get := func(k string) string { return strings.TrimSpace(env[k]) }
+	cfg := config{
+		Addr:      get("BILLINGBOT_ADDR"),
+		RedisURL:  get("REDIS_URL"),
+		Catalog:   get("BILLINGBOT_CATALOG"),
+		PublicURL: get("BILLINGBOT_PUBLIC_URL"),
+		Admins:    splitList(get("BILLINGBOT_ADMINS")),
+		LogFormat: strings.ToLower(get("BILLINGBOT_LOG_FORMAT")),
+		Support: commands.Support{
+			URL:   get("BILLINGBOT_SUPPORT_URL"),
+			FAQ:   get("BILLINGBOT_SUPPORT_FAQ"),
+			Email: get("BILLINGBOT_SUPPORT_EMAIL"),
+		},
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = defaultAddr
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = defaultPublicURL
+	}
+	if cfg.LogFormat == "" {
+		cfg.LogFormat = "text"
+	}
+	level, err := parseLevel(get("BILLINGBOT_LOG_LEVEL"))
+	if err != nil {
+		return config{}, err
+	}
+	cfg.LogLevel = level
+	return cfg, cfg.check()
+}
+
+// check reports the first invalid setting.
+func (c config) check() error {
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("BILLINGBOT_LOG_FORMAT: %q: want text or json", c.LogFormat)
+	}
+	if err := checkURL("BILLINGBOT_PUBLIC_URL", c.PublicURL); err != nil {
+		return err
+	}
+	for _, k := range []struct{ name, value string }{
+		{"BILLINGBOT_SUPPORT_URL", c.Support.URL}, {"BILLINGBOT_SUPPORT_FAQ", c.Support.FAQ},
+	} {
+		if k.value != "" {
+			if err := checkURL(k.name, k.value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkURL requires an absolute http(s) URL.
+func checkURL(name, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: %q: want an absolute http:// or https:// URL", name, raw)
+	}
+	return nil
+}
+
+// parseLevel reads a log level: debug, info (the default), warn or error.
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("BILLINGBOT_LOG_LEVEL: %q: want debug, info, warn or error", s)
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// logger returns the configured logger, writing to w.
+func (c config) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redisSecrets are the parts of a Redis URL that must never be shown: the
+// password of its user info and password query parameters.
+func redisSecrets(raw string) []string {
+	var out []string
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		authority := rest
+		if i := strings.IndexAny(authority, "/?#"); i >= 0 {
+			authority = authority[:i]
+		}
+		if i := strings.LastIndex(authority, "@"); i >= 0 {
+			if _, pass, ok := strings.Cut(authority[:i], ":"); ok && pass != "" {
+				out = append(out, pass)
+				if p, err := url.PathUnescape(pass); err == nil && p != pass {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	if _, query, ok := strings.Cut(raw, "?"); ok {
+		if q, err := url.ParseQuery(query); err == nil {
+			for k, vs := range q {
+				if strings.Contains(strings.ToLower(k), "password") {
+					for _, v := range vs {
+						if v != "" {
+							out = append(out, v, url.QueryEscape(v))
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// redact removes a Redis URL's secrets from a text (an error message).
+func redact(text, rawURL string) string {
+	for _, s := range redisSecrets(rawURL) {
+		text = strings.ReplaceAll(text, s, "xxxxx")
+	}
+	return text
+}
+
+// redisHost names the server of a Redis URL for messages: host:port (or
+// the socket path), never the user info.
+func redisHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the Redis of REDIS_URL"
+	}
+	if u.Host == "" && u.Path != "" {
+		return u.Path
+	}
+	return u.Host
+}

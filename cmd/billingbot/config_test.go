@@ -1,0 +1,105 @@
+package main
+
+import (
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/billingbot/billingbot/commands"
+)
+
+func TestLoadConfig(t *testing.T) {
+	defaults := config{Addr: ":8080", PublicURL: "http://localhost:8080", LogLevel: slog.LevelInfo, LogFormat: "text"}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    config
+		wantErr string // part of the error; "" wants none
+	}{
+		{name: "defaults", env: nil, want: defaults},
+		{name: "blank values are unset", env: map[string]string{"REDIS_URL": "  ", "BILLINGBOT_LOG_LEVEL": ""}, want: defaults},
+		{
+			name: "overrides",
+			env: map[string]string{
+				"BILLINGBOT_ADDR":          "127.0.0.1:9090",
+				"REDIS_URL":                "redis://localhost:6379/2",
+				"BILLINGBOT_CATALOG":       "/etc/billingbot/catalog.toml",
+				"BILLINGBOT_PUBLIC_URL":    "https://billing.example.com",
+				"BILLINGBOT_ADMINS":        " U123, ,U456 ",
+				"BILLINGBOT_LOG_LEVEL":     "DEBUG",
+				"BILLINGBOT_LOG_FORMAT":    "json",
+				"BILLINGBOT_SUPPORT_URL":   "https://support.example.com",
+				"BILLINGBOT_SUPPORT_FAQ":   "https://support.example.com/faq",
+				"BILLINGBOT_SUPPORT_EMAIL": "billing@example.com",
+			},
+			want: config{
+				Addr: "127.0.0.1:9090", RedisURL: "redis://localhost:6379/2", Catalog: "/etc/billingbot/catalog.toml",
+				PublicURL: "https://billing.example.com", Admins: []string{"U123", "U456"},
+				LogLevel: slog.LevelDebug, LogFormat: "json",
+				Support: commands.Support{URL: "https://support.example.com", FAQ: "https://support.example.com/faq", Email: "billing@example.com"},
+			},
+		},
+		{name: "warn", env: map[string]string{"BILLINGBOT_LOG_LEVEL": "warn"}, want: withLevel(defaults, slog.LevelWarn)},
+		{name: "error", env: map[string]string{"BILLINGBOT_LOG_LEVEL": "error"}, want: withLevel(defaults, slog.LevelError)},
+		{name: "bad log level", env: map[string]string{"BILLINGBOT_LOG_LEVEL": "loud"}, wantErr: `BILLINGBOT_LOG_LEVEL: "loud"`},
+		{name: "bad log format", env: map[string]string{"BILLINGBOT_LOG_FORMAT": "xml"}, wantErr: `BILLINGBOT_LOG_FORMAT: "xml"`},
+		{name: "relative public URL", env: map[string]string{"BILLINGBOT_PUBLIC_URL": "billing.example.com"}, wantErr: "BILLINGBOT_PUBLIC_URL"},
+		{name: "bad support URL", env: map[string]string{"BILLINGBOT_SUPPORT_FAQ": "ftp://x"}, wantErr: "BILLINGBOT_SUPPORT_FAQ"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := loadConfig(tt.env)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("loadConfig() error = %v, want one with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("loadConfig() error = %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("loadConfig() =\n%+v\nwant\n%+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func withLevel(c config, l slog.Level) config {
+	c.LogLevel = l
+	return c
+}
+
+func TestRedact(t *testing.T) {
+	tests := []struct {
+		url, text, want string
+	}{
+		{"redis://:s3cret@db:6379/0", `parse "redis://:s3cret@db:6379/0": bad`, `parse "redis://:xxxxx@db:6379/0": bad`},
+		{"rediss://user:p%40ss@db:6380", "p%40ss and p@ss", "xxxxx and xxxxx"},
+		{"redis+sentinel://s1:26379?master_name=m&sentinel_password=topsecret", "auth topsecret failed", "auth xxxxx failed"},
+		{"redis://db:6379", "nothing secret", "nothing secret"},
+		{"unix:///run/redis.sock", "dial unix /run/redis.sock", "dial unix /run/redis.sock"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			if got := redact(tt.text, tt.url); got != tt.want {
+				t.Errorf("redact(%q) = %q, want %q", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRedisHost(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"redis://:s3cret@db.internal:6379/0", "db.internal:6379"},
+		{"rediss://user:pw@db:6380", "db:6380"},
+		{"unix:///run/redis.sock", "/run/redis.sock"},
+		{"redis+cluster://n1:7000?addr=n2:7001", "n1:7000"},
+	}
+	for _, tt := range tests {
+		if got := redisHost(tt.url); got != tt.want {
+			t.Errorf("redisHost(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}

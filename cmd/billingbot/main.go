@@ -1,0 +1,91 @@
+// Command billingbot runs the billingbot chat-ops bot.
+//
+//	billingbot console [flags]   type /billing commands in a terminal
+//	billingbot serve             the Slack and Discord adapters (later issues)
+//	billingbot help              this overview
+//
+// Configuration comes from environment variables (see README.md); flags
+// override the important ones. Exit codes: 0 done, 1 runtime error, 2 usage
+// or configuration error.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func main() {
+	quietRedis()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], environ(os.Environ()), os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+const usage = `billingbot: self-service software purchases from chat.
+
+Usage:
+  billingbot <command> [flags]
+
+Commands:
+  console   type /billing commands in this terminal (try it: nothing to install)
+  serve     run the Slack and Discord adapters (not built yet)
+  help      show this help
+
+Run "billingbot console -h" for the console's flags. Configuration comes
+from environment variables (REDIS_URL, BILLINGBOT_CATALOG, …; see README.md).
+`
+
+// run is the whole program: it returns the exit code.
+func run(ctx context.Context, args []string, env map[string]string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "console":
+		return runConsole(ctx, args[1:], env, stdin, stdout, stderr)
+	case "serve":
+		fmt.Fprintln(stderr, "billingbot serve: not built yet: the Slack and Discord adapters come in later issues; try \"billingbot console\"")
+		return exitUsage
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "billingbot: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+// environ turns os.Environ's list into a map.
+func environ(list []string) map[string]string {
+	env := make(map[string]string, len(list))
+	for _, kv := range list {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// quietRedis stops go-redis from printing its own log lines (such as
+// "failed to dial after 5 attempts") to stderr past the program's logger:
+// the failures it reports reach the program as errors, which say more.
+func quietRedis() { redis.SetLogger(discardLog{}) }
+
+type discardLog struct{}
+
+func (discardLog) Printf(context.Context, string, ...any) {}

@@ -1,0 +1,84 @@
+package commands_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
+)
+
+// TestWorkflow is the main story, on miniredis and on a real Redis: a
+// trial, assignments, a card through the payment page, the purchase that
+// converts the trial, more licenses, the admin's view, invoices, the
+// cancellation and the expiry.
+func TestWorkflow(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+
+		// Alice tries Visio and gives Bob and Carol a license.
+		wantForm(t, e.run(alice, "trial visio"), commands.FormTrial)
+		r := e.send(alice, form(commands.FormTrial, "", "product", "visio-plan-2"))
+		wantMessage(t, r, "Your trial of Visio Plan 2 with 25 licenses runs until Dec 25, 2026.")
+		id := subID(t, r, "assign ")
+		f := wantForm(t, e.run(alice, "assign visio @bob <@U3>"), commands.FormAssign)
+		r = e.send(alice, form(commands.FormAssign, f.Context, users(nil, input(t, f, "users").Value...)...))
+		wantMessage(t, r, "Visio Plan 2 is now assigned to Bob, Carol.", "23 of 25 licenses free.")
+		wantText(t, e.run(bob, "products"), "A license bought by Alice is assigned to you.")
+
+		// She adds a card on the payment page.
+		token := linkToken(t, e.run(alice, "payment add"))
+		m, err := e.bot.CompletePayLink(ctx, token, visa(cardNumber))
+		if err != nil {
+			t.Fatalf("CompletePayLink: %v", err)
+		}
+		wantText(t, e.run(alice, "payment"), "Visa •••• 4242 (12/2030)")
+
+		// A week later she buys 10 licenses a year; the trial converts.
+		e.clock.Add(0, 0, 7)
+		f = wantForm(t, e.run(alice.de(), "kaufen visio 10"), commands.FormBuy)
+		r = e.send(alice.de(), form(commands.FormBuy, "", "product", input(t, f, "product").Value[0], "licenses", "10",
+			"period", "annual", "method", m.ID))
+		wantMessage(t, r, "Ihre Testversion von Visio Plan 2 ist jetzt ein Abonnement", "1.512,00 € (jährlich)", "02.12.2027")
+		if len(r.Notifications) != 1 || r.Notifications[0].Kind != commands.NoteConversion {
+			t.Errorf("notifications %+v, want a conversion", r.Notifications)
+		}
+
+		// Half a year on she needs 15: 5 × €151.20 for 183 of 365 days.
+		e.clock.Add(0, 6, 0) // Jun 2, 2027
+		r = e.send(alice, licensesForm(id, "15"))
+		wantMessage(t, r, "Visio Plan 2 now has 15 licenses (before: 10).", "€379.04")
+		if got := e.invoices(alice)[0].Total; got != 37904 {
+			t.Errorf("prorated invoice %d, want 37904 (75600 × 183 / 365)", got)
+		}
+
+		// The admin sees it, and cannot change it.
+		wantText(t, e.run(dave, "admin"), "Visio Plan 2 | Alice | 2 of 15 licenses assigned | Dec 2, 2027 | €2,268.00 annual | active")
+		wantFieldError(t, e.send(dave, cancelForm(id, "other", "", "yes")), "subscription")
+
+		// Her invoices of the last 6 months, then of the whole time.
+		if got := len(rows(t, e.run(alice, "invoices 6m"))); got != 1 {
+			t.Errorf("%d invoices in 6 months, want 1", got)
+		}
+		if got := len(rows(t, e.run(alice, "invoices 2026-11-01 2027-06-30"))); got != 2 {
+			t.Errorf("%d invoices since November, want 2", got)
+		}
+
+		// She cancels; the subscription runs until the end of the year paid.
+		r = e.send(alice, cancelForm(id, "switched_service", "We moved.", "yes"))
+		wantMessage(t, r, "Visio Plan 2 is canceled. You keep it until Dec 2, 2027.")
+		if notes := e.due(t0.AddDate(1, 0, 7).Add(-time.Second)); len(notes) != 0 {
+			t.Errorf("before the end: %q", kinds(notes))
+		}
+		if notes := e.due(t0.AddDate(1, 0, 7)); kinds(notes) != "expiry>" {
+			t.Errorf("at the end: %q, want an expiry", kinds(notes))
+		}
+		s := e.sub("T1", id)
+		if s.Status != store.StatusExpired || s.Total != 15 || len(s.Assigned) != 2 || s.CancelReason != "switched_service" {
+			t.Errorf("at the end: %+v", s)
+		}
+		if _, err := e.bot.CompletePayLink(ctx, token, visa(cardNumber)); err != commands.ErrPayLink {
+			t.Errorf("reused link: %v", err)
+		}
+	})
+}
