@@ -65,3 +65,9 @@ func (t tr) Money(minor int64, currency string) string { return format.Money(t.l
 func (t tr) Date(d time.Time) string                   { return format.Date(t.lang, d) }
 func (t tr) DateTime(d time.Time) string               { return format.DateTime(t.lang, d) }
 func (t tr) Num(n int) string                          { return format.Number(t.lang, int64(n)) }
+
+// Text returns a message in a language ("de" or "en"), filled with
+// key/value pairs, for the words adapters add around the core's answers.
+func (b *Bot) Text(lang, id string, kv ...any) string {
+	return b.tr(langOf(lang, "")).T(id, kv...)
+}

@@ -18,7 +18,7 @@ import (
 )
 
 // idLike is what a string literal that names a message looks like.
-var idLike = regexp.MustCompile(`^(Cmd|Arg|Err|Btn|Title|Field|Col|Note|Reason|Status|Period|Range|Invoice|Lang|Hint)[A-Z0-9][A-Za-z0-9]*$`)
+var idLike = regexp.MustCompile(`^(Cmd|Arg|Err|Btn|Title|Field|Col|Note|Reason|Status|Period|Range|Invoice|Lang|Hint|Console)[A-Z0-9][A-Za-z0-9]*$`)
 
 // literals collects the string literals of the non-test Go files of the
 // core and the adapters, and those passed as the first argument to T or N.
@@ -43,8 +43,12 @@ func literals(t *testing.T) (all, called map[string]bool) {
 					}
 				case *ast.CallExpr:
 					sel, ok := n.Fun.(*ast.SelectorExpr)
-					if ok && (sel.Sel.Name == "T" || sel.Sel.Name == "N") && len(n.Args) > 0 {
-						if lit, ok := n.Args[0].(*ast.BasicLit); ok {
+					if ok && (sel.Sel.Name == "T" || sel.Sel.Name == "N" || sel.Sel.Name == "Text") && len(n.Args) > 0 {
+						arg := n.Args[0]
+						if sel.Sel.Name == "Text" && len(n.Args) > 1 {
+							arg = n.Args[1]
+						}
+						if lit, ok := arg.(*ast.BasicLit); ok {
 							s, _ := strconv.Unquote(lit.Value)
 							called[s] = true
 						}

@@ -66,7 +66,7 @@ func Run(ctx context.Context, bot *commands.Bot, in io.Reader, out io.Writer, op
 		}()
 	}
 	if s.tty {
-		w := words(s.language())
+		w := words(s.bot, s.language())
 		s.out.print(fmt.Sprintf(w.banner, opts.Org, s.userLabel()) + "\n" + w.bannerHelp + "\n\n")
 	}
 	err := s.loop(ctx)
@@ -168,7 +168,7 @@ func (s *session) loop(ctx context.Context) error {
 		line, err := s.in.next(ctx)
 		if errors.Is(err, io.EOF) {
 			if s.tty {
-				s.out.print("\n" + words(s.language()).stopped + "\n")
+				s.out.print("\n" + words(s.bot, s.language()).stopped + "\n")
 			}
 			return nil
 		}
@@ -213,7 +213,7 @@ func buttonNumber(line string) (int, bool) {
 
 // click runs the command of the latest answer's button n (from 1).
 func (s *session) click(ctx context.Context, n int) error {
-	w := words(s.language())
+	w := words(s.bot, s.language())
 	if n < 1 || n > len(s.buttons) {
 		s.out.print(fmt.Sprintf(w.noButton, n) + "\n")
 		return nil

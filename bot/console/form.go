@@ -22,7 +22,7 @@ var errCanceled = errors.New("form canceled")
 // returns io.EOF when the input ended inside the form (which is then
 // abandoned).
 func (s *session) walk(ctx context.Context, f *commands.Form) error {
-	w := words(s.language())
+	w := words(s.bot, s.language())
 	key := newKey()
 	var head strings.Builder
 	renderTitle(&head, f.Title, "-")
@@ -211,9 +211,9 @@ func (s *session) defaultText(ctx context.Context, in commands.Input) string {
 		return strings.Join(names, ", ")
 	case commands.KindConfirm:
 		if confirmed(in) {
-			return yes(words(s.language()))
+			return yes(words(s.bot, s.language()))
 		}
-		return no(words(s.language()))
+		return no(words(s.bot, s.language()))
 	}
 	return strings.Join(in.Value, ", ")
 }

@@ -1,8 +1,10 @@
 package console
 
+import "github.com/billingbot/billingbot/commands"
+
 // The console's own words: what a chat platform's client would say around
-// the bot's messages (prompts, the form's controls). The bot's texts come
-// from the core, already in the user's language.
+// the bot's messages (prompts, the form's controls), from the locales like
+// every other text. Some hold Printf verbs that the console fills.
 
 type chrome struct {
 	banner     string // org, user
@@ -20,43 +22,22 @@ type chrome struct {
 	stopped    string
 }
 
-var chromes = map[string]chrome{
-	"en": {
-		banner:     "billingbot console: organization %q, user %s",
-		bannerHelp: "Type /billing help (or just help), a button's number to click it, or quit.",
-		formHelp:   "Press Enter to keep the value in [brackets]; type “cancel” to close the form.",
-		choose:     "Choose a number",
-		chooseMany: "Numbers, comma-separated",
-		people:     "Names or @mentions, comma-separated",
-		yesNo:      "y/n",
-		notAChoice: "“%s” is not one of the choices.",
-		abandoned:  "Form closed; nothing was submitted.",
-		cannotFix:  "This form cannot be completed as it is.",
-		noButton:   "There is no button %d.",
-		openURL:    "Open this in your browser: %s",
-		stopped:    "Bye.",
-	},
-	"de": {
-		banner:     "billingbot-Konsole: Organisation %q, Benutzer %s",
-		bannerHelp: "Geben Sie /billing hilfe (oder nur hilfe) ein, die Nummer einer Schaltfläche, um sie zu klicken, oder quit.",
-		formHelp:   "Mit Enter übernehmen Sie den Wert in [Klammern]; mit „cancel“ schließen Sie das Formular.",
-		choose:     "Nummer wählen",
-		chooseMany: "Nummern, durch Kommas getrennt",
-		people:     "Namen oder @Erwähnungen, durch Kommas getrennt",
-		yesNo:      "j/n",
-		notAChoice: "„%s“ ist keine der Möglichkeiten.",
-		abandoned:  "Formular geschlossen; es wurde nichts gesendet.",
-		cannotFix:  "Dieses Formular lässt sich so nicht abschließen.",
-		noButton:   "Es gibt keine Schaltfläche %d.",
-		openURL:    "Öffnen Sie dies im Browser: %s",
-		stopped:    "Tschüss.",
-	},
-}
-
 // words returns the console's words in a language ("de" or "en").
-func words(lang string) chrome {
-	if c, ok := chromes[lang]; ok {
-		return c
+func words(b *commands.Bot, lang string) chrome {
+	t := func(id string) string { return b.Text(lang, id) }
+	return chrome{
+		banner:     t("ConsoleBanner"),
+		bannerHelp: t("ConsoleBannerHelp"),
+		formHelp:   t("ConsoleFormHelp"),
+		choose:     t("ConsoleChoose"),
+		chooseMany: t("ConsoleChooseMany"),
+		people:     t("ConsolePeople"),
+		yesNo:      t("ConsoleYesNo"),
+		notAChoice: t("ConsoleNotAChoice"),
+		abandoned:  t("ConsoleAbandoned"),
+		cannotFix:  t("ConsoleCannotFix"),
+		noButton:   t("ConsoleNoButton"),
+		openURL:    t("ConsoleOpenURL"),
+		stopped:    t("ConsoleStopped"),
 	}
-	return chromes["en"]
 }
