@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
 )
 
 // invoiceEnv is alice with invoices dated Jan 15, Jun 10, Sep 1, Nov 20
-// and Nov 25, 2026 (today).
+// and Nov 25, 2026 (today), for annual subscriptions (no renewals yet),
+// each charged.
 func invoiceEnv(t *testing.T) *env {
 	e := newEnv(t)
 	e.clock.Set(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC))
@@ -26,7 +28,8 @@ func invoiceEnv(t *testing.T) *env {
 		{t0, "visio-plan-2"},
 	} {
 		e.clock.Set(b.date)
-		e.buy(alice, b.product, 1)
+		e.send(alice, e.buyForm(alice, b.product, 1, store.Annual))
+		e.charge()
 	}
 	return e
 }
@@ -86,11 +89,11 @@ func TestInvoices(t *testing.T) {
 		r := e.at(t).run(alice.de(), "rechnungen")
 		row := rows(t, r)[0]
 		inv := e.invoices(alice)[0]
-		want := []string{"25.11.2026", inv.ID, "Visio Plan 2 × 1 Lizenz", "12,60 €", "bezahlt"}
+		want := []string{"25.11.2026", inv.ID, "Visio Plan 2 × 1 Lizenz", "151,20 €", "bezahlt"}
 		if strings.Join(row, "|") != strings.Join(want, "|") {
 			t.Errorf("row %q, want %q", row, want)
 		}
-		wantText(t, e.at(t).run(alice, "invoices"), "Nov 25, 2026 | "+inv.ID+" | Visio Plan 2 × 1 license | €12.60 | paid")
+		wantText(t, e.at(t).run(alice, "invoices"), "Nov 25, 2026 | "+inv.ID+" | Visio Plan 2 × 1 license | €151.20 | paid")
 	})
 }
 

@@ -3,6 +3,7 @@ package commands_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -100,7 +101,7 @@ func (bb *benchBot) buy(b *testing.B, licenses int) string {
 	bb.submit(b, commands.FormBuy, "", map[string][]string{"product": {"visio-plan-2"},
 		"licenses": {strconv.Itoa(licenses)}, "period": {"monthly"}, "method": {method}})
 	for _, id := range bb.subs(b) {
-		if !contains(before, id) {
+		if !slices.Contains(before, id) {
 			return id
 		}
 	}
@@ -118,15 +119,6 @@ func (bb *benchBot) subs(b *testing.B) []string {
 		ids = append(ids, s.ID)
 	}
 	return ids
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // measure runs op b.N times and reports round trips and CPU per op.

@@ -116,6 +116,9 @@ func TestSchedulerRenewal(t *testing.T) {
 		if kinds(notes) != "expiry>" || notes[0].Sub.ID != canceled {
 			t.Errorf("at the period end: notifications %+v, want the canceled one's expiry", notes)
 		}
+		if notes := e.charge(); len(notes) != 0 { // the renewal's charge
+			t.Errorf("charging the renewal: %q", kinds(notes))
+		}
 		if s := e.sub("T1", canceled); s.Status != store.StatusExpired {
 			t.Errorf("canceled subscription is %s, want expired", s.Status)
 		}
