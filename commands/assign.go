@@ -117,7 +117,12 @@ func assignSubmit(c *call) Response {
 	if len(errs) > 0 {
 		return Response{FieldErrors: errs}
 	}
-	res, err := c.b.store.AssignLicenses(c.ctx, c.idem("assign"), c.req.Org, c.req.User.ID, s.ID, members)
+	free := s.Free() - len(members)
+	resp := Response{Messages: []Message{{Title: c.t.T("TitleAssigned"),
+		Text: c.t.T("Assigned", "Product", s.ProductName, "Users", c.names(members, nil)) + "\n" +
+			c.t.T("FreeOf", "Free", c.t.Num(max(free, 0)), "Total", c.t.N("Licenses", s.Total)),
+		Buttons: []Button{{Label: c.t.T("BtnUnassign"), Command: "unassign " + s.ID}}}}}
+	res, err := c.b.store.AssignLicenses(c.ctx, c.once(resp), c.req.Org, c.req.User.ID, s.ID, members)
 	switch {
 	case errors.Is(err, store.ErrAlreadyAssigned):
 		return Response{FieldErrors: fieldErrors{"users": c.t.T("ErrAlreadyAssigned", "Users", c.names(members, store.Users(err)))}}
@@ -127,13 +132,10 @@ func assignSubmit(c *call) Response {
 		return Response{FieldErrors: fieldErrors{"subscription": c.t.T("ErrStale")}}
 	case err != nil:
 		return c.storeFault(err)
+	case res.Repeat:
+		return replay(res, resp)
 	}
-	_ = res // a repeat answers as the first did: the same users were assigned
-	free := s.Free() - len(members)
-	return Response{Messages: []Message{{Title: c.t.T("TitleAssigned"),
-		Text: c.t.T("Assigned", "Product", s.ProductName, "Users", c.names(members, nil)) + "\n" +
-			c.t.T("FreeOf", "Free", c.t.Num(max(free, 0)), "Total", c.t.N("Licenses", s.Total)),
-		Buttons: []Button{{Label: c.t.T("BtnUnassign"), Command: "unassign " + s.ID}}}}}
+	return resp
 }
 
 // names lists the names of members, only those with the ids when given.
@@ -208,7 +210,10 @@ func unassignSubmit(c *call) Response {
 	for i, m := range members {
 		ids[i] = m.ID
 	}
-	_, err := c.b.store.UnassignLicenses(c.ctx, c.idem("unassign"), c.req.Org, c.req.User.ID, s.ID, ids)
+	resp := Response{Messages: []Message{{Title: c.t.T("TitleUnassigned"),
+		Text: c.t.T("Unassigned", "Product", s.ProductName, "Users", c.names(members, nil)) + "\n" +
+			c.t.T("FreeOf", "Free", c.t.Num(s.Free()+len(members)), "Total", c.t.N("Licenses", s.Total))}}}
+	res, err := c.b.store.UnassignLicenses(c.ctx, c.once(resp), c.req.Org, c.req.User.ID, s.ID, ids)
 	switch {
 	case errors.Is(err, store.ErrNotAssigned):
 		return Response{FieldErrors: fieldErrors{"users": c.t.T("ErrNotAssigned", "Users", c.names(members, store.Users(err)))}}
@@ -216,10 +221,10 @@ func unassignSubmit(c *call) Response {
 		return Response{FieldErrors: fieldErrors{"subscription": c.t.T("ErrStale")}}
 	case err != nil:
 		return c.storeFault(err)
+	case res.Repeat:
+		return replay(res, resp)
 	}
-	return Response{Messages: []Message{{Title: c.t.T("TitleUnassigned"),
-		Text: c.t.T("Unassigned", "Product", s.ProductName, "Users", c.names(members, nil)) + "\n" +
-			c.t.T("FreeOf", "Free", c.t.Num(s.Free()+len(members)), "Total", c.t.N("Licenses", s.Total))}}}
+	return resp
 }
 
 // holder finds a listed holder of a license of s.

@@ -204,13 +204,17 @@ func paymentSubmit(c *call) Response {
 	}
 	m.Name, m.Address, m.ExpMonth, m.ExpYear = name, address, month, expYear
 	b = replaceMethod(b, m.ID, m)
-	if _, err := c.b.store.SaveBilling(c.ctx, c.idem("payment"), c.req.Org, c.req.User.ID, b, "payment-edit"); err != nil {
-		if errors.Is(err, store.ErrStale) {
-			return Response{FieldErrors: fieldErrors{"name": c.t.T("ErrStale")}}
-		}
+	resp := Response{Messages: []Message{{Title: c.t.T("TitleMethodSaved"), Text: c.t.T("MethodSaved", "Method", methodLabel(m))}}}
+	res, err := c.b.store.SaveBilling(c.ctx, c.once(resp), c.req.Org, c.req.User.ID, b, "payment-edit")
+	switch {
+	case errors.Is(err, store.ErrStale):
+		return Response{FieldErrors: fieldErrors{"name": c.t.T("ErrStale")}}
+	case err != nil:
 		return c.storeFault(err)
+	case res.Repeat:
+		return replay(res, resp)
 	}
-	return Response{Messages: []Message{{Title: c.t.T("TitleMethodSaved"), Text: c.t.T("MethodSaved", "Method", methodLabel(m))}}}
+	return resp
 }
 
 // replaceMethod puts m in place of the method with id old.
@@ -295,7 +299,7 @@ func (b *Bot) CompletePayLink(ctx context.Context, token string, card payment.Ca
 			}
 			bill = addMethod(bill, l.ProfileID, m)
 		}
-		_, err := b.store.SaveBilling(ctx, "paylink:"+token, l.Org, l.User, bill, what)
+		_, err := b.store.SaveBilling(ctx, store.Once{Key: "paylink:" + token}, l.Org, l.User, bill, what)
 		if errors.Is(err, store.ErrStale) && attempt < 3 {
 			continue // the user changed their billing meanwhile: apply to the new version
 		}

@@ -2,6 +2,9 @@ package commands
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -112,9 +115,7 @@ func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
 	if req.Members == nil {
 		c.req.Members = noDirectory{}
 	}
-	if c.req.IdempotencyKey == "" {
-		c.req.IdempotencyKey = store.NewID()
-	}
+	c.req.IdempotencyKey = idempotencyKey(req.IdempotencyKey)
 	var opts store.ViewOptions
 	var run func(*call) Response
 	switch {
@@ -126,6 +127,7 @@ func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
 		if f.view != nil {
 			opts = f.view(req.Form, now)
 		}
+		opts.Once = onceKey(c.req)
 		run = f.submit
 	default:
 		if msg := checkText(c.t, req.Text, maxLine); msg != "" {
@@ -152,6 +154,9 @@ func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
 	}
 	if err := b.load(c, opts); err != nil {
 		return c.unavailable(err)
+	}
+	if c.view.Reply != "" {
+		return replay(store.Result{Repeat: true, Value: c.view.Reply}, c.fail(c.t.T("ErrRepeated"))), nil
 	}
 	resp := run(c)
 	resp.Lang = c.t.lang
@@ -209,8 +214,41 @@ func (c *call) isAdmin() bool {
 	return c.req.Admin || slices.Contains(c.b.cfg.Admins, c.req.User.ID)
 }
 
-// idem derives the idempotency key of one change of the request.
-func (c *call) idem(op string) string { return op + ":" + c.req.IdempotencyKey }
+// onceKey is the idempotency key of the change a submitted form makes.
+func onceKey(req Request) string { return req.Form.FormID + ":" + req.IdempotencyKey }
+
+// once makes the change a form submits idempotent: a repeat of the request
+// (a platform's retry, a double click) changes nothing and gets reply, the
+// answer of the first, without its notifications.
+func (c *call) once(reply Response) store.Once {
+	reply.Lang, reply.Notifications = c.t.lang, nil
+	doc, _ := json.Marshal(reply) // plain data: cannot fail
+	return store.Once{Key: onceKey(c.req), Reply: string(doc)}
+}
+
+// replay is the first answer to a repeated request, as the store recorded
+// it; fallback when it cannot be read.
+func replay(res store.Result, fallback Response) Response {
+	var r Response
+	if err := json.Unmarshal([]byte(res.Value), &r); err != nil || r.Lang == "" {
+		fallback.Notifications = nil
+		return fallback
+	}
+	return r
+}
+
+// idempotencyKey makes any key a platform sends usable in key names: short
+// and plain ones as they are, others hashed; none, a fresh one.
+func idempotencyKey(k string) string {
+	switch {
+	case k == "":
+		return store.NewID()
+	case len(k) <= 100 && store.ValidID(k):
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return hex.EncodeToString(sum[:16])
+}
 
 type noDirectory struct{}
 

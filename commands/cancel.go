@@ -73,18 +73,18 @@ func cancelSubmit(c *call) Response {
 	if len(errs) > 0 {
 		return Response{FieldErrors: errs}
 	}
-	res, err := c.b.store.Cancel(c.ctx, c.idem("cancel"), c.req.Org, c.req.User.ID, s.ID, key, feedback, c.now)
+	resp := Response{Messages: []Message{{Title: c.t.T("TitleCanceled"),
+		Text: c.t.T("Canceled", "Product", s.ProductName, "Date", c.t.Date(s.EndsAt()))}}}
+	res, err := c.b.store.Cancel(c.ctx, c.once(resp), c.req.Org, c.req.User.ID, s.ID, key, feedback, c.now)
 	switch {
 	case errors.Is(err, store.ErrNotLive), errors.Is(err, store.ErrPermission), errors.Is(err, store.ErrNotFound):
 		return Response{FieldErrors: fieldErrors{"subscription": c.t.T("ErrStale")}}
 	case err != nil:
 		return c.storeFault(err)
+	case res.Repeat:
+		return replay(res, resp)
 	}
 	s.Status, s.CancelReason, s.CancelComment = store.StatusCanceled, key, feedback
-	resp := Response{Messages: []Message{{Title: c.t.T("TitleCanceled"),
-		Text: c.t.T("Canceled", "Product", s.ProductName, "Date", c.t.Date(s.EndsAt()))}}}
-	if !res.Repeat {
-		resp.Notifications = []Notification{c.note(NoteCancel, s, s.Total)}
-	}
+	resp.Notifications = []Notification{c.note(NoteCancel, s, s.Total)}
 	return resp
 }

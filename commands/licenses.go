@@ -78,15 +78,6 @@ func licensesSubmit(c *call) Response {
 			Amount: amount, Kind: "licenses", Days: days, PeriodDays: periodDays})
 		inv, jobs = &i, []store.Job{chargeJob(i, c.now)}
 	}
-	res, err := c.b.store.SetLicenses(c.ctx, c.idem("licenses"), c.req.Org, c.req.User.ID, s.ID, total, s.Total, inv, jobs...)
-	switch {
-	case errors.Is(err, store.ErrBelowAssigned):
-		return Response{FieldErrors: fieldErrors{"total": c.t.T("ErrBelowAssignedNow")}}
-	case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrNotLive), errors.Is(err, store.ErrPermission):
-		return Response{FieldErrors: fieldErrors{"subscription": c.t.T("ErrStale")}}
-	case err != nil:
-		return c.storeFault(err)
-	}
 	before := s.Total
 	s.Total = total
 	text := c.t.T("LicensesSet", "Product", s.ProductName, "Total", c.t.N("Licenses", total),
@@ -95,9 +86,18 @@ func licensesSubmit(c *call) Response {
 		text += "\n" + c.t.T("LicensesBilled", "Amount", c.t.Money(inv.Total, inv.Currency), "Date", c.t.Date(s.RenewsAt), "Invoice", inv.ID)
 	}
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleLicensesSet"), Text: text}}}
-	if !res.Repeat {
-		resp.Notifications = []Notification{c.note(NoteLicenses, s, before)}
+	res, err := c.b.store.SetLicenses(c.ctx, c.once(resp), c.req.Org, c.req.User.ID, s.ID, total, before, inv, jobs...)
+	switch {
+	case errors.Is(err, store.ErrBelowAssigned):
+		return Response{FieldErrors: fieldErrors{"total": c.t.T("ErrBelowAssignedNow")}}
+	case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrNotLive), errors.Is(err, store.ErrPermission):
+		return Response{FieldErrors: fieldErrors{"subscription": c.t.T("ErrStale")}}
+	case err != nil:
+		return c.storeFault(err)
+	case res.Repeat:
+		return replay(res, resp)
 	}
+	resp.Notifications = []Notification{c.note(NoteLicenses, s, before)}
 	return resp
 }
 

@@ -214,7 +214,7 @@ func BenchmarkAssign20StoreOnly(b *testing.B) {
 			id := fmt.Sprintf("u%d-%d", i, k)
 			users[k] = store.Member{ID: id, Name: "User " + id}
 		}
-		if _, err := bb.st.AssignLicenses(ctx, "k"+strconv.Itoa(i), "bench", "owner", sub, users); err != nil {
+		if _, err := bb.st.AssignLicenses(ctx, store.Once{Key: "k" + strconv.Itoa(i)}, "bench", "owner", sub, users); err != nil {
 			b.Fatal(err)
 		}
 	})
@@ -231,7 +231,7 @@ func BenchmarkLicensesStoreOnly(b *testing.B) {
 			b.Fatal(err)
 		}
 		total := 101 + i%2
-		if _, err := bb.st.SetLicenses(ctx, "k"+strconv.Itoa(i), "bench", "owner", sub, total, current, nil); err != nil {
+		if _, err := bb.st.SetLicenses(ctx, store.Once{Key: "k" + strconv.Itoa(i)}, "bench", "owner", sub, total, current, nil); err != nil {
 			b.Fatal(err)
 		}
 		current = total

@@ -180,22 +180,6 @@ func buySubmit(c *call) Response {
 	}
 	inv := c.invoice(sub, store.InvoiceLine{Product: p.Name, Quantity: n, UnitPrice: unit, Amount: unit * int64(n), Kind: "purchase"})
 	jobs := []store.Job{{Kind: store.JobRenewal, Org: sub.Org, SubID: sub.ID, Due: sub.RenewsAt}, chargeJob(inv, c.now)}
-	var res store.Result
-	var err error
-	if converting {
-		res, err = c.b.store.ConvertTrial(c.ctx, c.idem("buy"), sub, inv, jobs...)
-	} else {
-		res, err = c.b.store.CreateSubscription(c.ctx, c.idem("buy"), sub, &inv, jobs...)
-	}
-	switch {
-	case errors.Is(err, store.ErrBelowAssigned):
-		return Response{FieldErrors: fieldErrors{"licenses": c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", trial.AssignedCount))}}
-	case errors.Is(err, store.ErrNotTrial):
-		return Response{FieldErrors: fieldErrors{"product": c.t.T("ErrTrialGone")}}
-	case err != nil:
-		return c.storeFault(err)
-	}
-	sub.ID = res.Value
 	text := c.t.T("Bought", "Licenses", c.t.N("Licenses", n), "Product", p.Name,
 		"Price", c.t.Money(inv.Total, p.Currency), "Period", c.period(period), "Date", c.t.Date(sub.RenewsAt)) + "\n" +
 		c.t.T("Charged", "Invoice", inv.ID, "Method", methodLabel(method))
@@ -207,9 +191,24 @@ func buySubmit(c *call) Response {
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleBought"), Text: text,
 		Buttons: []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + sub.ID, Style: StylePrimary},
 			{Label: c.t.T("BtnInvoices"), Command: "invoices"}}}}}
-	if !res.Repeat {
-		resp.Notifications = []Notification{c.note(kind, sub, 0)}
+	var res store.Result
+	var err error
+	if converting {
+		res, err = c.b.store.ConvertTrial(c.ctx, c.once(resp), sub, inv, jobs...)
+	} else {
+		res, err = c.b.store.CreateSubscription(c.ctx, c.once(resp), sub, &inv, jobs...)
 	}
+	switch {
+	case errors.Is(err, store.ErrBelowAssigned):
+		return Response{FieldErrors: fieldErrors{"licenses": c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", trial.AssignedCount))}}
+	case errors.Is(err, store.ErrNotTrial):
+		return Response{FieldErrors: fieldErrors{"product": c.t.T("ErrTrialGone")}}
+	case err != nil:
+		return c.storeFault(err)
+	case res.Repeat:
+		return replay(res, resp)
+	}
+	resp.Notifications = []Notification{c.note(kind, sub, 0)}
 	return resp
 }
 
@@ -316,20 +315,19 @@ func trialSubmit(c *call) Response {
 			jobs = append(jobs, store.Job{Kind: store.JobTrialReminder, Org: sub.Org, SubID: sub.ID, Due: at})
 		}
 	}
-	res, err := c.b.store.CreateSubscription(c.ctx, c.idem("trial"), sub, nil, jobs...)
+	resp := Response{Messages: []Message{{Title: c.t.T("TitleTrialStarted"),
+		Text: c.t.T("TrialStarted", "Product", p.Name, "Licenses", c.t.N("Licenses", p.TrialLicenses), "Date", c.t.Date(end)),
+		Buttons: []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + sub.ID, Style: StylePrimary},
+			{Label: c.t.T("BtnBuy"), Command: "buy " + p.ID}}}}}
+	res, err := c.b.store.CreateSubscription(c.ctx, c.once(resp), sub, nil, jobs...)
 	switch {
 	case errors.Is(err, store.ErrTrialUsed):
 		return Response{FieldErrors: fieldErrors{"product": c.t.T("ErrTrialUsed", "Product", p.Name)}}
 	case err != nil:
 		return c.storeFault(err)
+	case res.Repeat:
+		return replay(res, resp)
 	}
-	sub.ID = res.Value
-	resp := Response{Messages: []Message{{Title: c.t.T("TitleTrialStarted"),
-		Text: c.t.T("TrialStarted", "Product", p.Name, "Licenses", c.t.N("Licenses", p.TrialLicenses), "Date", c.t.Date(end)),
-		Buttons: []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + sub.ID, Style: StylePrimary},
-			{Label: c.t.T("BtnBuy"), Command: "buy " + p.ID}}}}}
-	if !res.Repeat {
-		resp.Notifications = []Notification{c.note(NoteTrial, sub, 0)}
-	}
+	resp.Notifications = []Notification{c.note(NoteTrial, sub, 0)}
 	return resp
 }

@@ -256,7 +256,7 @@ func TestSchedulerShortSubscriptionID(t *testing.T) {
 	sub := store.Subscription{ID: "s1", Org: "T1", ProductID: "visio-plan-2", ProductName: "Visio Plan 2",
 		Purchaser: store.Member{ID: alice.m.ID, Name: "Alice"}, SelfService: true, Status: store.StatusActive,
 		Total: 1, Period: store.Monthly, UnitPrice: 1260, Currency: "EUR", PurchasedAt: t0, RenewsAt: renews}
-	if _, err := e.st.CreateSubscription(t.Context(), "import-1", sub, nil,
+	if _, err := e.st.CreateSubscription(t.Context(), store.Once{Key: "import-1"}, sub, nil,
 		store.Job{Kind: store.JobRenewal, Org: "T1", SubID: "s1", Due: renews}); err != nil {
 		t.Fatalf("CreateSubscription: %v", err)
 	}

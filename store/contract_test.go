@@ -55,6 +55,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"assign someone already assigned", testAssignAlreadyAssigned},
 		{"assign beyond free licenses", testAssignNoFree},
 		{"view lists at most MaxListed holders", testViewListsSome},
+		{"a repeat gets the recorded reply", testReply},
 		{"assign limits", testAssignLimits},
 		{"unassign licenses", testUnassign},
 		{"holders see the subscription", testHoldsIndex},
@@ -90,9 +91,9 @@ type fixture struct {
 }
 
 // idem returns a new idempotency key.
-func (f *fixture) idem() string {
+func (f *fixture) idem() store.Once {
 	f.n++
-	return "req-" + strconv.Itoa(f.n)
+	return store.Once{Key: "req-" + strconv.Itoa(f.n)}
 }
 
 func purchase(org, id string, total int) store.Subscription {
@@ -843,41 +844,41 @@ func testIdempotency(t *testing.T, f *fixture) {
 			func(*testing.T) {},
 			func(k string) (store.Result, error) {
 				s := purchase(orgA, "sub-create", 2)
-				return f.s.CreateSubscription(f.ctx, k, s, invoice(s, "inv-create", t0, 2, "purchase"))
+				return f.s.CreateSubscription(f.ctx, store.Once{Key: k}, s, invoice(s, "inv-create", t0, 2, "purchase"))
 			},
 			func(k string) (store.Result, error) {
 				s := purchase(orgA, "sub-create2", 3)
-				return f.s.CreateSubscription(f.ctx, k, s, invoice(s, "inv-create2", t0, 3, "purchase"))
+				return f.s.CreateSubscription(f.ctx, store.Once{Key: k}, s, invoice(s, "inv-create2", t0, 3, "purchase"))
 			},
 			"sub-create", "buy"},
 		{"create trial",
 			func(*testing.T) {},
 			func(k string) (store.Result, error) {
-				return f.s.CreateSubscription(f.ctx, k, trial(orgA, "tr-create", word, 2), nil)
+				return f.s.CreateSubscription(f.ctx, store.Once{Key: k}, trial(orgA, "tr-create", word, 2), nil)
 			},
 			nil, "tr-create", "trial"},
 		{"convert",
 			func(t *testing.T) { f.create(t, tr, nil) },
 			func(k string) (store.Result, error) {
-				return f.s.ConvertTrial(f.ctx, k, paid, *invoice(paid, "inv-conv", t0, 4, "purchase"))
+				return f.s.ConvertTrial(f.ctx, store.Once{Key: k}, paid, *invoice(paid, "inv-conv", t0, 4, "purchase"))
 			},
 			nil, "tr-conv", "convert"},
 		{"set licenses",
 			func(t *testing.T) { f.create(t, purchase(orgA, "sub-lic", 2), nil) },
 			func(k string) (store.Result, error) {
-				return f.s.SetLicenses(f.ctx, k, orgA, buyer, "sub-lic", 4, 2, nil)
+				return f.s.SetLicenses(f.ctx, store.Once{Key: k}, orgA, buyer, "sub-lic", 4, 2, nil)
 			},
 			func(k string) (store.Result, error) {
-				return f.s.SetLicenses(f.ctx, k, orgA, buyer, "sub-lic", 6, 4, nil)
+				return f.s.SetLicenses(f.ctx, store.Once{Key: k}, orgA, buyer, "sub-lic", 6, 4, nil)
 			},
 			"4", "licenses"},
 		{"assign",
 			func(t *testing.T) { f.create(t, purchase(orgA, "sub-as", 5), nil) },
 			func(k string) (store.Result, error) {
-				return f.s.AssignLicenses(f.ctx, k, orgA, buyer, "sub-as", members("U1", "U2"))
+				return f.s.AssignLicenses(f.ctx, store.Once{Key: k}, orgA, buyer, "sub-as", members("U1", "U2"))
 			},
 			func(k string) (store.Result, error) {
-				return f.s.AssignLicenses(f.ctx, k, orgA, buyer, "sub-as", members("U3"))
+				return f.s.AssignLicenses(f.ctx, store.Once{Key: k}, orgA, buyer, "sub-as", members("U3"))
 			},
 			"2", "assign U1,U2"},
 		{"unassign",
@@ -886,25 +887,25 @@ func testIdempotency(t *testing.T, f *fixture) {
 				f.assign(t, orgA, "sub-un", "U1", "U2", "U3")
 			},
 			func(k string) (store.Result, error) {
-				return f.s.UnassignLicenses(f.ctx, k, orgA, buyer, "sub-un", []string{"U1"})
+				return f.s.UnassignLicenses(f.ctx, store.Once{Key: k}, orgA, buyer, "sub-un", []string{"U1"})
 			},
 			func(k string) (store.Result, error) {
-				return f.s.UnassignLicenses(f.ctx, k, orgA, buyer, "sub-un", []string{"U2"})
+				return f.s.UnassignLicenses(f.ctx, store.Once{Key: k}, orgA, buyer, "sub-un", []string{"U2"})
 			},
 			"2", "unassign U1"},
 		{"cancel",
 			func(t *testing.T) { f.create(t, purchase(orgA, "sub-cancel", 5), nil) },
 			func(k string) (store.Result, error) {
-				return f.s.Cancel(f.ctx, k, orgA, buyer, "sub-cancel", "too-expensive", "", t0)
+				return f.s.Cancel(f.ctx, store.Once{Key: k}, orgA, buyer, "sub-cancel", "too-expensive", "", t0)
 			},
 			nil, "canceled", "cancel too-expensive"},
 		{"save billing",
 			func(*testing.T) {},
 			func(k string) (store.Result, error) {
-				return f.s.SaveBilling(f.ctx, k, orgA, buyer, store.Billing{Accounts: []store.BillingAccount{{ID: "acc1"}}}, "add-account")
+				return f.s.SaveBilling(f.ctx, store.Once{Key: k}, orgA, buyer, store.Billing{Accounts: []store.BillingAccount{{ID: "acc1"}}}, "add-account")
 			},
 			func(k string) (store.Result, error) {
-				return f.s.SaveBilling(f.ctx, k, orgA, buyer, store.Billing{Version: 1, Accounts: []store.BillingAccount{{ID: "acc2"}}}, "add-account")
+				return f.s.SaveBilling(f.ctx, store.Once{Key: k}, orgA, buyer, store.Billing{Version: 1, Accounts: []store.BillingAccount{{ID: "acc2"}}}, "add-account")
 			},
 			"1", "add-account"},
 	}
@@ -945,7 +946,7 @@ func testIdempotency(t *testing.T, f *fixture) {
 	t.Run("keys are per organization", func(t *testing.T) {
 		// A key used in A is new in B.
 		s := purchase(orgB, "sub-create", 2)
-		r, err := f.s.CreateSubscription(f.ctx, "click-create", s, nil)
+		r, err := f.s.CreateSubscription(f.ctx, store.Once{Key: "click-create"}, s, nil)
 		if want := (store.Result{Value: "sub-create"}); err != nil || r != want {
 			t.Errorf("same key in organization B = %+v, %v; want %+v", r, err, want)
 		}
@@ -953,11 +954,11 @@ func testIdempotency(t *testing.T, f *fixture) {
 	t.Run("invalid keys", func(t *testing.T) {
 		before := f.snapshot(t)
 		for _, key := range []string{"", "a b", "tab\there", "nl\n", strings.Repeat("k", 201)} {
-			_, err := f.s.CreateSubscription(f.ctx, key, purchase(orgA, "sub-badkey", 1), nil)
+			_, err := f.s.CreateSubscription(f.ctx, store.Once{Key: key}, purchase(orgA, "sub-badkey", 1), nil)
 			wantErr(t, fmt.Sprintf("create with key %q", key), err, store.ErrInvalid)
-			_, err = f.s.AssignLicenses(f.ctx, key, orgA, buyer, "sub-as", members("U9"))
+			_, err = f.s.AssignLicenses(f.ctx, store.Once{Key: key}, orgA, buyer, "sub-as", members("U9"))
 			wantErr(t, fmt.Sprintf("assign with key %q", key), err, store.ErrInvalid)
-			_, err = f.s.SaveBilling(f.ctx, key, orgA, buyer, store.Billing{Version: 1}, "x")
+			_, err = f.s.SaveBilling(f.ctx, store.Once{Key: key}, orgA, buyer, store.Billing{Version: 1}, "x")
 			wantErr(t, fmt.Sprintf("save billing with key %q", key), err, store.ErrInvalid)
 		}
 		f.unchanged(t, before, "requests with invalid keys")
@@ -1524,5 +1525,27 @@ func testViewListsSome(t *testing.T, f *fixture) {
 	}
 	if got := f.sub(t, orgA, "big"); got.AssignedCount != 120 || len(got.Assigned) != 120 {
 		t.Errorf("Subscription: AssignedCount %d, listed %d; want 120, 120", got.AssignedCount, len(got.Assigned))
+	}
+}
+
+func testReply(t *testing.T, f *fixture) {
+	f.create(t, purchase(orgA, "sub-r", 5), nil)
+	once := store.Once{Key: "assign:V1", Reply: `{"text":"assigned"}`}
+	if v := f.view(t, orgA, buyer, store.ViewOptions{Once: once.Key}); v.Reply != "" {
+		t.Fatalf("View.Reply before the change = %q, want none", v.Reply)
+	}
+	first, err := f.s.AssignLicenses(f.ctx, once, orgA, buyer, "sub-r", members("U1"))
+	if err != nil || first != (store.Result{Value: "1"}) {
+		t.Fatalf("first AssignLicenses = %+v, %v; want value 1", first, err)
+	}
+	if v := f.view(t, orgA, buyer, store.ViewOptions{Once: once.Key}); v.Reply != once.Reply {
+		t.Errorf("View.Reply = %q, want %q", v.Reply, once.Reply)
+	}
+	again, err := f.s.AssignLicenses(f.ctx, store.Once{Key: once.Key, Reply: "other"}, orgA, buyer, "sub-r", members("U2"))
+	if err != nil || again != (store.Result{Repeat: true, Value: once.Reply}) {
+		t.Errorf("repeat = %+v, %v; want the first reply", again, err)
+	}
+	if s := f.sub(t, orgA, "sub-r"); s.AssignedCount != 1 {
+		t.Errorf("after the repeat %d assigned, want 1", s.AssignedCount)
 	}
 }

@@ -51,9 +51,9 @@ func (s *Store) SetAdminChannel(ctx context.Context, org, actor, channel string)
 // SaveBilling replaces user's billing document. b.Version must be the
 // version that was read; if someone changed it meanwhile the call fails
 // with ErrStale. what names the change for the audit stream.
-func (s *Store) SaveBilling(ctx context.Context, idem, org, user string, b Billing, what string) (Result, error) {
+func (s *Store) SaveBilling(ctx context.Context, once Once, org, user string, b Billing, what string) (Result, error) {
 	const op = "save billing"
-	if err := checkIdem(op, idem); err != nil {
+	if err := checkIdem(op, once.Key); err != nil {
 		return Result{}, err
 	}
 	if err := checkIDs(op, org, user); err != nil {
@@ -66,8 +66,8 @@ func (s *Store) SaveBilling(ctx context.Context, idem, org, user string, b Billi
 		return Result{}, err
 	}
 	k := orgKeys(org)
-	v, err := scriptBilling.Run(ctx, s.rdb, []string{k.idem(idem), k.billing(user), k.audit()},
-		s.ttl(), user, strconv.FormatInt(old, 10), strconv.FormatInt(b.Version, 10), string(doc), what).Result()
+	v, err := scriptBilling.Run(ctx, s.rdb, []string{k.idem(once.Key), k.billing(user), k.audit()},
+		s.ttl(), once.Reply, user, strconv.FormatInt(old, 10), strconv.FormatInt(b.Version, 10), string(doc), what).Result()
 	return result(op, v, err)
 }
 

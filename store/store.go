@@ -134,9 +134,18 @@ func NewID() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
+// Once makes a state change idempotent. Key identifies the request (a
+// platform's view or interaction id); a second change with the same Key
+// changes nothing and returns, as Result.Value, what the first recorded:
+// Reply when it was set (the answer the user got), else the first result.
+type Once struct {
+	Key   string
+	Reply string
+}
+
 // Result is what a state change returns: whether it happened now or was a
 // repeat of an earlier request with the same idempotency key, and the value
-// the first request returned (a subscription id, a new count).
+// the first request recorded (see Once; else a subscription id, a new count).
 type Result struct {
 	Repeat bool
 	Value  string

@@ -91,7 +91,7 @@ func TestConcurrentAssignRedis(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				u := fmt.Sprintf("U%03d", i)
-				_, errs[i] = s.AssignLicenses(t.Context(), "assign-"+u, orgA, buyer, "sub1", members(u))
+				_, errs[i] = s.AssignLicenses(t.Context(), store.Once{Key: "assign-" + u}, orgA, buyer, "sub1", members(u))
 			})
 		}
 		wg.Wait()
@@ -142,7 +142,7 @@ func TestConcurrentAssignRedis(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				_, errs[i] = s.AssignLicenses(t.Context(), fmt.Sprintf("key-%d", i), orgA, buyer, "sub1", members("U1", "U2"))
+				_, errs[i] = s.AssignLicenses(t.Context(), store.Once{Key: fmt.Sprintf("key-%d", i)}, orgA, buyer, "sub1", members("U1", "U2"))
 			})
 		}
 		wg.Wait()
@@ -171,7 +171,7 @@ func TestConcurrentAssignRedis(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				results[i], errs[i] = s.AssignLicenses(t.Context(), "view-V123", orgA, buyer, "sub1", members("U1", "U2", "U3"))
+				results[i], errs[i] = s.AssignLicenses(t.Context(), store.Once{Key: "view-V123"}, orgA, buyer, "sub1", members("U1", "U2", "U3"))
 			})
 		}
 		wg.Wait()
@@ -209,7 +209,7 @@ func TestConcurrentAssignRedis(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				_, errs[i] = s.SetLicenses(t.Context(), fmt.Sprintf("lic-%d", i), orgA, buyer, "sub1", 6+i, 5, nil)
+				_, errs[i] = s.SetLicenses(t.Context(), store.Once{Key: fmt.Sprintf("lic-%d", i)}, orgA, buyer, "sub1", 6+i, 5, nil)
 			})
 		}
 		wg.Wait()

@@ -150,9 +150,9 @@ func checkJobs(op string, jobs []Job) error {
 // trial) a trial, together with its first invoice (nil for a trial) and the
 // jobs it needs. A trial fails with ErrTrialUsed when the organization has
 // had one of the product before.
-func (s *Store) CreateSubscription(ctx context.Context, idem string, sub Subscription, inv *Invoice, jobs ...Job) (Result, error) {
+func (s *Store) CreateSubscription(ctx context.Context, once Once, sub Subscription, inv *Invoice, jobs ...Job) (Result, error) {
 	const op = "create subscription"
-	if err := checkIdem(op, idem); err != nil {
+	if err := checkIdem(op, once.Key); err != nil {
 		return Result{}, err
 	}
 	if err := checkIDs(op, sub.Org, sub.ID, sub.Purchaser.ID, sub.ProductID); err != nil {
@@ -169,7 +169,7 @@ func (s *Store) CreateSubscription(ctx context.Context, idem string, sub Subscri
 	if inv != nil {
 		invID = inv.ID
 	}
-	keys := []string{k.idem(idem), k.sub(sub.ID), k.subs(), k.bought(sub.Purchaser.ID), k.audit(), k.invoice(invID), k.invoices(sub.Purchaser.ID)}
+	keys := []string{k.idem(once.Key), k.sub(sub.ID), k.subs(), k.bought(sub.Purchaser.ID), k.audit(), k.invoice(invID), k.invoices(sub.Purchaser.ID)}
 	if sub.Status == StatusTrial {
 		keys = append(keys, k.trial(sub.ProductID))
 	}
@@ -177,7 +177,7 @@ func (s *Store) CreateSubscription(ctx context.Context, idem string, sub Subscri
 	if err != nil {
 		return Result{}, err
 	}
-	args := append([]any{s.ttl(), sub.Purchaser.ID, sub.ID}, ia...)
+	args := append([]any{s.ttl(), once.Reply, sub.Purchaser.ID, sub.ID}, ia...)
 	args = append(args, subFields(sub)...)
 	v, err := s.run(ctx, scriptCreate, jobs, keys, args...)
 	return result(op, v, err)
@@ -185,9 +185,9 @@ func (s *Store) CreateSubscription(ctx context.Context, idem string, sub Subscri
 
 // ConvertTrial turns the purchaser's trial into a paid subscription with
 // the licenses, period, price and payment of sub, keeping its assignments.
-func (s *Store) ConvertTrial(ctx context.Context, idem string, sub Subscription, inv Invoice, jobs ...Job) (Result, error) {
+func (s *Store) ConvertTrial(ctx context.Context, once Once, sub Subscription, inv Invoice, jobs ...Job) (Result, error) {
 	const op = "convert trial"
-	if err := checkIdem(op, idem); err != nil {
+	if err := checkIdem(op, once.Key); err != nil {
 		return Result{}, err
 	}
 	if err := checkIDs(op, sub.Org, sub.ID, sub.Purchaser.ID, inv.ID); err != nil {
@@ -204,14 +204,14 @@ func (s *Store) ConvertTrial(ctx context.Context, idem string, sub Subscription,
 	if err != nil {
 		return Result{}, err
 	}
-	args := append([]any{s.ttl(), sub.Purchaser.ID, strconv.Itoa(sub.Total)}, ia...)
+	args := append([]any{s.ttl(), once.Reply, sub.Purchaser.ID, strconv.Itoa(sub.Total)}, ia...)
 	args = append(args,
 		"status", string(StatusActive), "period", string(sub.Period),
 		"price", strconv.FormatInt(sub.UnitPrice, 10), "cur", sub.Currency,
 		"profile", sub.ProfileID, "method", sub.MethodID,
 		"purchased", unix(sub.PurchasedAt), "renews", unix(sub.RenewsAt))
 	v, err := s.run(ctx, scriptConvert, jobs,
-		[]string{k.idem(idem), k.sub(sub.ID), k.subUsers(sub.ID), k.audit(), k.invoice(inv.ID), k.invoices(sub.Purchaser.ID)}, args...)
+		[]string{k.idem(once.Key), k.sub(sub.ID), k.subUsers(sub.ID), k.audit(), k.invoice(inv.ID), k.invoices(sub.Purchaser.ID)}, args...)
 	return result(op, v, err)
 }
 
@@ -219,9 +219,9 @@ func (s *Store) ConvertTrial(ctx context.Context, idem string, sub Subscription,
 // as its purchaser (actor). expected is the total the caller saw; if it has
 // changed meanwhile the call fails with ErrStale. inv bills added licenses;
 // jobs are scheduled in the same round trip (e.g. the invoice's charge).
-func (s *Store) SetLicenses(ctx context.Context, idem, org, actor, subID string, total, expected int, inv *Invoice, jobs ...Job) (Result, error) {
+func (s *Store) SetLicenses(ctx context.Context, once Once, org, actor, subID string, total, expected int, inv *Invoice, jobs ...Job) (Result, error) {
 	const op = "set licenses"
-	if err := checkIdem(op, idem); err != nil {
+	if err := checkIdem(op, once.Key); err != nil {
 		return Result{}, err
 	}
 	if err := checkIDs(op, org, actor, subID); err != nil {
@@ -242,9 +242,9 @@ func (s *Store) SetLicenses(ctx context.Context, idem, org, actor, subID string,
 	if err != nil {
 		return Result{}, err
 	}
-	args := append([]any{s.ttl(), actor, strconv.Itoa(total), strconv.Itoa(expected)}, ia...)
+	args := append([]any{s.ttl(), once.Reply, actor, strconv.Itoa(total), strconv.Itoa(expected)}, ia...)
 	v, err := s.run(ctx, scriptLicenses, jobs,
-		[]string{k.idem(idem), k.sub(subID), k.subUsers(subID), k.audit(), k.invoice(invID), k.invoices(actor)}, args...)
+		[]string{k.idem(once.Key), k.sub(subID), k.subUsers(subID), k.audit(), k.invoice(invID), k.invoices(actor)}, args...)
 	return result(op, v, err)
 }
 
@@ -254,9 +254,9 @@ const MaxAssign = 20
 // AssignLicenses gives each user a license of the subscription, all or
 // nothing, in one round trip: it fails with ErrAlreadyAssigned (naming the
 // users) or ErrNoFreeLicenses and then changes nothing.
-func (s *Store) AssignLicenses(ctx context.Context, idem, org, actor, subID string, users []Member) (Result, error) {
+func (s *Store) AssignLicenses(ctx context.Context, once Once, org, actor, subID string, users []Member) (Result, error) {
 	const op = "assign licenses"
-	if err := checkIdem(op, idem); err != nil {
+	if err := checkIdem(op, once.Key); err != nil {
 		return Result{}, err
 	}
 	if len(users) == 0 || len(users) > MaxAssign {
@@ -266,8 +266,8 @@ func (s *Store) AssignLicenses(ctx context.Context, idem, org, actor, subID stri
 		return Result{}, err
 	}
 	k := orgKeys(org)
-	keys := []string{k.idem(idem), k.sub(subID), k.subUsers(subID), k.audit()}
-	args := []any{s.ttl(), actor}
+	keys := []string{k.idem(once.Key), k.sub(subID), k.subUsers(subID), k.audit()}
+	args := []any{s.ttl(), once.Reply, actor}
 	seen := map[string]bool{}
 	for _, u := range users {
 		if err := checkIDs(op, u.ID); err != nil {
@@ -286,9 +286,9 @@ func (s *Store) AssignLicenses(ctx context.Context, idem, org, actor, subID stri
 
 // UnassignLicenses takes the licenses of the users back, all or nothing: it
 // fails with ErrNotAssigned (naming the users) and then changes nothing.
-func (s *Store) UnassignLicenses(ctx context.Context, idem, org, actor, subID string, users []string) (Result, error) {
+func (s *Store) UnassignLicenses(ctx context.Context, once Once, org, actor, subID string, users []string) (Result, error) {
 	const op = "unassign licenses"
-	if err := checkIdem(op, idem); err != nil {
+	if err := checkIdem(op, once.Key); err != nil {
 		return Result{}, err
 	}
 	if len(users) == 0 {
@@ -298,8 +298,8 @@ func (s *Store) UnassignLicenses(ctx context.Context, idem, org, actor, subID st
 		return Result{}, err
 	}
 	k := orgKeys(org)
-	keys := []string{k.idem(idem), k.sub(subID), k.subUsers(subID), k.audit()}
-	args := []any{s.ttl(), actor}
+	keys := []string{k.idem(once.Key), k.sub(subID), k.subUsers(subID), k.audit()}
+	args := []any{s.ttl(), once.Reply, actor}
 	seen := map[string]bool{}
 	for _, u := range users {
 		if seen[u] {
@@ -315,17 +315,17 @@ func (s *Store) UnassignLicenses(ctx context.Context, idem, org, actor, subID st
 
 // Cancel cancels a live subscription as its purchaser, with a reason and
 // optional feedback. The subscription stays usable until EndsAt.
-func (s *Store) Cancel(ctx context.Context, idem, org, actor, subID, reason, comment string, at time.Time) (Result, error) {
+func (s *Store) Cancel(ctx context.Context, once Once, org, actor, subID, reason, comment string, at time.Time) (Result, error) {
 	const op = "cancel"
-	if err := checkIdem(op, idem); err != nil {
+	if err := checkIdem(op, once.Key); err != nil {
 		return Result{}, err
 	}
 	if err := checkIDs(op, org, actor, subID); err != nil {
 		return Result{}, err
 	}
 	k := orgKeys(org)
-	v, err := scriptCancel.Run(ctx, s.rdb, []string{k.idem(idem), k.sub(subID), k.audit()},
-		s.ttl(), actor, reason, comment, unix(at)).Result()
+	v, err := scriptCancel.Run(ctx, s.rdb, []string{k.idem(once.Key), k.sub(subID), k.audit()},
+		s.ttl(), once.Reply, actor, reason, comment, unix(at)).Result()
 	return result(op, v, err)
 }
 

@@ -23,6 +23,8 @@ type View struct {
 	Trials   map[string]string // product id → trial subscription id
 	// More reports that the date range held more invoices than asked for.
 	More bool
+	// Reply is what the first request with ViewOptions.Once recorded.
+	Reply string
 }
 
 // ViewOptions says what else a view should read.
@@ -32,6 +34,9 @@ type ViewOptions struct {
 	InvoicesTo    time.Time
 	MaxInvoices   int      // default 200
 	TrialProducts []string // products whose trial use to report
+	// Once is the idempotency key of a change the request may repeat:
+	// View.Reply is what its first request recorded, if it happened.
+	Once string
 }
 
 // View reads what a command needs about user in one round trip.
@@ -57,14 +62,21 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	for _, p := range opt.TrialProducts {
 		args = append(args, p)
 	}
+	once := k.idem("-") // a key no change uses
+	if opt.Once != "" {
+		if err := checkIdem(op, opt.Once); err != nil {
+			return View{}, err
+		}
+		once = k.idem(opt.Once)
+	}
 	v, err := scriptView.Run(ctx, s.rdb,
-		[]string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user)},
+		[]string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user), once},
 		args...).Result()
 	if err != nil {
 		return View{}, wrap(op, err)
 	}
 	out, ok := v.([]any)
-	if !ok || len(out) != 6 {
+	if !ok || len(out) != 7 {
 		return View{}, fmt.Errorf("store: %s: unexpected reply", op)
 	}
 	prefs, settings := flatMap(out[0]), flatMap(out[1])
@@ -106,6 +118,7 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	if len(view.Invoices) > most {
 		view.Invoices, view.More = view.Invoices[:most], true
 	}
+	view.Reply, _ = out[6].(string)
 	trials, _ := out[5].([]any)
 	for i, raw := range trials {
 		if id, _ := raw.(string); id != "" && i < len(opt.TrialProducts) {

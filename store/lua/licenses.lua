@@ -1,21 +1,21 @@
 -- Sets the total number of licenses; bills added licenses.
 -- KEYS: idem, sub, subUsers, audit, invoice, invoices
--- ARGV: ttl, actor, newTotal, expectedTotal, invoiceJSON ('' for none), invoiceScore, invoiceID
+-- ARGV: ttl, reply (what a repeat gets; '' for the result), actor, newTotal, expectedTotal, invoiceJSON ('' for none), invoiceScore, invoiceID
 local dup = redis.call('GET', KEYS[1])
 if dup then return {'dup', dup} end
 local s = redis.call('HMGET', KEYS[2], 'buyer', 'status', 'total', 'id')
 if not s[1] then return redis.error_reply('BB:NOTFOUND') end
-if s[1] ~= ARGV[2] then return redis.error_reply('BB:PERMISSION') end
+if s[1] ~= ARGV[3] then return redis.error_reply('BB:PERMISSION') end
 if s[2] == 'trial' then return redis.error_reply('BB:NOTTRIAL') end
 if s[2] ~= 'active' then return redis.error_reply('BB:NOTLIVE') end
-if s[3] ~= ARGV[4] then return redis.error_reply('BB:STALE') end
-if tonumber(ARGV[3]) < redis.call('HLEN', KEYS[3]) then return redis.error_reply('BB:BELOW') end
-redis.call('HSET', KEYS[2], 'total', ARGV[3])
-if ARGV[5] ~= '' then
-  redis.call('SET', KEYS[5], ARGV[5])
-  redis.call('ZADD', KEYS[6], ARGV[6], ARGV[7])
+if s[3] ~= ARGV[5] then return redis.error_reply('BB:STALE') end
+if tonumber(ARGV[4]) < redis.call('HLEN', KEYS[3]) then return redis.error_reply('BB:BELOW') end
+redis.call('HSET', KEYS[2], 'total', ARGV[4])
+if ARGV[6] ~= '' then
+  redis.call('SET', KEYS[5], ARGV[6])
+  redis.call('ZADD', KEYS[6], ARGV[7], ARGV[8])
 end
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[2], 'action', 'licenses',
-  'target', s[4], 'before', s[3], 'after', ARGV[3])
-redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[1])
-return {'new', ARGV[3]}
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'action', 'licenses',
+  'target', s[4], 'before', s[3], 'after', ARGV[4])
+redis.call('SET', KEYS[1], ARGV[2] ~= '' and ARGV[2] or ARGV[4], 'EX', ARGV[1])
+return {'new', ARGV[4]}

@@ -1,6 +1,6 @@
 -- Reads what a command needs about one user in one round trip.
 -- Every key it reads lies in the organization's hash slot.
--- KEYS: prefs, settings, billing, bought, holds, subs, invoices
+-- KEYS: prefs, settings, billing, bought, holds, subs, invoices, idem (of a change the request may repeat)
 -- ARGV: prefix, all (1: every subscription of the organization), invFrom, invTo ('' for none), invMax, product...
 local out = {}
 out[1] = redis.call('HGETALL', KEYS[1])
@@ -44,4 +44,5 @@ for i = 6, #ARGV do
   trials[#trials + 1] = redis.call('GET', ARGV[1] .. 'trial:' .. ARGV[i]) or ''
 end
 out[6] = trials
+out[7] = redis.call('GET', KEYS[8]) or ''
 return out
