@@ -181,15 +181,20 @@ func unassignSubmit(c *call) Response {
 	s, ok := c.ownSub("subscription", func(store.Subscription) bool { return true }, errs)
 	picked := c.values("users")
 	var members []store.Member
-	var missing []string
+	var missing, bad []string
 	for _, id := range picked {
 		switch m, found := c.holder(s, id); {
 		case found:
 			members = append(members, m)
 		case s.AssignedCount == len(s.Assigned):
 			missing = append(missing, id)
-		default: // not listed: the store knows whether they hold one
-			members = append(members, store.Member{ID: id, Name: c.displayRefs([]string{id})})
+		default: // not listed: a person of the organization? The store knows whether they hold one.
+			m, problem := c.member(id)
+			if problem != "" {
+				bad = append(bad, problem)
+				continue
+			}
+			members = append(members, store.Member{ID: m.ID, Name: m.Name})
 		}
 	}
 	switch {
@@ -197,6 +202,8 @@ func unassignSubmit(c *call) Response {
 		errs.add("users", c.t.T("ErrNoUsers"))
 	case len(picked) > store.MaxAssign:
 		errs.add("users", c.t.T("ErrTooManyUsers", "Max", c.t.Num(store.MaxAssign), "Count", c.t.Num(len(picked))))
+	case len(bad) > 0:
+		errs.add("users", strings.Join(bad, " "))
 	case ok && len(missing) > 0:
 		errs.add("users", c.t.T("ErrNotAssigned", "Users", c.displayRefs(missing)))
 	}
@@ -211,7 +218,7 @@ func unassignSubmit(c *call) Response {
 		ids[i] = m.ID
 	}
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleUnassigned"),
-		Text: c.t.T("Unassigned", "Product", s.ProductName, "Users", c.names(members, nil)) + "\n" +
+		Text: c.t.N("Unassigned", len(members), "Product", s.ProductName, "Users", c.names(members, nil)) + "\n" +
 			c.t.T("FreeOf", "Free", c.t.Num(s.Free()+len(members)), "Total", c.t.N("Licenses", s.Total))}}}
 	res, err := c.b.store.UnassignLicenses(c.ctx, c.once(resp), c.req.Org, c.req.User.ID, s.ID, ids)
 	switch {

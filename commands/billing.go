@@ -156,8 +156,8 @@ func (c *call) methodForm(m store.PaymentMethod) *Form {
 }
 
 // cardLike finds what looks like a card number: 12 to 19 digits, perhaps
-// grouped by spaces or dashes.
-var cardLike = regexp.MustCompile(`\d(?:[ -]?\d){11,18}`)
+// grouped by spaces, dots, slashes or dashes.
+var cardLike = regexp.MustCompile(`\d(?:[\s./-]*\d){11,18}`)
 
 func paymentSubmit(c *call) Response {
 	errs := fieldErrors{}
@@ -192,8 +192,11 @@ func paymentSubmit(c *call) Response {
 	if msgM != "" {
 		errs.add("exp_month", msgM)
 	}
-	expYear, msgY := c.count(c.value("exp_year"), year, year+20)
-	if msgY != "" {
+	expYear, err := strconv.Atoi(c.value("exp_year"))
+	msgY := ""
+	if err != nil || expYear < year || expYear > year+20 {
+		// Years are not grouped like counts: 2026, not 2,026.
+		msgY = c.t.T("ErrExpYear", "Min", strconv.Itoa(year), "Max", strconv.Itoa(year+20))
 		errs.add("exp_year", msgY)
 	}
 	if msgM == "" && msgY == "" && (store.PaymentMethod{ExpMonth: month, ExpYear: expYear}).Expired(c.now) {
@@ -278,7 +281,7 @@ func (b *Bot) CompletePayLink(ctx context.Context, token string, card payment.Ca
 	}
 	m := store.PaymentMethod{ID: store.NewID(), Brand: tok.Brand, Last4: tok.Last4, ExpMonth: tok.ExpMonth,
 		ExpYear: tok.ExpYear, Name: strings.TrimSpace(card.Name), Address: strings.TrimSpace(card.Address), Token: tok.Token}
-	c := &call{b: b, ctx: ctx, req: Request{Org: l.Org, User: Member{ID: l.User}}, t: b.tr(l.Lang)}
+	c := &call{b: b, ctx: ctx, req: Request{Org: l.Org, User: Member{ID: l.User}, Locale: l.Lang}, t: b.tr(l.Lang)}
 	for attempt := 0; ; attempt++ {
 		if err := b.load(c, store.ViewOptions{}); err != nil {
 			return store.PaymentMethod{}, err

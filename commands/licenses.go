@@ -53,7 +53,11 @@ func (c *call) productMax(s store.Subscription) int {
 func licensesSubmit(c *call) Response {
 	errs := fieldErrors{}
 	c.checkValues(errs)
-	s, ok := c.ownSub("subscription", active, errs)
+	s, ok := c.ownSub("subscription", live, errs)
+	if ok && s.Status == store.StatusTrial {
+		errs.add("subscription", c.t.T("ErrTrialLicenses", "Product", s.ProductName))
+		ok = false
+	}
 	total, msg := 0, ""
 	if ok {
 		total, msg = c.count(c.value("total"), 1, c.productMax(s))
@@ -71,12 +75,15 @@ func licensesSubmit(c *call) Response {
 	}
 	var inv *store.Invoice
 	var jobs []store.Job
+	// Added licenses are billed for the rest of the period; nothing when
+	// none of it is left (the pending renewal bills them) or they are free.
+	days, periodDays := remainingDays(c.now, s)
 	if added := total - s.Total; added > 0 {
-		days, periodDays := remainingDays(c.now, s)
-		amount := prorate(s.UnitPrice*int64(added), days, periodDays)
-		i := c.invoice(s, store.InvoiceLine{Product: s.ProductName, Quantity: added, UnitPrice: s.UnitPrice,
-			Amount: amount, Kind: "licenses", Days: days, PeriodDays: periodDays})
-		inv, jobs = &i, []store.Job{chargeJob(i, c.now)}
+		if amount := prorate(s.UnitPrice*int64(added), days, periodDays); amount > 0 {
+			i := c.invoice(s, store.InvoiceLine{Product: s.ProductName, Quantity: added, UnitPrice: s.UnitPrice,
+				Amount: amount, Kind: "licenses", Days: days, PeriodDays: periodDays})
+			inv, jobs = &i, []store.Job{chargeJob(i, c.now)}
+		}
 	}
 	before := s.Total
 	s.Total = total

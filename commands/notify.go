@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -42,7 +43,7 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 	case NoteReminder:
 		days := int(s.Expires.Sub(b.now()).Hours()/24 + 0.5)
 		return Message{Title: c.t.T("NoteTitleReminder"),
-			Text:    c.t.T("NoteReminder", "Product", s.Product, "Days", c.t.N("Days", max(days, 1)), "Date", c.t.Date(s.Expires)),
+			Text:    c.t.T("NoteReminder", "Product", s.Product, "In", c.t.N("InDays", max(days, 1)), "Date", c.t.Date(s.Expires)),
 			Buttons: []Button{{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID, Style: StylePrimary}}}
 	}
 	return Message{Title: c.t.T(title), Text: text, Fields: []Field{
@@ -67,7 +68,7 @@ func (b *Bot) RunDue(ctx context.Context) ([]Notification, error) {
 	var notes []Notification
 	var errs []error
 	for _, j := range jobs {
-		n, err := b.runJob(ctx, j, now)
+		n, err := b.safeJob(ctx, j, now)
 		if err != nil {
 			// Left in flight: another run picks it up when its lease ends.
 			errs = append(errs, err)
@@ -79,6 +80,17 @@ func (b *Bot) RunDue(ctx context.Context) ([]Notification, error) {
 		}
 	}
 	return notes, errors.Join(errs...)
+}
+
+// safeJob runs a job; a job that panics is an error, left in flight for a
+// later run, and does not stop the others.
+func (b *Bot) safeJob(ctx context.Context, j store.Job, now time.Time) (n []Notification, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("job %s %s/%s: panic: %v", j.Kind, j.Org, j.SubID, p)
+		}
+	}()
+	return b.runJob(ctx, j, now)
 }
 
 func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) ([]Notification, error) {
@@ -112,12 +124,15 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) ([]Notific
 			c.now = j.Due
 			i := c.invoice(s, store.InvoiceLine{Product: s.ProductName, Quantity: s.Total, UnitPrice: s.UnitPrice,
 				Amount: s.UnitPrice * int64(s.Total), Kind: "renewal"})
-			i.ID = j.Due.Format("20060102") + "-R" + strings.ToUpper(s.ID[:7])
+			i.ID = j.Due.Format("20060102") + "-R" + strings.ToUpper(s.ID[:min(len(s.ID), 16)])
 			inv = &i
 			// The next renewal and this one's charge are scheduled before
 			// this renewal is recorded; they do nothing if it is not.
-			if err := b.store.Schedule(ctx, store.Job{Kind: store.JobRenewal, Org: s.Org, SubID: s.ID, Due: next},
-				chargeJob(i, now)); err != nil {
+			jobs := []store.Job{{Kind: store.JobRenewal, Org: s.Org, SubID: s.ID, Due: next}}
+			if i.Status == store.InvoiceOpen {
+				jobs = append(jobs, chargeJob(i, now))
+			}
+			if err := b.store.Schedule(ctx, jobs...); err != nil {
 				return nil, err
 			}
 		}

@@ -48,11 +48,17 @@ func tokenize(line string) []string {
 	return out
 }
 
+// closing is the quote that ends a quote opened with open: English “…”
+// and ‘…’, German „…“ and ‚…‘, or the same character.
 func closing(open rune) rune {
 	switch open {
-	case '“', '„':
+	case '“':
+		return '”'
+	case '„':
 		return '“'
-	case '‚', '‘':
+	case '‘':
+		return '’'
+	case '‚':
 		return '‘'
 	}
 	return open

@@ -55,6 +55,9 @@ func (c *call) count(s string, least, most int) (int, string) {
 
 func buyCmd(c *call) Response {
 	words, countArg := splitCount(c.args)
+	if p, ok := c.b.catalog.Exact(strings.Join(c.args, " ")); ok {
+		words, countArg = []string{p.ID}, "" // "Project Plan 3" is a name, not a count of 3
+	}
 	var p catalog.Product
 	if len(words) > 0 {
 		var r *Response
@@ -179,7 +182,10 @@ func buySubmit(c *call) Response {
 		sub.ID, sub.Assigned, sub.AssignedCount, sub.TrialEnd = trial.ID, trial.Assigned, trial.AssignedCount, trial.TrialEnd
 	}
 	inv := c.invoice(sub, store.InvoiceLine{Product: p.Name, Quantity: n, UnitPrice: unit, Amount: unit * int64(n), Kind: "purchase"})
-	jobs := []store.Job{{Kind: store.JobRenewal, Org: sub.Org, SubID: sub.ID, Due: sub.RenewsAt}, chargeJob(inv, c.now)}
+	jobs := []store.Job{{Kind: store.JobRenewal, Org: sub.Org, SubID: sub.ID, Due: sub.RenewsAt}}
+	if inv.Status == store.InvoiceOpen {
+		jobs = append(jobs, chargeJob(inv, c.now))
+	}
 	text := c.t.T("Bought", "Licenses", c.t.N("Licenses", n), "Product", p.Name,
 		"Price", c.t.Money(inv.Total, p.Currency), "Period", c.period(period), "Date", c.t.Date(sub.RenewsAt)) + "\n" +
 		c.t.T("Charged", "Invoice", inv.ID, "Method", methodLabel(method))
@@ -219,11 +225,16 @@ func chargeJob(inv store.Invoice, now time.Time) store.Job {
 	return store.Job{Kind: store.JobCharge, Org: inv.Org, SubID: inv.SubID, Due: now, Invoice: inv.ID}
 }
 
-// invoice starts an invoice with one line for a subscription's purchaser.
+// invoice starts an invoice with one line for a subscription's purchaser:
+// open until charged, or paid when there is nothing to pay.
 func (c *call) invoice(s store.Subscription, line store.InvoiceLine) store.Invoice {
+	status := store.InvoiceOpen
+	if line.Amount == 0 {
+		status = store.InvoicePaid
+	}
 	return store.Invoice{
 		ID: invoiceID(c.now), Org: s.Org, User: s.Purchaser.ID, ProfileID: s.ProfileID, SubID: s.ID,
-		Date: c.now, Lines: []store.InvoiceLine{line}, Total: line.Amount, Currency: s.Currency, Status: store.InvoiceOpen,
+		Date: c.now, Lines: []store.InvoiceLine{line}, Total: line.Amount, Currency: s.Currency, Status: status,
 	}
 }
 

@@ -42,10 +42,7 @@ func (c *call) pickSub(words []string, candidates []store.Subscription, cmd stri
 			}
 		}
 		// An id of a subscription the user cannot change here: say why.
-		for _, s := range c.view.Subs {
-			if s.ID != query {
-				continue
-			}
+		if s, ok := c.subscription(query); ok {
 			r := c.fail(c.t.T("ErrNotLive", "Product", s.ProductName, "Status", c.status(s)))
 			if s.Purchaser.ID != c.req.User.ID {
 				r = c.fail(c.t.T("ErrNotPurchaser", "Product", s.ProductName, "Purchaser", s.Purchaser.Name))
@@ -77,6 +74,22 @@ func (c *call) pickSub(words []string, candidates []store.Subscription, cmd stri
 		})
 	}
 	return store.Subscription{}, &Response{Messages: []Message{msg}}
+}
+
+// subscription finds a subscription of the organization by id: in the view,
+// else (someone else's, named by an admin who read its id in the overview)
+// in the store.
+func (c *call) subscription(id string) (store.Subscription, bool) {
+	for _, s := range c.view.Subs {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	if !store.ValidID(id) {
+		return store.Subscription{}, false
+	}
+	s, err := c.b.store.Subscription(c.ctx, c.req.Org, id)
+	return s, err == nil
 }
 
 // nameMatches reports whether the name or one of its words starts with q

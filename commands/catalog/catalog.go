@@ -74,6 +74,24 @@ func (c *Catalog) Find(query string) []Product {
 	return prefix
 }
 
+// Exact returns the one product whose id or name is query (ignoring case
+// and repeated spaces).
+func (c *Catalog) Exact(query string) (Product, bool) {
+	q := normalize(query)
+	var found []Product
+	if c != nil && q != "" {
+		for _, p := range c.Products {
+			if strings.ToLower(p.ID) == q || normalize(p.Name) == q {
+				found = append(found, p)
+			}
+		}
+	}
+	if len(found) != 1 {
+		return Product{}, false
+	}
+	return found[0], true
+}
+
 // normalize lower-cases s and reduces each run of white space to one space.
 func normalize(s string) string {
 	return strings.Join(strings.Fields(strings.ToLower(s)), " ")

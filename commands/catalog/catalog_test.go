@@ -153,3 +153,24 @@ func TestCatalogFind(t *testing.T) {
 		})
 	}
 }
+
+func TestExact(t *testing.T) {
+	c := Demo()
+	for _, tt := range []struct {
+		query, want string
+	}{
+		{"project plan 3", "project-plan-3"},
+		{"  Project   Plan 3 ", "project-plan-3"},
+		{"visio-plan-2", "visio-plan-2"},
+		{"project plan", ""},
+		{"visio", ""},
+		{"", ""},
+	} {
+		t.Run(tt.query, func(t *testing.T) {
+			p, ok := c.Exact(tt.query)
+			if got := p.ID; got != tt.want || ok != (tt.want != "") {
+				t.Errorf("Exact(%q) = %q, %v; want %q", tt.query, got, ok, tt.want)
+			}
+		})
+	}
+}
