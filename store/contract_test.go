@@ -1549,3 +1549,28 @@ func testReply(t *testing.T, f *fixture) {
 		t.Errorf("after the repeat %d assigned, want 1", s.AssignedCount)
 	}
 }
+
+func TestCacheMiniredis(t *testing.T) {
+	mr := miniredis.RunT(t)
+	s := connect(t, mr.Addr())
+	ctx := t.Context()
+	if _, ok, err := s.CacheGet(ctx, orgA, "locale:U1"); ok || err != nil {
+		t.Fatalf("CacheGet before put = %v, %v; want nothing", ok, err)
+	}
+	if err := s.CachePut(ctx, orgA, "locale:U1", "de-DE", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := s.CacheGet(ctx, orgA, "locale:U1"); v != "de-DE" || !ok || err != nil {
+		t.Errorf("CacheGet = %q, %v, %v; want de-DE", v, ok, err)
+	}
+	if _, ok, _ := s.CacheGet(ctx, orgB, "locale:U1"); ok {
+		t.Error("another organization sees the cached value")
+	}
+	mr.FastForward(2 * time.Minute)
+	if _, ok, _ := s.CacheGet(ctx, orgA, "locale:U1"); ok {
+		t.Error("cached value outlived its TTL")
+	}
+	if err := s.CachePut(ctx, orgA, "k", "v", 0); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("CachePut without TTL = %v, want ErrInvalid", err)
+	}
+}

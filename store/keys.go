@@ -34,6 +34,7 @@ func (k keys) trial(product string) string { return k.p + "trial:" + product }
 func (k keys) settings() string            { return k.p + "settings" }
 func (k keys) audit() string               { return k.p + "audit" }
 func (k keys) idem(key string) string      { return k.p + "idem:" + key }
+func (k keys) cache(key string) string     { return k.p + "cache:" + key }
 
 // The prefix that scripts append ids to when they reach keys they learn
 // while running (all in the organization's slot).

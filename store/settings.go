@@ -177,3 +177,32 @@ func (s *Store) payLink(ctx context.Context, op, token string, consume bool) (Pa
 	l.Token = token
 	return l, nil
 }
+
+// CachePut keeps a value an adapter looked up on its platform (a user's
+// locale, whether they are an admin) for ttl, so that replicas share it.
+func (s *Store) CachePut(ctx context.Context, org, key, value string, ttl time.Duration) error {
+	const op = "cache put"
+	if err := checkIDs(op, org); err != nil {
+		return err
+	}
+	if ttl <= 0 || len(key) == 0 || len(key) > 200 {
+		return &Error{Op: op, Err: ErrInvalid}
+	}
+	return wrap(op, s.rdb.Set(ctx, orgKeys(org).cache(key), value, ttl).Err())
+}
+
+// CacheGet returns a value CachePut kept, and whether there was one.
+func (s *Store) CacheGet(ctx context.Context, org, key string) (string, bool, error) {
+	const op = "cache get"
+	if err := checkIDs(op, org); err != nil {
+		return "", false, err
+	}
+	v, err := s.rdb.Get(ctx, orgKeys(org).cache(key)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, wrap(op, err)
+	}
+	return v, true, nil
+}
