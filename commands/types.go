@@ -209,3 +209,13 @@ const (
 	// NotePaymentFailed tells a purchaser that an invoice could not be charged.
 	NotePaymentFailed NotificationKind = "payment-failed"
 )
+
+// A Notifier delivers notifications on one platform: to the admin channel
+// an admin set (Settings.AdminChannel), else the deployment's default
+// channel, else to the admins directly; a notification with To, to that
+// user.
+type Notifier interface {
+	// Owns reports whether org is one of the platform's organizations.
+	Owns(org string) bool
+	Notify(ctx context.Context, n Notification) error
+}

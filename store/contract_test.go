@@ -1574,3 +1574,16 @@ func TestCacheMiniredis(t *testing.T) {
 		t.Errorf("CachePut without TTL = %v, want ErrInvalid", err)
 	}
 }
+
+func TestSettingsMiniredis(t *testing.T) {
+	s := connect(t, miniredis.RunT(t).Addr())
+	if got, err := s.Settings(t.Context(), orgA); err != nil || got != (store.OrgSettings{}) {
+		t.Fatalf("Settings before = %+v, %v; want none", got, err)
+	}
+	if err := s.SetAdminChannel(t.Context(), orgA, buyer, "<#C1|billing>"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Settings(t.Context(), orgA); err != nil || got.AdminChannel != "<#C1|billing>" {
+		t.Errorf("Settings = %+v, %v; want the channel", got, err)
+	}
+}

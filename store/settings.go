@@ -206,3 +206,16 @@ func (s *Store) CacheGet(ctx context.Context, org, key string) (string, bool, er
 	}
 	return v, true, nil
 }
+
+// Settings reads an organization's settings.
+func (s *Store) Settings(ctx context.Context, org string) (OrgSettings, error) {
+	const op = "settings"
+	if err := checkIDs(op, org); err != nil {
+		return OrgSettings{}, err
+	}
+	ch, err := s.rdb.HGet(ctx, orgKeys(org).settings(), "admin_channel").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return OrgSettings{}, wrap(op, err)
+	}
+	return OrgSettings{AdminChannel: ch}, nil
+}
