@@ -60,8 +60,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdin io.Rea
 	case "console":
 		return runConsole(ctx, args[1:], env, stdin, stdout, stderr)
 	case "serve":
-		fmt.Fprintln(stderr, "billingbot serve: not built yet: the Slack and Discord adapters come in later issues; try \"billingbot console\"")
-		return exitUsage
+		return runServe(ctx, args[1:], env, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

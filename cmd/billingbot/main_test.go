@@ -196,7 +196,6 @@ func TestUsage(t *testing.T) {
 		{name: "help", args: []string{"help"}, code: 0, stdout: "console"},
 		{name: "-h", args: []string{"-h"}, code: 0, stdout: "Usage:"},
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: `unknown command "frobnicate"`},
-		{name: "serve", args: []string{"serve"}, code: 2, stderr: "not built yet: the Slack and Discord adapters come in later issues"},
 		{name: "unknown flag", args: []string{"console", "--nope"}, code: 2, stderr: "-nope"},
 		{name: "console -h", args: []string{"console", "-h"}, code: 0, stderr: "-locale"},
 		{name: "stray argument", args: []string{"console", "help"}, code: 2, stderr: `unexpected argument "help"`},

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/commands/catalog"
+	"github.com/billingbot/billingbot/commands/payment"
+	"github.com/billingbot/billingbot/store"
+)
+
+// Timings of serve.
+const (
+	serveDueEvery   = 15 * time.Second // how often due jobs are claimed
+	readyTimeout    = time.Second      // /readyz waits this long for Redis
+	shutdownTimeout = 10 * time.Second // in-flight requests get this long
+)
+
+// platform is a chat platform's adapter as serve runs it.
+type platform struct {
+	name     string
+	path     string       // where its HTTP endpoint is mounted ("" for none)
+	handler  http.Handler // its endpoint
+	notifier commands.Notifier
+	// run, when set, is a connection of its own (Socket Mode, the gateway)
+	// that serve runs until the end.
+	run func(context.Context) error
+}
+
+// runServe is "billingbot serve": the HTTP endpoints of the configured
+// platforms, health checks, and the scheduler that delivers notifications.
+func runServe(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) int {
+	cfg, err := loadConfig(env)
+	if err != nil {
+		fmt.Fprintf(stderr, "billingbot: %v\n", err)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("billingbot serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "HTTP listen `address` (BILLINGBOT_ADDR)")
+	fs.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "product catalog TOML `file` (BILLINGBOT_CATALOG)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	log := cfg.logger(stderr)
+	bot, st, closeAll, code := openBot(ctx, cfg, stderr, log)
+	if closeAll == nil {
+		return code
+	}
+	defer closeAll()
+	platforms, err := configurePlatforms(cfg, env, bot, st, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "billingbot serve: %v\n", err)
+		return exitUsage
+	}
+	if len(platforms) == 0 {
+		log.Warn("no chat platform is configured (SLACK_SIGNING_SECRET, DISCORD_PUBLIC_KEY, …): serving health checks only")
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "billingbot serve: %v\n", err)
+		return exitFailure
+	}
+	return serve(ctx, ln, st, bot, platforms, log)
+}
+
+// openBot opens Redis (or an in-memory one), loads the catalog and makes
+// the core. On failure it has printed why and returns a nil close func.
+func openBot(ctx context.Context, cfg config, stderr io.Writer, log *slog.Logger) (*commands.Bot, *store.Store, func(), int) {
+	cat := catalog.Demo()
+	if cfg.Catalog != "" {
+		var err error
+		if cat, err = catalog.Load(cfg.Catalog); err != nil {
+			fmt.Fprintf(stderr, "billingbot: %v\n", err)
+			return nil, nil, nil, exitFailure
+		}
+	}
+	rdb, closeRedis, err := openRedis(ctx, cfg.RedisURL, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "billingbot: %v\n", err)
+		return nil, nil, nil, exitFailure
+	}
+	st := store.New(rdb)
+	bot, err := commands.New(st, cat, payment.NewSandbox(),
+		commands.Config{PublicURL: cfg.PublicURL, Support: cfg.Support, Admins: cfg.Admins},
+		commands.WithLogger(log))
+	if err != nil {
+		closeRedis()
+		fmt.Fprintf(stderr, "billingbot: %v\n", err)
+		return nil, nil, nil, exitFailure
+	}
+	return bot, st, closeRedis, exitOK
+}
+
+// serve runs the HTTP server on ln, the platforms' own connections and the
+// scheduler until ctx ends, then shuts down gracefully: it stops accepting,
+// lets in-flight requests finish (bounded), and leaves unfinished due jobs
+// to the other replicas (their lease runs out).
+func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.Bot, platforms []platform, log *slog.Logger) int {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := st.Ping(pctx); err != nil {
+			http.Error(w, "redis unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	var notifiers []commands.Notifier
+	for _, p := range platforms {
+		if p.path != "" {
+			mux.Handle("POST "+p.path, p.handler)
+		}
+		if p.notifier != nil {
+			notifiers = append(notifiers, p.notifier)
+		}
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, len(platforms)+1)
+	for _, p := range platforms {
+		if p.run == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", p.name, err)
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		schedule(ctx, bot, notifiers, serveDueEvery, log)
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	log.Info("serving", "addr", ln.Addr().String(), "platforms", len(platforms))
+
+	code := exitOK
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		log.Error("stopping", "err", err)
+		code = exitFailure
+	}
+	log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	cancel()
+	wg.Wait()
+	return code
+}
+
+// schedule runs due jobs every interval and delivers their notifications
+// through the platform that owns each organization.
+func schedule(ctx context.Context, bot *commands.Bot, notifiers []commands.Notifier, every time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		notes, err := bot.RunDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Error("due jobs", "err", err)
+		}
+		deliver(ctx, notifiers, notes, log)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// deliver hands each notification to the platform that owns its
+// organization.
+func deliver(ctx context.Context, notifiers []commands.Notifier, notes []commands.Notification, log *slog.Logger) {
+	for _, n := range notes {
+		delivered := false
+		for _, nf := range notifiers {
+			if nf.Owns(n.Org) {
+				if err := nf.Notify(ctx, n); err != nil {
+					log.Error("notify", "org", n.Org, "kind", n.Kind, "err", err)
+				}
+				delivered = true
+				break
+			}
+		}
+		if !delivered {
+			log.Warn("no platform for the notification's organization", "org", n.Org, "kind", n.Kind)
+		}
+	}
+}
