@@ -71,7 +71,9 @@ type fakeNotifier struct {
 	got    []commands.Notification
 }
 
-func (f *fakeNotifier) Owns(org string) bool { return len(org) > len(f.prefix) && org[:len(f.prefix)] == f.prefix }
+func (f *fakeNotifier) Owns(org string) bool {
+	return len(org) > len(f.prefix) && org[:len(f.prefix)] == f.prefix
+}
 func (f *fakeNotifier) Notify(_ context.Context, n commands.Notification) error {
 	f.got = append(f.got, n)
 	return nil
