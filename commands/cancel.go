@@ -45,8 +45,8 @@ func cancelCmd(c *call) Response {
 	f.Context = s.ID
 	f.Inputs = []Input{
 		c.subInput(c.own(live), s),
-		{ID: "keeps", Kind: KindInfo, Label: c.t.T("FieldKeeps"), Text: c.t.T("CancelKeeps",
-			"Product", s.ProductName, "Date", c.t.Date(s.EndsAt()), "Assigned", c.t.N("Users", s.AssignedCount))},
+		{ID: "keeps", Kind: KindInfo, Label: c.t.T("FieldKeeps"), Text: c.t.N("CancelKeeps", s.AssignedCount,
+			"Product", s.ProductName, "Date", c.t.Date(s.EndsAt()))},
 		{ID: "reason", Kind: KindSelect, Label: c.t.T("FieldReason"), Required: true, Options: opts},
 		{ID: "feedback", Kind: KindParagraph, Label: c.t.T("FieldFeedback"), MaxLength: maxFeedback},
 		{ID: "confirm", Kind: KindConfirm, Label: c.t.T("FieldConfirm"), Required: true,

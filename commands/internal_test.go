@@ -317,3 +317,14 @@ func FuzzCommandLine(f *testing.F) {
 		}
 	})
 }
+
+func TestIsNumber(t *testing.T) {
+	for word, want := range map[string]bool{
+		"5": true, "-1": true, "+3": true, "1.5": true, "10,000": true, "1e3": true, "1'000": true,
+		"7xk2fq4mz3a5bcd6": false, "2abc": false, "visio": false, "": false, "e5": false,
+	} {
+		if got := isNumber(word); got != want {
+			t.Errorf("isNumber(%q) = %v, want %v", word, got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -123,8 +124,10 @@ func grouped(s string) bool {
 	return true
 }
 
+// numberLike is a word meant as a number, whole or not: "5", "-1", "1.5",
+// "10,000", "1e3". Subscription ids that start with a digit ("7xk2…") are not.
+var numberLike = regexp.MustCompile(`^[+-]?\d[\d.,']*([eE][+-]?\d+)?$`)
+
 // isNumber reports whether a word is meant as a number (for telling counts
-// from product names on a command line): it starts with a digit or a sign.
-func isNumber(s string) bool {
-	return s != "" && (s[0] >= '0' && s[0] <= '9' || s[0] == '-' || s[0] == '+')
-}
+// from product and subscription names on a command line).
+func isNumber(s string) bool { return numberLike.MatchString(s) }

@@ -1,7 +1,9 @@
 // Command billingbot runs the billingbot chat-ops bot.
 //
 //	billingbot console [flags]   type /billing commands in a terminal
-//	billingbot serve             the Slack and Discord adapters (later issues)
+//	billingbot serve             the Slack and Discord adapters, health checks
+//	billingbot slack-manifest    print the Slack app manifest
+//	billingbot discord-register  register the Discord slash commands
 //	billingbot help              this overview
 //
 // Configuration comes from environment variables (see README.md); flags
@@ -43,7 +45,9 @@ Usage:
 
 Commands:
   console   type /billing commands in this terminal (try it: nothing to install)
-  serve     run the Slack and Discord adapters (not built yet)
+  serve             run the Slack and Discord adapters (BILLINGBOT_ADDR, SLACK_*, DISCORD_*)
+  slack-manifest    print the Slack app manifest for "Create an app from a manifest"
+  discord-register  register the /billing command with Discord [--guild ID]
   help      show this help
 
 Run "billingbot console -h" for the console's flags. Configuration comes
@@ -61,6 +65,10 @@ func run(ctx context.Context, args []string, env map[string]string, stdin io.Rea
 		return runConsole(ctx, args[1:], env, stdin, stdout, stderr)
 	case "serve":
 		return runServe(ctx, args[1:], env, stdout, stderr)
+	case "slack-manifest":
+		return runSlackManifest(args[1:], env, stdout, stderr)
+	case "discord-register":
+		return runDiscordRegister(ctx, args[1:], env, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

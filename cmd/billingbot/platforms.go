@@ -1,14 +1,151 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 
+	"github.com/billingbot/billingbot/bot/discord"
+	"github.com/billingbot/billingbot/bot/slack"
 	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/commands/catalog"
 	"github.com/billingbot/billingbot/store"
 )
 
 // configurePlatforms makes the adapters of the platforms the environment
-// configures.
+// configures: Slack over HTTP (SLACK_SIGNING_SECRET) or Socket Mode
+// (SLACK_APP_TOKEN), Discord over the interactions endpoint
+// (DISCORD_PUBLIC_KEY) or the gateway (DISCORD_MODE=gateway).
 func configurePlatforms(cfg config, env map[string]string, bot *commands.Bot, st *store.Store, log *slog.Logger) ([]platform, error) {
-	return nil, nil
+	get := func(k string) string { return strings.TrimSpace(env[k]) }
+	var out []platform
+	if get("SLACK_SIGNING_SECRET") != "" || get("SLACK_APP_TOKEN") != "" {
+		sc := slackConfig(cfg, get, log)
+		if sc.BotToken == "" {
+			return nil, errors.New("SLACK_BOT_TOKEN is required with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN")
+		}
+		a, err := slack.New(sc, bot, st)
+		if err != nil {
+			return nil, fmt.Errorf("slack: %w", err)
+		}
+		p := platform{name: "slack", notifier: a, wait: a.Wait}
+		if sc.AppToken != "" {
+			p.run = a.RunSocketMode
+		} else {
+			p.path, p.handler = "/slack/events", a
+		}
+		out = append(out, p)
+	}
+	mode := strings.ToLower(get("DISCORD_MODE"))
+	if mode != "" && mode != "http" && mode != "gateway" {
+		return nil, fmt.Errorf("DISCORD_MODE %q: want http or gateway", mode)
+	}
+	if get("DISCORD_PUBLIC_KEY") != "" || mode == "gateway" {
+		dc := discordConfig(cfg, get, log)
+		a, err := discord.New(dc, bot, st)
+		if err != nil {
+			return nil, fmt.Errorf("discord: %w", err)
+		}
+		p := platform{name: "discord", notifier: a, wait: a.Wait}
+		if mode == "gateway" {
+			p.run = a.RunGateway
+		} else {
+			p.path, p.handler = "/discord/interactions", a
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func slackConfig(cfg config, get func(string) string, log *slog.Logger) slack.Config {
+	return slack.Config{
+		SigningSecret: get("SLACK_SIGNING_SECRET"), BotToken: get("SLACK_BOT_TOKEN"), AppToken: get("SLACK_APP_TOKEN"),
+		APIURL: get("SLACK_API_URL"), AdminChannel: get("SLACK_ADMIN_CHANNEL"), Admins: cfg.Admins,
+		PublicURL: cfg.PublicURL, Log: log,
+	}
+}
+
+func discordConfig(cfg config, get func(string) string, log *slog.Logger) discord.Config {
+	return discord.Config{
+		PublicKey: get("DISCORD_PUBLIC_KEY"), AppID: get("DISCORD_APP_ID"), BotToken: get("DISCORD_BOT_TOKEN"),
+		APIURL: get("DISCORD_API_URL"), AdminChannel: get("DISCORD_ADMIN_CHANNEL"), Admins: cfg.Admins, Log: log,
+	}
+}
+
+// specBot is a core for what needs only the command list and the texts:
+// the Slack manifest and Discord's command definitions.
+func specBot() (*commands.Bot, error) {
+	return commands.New(nil, catalog.Demo(), nil, commands.Config{})
+}
+
+// runSlackManifest is "billingbot slack-manifest": the app manifest for
+// "Create an app from a manifest".
+func runSlackManifest(args []string, env map[string]string, stdout, stderr io.Writer) int {
+	cfg, err := loadConfig(env)
+	if err != nil {
+		fmt.Fprintf(stderr, "billingbot: %v\n", err)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("billingbot slack-manifest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "base `URL` Slack reaches the bot at (BILLINGBOT_PUBLIC_URL)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	bot, err := specBot()
+	if err != nil {
+		fmt.Fprintf(stderr, "billingbot: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprint(stdout, slack.Manifest(bot, cfg.PublicURL))
+	return exitOK
+}
+
+// runDiscordRegister is "billingbot discord-register": it overwrites the
+// application's commands (or a guild's, with --guild) and prints them.
+func runDiscordRegister(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) int {
+	cfg, err := loadConfig(env)
+	if err != nil {
+		fmt.Fprintf(stderr, "billingbot: %v\n", err)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("billingbot discord-register", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	guild := fs.String("guild", "", "register in this guild `id` only (at once) instead of globally")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	get := func(k string) string { return strings.TrimSpace(env[k]) }
+	dc := discordConfig(cfg, get, cfg.logger(stderr))
+	if dc.AppID == "" || dc.BotToken == "" {
+		fmt.Fprintln(stderr, "billingbot discord-register: DISCORD_APP_ID and DISCORD_BOT_TOKEN are required")
+		return exitUsage
+	}
+	bot, err := specBot()
+	if err != nil {
+		fmt.Fprintf(stderr, "billingbot: %v\n", err)
+		return exitFailure
+	}
+	cmds, err := discord.Register(ctx, dc, bot, *guild)
+	if err != nil {
+		fmt.Fprintf(stderr, "billingbot discord-register: %v\n", err)
+		return exitFailure
+	}
+	for _, c := range cmds {
+		fmt.Fprintf(stdout, "registered /%s\n", c.Name)
+		for _, o := range c.Options {
+			fmt.Fprintf(stdout, "  %s\n", o.Name)
+		}
+	}
+	return exitOK
 }

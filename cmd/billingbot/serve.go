@@ -34,6 +34,9 @@ type platform struct {
 	// run, when set, is a connection of its own (Socket Mode, the gateway)
 	// that serve runs until the end.
 	run func(context.Context) error
+	// wait, when set, waits for work the adapter continues after answering
+	// (deferred answers, notifications).
+	wait func()
 }
 
 // runServe is "billingbot serve": the HTTP endpoints of the configured
@@ -177,6 +180,20 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 	}
 	cancel()
 	wg.Wait()
+	finished := make(chan struct{})
+	go func() {
+		for _, p := range platforms {
+			if p.wait != nil {
+				p.wait()
+			}
+		}
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-sctx.Done():
+		log.Warn("shutdown: adapters' background work did not finish in time")
+	}
 	return code
 }
 

@@ -2,11 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -86,5 +95,74 @@ func TestDeliverRoutesByOrganization(t *testing.T) {
 	deliver(t.Context(), []commands.Notifier{slackN, discordN}, notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if len(slackN.got) != 1 || slackN.got[0].Org != "slack-T1" || len(discordN.got) != 1 || discordN.got[0].Org != "discord-9" {
 		t.Errorf("slack got %+v, discord got %+v", slackN.got, discordN.got)
+	}
+}
+
+// TestServeSlack: serve mounts the Slack adapter the environment configures
+// and answers a correctly signed slash command; an unsigned one is refused.
+func TestServeSlack(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/users.info") {
+			fmt.Fprint(w, `{"ok":true,"user":{"id":"U1","team_id":"T1","name":"alice","real_name":"Alice","locale":"de-DE","profile":{"real_name":"Alice"}}}`)
+			return
+		}
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer api.Close()
+	mr := miniredis.RunT(t)
+	st := store.New(redis.NewClient(&redis.Options{Addr: mr.Addr()}))
+	bot, err := commands.New(st, catalog.Demo(), payment.NewSandbox(), commands.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	env := map[string]string{"SLACK_SIGNING_SECRET": "secret", "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": api.URL + "/"}
+	cfg, err := loadConfig(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	platforms, err := configurePlatforms(cfg, env, bot, st, log)
+	if err != nil || len(platforms) != 1 || platforms[0].path != "/slack/events" {
+		t.Fatalf("configurePlatforms = %+v, %v; want Slack over HTTP", platforms, err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int)
+	go func() { done <- serve(ctx, ln, st, bot, platforms, log) }()
+	defer func() { cancel(); <-done }()
+
+	body := "team_id=T1&user_id=U1&user_name=alice&command=%2Fbilling&text=hilfe&response_url=" +
+		url.QueryEscape(api.URL+"/response") + "&trigger_id=1.2.3"
+	post := func(sign bool) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/slack/events", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if sign {
+			ts := strconv.FormatInt(time.Now().Unix(), 10)
+			mac := hmac.New(sha256.New, []byte("secret"))
+			fmt.Fprintf(mac, "v0:%s:%s", ts, body)
+			req.Header.Set("X-Slack-Request-Timestamp", ts)
+			req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if resp, _ := post(false); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned: %d, want 401", resp.StatusCode)
+	}
+	resp, got := post(true)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("signed: %d %s, want 200", resp.StatusCode, got)
+	}
+	if got != "" && !strings.Contains(got, "Abonnements") {
+		t.Errorf("signed /billing hilfe answered %s; want the German help (or an empty ack)", got)
 	}
 }

@@ -1,0 +1,208 @@
+// Package discord is billingbot's Discord adapter: it verifies and decodes
+// interactions (over the HTTP interactions endpoint or the gateway), turns
+// them into commands.Request values, and renders the core's responses as
+// Discord messages, embeds, buttons and modals within Discord's limits. It
+// holds no business rules.
+//
+// discordgo v0.29.0 cannot decode the Label component (type 18) that
+// modals use for selects, so the adapter decodes interactions and renders
+// components with its own small types, and calls the REST API with its own
+// client; discordgo is used for the gateway connection only.
+package discord
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
+)
+
+// DefaultAPIURL is Discord's REST base.
+const DefaultAPIURL = "https://discord.com/api/v10"
+
+// maxBody is the largest interaction body accepted.
+const maxBody = 1 << 20
+
+// orgPrefix starts the organization id of a guild.
+const orgPrefix = "discord-"
+
+// Config is what a deployment sets about the Discord adapter.
+type Config struct {
+	PublicKey    string   // DISCORD_PUBLIC_KEY (hex)
+	AppID        string   // DISCORD_APP_ID
+	BotToken     string   // DISCORD_BOT_TOKEN
+	APIURL       string   // DISCORD_API_URL, default https://discord.com/api/v10
+	AdminChannel string   // DISCORD_ADMIN_CHANNEL (channel id)
+	Admins       []string // BILLINGBOT_ADMINS user ids
+	HTTPClient   *http.Client
+	Log          *slog.Logger
+}
+
+// Adapter serves one Discord application.
+type Adapter struct {
+	cfg    Config
+	bot    *commands.Bot
+	store  *store.Store
+	pub    ed25519.PublicKey
+	rest   *rest
+	log    *slog.Logger
+	specs  []commands.Spec
+	admins map[string]bool
+
+	// deferAfter is how long an interaction's answer may take before the
+	// adapter defers it (Discord wants one within 3 seconds).
+	deferAfter time.Duration
+	// workTimeout bounds the work of one interaction.
+	workTimeout time.Duration
+	// handle is the core's Handle (tests wrap it).
+	handle func(context.Context, commands.Request) (commands.Response, error)
+
+	wg sync.WaitGroup // background work: deferred edits, follow-ups, notifications
+}
+
+var _ commands.Notifier = (*Adapter)(nil)
+
+// New returns an adapter for the application cfg describes. The public key
+// is needed to serve the interactions endpoint; the gateway and Register
+// need the bot token.
+func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
+	if bot == nil || st == nil {
+		return nil, errors.New("discord: bot and store are required")
+	}
+	cfg = withDefaults(cfg)
+	a := &Adapter{
+		cfg: cfg, bot: bot, store: st, log: cfg.Log, specs: bot.Specs(),
+		rest:       newREST(cfg),
+		admins:     map[string]bool{},
+		deferAfter: 2500 * time.Millisecond, workTimeout: 60 * time.Second,
+		handle: bot.Handle,
+	}
+	for _, id := range cfg.Admins {
+		if id = strings.TrimSpace(id); id != "" {
+			a.admins[id] = true
+		}
+	}
+	if cfg.PublicKey != "" {
+		k, err := hex.DecodeString(strings.TrimSpace(cfg.PublicKey))
+		if err != nil || len(k) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("discord: public key: want %d bytes of hex", ed25519.PublicKeySize)
+		}
+		a.pub = ed25519.PublicKey(k)
+	}
+	return a, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return cfg
+}
+
+// Wait blocks until the background work of the interactions answered so far
+// (deferred answers, follow-ups, notifications) is done: for a graceful
+// shutdown after the HTTP server stopped.
+func (a *Adapter) Wait() { a.wg.Wait() }
+
+// verify checks Discord's Ed25519 signature over timestamp + body.
+func verify(pub ed25519.PublicKey, timestamp string, body []byte, sigHex string) bool {
+	if len(pub) != ed25519.PublicKeySize {
+		return false
+	}
+	sig, err := hex.DecodeString(sigHex)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return false
+	}
+	msg := make([]byte, 0, len(timestamp)+len(body))
+	msg = append(append(msg, timestamp...), body...)
+	return ed25519.Verify(pub, msg, sig)
+}
+
+// ServeHTTP is the interactions endpoint (POST /discord/interactions).
+// Every request is verified before anything of it is parsed.
+func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		httpError(w, http.StatusMethodNotAllowed)
+		return
+	}
+	sig, ts := r.Header.Get("X-Signature-Ed25519"), r.Header.Get("X-Signature-Timestamp")
+	if sig == "" || ts == "" || a.pub == nil {
+		httpError(w, http.StatusUnauthorized)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge)
+			return
+		}
+		httpError(w, http.StatusBadRequest)
+		return
+	}
+	if !verify(a.pub, ts, body, sig) {
+		httpError(w, http.StatusUnauthorized)
+		return
+	}
+	in, err := decodeInteraction(body)
+	if err != nil {
+		a.log.Debug("discord: bad interaction", "err", err)
+		httpError(w, http.StatusBadRequest)
+		return
+	}
+	initial, later := a.process(context.WithoutCancel(r.Context()), in)
+	if initial == nil {
+		httpError(w, http.StatusBadRequest)
+		return
+	}
+	doc, err := json.Marshal(initial)
+	if err != nil { // plain data: cannot fail
+		httpError(w, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(doc)
+	a.background(later)
+}
+
+// background runs the work that follows an interaction's first answer.
+func (a *Adapter) background(later func()) {
+	if later == nil {
+		return
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.Error("discord: panic in background work", "panic", p)
+			}
+		}()
+		later()
+	}()
+}
+
+func httpError(w http.ResponseWriter, code int) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = fmt.Fprintf(w, "{\"error\":%q}\n", http.StatusText(code))
+}

@@ -1,0 +1,451 @@
+package discord
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
+)
+
+func TestVerify(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"type":1}`)
+	sig := hex.EncodeToString(ed25519.Sign(priv, append([]byte("1700000000"), body...)))
+	// RFC 8032 section 7.1, TEST 2: the published Ed25519 vector whose
+	// message is the one byte "r" (0x72), as timestamp "r" with an empty
+	// body, and as an empty timestamp with body "r".
+	rfcPub, _ := hex.DecodeString("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")
+	rfcSig := "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da" +
+		"085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"
+	tests := []struct {
+		name string
+		pub  ed25519.PublicKey
+		ts   string
+		body []byte
+		sig  string
+		want bool
+	}{
+		{"generated key", pub, "1700000000", body, sig, true},
+		{"other timestamp", pub, "1700000001", body, sig, false},
+		{"other body", pub, "1700000000", []byte(`{"type":2}`), sig, false},
+		{"not hex", pub, "1700000000", body, "zz" + sig[2:], false},
+		{"short signature", pub, "1700000000", body, sig[:64], false},
+		{"no key", nil, "1700000000", body, sig, false},
+		{"rfc8032 vector in timestamp", rfcPub, "r", nil, rfcSig, true},
+		{"rfc8032 vector in body", rfcPub, "", []byte("r"), rfcSig, true},
+		{"rfc8032 vector, other message", rfcPub, "s", nil, rfcSig, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := verify(tt.pub, tt.ts, tt.body, tt.sig); got != tt.want {
+				t.Errorf("verify = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPing(t *testing.T) {
+	e := newEnv(t)
+	w := e.post([]byte(`{"id":"1","application_id":"999","type":1,"token":"x","version":1}`))
+	if w.Code != http.StatusOK || strings.TrimSpace(w.Body.String()) != `{"type":1}` {
+		t.Errorf("PING: %d %s, want 200 {\"type\":1}", w.Code, w.Body)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	e := newEnv(t)
+	_, otherKey, _ := ed25519.GenerateKey(nil)
+	ping := []byte(`{"id":"1","type":1,"token":"x"}`)
+	raw := func(body []byte, sign func(r *http.Request)) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/discord/interactions", bytes.NewReader(body))
+		if sign != nil {
+			sign(r)
+		}
+		w := httptest.NewRecorder()
+		e.a.ServeHTTP(w, r)
+		return w
+	}
+	forged := func(r *http.Request) {
+		r.Header.Set("X-Signature-Timestamp", "1700000000")
+		r.Header.Set("X-Signature-Ed25519", hex.EncodeToString(ed25519.Sign(otherKey, append([]byte("1700000000"), ping...))))
+	}
+	for _, tt := range []struct {
+		name string
+		w    *httptest.ResponseRecorder
+		want int
+	}{
+		{"unsigned", raw(ping, nil), http.StatusUnauthorized},
+		{"forged", raw(ping, forged), http.StatusUnauthorized},
+		{"garbage signature", raw(ping, func(r *http.Request) {
+			r.Header.Set("X-Signature-Timestamp", "1")
+			r.Header.Set("X-Signature-Ed25519", "nothex")
+		}), http.StatusUnauthorized},
+		{"too large", e.post(bytes.Repeat([]byte("x"), maxBody+1)), http.StatusRequestEntityTooLarge},
+		{"junk JSON", e.post([]byte(`{"type":`)), http.StatusBadRequest},
+		{"not an object", e.post([]byte(`[1,2,3]`)), http.StatusBadRequest},
+		{"unknown interaction type", e.post(e.interaction(aliceEN, 99, map[string]any{}, "")), http.StatusBadRequest},
+		{"no user", e.post([]byte(`{"id":"5","type":2,"token":"t","guild_id":"1","data":{}}`)), http.StatusBadRequest},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.w.Code != tt.want {
+				t.Errorf("status %d (%s), want %d", tt.w.Code, tt.w.Body, tt.want)
+			}
+		})
+	}
+	t.Run("GET", func(t *testing.T) {
+		w := httptest.NewRecorder()
+		e.a.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/discord/interactions", nil))
+		if w.Code != http.StatusMethodNotAllowed {
+			t.Errorf("status %d", w.Code)
+		}
+	})
+	polite := []struct {
+		name string
+		data map[string]any
+		typ  int
+	}{
+		{"unknown button", map[string]any{"custom_id": "zz:what", "component_type": ctButton}, itComponent},
+		{"unknown component type", map[string]any{"custom_id": "b:help", "component_type": 42}, itComponent},
+		{"select in a message", map[string]any{"custom_id": "b:help", "component_type": ctStringSelect, "values": []string{"x"}}, itComponent},
+		{"expired cached button", map[string]any{"custom_id": "k:nosuchkey", "component_type": ctButton}, itComponent},
+		{"expired form", map[string]any{"custom_id": "r:nosuchkey", "component_type": ctButton}, itComponent},
+		{"unknown modal", map[string]any{"custom_id": "what", "components": []any{}}, itModalSubmit},
+		{"modal with unknown components", map[string]any{"custom_id": "f:k:buy:", "components": []any{
+			map[string]any{"type": 77, "whatever": true}}}, itModalSubmit},
+		{"unknown subcommand", command("frobnicate"), itCommand},
+	}
+	for _, tt := range polite {
+		t.Run(tt.name, func(t *testing.T) {
+			typ, data := answer(t, e.post(e.interaction(aliceEN, tt.typ, tt.data, "")))
+			if typ != cbMessage || data["flags"].(float64) != flagEphemeral {
+				t.Errorf("answer type %d flags %v, want an ephemeral message", typ, data["flags"])
+			}
+		})
+	}
+}
+
+func TestCommandInEnglishAndGerman(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		w    who
+		want string
+	}{
+		{aliceEN, e.bot.Text("en", "CmdBuy")},
+		{aliceDE, e.bot.Text("de", "CmdBuy")},
+	} {
+		t.Run(tt.w.locale, func(t *testing.T) {
+			typ, data := answer(t, e.post(e.interaction(tt.w, itCommand, command("help"), "")))
+			if typ != cbMessage {
+				t.Fatalf("type %d, want 4", typ)
+			}
+			if data["flags"].(float64) != flagEphemeral {
+				t.Errorf("flags %v, want ephemeral", data["flags"])
+			}
+			if !strings.Contains(text(data), tt.want) {
+				t.Errorf("help lacks %q: %s", tt.want, text(data))
+			}
+		})
+	}
+}
+
+func TestDirectMessageHint(t *testing.T) {
+	e := newEnv(t)
+	body := []byte(`{"id":"77","type":2,"token":"t","locale":"de","user":{"id":"` + alice + `","username":"a"},"data":` +
+		mustJSON(t, command("help")) + `}`)
+	typ, data := answer(t, e.post(body))
+	if typ != cbMessage || data["content"] != e.bot.Text("de", "DiscordUseInServer") || data["flags"].(float64) != flagEphemeral {
+		t.Errorf("DM answer %d %v", typ, data)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	doc, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(doc)
+}
+
+// TestBuyWorkflow opens the buy modal, submits it with a broken rule and
+// then correctly, after an admin set the admin channel; the admin channel
+// hears of the purchase once, even when the submission is replayed.
+func TestBuyWorkflow(t *testing.T) {
+	e := newEnv(t)
+	e.card(alice)
+
+	// An admin sets the admin channel.
+	typ, data := answer(t, e.post(e.interaction(aliceEN, itCommand,
+		command("admin", opt("channel", optChannel, "555555555555555555")), "")))
+	if typ != cbMessage || !strings.Contains(text(data), "555555555555555555") {
+		t.Fatalf("admin channel: %d %s", typ, text(data))
+	}
+
+	// The modal, with Labels.
+	typ, data = answer(t, e.post(e.interaction(aliceEN, itCommand,
+		command("buy", opt("product", optString, "visio-plan-2"), opt("count", optInteger, 5)), "")))
+	if typ != cbModal {
+		t.Fatalf("buy: type %d, want a modal: %s", typ, text(data))
+	}
+	inputs := modalInputs(t, data)
+	for _, id := range []string{"product", "licenses", "period", "method"} {
+		if inputs[id] == nil {
+			t.Errorf("modal lacks input %q: %s", id, text(data))
+		}
+	}
+	if v := inputs["licenses"]["value"]; v != "5" {
+		t.Errorf("licenses prefilled %v, want 5", v)
+	}
+	method := ""
+	for _, o := range inputs["method"]["options"].([]any) {
+		method = o.(map[string]any)["value"].(string)
+	}
+	modalID := data["custom_id"].(string)
+
+	// Broken rule: 0 licenses.
+	bad := submission(modalID, map[string][]string{"product": {"visio-plan-2"}, "licenses": {"0"},
+		"period": {"monthly"}, "method": {method}}, "licenses")
+	typ, data = answer(t, e.post(e.interaction(aliceEN, itModalSubmit, bad, "")))
+	if typ != cbMessage || data["flags"].(float64) != flagEphemeral {
+		t.Fatalf("bad submit: %d %v", typ, data)
+	}
+	if c := data["content"].(string); !strings.Contains(c, "**"+e.bot.Text("en", "FieldLicenses")+"**") {
+		t.Errorf("error message does not name the field: %q", c)
+	}
+	reopen := data["components"].([]any)[0].(map[string]any)["components"].([]any)[0].(map[string]any)["custom_id"].(string)
+	if !strings.HasPrefix(reopen, reopenPrefix) {
+		t.Fatalf("reopen button %q", reopen)
+	}
+	typ, data = answer(t, e.post(e.interaction(aliceEN, itComponent,
+		map[string]any{"custom_id": reopen, "component_type": ctButton}, "")))
+	if typ != cbModal || modalInputs(t, data)["licenses"]["value"] != "0" {
+		t.Fatalf("reopened modal: %d %s", typ, text(data))
+	}
+	modalID = data["custom_id"].(string)
+
+	// Correct, twice with the same interaction id.
+	good := submission(modalID, map[string][]string{"product": {"visio-plan-2"}, "licenses": {"7"},
+		"period": {"monthly"}, "method": {method}}, "licenses")
+	body := e.interaction(aliceEN, itModalSubmit, good, "310000000000000001")
+	typ, first := answer(t, e.post(body))
+	if typ != cbMessage || strings.Contains(text(first), e.bot.Text("en", "DiscordFixFields")) {
+		t.Fatalf("good submit: %d %s", typ, text(first))
+	}
+	note := e.fake.nextTo(t, http.MethodPost, "/channels/555555555555555555/messages")
+	if s := text(note.json(t)); !strings.Contains(s, "Visio Plan 2") || !strings.Contains(s, "Alice Adams") {
+		t.Errorf("notification: %s", s)
+	}
+	e.a.Wait()
+	typ, second := answer(t, e.post(body))
+	e.a.Wait()
+	if typ != cbMessage || text(second) != text(first) {
+		t.Errorf("replay answered %s, want the first answer %s", text(second), text(first))
+	}
+	e.fake.none(t)
+	view, err := e.st.View(t.Context(), testOrg, alice, store.ViewOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(view.Subs) != 1 || view.Subs[0].Total != 7 {
+		t.Errorf("subscriptions after a replay: %+v, want one of 7 licenses", view.Subs)
+	}
+
+	// Buttons run commands: "products" lists the subscription with buttons.
+	_, data = answer(t, e.post(e.interaction(aliceEN, itCommand, command("products"), "")))
+	var assign string
+	for _, row := range data["components"].([]any) {
+		for _, b := range row.(map[string]any)["components"].([]any) {
+			if id, _ := b.(map[string]any)["custom_id"].(string); strings.HasPrefix(id, buttonPrefix+"assign ") {
+				assign = id
+			}
+		}
+	}
+	if assign == "" {
+		t.Fatalf("no assign button in %s", text(data))
+	}
+	typ, data = answer(t, e.post(e.interaction(aliceEN, itComponent,
+		map[string]any{"custom_id": assign, "component_type": ctButton}, "")))
+	users := modalInputs(t, data)["users"]
+	if typ != cbModal || users["type"].(float64) != ctUserSelect || users["max_values"].(float64) != 20 {
+		t.Fatalf("assign modal: %d %s", typ, text(data))
+	}
+
+	// Assign: a bot is refused, naming the field; a member is assigned.
+	assignModal := data["custom_id"].(string)
+	sub := map[string]any{"type": ctUserSelect, "custom_id": "users", "values": []string{bob, buildbot}}
+	submit := map[string]any{"custom_id": assignModal, "components": []any{
+		map[string]any{"type": ctLabel, "component": sub},
+		map[string]any{"type": ctTextDisplay, "id": 9},
+	}}
+	_, data = answer(t, e.post(e.interaction(aliceEN, itModalSubmit, submit, "")))
+	if c, _ := data["content"].(string); !strings.Contains(c, e.bot.Text("en", "FieldUsers")) {
+		t.Errorf("assigning a bot: %s", text(data))
+	}
+	sub["values"] = []string{bob}
+	_, data = answer(t, e.post(e.interaction(aliceEN, itModalSubmit, submit, "")))
+	if !strings.Contains(text(data), "Bob Brown") {
+		t.Errorf("assigning bob: %s", text(data))
+	}
+}
+
+func TestDeferredAnswer(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	e.a.handle = func(ctx context.Context, req commands.Request) (commands.Response, error) {
+		<-release
+		return e.bot.Handle(ctx, req)
+	}
+	e.a.deferAfter = 0
+	typ, data := answer(t, e.post(e.interaction(aliceEN, itCommand, command("catalog"), "320000000000000001")))
+	if typ != cbDeferred || data["flags"].(float64) != flagEphemeral {
+		t.Fatalf("type %d %v, want a deferred ephemeral answer", typ, data)
+	}
+	close(release)
+	c := e.fake.nextTo(t, http.MethodPatch, "/webhooks/"+testApp+"/tok320000000000000001/messages/@original")
+	if !strings.Contains(string(c.Body), "Visio Plan 2") {
+		t.Errorf("edit: %s", c.Body)
+	}
+}
+
+func TestAutocomplete(t *testing.T) {
+	e := newEnv(t)
+	data := command("buy", map[string]any{"name": "product", "type": optString, "value": "visio", "focused": true})
+	typ, got := answer(t, e.post(e.interaction(aliceEN, itAutocomplete, data, "")))
+	if typ != cbAutocomplete {
+		t.Fatalf("type %d", typ)
+	}
+	choices := got["choices"].([]any)
+	if len(choices) != 1 || choices[0].(map[string]any)["value"] != "visio-plan-2" {
+		t.Errorf("choices %v", choices)
+	}
+}
+
+func TestNotifyRetriesAndDMs(t *testing.T) {
+	e := newEnv(t)
+	e.a.admins = map[string]bool{alice: true}
+	e.fake.limited.Store(1)
+	n := commands.Notification{Org: testOrg, Kind: commands.NoteTrial, Key: "k1",
+		Sub: commands.NotifiedSub{Product: "Visio Plan 2", Purchaser: "Bob Brown", Licenses: 25}}
+	if err := e.a.Notify(t.Context(), n); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.nextTo(t, http.MethodPost, "/users/@me/channels")
+	e.fake.nextTo(t, http.MethodPost, "/channels/dm"+alice+"/messages")
+	if err := e.a.Notify(t.Context(), n); err != nil { // the same change: not again
+		t.Fatal(err)
+	}
+	e.fake.none(t)
+	if e.a.Owns("T123") || !e.a.Owns(testOrg) {
+		t.Error("Owns")
+	}
+}
+
+func TestRegister(t *testing.T) {
+	e := newEnv(t)
+	cfg := Config{AppID: testApp, BotToken: "token", APIURL: e.fake.srv.URL + "/api/v10", HTTPClient: e.fake.srv.Client()}
+	got, err := Register(t.Context(), cfg, e.bot, testGuild)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.fake.nextTo(t, http.MethodPut, "/applications/"+testApp+"/guilds/"+testGuild+"/commands")
+	var sent []ApplicationCommand
+	if err := json.Unmarshal(c.Body, &sent); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(sent) != 1 || sent[0].NameLocalizations["de"] != "abrechnung" {
+		t.Fatalf("registered %+v", sent)
+	}
+	checkCommands(t, sent)
+	if len(sent[0].Options) != len(e.bot.Specs()) {
+		t.Errorf("%d subcommands, want %d", len(sent[0].Options), len(e.bot.Specs()))
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[-_'\p{L}\p{N}]{1,32}$`)
+
+// checkCommands checks command definitions against Discord's rules.
+func checkCommands(t *testing.T, cmds []ApplicationCommand) {
+	t.Helper()
+	name := func(where, s string) {
+		if !nameRE.MatchString(s) || strings.ToLower(s) != s {
+			t.Errorf("%s: name %q breaks Discord's rule", where, s)
+		}
+	}
+	desc := func(where, s string) {
+		if n := utf8.RuneCountInString(s); n < 1 || n > maxDescription {
+			t.Errorf("%s: description %q has %d characters", where, s, n)
+		}
+	}
+	var walk func(where string, o CommandOption)
+	walk = func(where string, o CommandOption) {
+		where += "/" + o.Name
+		name(where, o.Name)
+		desc(where, o.Description)
+		if o.NameLocalizations["de"] == "" || o.DescriptionLocalizations["de"] == "" {
+			t.Errorf("%s: no German localization", where)
+		}
+		name(where+"@de", o.NameLocalizations["de"])
+		desc(where+"@de", o.DescriptionLocalizations["de"])
+		if len(o.Options) > 25 || len(o.Choices) > 25 {
+			t.Errorf("%s: too many options or choices", where)
+		}
+		seen := map[string]bool{}
+		for _, k := range o.Options {
+			if seen[k.Name] || seen["de:"+k.NameLocalizations["de"]] {
+				t.Errorf("%s: option %q twice", where, k.Name)
+			}
+			seen[k.Name], seen["de:"+k.NameLocalizations["de"]] = true, true
+			walk(where, k)
+		}
+	}
+	for _, c := range cmds {
+		name(c.Name, c.Name)
+		desc(c.Name, c.Description)
+		desc(c.Name+"@de", c.DescriptionLocalizations["de"])
+		if len(c.Options) > 25 {
+			t.Errorf("%s: %d subcommands", c.Name, len(c.Options))
+		}
+		for _, o := range c.Options {
+			walk(c.Name, o)
+		}
+		if doc, _ := json.Marshal(c); len(doc) > 8000*2 {
+			t.Errorf("%s: definition of %d bytes", c.Name, len(doc))
+		}
+	}
+}
+
+func TestGatewayDispatch(t *testing.T) {
+	e := newEnv(t)
+	raw := e.interaction(aliceDE, itCommand, command("help"), "330000000000000001")
+	e.a.onEvent(t.Context(), &discordgo.Event{Type: "INTERACTION_CREATE", RawData: raw})
+	c := e.fake.nextTo(t, http.MethodPost, "/interactions/330000000000000001/tok330000000000000001/callback")
+	var cb struct {
+		Type int            `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(c.Body, &cb); err != nil || cb.Type != cbMessage {
+		t.Fatalf("callback %s: %v", c.Body, err)
+	}
+	if !strings.Contains(text(cb.Data), e.bot.Text("de", "CmdBuy")) {
+		t.Errorf("gateway answer not German: %s", text(cb.Data))
+	}
+	// Other events and junk are ignored.
+	e.a.onEvent(t.Context(), &discordgo.Event{Type: "MESSAGE_CREATE", RawData: raw})
+	e.a.onEvent(t.Context(), &discordgo.Event{Type: "INTERACTION_CREATE", RawData: []byte(`{junk`)})
+	e.fake.none(t)
+}

@@ -1,0 +1,363 @@
+package discord
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/billingbot/billingbot/commands"
+)
+
+// process answers an interaction: the first answer (nil: a bad request),
+// and the work that follows it (nil: none), run after the first answer was
+// sent.
+func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func()) {
+	switch in.Type {
+	case itPing:
+		return &callback{Type: cbPong}, nil
+	case itCommand, itComponent, itAutocomplete, itModalSubmit:
+	default:
+		return nil, nil
+	}
+	lang := langOf(in.Locale, in.GuildLocale)
+	u := in.userOf()
+	if u == nil || u.ID == "" {
+		return nil, nil
+	}
+	guild := in.GuildID
+	var dmCommand string
+	if guild == "" && in.Type == itComponent {
+		// A button of a notification sent by DM names its guild.
+		var data componentData
+		_ = json.Unmarshal(in.Data, &data)
+		if rest, ok := strings.CutPrefix(data.CustomID, dmButtonPrefix); ok {
+			if g, cmd, ok := strings.Cut(rest, ":"); ok && snowflake(g) != "" {
+				guild, dmCommand = g, cmd
+			}
+		}
+	}
+	if guild == "" {
+		if in.Type == itAutocomplete {
+			return &callback{Type: cbAutocomplete, Data: autocompleteData{Choices: []choice{}}}, nil
+		}
+		return a.say(lang, "DiscordUseInServer"), nil
+	}
+	req := commands.Request{
+		Org:            orgPrefix + guild,
+		User:           commands.Member{ID: u.ID, Name: displayName(*u, in.Member), Bot: u.Bot},
+		Locale:         in.Locale,
+		Admin:          in.perms()&(permAdministrator|permManageGuild) != 0 || a.admins[u.ID],
+		IdempotencyKey: in.ID,
+	}
+	if req.Locale == "" {
+		req.Locale = in.GuildLocale
+	}
+	dir := a.directory(req.Org, guild, in)
+	req.Members = dir
+	switch in.Type {
+	case itCommand:
+		var data commandData
+		if err := json.Unmarshal(in.Data, &data); err != nil {
+			return nil, nil
+		}
+		dir.learn(data.Resolved)
+		req.Text = a.commandLine(data)
+		if in.GuildLocale != "" && in.GuildID != "" {
+			a.background(func() { a.rememberLocale(ctx, req.Org, in.GuildLocale) })
+		}
+		return a.run(ctx, in, req, nil, "")
+	case itAutocomplete:
+		var data commandData
+		if err := json.Unmarshal(in.Data, &data); err != nil {
+			return nil, nil
+		}
+		return a.autocomplete(ctx, req, data), nil
+	case itComponent:
+		if dmCommand != "" {
+			req.Text = dmCommand
+			return a.run(ctx, in, req, nil, "")
+		}
+		return a.component(ctx, in, req, lang)
+	default: // itModalSubmit
+		var data modalData
+		if err := json.Unmarshal(in.Data, &data); err != nil {
+			return nil, nil
+		}
+		dir.learn(data.Resolved)
+		return a.submit(ctx, in, req, data, lang)
+	}
+}
+
+// langOf is the language of a Discord locale ("de" → German).
+func langOf(locales ...string) string {
+	for _, l := range locales {
+		if l == "" {
+			continue
+		}
+		if l = strings.ToLower(l); l == "de" || strings.HasPrefix(l, "de-") {
+			return "de"
+		}
+		return "en"
+	}
+	return "en"
+}
+
+// say answers with one of the adapter's own messages, ephemeral.
+func (a *Adapter) say(lang, id string, buttons ...button) *callback {
+	m := &outMessage{Content: a.bot.Text(lang, id), Flags: flagEphemeral, Embeds: []embed{},
+		Components: []actionRow{}, AllowedMentions: allowedMentions{Parse: []string{}}}
+	if len(buttons) > 0 {
+		m.Components = []actionRow{{Type: ctActionRow, Components: buttons}}
+	}
+	return &callback{Type: cbMessage, Data: m}
+}
+
+// component runs a button's command or reopens a form.
+func (a *Adapter) component(ctx context.Context, in *interaction, req commands.Request, lang string) (*callback, func()) {
+	var data componentData
+	if err := json.Unmarshal(in.Data, &data); err != nil || data.ComponentType != ctButton {
+		return a.say(lang, "DiscordUnknownAction"), nil
+	}
+	id := data.CustomID
+	switch {
+	case strings.HasPrefix(id, buttonPrefix):
+		req.Text = strings.TrimPrefix(id, buttonPrefix)
+	case strings.HasPrefix(id, dmButtonPrefix):
+		_, cmd, _ := strings.Cut(strings.TrimPrefix(id, dmButtonPrefix), ":")
+		req.Text = cmd
+	case strings.HasPrefix(id, buttonCachePrefix):
+		key := strings.TrimPrefix(id, buttonCachePrefix)
+		cmd, ok, err := a.store.CacheGet(ctx, req.Org, "btn:"+key)
+		if err != nil || !ok {
+			return a.say(lang, "DiscordExpired"), nil
+		}
+		req.Text = cmd
+	case strings.HasPrefix(id, reopenPrefix):
+		key := strings.TrimPrefix(id, reopenPrefix)
+		f, ok := a.loadForm(ctx, req.Org, key)
+		if !ok {
+			return a.say(lang, "DiscordExpired"), nil
+		}
+		return &callback{Type: cbModal, Data: renderModal(key, f)}, nil
+	default:
+		return a.say(lang, "DiscordUnknownAction"), nil
+	}
+	return a.run(ctx, in, req, nil, "")
+}
+
+// submit hands a submitted modal to the core.
+func (a *Adapter) submit(ctx context.Context, in *interaction, req commands.Request, data modalData, lang string) (*callback, func()) {
+	var key, formID, formCtx string
+	var sent *commands.Form
+	switch {
+	case strings.HasPrefix(data.CustomID, formPrefix):
+		parts := strings.SplitN(strings.TrimPrefix(data.CustomID, formPrefix), ":", 3)
+		if len(parts) != 3 {
+			return a.say(lang, "DiscordUnknownAction"), nil
+		}
+		key, formID, formCtx = parts[0], parts[1], parts[2]
+		sent, _ = a.loadForm(ctx, req.Org, key)
+	case strings.HasPrefix(data.CustomID, formCachedPrefix):
+		parts := strings.SplitN(strings.TrimPrefix(data.CustomID, formCachedPrefix), ":", 2)
+		if len(parts) != 2 {
+			return a.say(lang, "DiscordUnknownAction"), nil
+		}
+		key, formID = parts[0], parts[1]
+		var ok bool
+		if sent, ok = a.loadForm(ctx, req.Org, key); !ok {
+			return a.say(lang, "DiscordExpired"), nil
+		}
+		formCtx = sent.Context
+	default:
+		return a.say(lang, "DiscordUnknownAction"), nil
+	}
+	values := map[string][]string{}
+	for _, c := range data.Components {
+		c.collect(values)
+	}
+	req.Form = &commands.Submission{FormID: formID, Context: formCtx, Values: values}
+	return a.run(ctx, in, req, sent, key)
+}
+
+// result is what the core answered.
+type result struct {
+	resp commands.Response
+	err  error
+}
+
+// run asks the core, answering at once when it is quick and deferring the
+// answer (type 5, then an edit) when it is not.
+func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request, sent *commands.Form, key string) (*callback, func()) {
+	work, cancel := context.WithTimeout(ctx, a.workTimeout)
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.Error("discord: panic in core", "org", req.Org, "panic", p)
+				done <- result{resp: commands.Response{Lang: langOf(req.Locale), Messages: []commands.Message{
+					{Text: a.bot.Text(langOf(req.Locale), "ErrInternal")}}}}
+			}
+		}()
+		resp, err := a.handle(work, req)
+		done <- result{resp, err}
+	}()
+	timer := time.NewTimer(a.deferAfter)
+	defer timer.Stop()
+	select {
+	case res := <-done:
+		rep := a.reply(work, in, req, sent, key, res, in.Type != itModalSubmit)
+		var initial *callback
+		var rest []*outMessage
+		if rep.modal != nil {
+			initial = &callback{Type: cbModal, Data: rep.modal}
+		} else {
+			initial, rest = &callback{Type: cbMessage, Data: rep.msgs[0]}, rep.msgs[1:]
+		}
+		if len(rest) == 0 && len(rep.notes) == 0 {
+			cancel()
+			return initial, nil
+		}
+		return initial, func() {
+			defer cancel()
+			for _, m := range rest {
+				if err := a.rest.followUp(work, in.Token, m); err != nil {
+					a.log.Warn("discord: follow-up", "org", req.Org, "err", err)
+				}
+			}
+			a.deliver(work, rep.notes)
+		}
+	case <-timer.C:
+		return &callback{Type: cbDeferred, Data: map[string]int{"flags": flagEphemeral}}, func() {
+			defer cancel()
+			res := <-done
+			rep := a.reply(work, in, req, sent, key, res, false)
+			for i, m := range rep.msgs {
+				var err error
+				if i == 0 {
+					edit := *m
+					edit.Flags = 0
+					err = a.rest.editOriginal(work, in.Token, &edit)
+				} else {
+					err = a.rest.followUp(work, in.Token, m)
+				}
+				if err != nil {
+					a.log.Warn("discord: deferred answer", "org", req.Org, "err", err)
+				}
+			}
+			a.deliver(work, rep.notes)
+		}
+	}
+}
+
+// reply is the core's answer rendered: a modal, or messages (at least one).
+type reply struct {
+	modal *modal
+	msgs  []*outMessage
+	notes []commands.Notification
+}
+
+func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Request, sent *commands.Form, key string,
+	res result, modalOK bool) reply {
+	resp := res.resp
+	if res.err != nil {
+		a.log.Error("discord: core fault", "org", req.Org, "err", res.err)
+	}
+	lang := resp.Lang
+	if lang == "" {
+		lang = langOf(req.Locale)
+	}
+	r := renderer{a: a, ctx: ctx, org: req.Org}
+	rep := reply{notes: resp.Notifications}
+	switch {
+	case resp.Form != nil:
+		fkey, err := a.keepForm(ctx, req.Org, resp.Form)
+		if err != nil {
+			a.log.Warn("discord: keep form", "org", req.Org, "err", err)
+			if !modalOK {
+				return reply{msgs: r.messages([]commands.Message{{Text: a.bot.Text(lang, "ErrInternal")}}), notes: rep.notes}
+			}
+			fkey = "0"
+		}
+		if modalOK {
+			rep.modal = renderModal(fkey, resp.Form)
+			return rep
+		}
+		// A modal cannot answer a modal, nor follow a deferred answer: a
+		// button opens it.
+		msg := r.messages([]commands.Message{{Text: a.bot.Text(lang, "DiscordOpenFormHint")}})[0]
+		msg.Components = []actionRow{{Type: ctActionRow, Components: []button{{Type: ctButton, Style: stylePrimary,
+			Label: truncate(a.bot.Text(lang, "DiscordOpenForm"), maxButtonLabel), CustomID: reopenPrefix + fkey}}}}
+		rep.msgs = append([]*outMessage{msg}, r.messages(resp.Messages)...)
+		return rep
+	case len(resp.FieldErrors) > 0:
+		rep.msgs = []*outMessage{a.fieldErrors(ctx, req, sent, lang, resp.FieldErrors)}
+		return rep
+	}
+	rep.msgs = r.messages(resp.Messages)
+	if len(rep.msgs) == 0 {
+		rep.msgs = r.messages([]commands.Message{{Text: a.bot.Text(lang, "DiscordDone")}})
+	}
+	return rep
+}
+
+// fieldErrors is the answer to a submission whose rules broke: each bad
+// field by its label, and a button that reopens the modal with what was
+// entered.
+func (a *Adapter) fieldErrors(ctx context.Context, req commands.Request, sent *commands.Form, lang string,
+	errs map[string]string) *outMessage {
+	var lines []string
+	named := map[string]bool{}
+	if sent != nil {
+		for _, in := range sent.Inputs {
+			if msg, ok := errs[in.ID]; ok {
+				lines = append(lines, "**"+strings.TrimSpace(in.Label)+"**: "+msg)
+				named[in.ID] = true
+			}
+		}
+	}
+	var other []string
+	for id := range errs {
+		if !named[id] {
+			other = append(other, id)
+		}
+	}
+	slices.Sort(other)
+	for _, id := range other {
+		lines = append(lines, errs[id])
+	}
+	text := a.bot.Text(lang, "DiscordFixFields") + "\n" + strings.Join(lines, "\n")
+	m := &outMessage{Content: truncate(text, maxContent), Flags: flagEphemeral, Embeds: []embed{},
+		Components: []actionRow{}, AllowedMentions: allowedMentions{Parse: []string{}}}
+	if sent != nil {
+		filled := withValues(*sent, req.Form.Values)
+		if key, err := a.keepForm(ctx, req.Org, &filled); err == nil {
+			m.Components = []actionRow{{Type: ctActionRow, Components: []button{{Type: ctButton, Style: stylePrimary,
+				Label: truncate(a.bot.Text(lang, "DiscordReopen"), maxButtonLabel), CustomID: reopenPrefix + key}}}}
+		} else {
+			a.log.Warn("discord: keep form", "org", req.Org, "err", err)
+		}
+	}
+	return m
+}
+
+// deliver sends the notifications a change caused.
+func (a *Adapter) deliver(ctx context.Context, notes []commands.Notification) {
+	for _, n := range notes {
+		if err := a.Notify(ctx, n); err != nil {
+			a.log.Warn("discord: notify", "org", n.Org, "kind", n.Kind, "err", err)
+		}
+	}
+}
+
+// rememberLocale keeps a guild's locale for the notifications that no
+// interaction carries (the scheduler's).
+func (a *Adapter) rememberLocale(ctx context.Context, org, locale string) {
+	if v, ok, err := a.store.CacheGet(ctx, org, "guild_locale"); err == nil && ok && v == locale {
+		return
+	}
+	if err := a.store.CachePut(ctx, org, "guild_locale", locale, 90*cacheTTL); err != nil {
+		a.log.Debug("discord: keep guild locale", "org", org, "err", err)
+	}
+}

@@ -1,0 +1,303 @@
+package discord
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/commands/catalog"
+	"github.com/billingbot/billingbot/commands/payment"
+	"github.com/billingbot/billingbot/store"
+)
+
+const (
+	testGuild = "111111111111111111"
+	testOrg   = orgPrefix + testGuild
+	alice     = "200000000000000001" // purchaser, admin
+	bob       = "200000000000000002"
+	buildbot  = "200000000000000009" // a bot user
+	testApp   = "999999999999999999"
+)
+
+// call is a request the fake Discord API received.
+type call struct {
+	Method, Path string
+	Body         []byte
+}
+
+func (c call) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(c.Body, &m); err != nil {
+		t.Fatalf("%s %s: body %s: %v", c.Method, c.Path, c.Body, err)
+	}
+	return m
+}
+
+// fakeDiscord is an httptest fake of the REST endpoints the adapter calls.
+type fakeDiscord struct {
+	srv     *httptest.Server
+	calls   chan call
+	members map[string]map[string]any // user id → member object
+	limited atomic.Int32              // answer this many requests with 429 first
+}
+
+func newFakeDiscord(t *testing.T) *fakeDiscord {
+	f := &fakeDiscord{calls: make(chan call, 100), members: map[string]map[string]any{
+		bob:      {"user": map[string]any{"id": bob, "username": "bob", "global_name": "Bob Brown"}},
+		buildbot: {"user": map[string]any{"id": buildbot, "username": "buildbot", "bot": true}},
+	}}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		path := strings.TrimPrefix(r.URL.Path, "/api/v10")
+		if f.limited.Load() > 0 {
+			f.limited.Add(-1)
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = io.WriteString(w, `{"message":"You are being rate limited.","retry_after":0.01,"global":false}`)
+			return
+		}
+		f.calls <- call{Method: r.Method, Path: path, Body: body}
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodPost && path == "/users/@me/channels":
+			var req struct {
+				RecipientID string `json:"recipient_id"`
+			}
+			_ = json.Unmarshal(body, &req)
+			_, _ = fmt.Fprintf(w, `{"id":"dm%s","type":1}`, req.RecipientID)
+		case r.Method == http.MethodGet && strings.HasPrefix(path, "/guilds/"+testGuild+"/members/"):
+			m, ok := f.members[strings.TrimPrefix(path, "/guilds/"+testGuild+"/members/")]
+			if !ok {
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = io.WriteString(w, `{"message":"Unknown Member","code":10007}`)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(m)
+		case r.Method == http.MethodPut:
+			_, _ = w.Write(body)
+		default:
+			_, _ = io.WriteString(w, `{"id":"1"}`)
+		}
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// next waits for the next call the fake received.
+func (f *fakeDiscord) next(t *testing.T) call {
+	t.Helper()
+	select {
+	case c := <-f.calls:
+		return c
+	case <-time.After(5 * time.Second):
+		t.Fatal("timed out waiting for a call to the Discord API")
+		return call{}
+	}
+}
+
+// nextTo waits for the next call to a path, skipping others.
+func (f *fakeDiscord) nextTo(t *testing.T, method, path string) call {
+	t.Helper()
+	for {
+		c := f.next(t)
+		if c.Method == method && c.Path == path {
+			return c
+		}
+	}
+}
+
+// none checks that no call is pending.
+func (f *fakeDiscord) none(t *testing.T) {
+	t.Helper()
+	select {
+	case c := <-f.calls:
+		t.Errorf("unexpected call %s %s %s", c.Method, c.Path, c.Body)
+	default:
+	}
+}
+
+// env is a real bot on miniredis with the Discord adapter in front of it
+// and a fake Discord behind it.
+type env struct {
+	t    *testing.T
+	st   *store.Store
+	bot  *commands.Bot
+	a    *Adapter
+	fake *fakeDiscord
+	priv ed25519.PrivateKey
+	seq  atomic.Int64
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	st := store.New(rdb)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bot, err := commands.New(st, catalog.Demo(), payment.NewSandbox(),
+		commands.Config{PublicURL: "http://localhost:8080"}, commands.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := newFakeDiscord(t)
+	a, err := New(Config{PublicKey: hex.EncodeToString(pub), AppID: testApp, BotToken: "token",
+		APIURL: fake.srv.URL + "/api/v10", HTTPClient: fake.srv.Client(), Log: quiet}, bot, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Wait)
+	return &env{t: t, st: st, bot: bot, a: a, fake: fake, priv: priv}
+}
+
+// card gives a user a payment method.
+func (e *env) card(userID string) {
+	e.t.Helper()
+	token, err := e.st.CreatePayLink(e.t.Context(), store.PayLink{Org: testOrg, User: userID, ProfileID: "default",
+		Lang: "en", Expires: time.Now().Add(30 * time.Minute)}, 30*time.Minute)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.bot.CompletePayLink(e.t.Context(), token, payment.Card{Number: "4242424242424242", CVC: "123",
+		ExpMonth: 12, ExpYear: 2030, Name: "Alice Adams", Address: "Hauptstr. 1, Berlin"}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// post sends a body to the endpoint, signed with the test's key.
+func (e *env) post(body []byte) *httptest.ResponseRecorder {
+	e.t.Helper()
+	ts := fmt.Sprint(time.Now().Unix())
+	sig := ed25519.Sign(e.priv, append([]byte(ts), body...))
+	r := httptest.NewRequest(http.MethodPost, "/discord/interactions", bytes.NewReader(body))
+	r.Header.Set("X-Signature-Ed25519", hex.EncodeToString(sig))
+	r.Header.Set("X-Signature-Timestamp", ts)
+	w := httptest.NewRecorder()
+	e.a.ServeHTTP(w, r)
+	if w.Code >= 500 {
+		e.t.Fatalf("status %d for %s", w.Code, body)
+	}
+	return w
+}
+
+// who sends an interaction.
+type who struct {
+	id, name, locale string
+	perms            int64
+}
+
+var (
+	aliceEN = who{id: alice, name: "Alice Adams", locale: "en-US", perms: permAdministrator}
+	aliceDE = who{id: alice, name: "Alice Adams", locale: "de", perms: permAdministrator}
+	bobEN   = who{id: bob, name: "Bob Brown", locale: "en-US"}
+)
+
+// interaction builds an interaction of a type with data from w in the
+// test guild; its id is fresh unless id is set.
+func (e *env) interaction(w who, typ int, data any, id string) []byte {
+	e.t.Helper()
+	if id == "" {
+		id = fmt.Sprint(300000000000000000 + e.seq.Add(1))
+	}
+	in := map[string]any{
+		"id": id, "application_id": testApp, "type": typ, "token": "tok" + id,
+		"guild_id": testGuild, "channel_id": "400000000000000000", "locale": w.locale, "guild_locale": "en-US",
+		"member": map[string]any{"user": map[string]any{"id": w.id, "username": strings.ToLower(w.name), "global_name": w.name},
+			"permissions": fmt.Sprint(w.perms)},
+		"data": data,
+	}
+	doc, err := json.Marshal(in)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return doc
+}
+
+// command builds a /billing command with a subcommand and options.
+func command(sub string, opts ...map[string]any) map[string]any {
+	s := map[string]any{"name": sub, "type": optSubcommand}
+	if len(opts) > 0 {
+		s["options"] = opts
+	}
+	return map[string]any{"id": "1", "name": "billing", "type": 1, "options": []any{s}}
+}
+
+func opt(name string, typ int, value any) map[string]any {
+	return map[string]any{"name": name, "type": typ, "value": value}
+}
+
+// answer decodes an interaction response.
+func answer(t *testing.T, w *httptest.ResponseRecorder) (int, map[string]any) {
+	t.Helper()
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	var cb struct {
+		Type int            `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &cb); err != nil {
+		t.Fatalf("answer %s: %v", w.Body, err)
+	}
+	return cb.Type, cb.Data
+}
+
+// text is all text of a message, for checks.
+func text(m map[string]any) string {
+	doc, _ := json.Marshal(m)
+	return string(doc)
+}
+
+// modalInputs maps a modal's input custom ids to their components.
+func modalInputs(t *testing.T, m map[string]any) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	comps, _ := m["components"].([]any)
+	for _, c := range comps {
+		c := c.(map[string]any)
+		if inner, ok := c["component"].(map[string]any); ok {
+			if c["type"].(float64) != ctLabel {
+				t.Errorf("component wrapper type %v, want Label", c["type"])
+			}
+			out[inner["custom_id"].(string)] = inner
+		}
+	}
+	return out
+}
+
+// submission builds modal-submit data: input id → values, each in a Label.
+func submission(customID string, values map[string][]string, textInputs ...string) map[string]any {
+	isText := map[string]bool{}
+	for _, id := range textInputs {
+		isText[id] = true
+	}
+	var comps []any
+	for id, v := range values {
+		inner := map[string]any{"custom_id": id}
+		if isText[id] {
+			inner["type"], inner["value"] = ctTextInput, strings.Join(v, "")
+		} else {
+			inner["type"], inner["values"] = ctStringSelect, v
+		}
+		comps = append(comps, map[string]any{"type": ctLabel, "id": len(comps) + 1, "component": inner})
+	}
+	return map[string]any{"custom_id": customID, "components": comps}
+}

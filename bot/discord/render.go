@@ -1,0 +1,336 @@
+package discord
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
+)
+
+// Discord's limits on what the adapter sends.
+const (
+	maxContent        = 2000
+	maxEmbeds         = 10
+	maxEmbedTotal     = 6000
+	maxEmbedTitle     = 256
+	maxEmbedDesc      = 4096
+	maxEmbedFields    = 25
+	maxFieldName      = 256
+	maxFieldValue     = 1024
+	maxRows           = 5
+	maxRowButtons     = 5
+	maxButtonLabel    = 80
+	maxCustomID       = 100
+	maxModalTitle     = 45
+	maxModalTop       = 5
+	maxLabel          = 45
+	maxLabelDesc      = 100
+	maxOptions        = 25
+	maxOptionText     = 100
+	maxPlaceholder    = 150
+	maxTextInput      = 4000
+	maxTextDisplay    = 4000
+	maxUserSelect     = 25
+	cacheTTL          = 24 * time.Hour
+	buttonPrefix      = "b:" // b:<command line>
+	buttonCachePrefix = "k:" // k:<key> of a cached command line
+	reopenPrefix      = "r:" // r:<key> of a cached form
+	dmButtonPrefix    = "d:" // d:<guild>:<command line>, for buttons in DMs
+	formPrefix        = "f:" // f:<key>:<form id>:<context>
+	formCachedPrefix  = "g:" // g:<key>:<form id>, context in the cached form
+)
+
+// Outgoing JSON.
+
+type callback struct {
+	Type int `json:"type"`
+	Data any `json:"data,omitempty"`
+}
+
+type outMessage struct {
+	Content         string          `json:"content"`
+	Embeds          []embed         `json:"embeds"`
+	Components      []actionRow     `json:"components"`
+	Flags           int             `json:"flags,omitempty"`
+	AllowedMentions allowedMentions `json:"allowed_mentions"`
+}
+
+// allowedMentions with no parse list: the bot's messages never ping.
+type allowedMentions struct {
+	Parse []string `json:"parse"`
+}
+
+type embed struct {
+	Title       string       `json:"title,omitempty"`
+	Description string       `json:"description,omitempty"`
+	Fields      []embedField `json:"fields,omitempty"`
+	Color       int          `json:"color,omitempty"`
+}
+
+type embedField struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Inline bool   `json:"inline,omitempty"`
+}
+
+func (e embed) size() int {
+	n := utf8.RuneCountInString(e.Title) + utf8.RuneCountInString(e.Description)
+	for _, f := range e.Fields {
+		n += utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)
+	}
+	return n
+}
+
+type actionRow struct {
+	Type       int      `json:"type"`
+	Components []button `json:"components"`
+}
+
+type button struct {
+	Type     int    `json:"type"`
+	Style    int    `json:"style"`
+	Label    string `json:"label"`
+	CustomID string `json:"custom_id,omitempty"`
+	URL      string `json:"url,omitempty"`
+}
+
+// Button styles.
+const (
+	stylePrimary   = 1
+	styleSecondary = 2
+	styleDanger    = 4
+	styleLink      = 5
+)
+
+type autocompleteData struct {
+	Choices []choice `json:"choices"`
+}
+
+type choice struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// truncate shortens s to at most n characters, ending in "…" when cut.
+func truncate(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimRight(string(r[:n-1]), " \n") + "…"
+}
+
+// renderer turns the core's messages into Discord messages for one
+// organization.
+type renderer struct {
+	a   *Adapter
+	ctx context.Context
+	org string
+	// guild, when set, makes buttons carry the guild (messages in DMs).
+	guild string
+}
+
+// part is one core message as Discord parts.
+type part struct {
+	content string
+	embed   *embed
+	rows    []actionRow
+	public  bool
+}
+
+// messages renders core messages, packed into as few Discord messages as
+// the limits allow.
+func (r renderer) messages(msgs []commands.Message) []*outMessage {
+	var out []*outMessage
+	var cur *outMessage
+	var curPublic bool
+	total := 0
+	for _, m := range msgs {
+		p := r.part(m)
+		size := 0
+		if p.embed != nil {
+			size = p.embed.size()
+		}
+		fits := cur != nil && curPublic == p.public &&
+			len(cur.Components)+len(p.rows) <= maxRows &&
+			(p.embed == nil || (len(cur.Embeds) < maxEmbeds && total+size <= maxEmbedTotal)) &&
+			(p.content == "" || (cur.Content == "" || utf8.RuneCountInString(cur.Content)+2+utf8.RuneCountInString(p.content) <= maxContent))
+		if !fits {
+			cur = &outMessage{Embeds: []embed{}, Components: []actionRow{}, AllowedMentions: allowedMentions{Parse: []string{}}}
+			if !p.public {
+				cur.Flags = flagEphemeral
+			}
+			curPublic, total = p.public, 0
+			out = append(out, cur)
+		}
+		if p.content != "" {
+			if cur.Content != "" {
+				cur.Content += "\n\n"
+			}
+			cur.Content += p.content
+		}
+		if p.embed != nil {
+			cur.Embeds = append(cur.Embeds, *p.embed)
+			total += size
+		}
+		cur.Components = append(cur.Components, p.rows...)
+	}
+	return out
+}
+
+func (r renderer) part(m commands.Message) part {
+	p := part{public: m.Public, rows: r.buttons(m.Buttons)}
+	if m.Title == "" && len(m.Fields) == 0 && m.Table == nil && utf8.RuneCountInString(m.Text) <= maxContent {
+		p.content = m.Text
+		if p.content == "" && len(p.rows) > 0 {
+			p.content = "\u200b"
+		}
+		return p
+	}
+	e := &embed{Title: truncate(m.Title, maxEmbedTitle), Color: 0x5865F2}
+	desc := m.Text
+	if m.Table != nil {
+		budget := maxEmbedDesc - utf8.RuneCountInString(desc) - 2
+		if t := table(m.Table, budget); t != "" {
+			if desc != "" {
+				desc += "\n"
+			}
+			desc += t
+		}
+	}
+	e.Description = truncate(desc, maxEmbedDesc)
+	for i, f := range m.Fields {
+		if i == maxEmbedFields {
+			break
+		}
+		e.Fields = append(e.Fields, embedField{Name: nonBlank(truncate(f.Label, maxFieldName)),
+			Value: nonBlank(truncate(f.Value, maxFieldValue)), Inline: utf8.RuneCountInString(f.Value) <= 40})
+	}
+	// Within the total of one message's embeds: fields go first, then the
+	// description is cut.
+	for e.size() > maxEmbedTotal && len(e.Fields) > 0 {
+		e.Fields = e.Fields[:len(e.Fields)-1]
+	}
+	if over := e.size() - maxEmbedTotal; over > 0 {
+		e.Description = truncate(e.Description, utf8.RuneCountInString(e.Description)-over)
+	}
+	p.embed = e
+	return p
+}
+
+func nonBlank(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "—"
+	}
+	return s
+}
+
+// table renders a table as a code block of padded columns, at most budget
+// characters, leaving out rows that do not fit.
+func table(t *commands.Table, budget int) string {
+	clean := func(s string) string {
+		s = strings.ReplaceAll(s, "`", "'")
+		return strings.Join(strings.Fields(s), " ")
+	}
+	rows := append([][]string{t.Columns}, t.Rows...)
+	width := make([]int, len(t.Columns))
+	for _, row := range rows {
+		for i := range width {
+			if i < len(row) {
+				width[i] = max(width[i], utf8.RuneCountInString(clean(row[i])))
+			}
+		}
+	}
+	line := func(row []string) string {
+		var b strings.Builder
+		for i := range width {
+			cell := ""
+			if i < len(row) {
+				cell = clean(row[i])
+			}
+			b.WriteString(cell)
+			if i < len(width)-1 {
+				b.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(cell)+2))
+			}
+		}
+		return strings.TrimRight(b.String(), " ")
+	}
+	const fence = "```"
+	var lines []string
+	used := len(fence)*2 + 2
+	for i, row := range rows {
+		l := line(row)
+		n := utf8.RuneCountInString(l) + 1
+		if used+n+2 > budget {
+			if i > 0 {
+				lines = append(lines, "…")
+			}
+			break
+		}
+		lines = append(lines, l)
+		used += n
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return fence + "\n" + strings.Join(lines, "\n") + "\n" + fence
+}
+
+// buttons renders buttons as action rows: five a row, five rows.
+func (r renderer) buttons(bs []commands.Button) []actionRow {
+	var rows []actionRow
+	seen := map[string]bool{}
+	for i, b := range bs {
+		if i == maxRows*maxRowButtons {
+			break
+		}
+		out := button{Type: ctButton, Label: nonBlank(truncate(b.Label, maxButtonLabel)), Style: styleSecondary}
+		switch b.Style {
+		case commands.StylePrimary:
+			out.Style = stylePrimary
+		case commands.StyleDanger:
+			out.Style = styleDanger
+		}
+		if b.URL != "" {
+			out.Style, out.URL = styleLink, b.URL
+		} else {
+			out.CustomID = r.commandID(b.Command, seen)
+			if out.CustomID == "" {
+				continue
+			}
+			seen[out.CustomID] = true
+		}
+		if len(rows) == 0 || len(rows[len(rows)-1].Components) == maxRowButtons {
+			rows = append(rows, actionRow{Type: ctActionRow})
+		}
+		rows[len(rows)-1].Components = append(rows[len(rows)-1].Components, out)
+	}
+	return rows
+}
+
+// commandID is the custom id of a button that runs a command line: the
+// line itself when it fits, else a key to it in the store.
+func (r renderer) commandID(cmd string, seen map[string]bool) string {
+	id := buttonPrefix + cmd
+	if r.guild != "" {
+		id = dmButtonPrefix + r.guild + ":" + cmd
+	}
+	if len(id) <= maxCustomID && !seen[id] {
+		return id
+	}
+	if r.guild != "" {
+		return "" // a DM button cannot reach the store of an unknown guild
+	}
+	key := store.NewID()
+	if err := r.a.store.CachePut(r.ctx, r.org, "btn:"+key, cmd, 7*cacheTTL); err != nil {
+		r.a.log.Warn("discord: keep button command", "org", r.org, "err", err)
+		return ""
+	}
+	return buttonCachePrefix + key
+}

@@ -1,0 +1,138 @@
+package slack
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/billingbot/billingbot/commands"
+)
+
+// slashCommand is what Slack sends for "/billing …": form fields over HTTP,
+// the same keys as JSON over Socket Mode.
+type slashCommand struct {
+	Command     string `json:"command"`
+	Text        string `json:"text"`
+	TeamID      string `json:"team_id"`
+	UserID      string `json:"user_id"`
+	UserName    string `json:"user_name"`
+	ChannelID   string `json:"channel_id"`
+	ResponseURL string `json:"response_url"`
+	TriggerID   string `json:"trigger_id"`
+}
+
+func slashFromForm(v url.Values) slashCommand {
+	return slashCommand{Command: v.Get("command"), Text: v.Get("text"), TeamID: v.Get("team_id"),
+		UserID: v.Get("user_id"), UserName: v.Get("user_name"), ChannelID: v.Get("channel_id"),
+		ResponseURL: v.Get("response_url"), TriggerID: v.Get("trigger_id")}
+}
+
+// onCommand answers a slash command within Slack's 3 seconds: a modal opens
+// at once with the command's trigger id; a message is the HTTP answer when
+// the core is quick, else it follows through response_url.
+func (a *Adapter) onCommand(ctx context.Context, sc slashCommand) reply {
+	if sc.TeamID == "" || sc.UserID == "" {
+		return bad("missing team or user")
+	}
+	o := origin{team: sc.TeamID, user: sc.UserID, userName: sc.UserName, channel: sc.ChannelID,
+		responseURL: sc.ResponseURL, triggerID: sc.TriggerID}
+	run := func(ctx context.Context) commands.Response {
+		req := a.request(ctx, o)
+		req.Text = sc.Text
+		req.IdempotencyKey = sc.TriggerID
+		return a.handle(ctx, req)
+	}
+	resp, inTime, later := within(a, ctx, run)
+	if !inTime {
+		a.background(ctx, func(ctx context.Context) { a.answer(ctx, o, <-later, sc.Text) })
+		return ok200
+	}
+	if resp.Form == nil && len(resp.Messages) > 0 {
+		posts := messagePosts(resp.Messages, maxMessageBlocks)
+		if len(posts) == 1 {
+			return reply{body: posts[0].webhook()}
+		}
+	}
+	a.background(ctx, func(ctx context.Context) { a.answer(ctx, o, resp, sc.Text) })
+	return ok200
+}
+
+// answer delivers a response to the user after the acknowledgement: it
+// opens its form with the origin's trigger id and posts its messages where
+// the request came from. line is the command line that asked for it, for a
+// button that opens the form again when the trigger id has expired.
+func (a *Adapter) answer(ctx context.Context, o origin, resp commands.Response, line string) {
+	msgs := resp.Messages
+	if resp.Form != nil {
+		err := a.openModal(ctx, o.triggerID, resp.Form, metadata{Channel: o.channel, ResponseURL: o.responseURL}, resp.Lang)
+		if err != nil {
+			a.log.Warn("open modal", "form", resp.Form.ID, "err", err)
+			m := commands.Message{Text: a.bot.Text(resp.Lang, "SlackModalFailed")}
+			if line != "" {
+				m.Buttons = []commands.Button{{Label: a.bot.Text(resp.Lang, "SlackOpenForm"), Command: line, Style: commands.StylePrimary}}
+			}
+			msgs = append(msgs, m)
+		}
+	}
+	a.post(ctx, o, msgs)
+}
+
+// post shows messages to the origin's user: through response_url when
+// there is one, else ephemeral in the channel, else in a direct message.
+func (a *Adapter) post(ctx context.Context, o origin, msgs []commands.Message) {
+	for _, p := range messagePosts(msgs, maxMessageBlocks) {
+		if err := a.postOne(ctx, o, p); err != nil {
+			a.log.Error("post answer", "org", o.org(), "user", o.user, "err", err)
+		}
+	}
+}
+
+func (a *Adapter) postOne(ctx context.Context, o origin, p post) error {
+	if o.responseURL != "" && isHTTPURL(o.responseURL) {
+		err := a.retry(ctx, func() error {
+			return slackapi.PostWebhookCustomHTTPContext(ctx, o.responseURL, a.http, p.webhook())
+		})
+		if err == nil {
+			return nil
+		}
+		a.log.Warn("response_url", "err", err)
+	}
+	opts := []slackapi.MsgOption{slackapi.MsgOptionText(p.text, false), slackapi.MsgOptionBlocks(p.blocks...)}
+	if o.channel != "" && !p.public {
+		err := a.retry(ctx, func() error {
+			_, err := a.api.PostEphemeralContext(ctx, o.channel, o.user, opts...)
+			return err
+		})
+		if err == nil {
+			return nil
+		}
+		a.log.Warn("chat.postEphemeral", "err", err)
+	}
+	return a.dm(ctx, o.user, opts...)
+}
+
+// dm posts a direct message to a user.
+func (a *Adapter) dm(ctx context.Context, user string, opts ...slackapi.MsgOption) error {
+	var ch string
+	err := a.retry(ctx, func() error {
+		c, _, _, err := a.api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
+		if err == nil {
+			ch = c.ID
+		}
+		return err
+	})
+	if err != nil {
+		return slackErr("conversations.open", err)
+	}
+	return slackErr("chat.postMessage", a.retry(ctx, func() error {
+		_, _, err := a.api.PostMessageContext(ctx, ch, opts...)
+		return err
+	}))
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && !strings.ContainsAny(s, " \n")
+}

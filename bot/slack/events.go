@@ -1,0 +1,100 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/billingbot/billingbot/commands"
+)
+
+var errNoTrigger = errors.New("no trigger id")
+
+// eventEnvelope is the part of an Events API request the adapter reads.
+type eventEnvelope struct {
+	Type      string `json:"type"`
+	Challenge string `json:"challenge"`
+	TeamID    string `json:"team_id"`
+	EventID   string `json:"event_id"`
+	Event     struct {
+		Type string `json:"type"`
+		User string `json:"user"`
+		Tab  string `json:"tab"`
+	} `json:"event"`
+}
+
+// onEvent answers the Events API: the URL check when the app is set up, and
+// app_home_opened, which publishes the user's App Home.
+func (a *Adapter) onEvent(ctx context.Context, raw []byte) reply {
+	var ev eventEnvelope
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return bad("body is not JSON")
+	}
+	switch ev.Type {
+	case "url_verification":
+		return reply{body: map[string]string{"challenge": ev.Challenge}}
+	case "event_callback":
+	default:
+		return bad("unknown event type")
+	}
+	if ev.Event.Type == "app_home_opened" && ev.TeamID != "" && ev.Event.User != "" && (ev.Event.Tab == "" || ev.Event.Tab == "home") {
+		o := origin{team: ev.TeamID, user: ev.Event.User}
+		a.background(ctx, func(ctx context.Context) {
+			if err := a.publishHome(ctx, o, ev.EventID); err != nil {
+				a.log.Error("publish home", "org", o.org(), "user", o.user, "err", err)
+			}
+		})
+	}
+	return ok200 // other events are not subscribed; acknowledged so that Slack does not retry
+}
+
+// publishHome shows the user's products on the App Home tab, with buttons
+// for the common actions, and admins the organization's overview.
+func (a *Adapter) publishHome(ctx context.Context, o origin, eventID string) error {
+	req := a.request(ctx, o)
+	req.Text, req.IdempotencyKey = "products", eventID
+	resp := a.handle(ctx, req)
+	v := a.homeView(req, resp, func() commands.Response {
+		r := req
+		r.Text = "admin"
+		return a.handle(ctx, r)
+	})
+	return slackErr("views.publish", a.retry(ctx, func() error {
+		_, err := a.api.PublishViewContext(ctx, slackapi.PublishViewContextRequest{UserID: o.user, View: v})
+		return err
+	}))
+}
+
+// homeView renders the App Home: the common actions, the user's products
+// and, for admins, the overview that admin() returns.
+func (a *Adapter) homeView(req commands.Request, products commands.Response, admin func() commands.Response) slackapi.HomeTabViewRequest {
+	lang := products.Lang
+	t := func(id string) string { return a.bot.Text(lang, id) }
+	home := []commands.Message{{Title: t("SlackHomeTitle"), Text: t("SlackHomeIntro"), Buttons: []commands.Button{
+		{Label: t("BtnBuy"), Command: "buy", Style: commands.StylePrimary},
+		{Label: t("BtnTrial"), Command: "trial"},
+		{Label: t("BtnCatalog"), Command: "catalog"},
+		{Label: t("BtnInvoices"), Command: "invoices"},
+		{Label: t("BtnPayment"), Command: "payment"},
+		{Label: t("SlackBtnHelp"), Command: "help"},
+	}}}
+	home = append(home, products.Messages...)
+	if req.Admin {
+		home = append(home, admin().Messages...)
+	}
+	var blocks []slackapi.Block
+	for i, m := range home {
+		mb := messageBlocks(m, i)
+		if i > 0 {
+			mb = append([]slackapi.Block{slackapi.NewDividerBlock()}, mb...)
+		}
+		if len(blocks)+len(mb) > maxViewBlocks-1 {
+			blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(escape(t("SlackHomeMore")))))
+			break
+		}
+		blocks = append(blocks, mb...)
+	}
+	return slackapi.HomeTabViewRequest{Type: slackapi.VTHomeTab, Blocks: slackapi.Blocks{BlockSet: blocks}}
+}

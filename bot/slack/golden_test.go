@@ -1,0 +1,308 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// people is a fixed directory for driving the core directly.
+type people map[string]commands.Member
+
+func (p people) Member(_ context.Context, ref string) (commands.Member, error) {
+	if m, ok := p[userRef(ref)]; ok {
+		return m, nil
+	}
+	return commands.Member{}, commands.ErrNoMember
+}
+
+// TestGoldenLimits renders every form of the core and representative
+// messages, notifications and the App Home, in English and German, checks
+// them against Block Kit's limits and compares them with
+// testdata/<lang>.golden.json (go test -run TestGoldenLimits -update).
+func TestGoldenLimits(t *testing.T) {
+	for _, lang := range []string{"en", "de"} {
+		t.Run(lang, func(t *testing.T) {
+			e := newEnv(t)
+			rendered := e.renderAll(t, lang)
+			names := make([]string, 0, len(rendered))
+			for name := range rendered {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			for _, name := range names {
+				checkLimits(t, name, rendered[name])
+			}
+			doc, err := json.MarshalIndent(rendered, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc = e.normalize(t, doc)
+			path := filepath.Join("testdata", lang+".golden.json")
+			if *update {
+				if err := os.WriteFile(path, doc, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if string(want) != string(doc) {
+				t.Errorf("%s differs from the rendering; run go test ./bot/slack -run TestGoldenLimits -update and review the diff", path)
+			}
+		})
+	}
+}
+
+// renderAll drives the core through every form and the common messages.
+func (e *env) renderAll(t *testing.T, lang string) map[string]any {
+	ctx := context.Background()
+	locale := map[string]string{"en": "en-US", "de": "de-DE"}[lang]
+	dir := people{"U1": {ID: "U1", Name: "Alice"}, "U2": {ID: "U2", Name: "Bob"}, "U3": {ID: "U3", Name: "Dora"}}
+	out := map[string]any{}
+	handle := func(text string, form *commands.Submission) commands.Response {
+		t.Helper()
+		req := commands.Request{Org: testOrg, User: dir["U1"], Locale: locale, Admin: true, Members: dir, Text: text, Form: form,
+			IdempotencyKey: fmt.Sprintf("k-%d", len(out))}
+		resp, err := e.bot.Handle(ctx, req)
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		if resp.Lang != lang {
+			t.Fatalf("%q answered in %q, want %q", text, resp.Lang, lang)
+		}
+		return resp
+	}
+	meta := metadata{Channel: "C100", ResponseURL: "https://hooks.slack.com/commands/T1/1234567890/abcdefghijklmnopqrstuvwx"}
+	form := func(name, text string) *commands.Form {
+		t.Helper()
+		resp := handle(text, nil)
+		if resp.Form == nil {
+			t.Fatalf("%q opened no form: %+v", text, resp.Messages)
+		}
+		out["form "+name] = e.a.modal(resp.Form, meta, lang)
+		return resp.Form
+	}
+	msgs := func(name, text string, sub *commands.Submission) commands.Response {
+		t.Helper()
+		resp := handle(text, sub)
+		if len(resp.FieldErrors) > 0 {
+			t.Fatalf("%s: field errors %v", name, resp.FieldErrors)
+		}
+		out["messages "+name] = messagePosts(resp.Messages, maxMessageBlocks)
+		return resp
+	}
+
+	msgs("help", "help", nil)
+	msgs("catalog", "catalog", nil)
+	form("buy, no product", "buy")
+	e.addCard("U1")
+	buy := form("buy", "buy visio 5")
+	method := buy.Inputs[3].Options[0].Value
+	msgs("bought", "", &commands.Submission{FormID: buy.ID, Context: buy.Context, Values: map[string][]string{
+		"product": {"visio-plan-2"}, "licenses": {"5"}, "period": {"monthly"}, "method": {method}}})
+	form("trial", "trial project-plan-3")
+	form("licenses", "licenses visio")
+	assign := form("assign", "assign visio")
+	msgs("assigned", "", &commands.Submission{FormID: assign.ID, Context: assign.Context, Values: map[string][]string{
+		"subscription": {assign.Context}, "users": {"U2", "U3"}}})
+	form("unassign", "unassign visio")
+	form("cancel", "cancel visio")
+	form("invoices", "invoices range")
+	msgs("invoices", "invoices", nil)
+	pay := msgs("payment", "payment", nil)
+	for _, m := range pay.Messages {
+		for _, b := range m.Buttons {
+			if strings.HasPrefix(b.Command, "payment edit ") {
+				form("payment", b.Command)
+			}
+		}
+	}
+	msgs("products", "products", nil)
+	msgs("admin", "admin", nil)
+	msgs("support", "support", nil)
+	msgs("unknown command", "frobnicate", nil)
+
+	for _, kind := range []commands.NotificationKind{commands.NotePurchase, commands.NoteTrial, commands.NoteConversion,
+		commands.NoteLicenses, commands.NoteCancel, commands.NoteExpiry, commands.NoteReminder, commands.NotePaymentFailed} {
+		n := commands.Notification{Org: testOrg, Kind: kind, Sub: commands.NotifiedSub{ProductID: "visio-plan-2",
+			Product: "Visio Plan 2", Purchaser: "Alice", Licenses: 5, Before: 3, Price: 6300, Currency: "EUR",
+			Period: "monthly", Expires: t0.AddDate(0, 1, 0), Reason: "too_expensive", Invoice: "20261125-ABC"}}
+		out["notification "+string(kind)] = messagePosts([]commands.Message{e.bot.RenderNotification(n, lang)}, maxMessageBlocks)
+	}
+
+	req := commands.Request{Org: testOrg, User: dir["U1"], Locale: locale, Admin: true, Members: dir}
+	products := handle("products", nil)
+	out["home"] = e.a.homeView(req, products, func() commands.Response { return handle("admin", nil) })
+
+	// A message beyond every limit, and a result modal with field errors.
+	long := commands.Message{Title: strings.Repeat("Title <&> ", 30), Text: strings.Repeat("Line with <tags> & ampersands.\n", 300),
+		Table: &commands.Table{Columns: []string{"A", "B"}}}
+	for i := range 40 {
+		long.Fields = append(long.Fields, commands.Field{Label: fmt.Sprintf("Field %d", i), Value: strings.Repeat("v&", 1500)})
+		long.Buttons = append(long.Buttons, commands.Button{Label: strings.Repeat("Button ", 20), Command: fmt.Sprintf("help %d", i)})
+	}
+	for i := range 300 {
+		long.Table.Rows = append(long.Table.Rows, []string{fmt.Sprintf("row %d <x>", i), strings.Repeat("cell ", 30)})
+	}
+	out["messages oversized"] = messagePosts([]commands.Message{long}, maxMessageBlocks)
+	out["modal result"] = e.a.resultModal(commands.Response{Lang: lang, FieldErrors: map[string]string{"licenses": strings.Repeat("x", 5000)}}, nil)
+	out["modal working"] = messageModal(e.bot.Text(lang, "SlackWorkingTitle"), e.bot.Text(lang, "BtnClose"),
+		[]commands.Message{{Text: e.bot.Text(lang, "SlackWorking")}})
+	return out
+}
+
+// normalize replaces the random ids of a run (subscriptions, invoices,
+// payment methods) with stable names.
+func (e *env) normalize(t *testing.T, doc []byte) []byte {
+	v, err := e.st.View(context.Background(), testOrg, "U1", store.ViewOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	for i, sub := range v.Subs {
+		s = strings.ReplaceAll(s, sub.ID, fmt.Sprintf("SUB%d", i))
+	}
+	for i, inv := range v.Invoices {
+		s = strings.ReplaceAll(s, inv.ID, fmt.Sprintf("INVOICE%d", i))
+	}
+	for _, acc := range v.Billing.Accounts {
+		for _, p := range acc.Profiles {
+			for i, m := range p.Methods {
+				s = strings.ReplaceAll(s, m.ID, fmt.Sprintf("METHOD%d", i))
+			}
+		}
+	}
+	return []byte(s)
+}
+
+// checkLimits walks a rendered view or list of posts and reports what
+// breaks Block Kit's limits.
+func checkLimits(t *testing.T, name string, v any) {
+	t.Helper()
+	doc, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tree any
+	json.Unmarshal(doc, &tree)
+	errorf := func(format string, args ...any) { t.Errorf(name+": "+format, args...) }
+	n := func(x any) int { s, _ := x.(string); return utf8.RuneCountInString(s) }
+	text := func(x any) string {
+		m, _ := x.(map[string]any)
+		s, _ := m["text"].(string)
+		return s
+	}
+	var walk func(path string, x any)
+	walk = func(path string, x any) {
+		switch x := x.(type) {
+		case []any:
+			for i, y := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), y)
+			}
+		case map[string]any:
+			for _, k := range []string{"block_id", "action_id", "callback_id"} {
+				if n(x[k]) > maxID {
+					errorf("%s.%s: %d characters", path, k, n(x[k]))
+				}
+			}
+			switch x["type"] {
+			case "modal", "home":
+				for _, k := range []string{"title", "submit", "close"} {
+					if l := utf8.RuneCountInString(text(x[k])); l > maxViewTitle {
+						errorf("%s.%s %q: %d characters > 24", path, k, text(x[k]), l)
+					}
+				}
+				if b, _ := x["blocks"].([]any); len(b) > maxViewBlocks {
+					errorf("%s: %d blocks > 100", path, len(b))
+				}
+				if n(x["private_metadata"]) > maxMetadata {
+					errorf("%s: private_metadata too long", path)
+				}
+			case "header":
+				if l := utf8.RuneCountInString(text(x["text"])); l > maxHeader {
+					errorf("%s: header %d > 150", path, l)
+				}
+			case "section":
+				if l := utf8.RuneCountInString(text(x["text"])); l > maxSectionText {
+					errorf("%s: section text %d > 3000", path, l)
+				}
+				f, _ := x["fields"].([]any)
+				if len(f) > maxFields {
+					errorf("%s: %d fields > 10", path, len(f))
+				}
+				for _, fi := range f {
+					if l := utf8.RuneCountInString(text(fi)); l > maxFieldText {
+						errorf("%s: field %d > 2000", path, l)
+					}
+				}
+			case "actions":
+				if el, _ := x["elements"].([]any); len(el) > maxActions {
+					errorf("%s: %d elements > 25", path, len(el))
+				}
+			case "button":
+				if l := utf8.RuneCountInString(text(x["text"])); l > maxButtonText {
+					errorf("%s: button text %d > 75", path, l)
+				}
+				if n(x["value"]) > maxButtonValue {
+					errorf("%s: button value too long", path)
+				}
+			case "input":
+				if l := utf8.RuneCountInString(text(x["label"])); l > maxLabel {
+					errorf("%s: label %d", path, l)
+				}
+				if l := utf8.RuneCountInString(text(x["hint"])); l > maxLabel {
+					errorf("%s: hint %d", path, l)
+				}
+			case "checkboxes":
+				if o, _ := x["options"].([]any); len(o) > maxCheckboxes {
+					errorf("%s: %d checkboxes", path, len(o))
+				}
+			}
+			if p := text(x["placeholder"]); utf8.RuneCountInString(p) > maxPlaceholder {
+				errorf("%s: placeholder %d", path, utf8.RuneCountInString(p))
+			}
+			if o, ok := x["options"].([]any); ok {
+				if len(o) > maxOptions {
+					errorf("%s: %d options > 100", path, len(o))
+				}
+				for _, oi := range o {
+					om, _ := oi.(map[string]any)
+					if l := utf8.RuneCountInString(text(om["text"])); l > maxOptionText {
+						errorf("%s: option text %q %d > 75", path, text(om["text"]), l)
+					}
+					if n(om["value"]) > maxOptionValue {
+						errorf("%s: option value too long", path)
+					}
+				}
+			}
+			if b, ok := x["blocks"].([]any); ok && x["type"] == nil && len(b) > maxMessageBlocks {
+				errorf("%s: message of %d blocks > 50", path, len(b))
+			}
+			for k, y := range x {
+				walk(path+"."+k, y)
+			}
+		}
+	}
+	walk("", tree)
+}
+
+// The renderers' output is what slack-go sends: check a post marshals as
+// a webhook message with its blocks.
+var _ = slackapi.WebhookMessage{}

@@ -1,0 +1,301 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/billingbot/billingbot/commands"
+)
+
+// interaction is the part of an interactivity payload the adapter reads.
+type interaction struct {
+	Type string `json:"type"`
+	Team struct {
+		ID string `json:"id"`
+	} `json:"team"`
+	User struct {
+		ID       string `json:"id"`
+		Name     string `json:"name"`
+		Username string `json:"username"`
+		TeamID   string `json:"team_id"`
+	} `json:"user"`
+	TriggerID   string `json:"trigger_id"`
+	ResponseURL string `json:"response_url"`
+	Channel     struct {
+		ID string `json:"id"`
+	} `json:"channel"`
+	Container struct {
+		Type      string `json:"type"`
+		ChannelID string `json:"channel_id"`
+	} `json:"container"`
+	Actions []struct {
+		ActionID string `json:"action_id"`
+		BlockID  string `json:"block_id"`
+		Type     string `json:"type"`
+		Value    string `json:"value"`
+		ActionTs string `json:"action_ts"`
+	} `json:"actions"`
+	View struct {
+		ID              string `json:"id"`
+		Type            string `json:"type"`
+		CallbackID      string `json:"callback_id"`
+		PrivateMetadata string `json:"private_metadata"`
+		Blocks          []struct {
+			Type    string `json:"type"`
+			BlockID string `json:"block_id"`
+		} `json:"blocks"`
+		State struct {
+			Values map[string]map[string]actionState `json:"values"`
+		} `json:"state"`
+	} `json:"view"`
+}
+
+// actionState is the value of one input of a submitted view.
+type actionState struct {
+	Type           string `json:"type"`
+	Value          string `json:"value"`
+	SelectedOption *struct {
+		Value string `json:"value"`
+	} `json:"selected_option"`
+	SelectedOptions []struct {
+		Value string `json:"value"`
+	} `json:"selected_options"`
+	SelectedUsers []string `json:"selected_users"`
+	SelectedUser  string   `json:"selected_user"`
+	SelectedDate  string   `json:"selected_date"`
+}
+
+func (s actionState) values() []string {
+	switch {
+	case s.SelectedOption != nil:
+		return []string{s.SelectedOption.Value}
+	case s.SelectedOptions != nil:
+		out := make([]string, 0, len(s.SelectedOptions))
+		for _, o := range s.SelectedOptions {
+			out = append(out, o.Value)
+		}
+		return out
+	case s.SelectedUsers != nil:
+		return s.SelectedUsers
+	case s.SelectedUser != "":
+		return []string{s.SelectedUser}
+	case s.SelectedDate != "":
+		return []string{s.SelectedDate}
+	case s.Value != "":
+		return []string{s.Value}
+	}
+	return nil
+}
+
+func (p *interaction) team() string {
+	if p.Team.ID != "" {
+		return p.Team.ID
+	}
+	return p.User.TeamID
+}
+
+func (p *interaction) userName() string {
+	if p.User.Name != "" {
+		return p.User.Name
+	}
+	return p.User.Username
+}
+
+// onInteraction answers the interactivity payloads: submitted modals,
+// clicked buttons, closed modals and option suggestions.
+func (a *Adapter) onInteraction(ctx context.Context, raw []byte) reply {
+	var p interaction
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return bad("payload is not JSON")
+	}
+	if p.team() == "" || p.User.ID == "" {
+		return bad("missing team or user")
+	}
+	switch p.Type {
+	case "view_submission":
+		return a.onSubmit(ctx, &p)
+	case "block_actions":
+		return a.onAction(ctx, &p)
+	case "view_closed":
+		return ok200
+	case "block_suggestion":
+		return reply{body: map[string]any{"options": []any{}}}
+	}
+	return bad("unknown interaction type")
+}
+
+// onSubmit hands a submitted modal to the core: broken rules come back as
+// field errors in the modal; success closes it and confirms to the user.
+func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
+	meta := decodeMetadata(p.View.PrivateMetadata)
+	o := origin{team: p.team(), user: p.User.ID, userName: p.userName(), channel: meta.Channel, responseURL: meta.ResponseURL}
+	sub := &commands.Submission{FormID: p.View.CallbackID, Context: meta.Context, Values: map[string][]string{}}
+	for block, actions := range p.View.State.Values {
+		for _, st := range actions {
+			sub.Values[block] = append(sub.Values[block], st.values()...)
+		}
+	}
+	var inputs []string
+	for _, b := range p.View.Blocks {
+		if b.Type == "input" && b.BlockID != "" {
+			inputs = append(inputs, b.BlockID)
+		}
+	}
+	run := func(ctx context.Context) commands.Response {
+		req := a.request(ctx, o)
+		req.Form = sub
+		req.IdempotencyKey = p.View.ID
+		return a.handle(ctx, req)
+	}
+	resp, inTime, later := within(a, ctx, run)
+	if !inTime {
+		// Too slow for Slack's 3 s: the modal says so, and shows the
+		// outcome when it comes.
+		lang := "en"
+		if strings.HasPrefix(strings.ToLower(a.cachedLocale(ctx, o)), "de") {
+			lang = "de"
+		}
+		viewID := p.View.ID
+		a.background(ctx, func(ctx context.Context) {
+			resp := <-later
+			v := a.resultModal(resp, inputs)
+			if err := a.retry(ctx, func() error {
+				_, err := a.api.UpdateViewContext(ctx, v, "", "", viewID)
+				return err
+			}); err != nil {
+				a.log.Warn("views.update", "err", err)
+			}
+			if len(resp.FieldErrors) == 0 && resp.Form == nil {
+				a.post(ctx, o, resp.Messages)
+			}
+		})
+		return reply{body: &slackapi.ViewSubmissionResponse{ResponseAction: slackapi.RAUpdate,
+			View: messageModal(a.bot.Text(lang, "SlackWorkingTitle"), a.bot.Text(lang, "BtnClose"),
+				[]commands.Message{{Text: a.bot.Text(lang, "SlackWorking")}})}}
+	}
+	switch {
+	case len(resp.FieldErrors) > 0:
+		if errs := fieldErrors(resp.FieldErrors, inputs); errs != nil {
+			return reply{body: slackapi.NewErrorsViewSubmissionResponse(errs)}
+		}
+		v := a.resultModal(resp, nil)
+		return reply{body: &slackapi.ViewSubmissionResponse{ResponseAction: slackapi.RAUpdate, View: &v}}
+	case resp.Form != nil:
+		v := a.modal(resp.Form, metadata{Channel: o.channel, ResponseURL: o.responseURL}, resp.Lang)
+		return reply{body: &slackapi.ViewSubmissionResponse{ResponseAction: slackapi.RAUpdate, View: &v}}
+	}
+	msgs := resp.Messages
+	a.background(ctx, func(ctx context.Context) { a.post(ctx, o, msgs) })
+	return reply{body: slackapi.NewClearViewSubmissionResponse()}
+}
+
+// fieldErrors keys the core's field errors by the modal's input blocks:
+// an error of something that is not an input (a read-only section, the
+// whole form) goes to the first input. nil: there is no input to show it.
+func fieldErrors(errs map[string]string, inputs []string) map[string]string {
+	if len(inputs) == 0 {
+		return nil
+	}
+	isInput := map[string]bool{}
+	for _, id := range inputs {
+		isInput[id] = true
+	}
+	out := map[string]string{}
+	var rest []string
+	keys := make([]string, 0, len(errs))
+	for k := range errs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if isInput[k] {
+			out[k] = clip(errs[k], maxLabel)
+		} else {
+			rest = append(rest, errs[k])
+		}
+	}
+	if len(rest) > 0 {
+		first := inputs[0]
+		out[first] = clip(strings.TrimSpace(strings.Join(rest, " ")+" "+out[first]), maxLabel)
+	}
+	return out
+}
+
+// resultModal shows the outcome of a submission in the modal: its messages,
+// or its field errors as text.
+func (a *Adapter) resultModal(resp commands.Response, _ []string) slackapi.ModalViewRequest {
+	msgs := resp.Messages
+	if len(resp.FieldErrors) > 0 {
+		var lines []string
+		keys := make([]string, 0, len(resp.FieldErrors))
+		for k := range resp.FieldErrors {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			lines = append(lines, "• "+resp.FieldErrors[k])
+		}
+		msgs = append([]commands.Message{{Text: a.bot.Text(resp.Lang, "SlackNotSaved") + "\n" + strings.Join(lines, "\n")}}, msgs...)
+	}
+	if resp.Form != nil && len(msgs) == 0 {
+		msgs = []commands.Message{{Text: a.bot.Text(resp.Lang, "SlackModalFailed")}}
+	}
+	return *messageModal("billingbot", a.bot.Text(resp.Lang, "BtnClose"), msgs)
+}
+
+// messageModal is a modal that only shows messages (without buttons: a
+// modal's buttons would need their own routing).
+func messageModal(title, closeText string, msgs []commands.Message) *slackapi.ModalViewRequest {
+	v := &slackapi.ModalViewRequest{Type: slackapi.VTModal, Title: plain(title, maxViewTitle), Close: plain(closeText, maxViewTitle)}
+	for i, m := range msgs {
+		m.Buttons = nil
+		v.Blocks.BlockSet = append(v.Blocks.BlockSet, messageBlocks(m, i)...)
+	}
+	if len(v.Blocks.BlockSet) > maxViewBlocks {
+		v.Blocks.BlockSet = v.Blocks.BlockSet[:maxViewBlocks]
+	}
+	return v
+}
+
+// onAction runs a clicked button's command line, as if typed. Slack is
+// acknowledged at once; the answer follows (a modal with the click's
+// trigger id, or messages where the click happened).
+func (a *Adapter) onAction(ctx context.Context, p *interaction) reply {
+	if len(p.Actions) == 0 {
+		return ok200
+	}
+	act := p.Actions[0]
+	if act.Type != "" && act.Type != "button" || strings.TrimSpace(act.Value) == "" {
+		return ok200 // a URL button, or an input changed in a modal
+	}
+	o := origin{team: p.team(), user: p.User.ID, userName: p.userName(), channel: nonBlank(p.Channel.ID, p.Container.ChannelID),
+		responseURL: p.ResponseURL, triggerID: p.TriggerID}
+	key := p.TriggerID
+	if key == "" {
+		key = act.ActionTs
+	}
+	line := act.Value
+	a.background(ctx, func(ctx context.Context) {
+		req := a.request(ctx, o)
+		req.Text = line
+		req.IdempotencyKey = key
+		a.answer(ctx, o, a.handle(ctx, req), "")
+	})
+	return ok200
+}
+
+// openModal opens a form as a modal with a trigger id.
+func (a *Adapter) openModal(ctx context.Context, triggerID string, f *commands.Form, meta metadata, lang string) error {
+	if triggerID == "" {
+		return slackErr("views.open", errNoTrigger)
+	}
+	v := a.modal(f, meta, lang)
+	return slackErr("views.open", a.retry(ctx, func() error {
+		_, err := a.api.OpenViewContext(ctx, triggerID, v)
+		return err
+	}))
+}

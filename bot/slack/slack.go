@@ -1,0 +1,298 @@
+// Package slack is billingbot's Slack adapter. It verifies and parses what
+// Slack sends to POST /slack/events (slash commands, interactivity, the
+// Events API) or over Socket Mode, hands it to the core as a
+// commands.Request, renders the commands.Response as Block Kit (modals,
+// ephemeral messages, the App Home tab) and delivers admin notifications
+// through the Web API. It holds no business rules.
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
+)
+
+// Config is what a deployment sets about the Slack app.
+type Config struct {
+	SigningSecret, BotToken, AppToken string // AppToken (xapp-) set: Socket Mode
+
+	APIURL       string   // SLACK_API_URL, e.g. http://127.0.0.1:9999/api/ (slack-go OptionAPIURL)
+	AdminChannel string   // SLACK_ADMIN_CHANNEL (a channel id or #name)
+	Admins       []string // BILLINGBOT_ADMINS user ids
+	PublicURL    string
+	HTTPClient   *http.Client
+	Now          func() time.Time // nil: time.Now (the signature verifier's clock)
+	Log          *slog.Logger
+}
+
+// Adapter connects the core to one Slack workspace's app. It is an
+// http.Handler for POST /slack/events and a commands.Notifier.
+type Adapter struct {
+	cfg    Config
+	bot    *commands.Bot
+	st     *store.Store
+	api    *slackapi.Client
+	verify verifier
+	log    *slog.Logger
+	http   *http.Client
+
+	// ackWithin is how long a request may wait for the core before Slack
+	// is acknowledged and the answer follows later (Slack allows 3 s).
+	ackWithin time.Duration
+	// rateWait bounds how long a rate-limited call waits before a retry.
+	rateWait time.Duration
+
+	wg sync.WaitGroup // work that continues after an acknowledgement
+}
+
+var _ commands.Notifier = (*Adapter)(nil)
+var _ http.Handler = (*Adapter)(nil)
+
+// Prefix of the organization ids of Slack workspaces: "slack-" + team id.
+const orgPrefix = "slack-"
+
+// maxBody is the largest request body read; larger ones get 413.
+const maxBody = 1 << 20
+
+// New returns an adapter for the bot and its store.
+func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
+	switch {
+	case bot == nil || st == nil:
+		return nil, errors.New("slack: New needs a bot and a store")
+	case cfg.BotToken == "":
+		return nil, errors.New("slack: SLACK_BOT_TOKEN is not set")
+	case cfg.SigningSecret == "" && cfg.AppToken == "":
+		return nil, errors.New("slack: set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)")
+	case cfg.AppToken != "" && !strings.HasPrefix(cfg.AppToken, "xapp-"):
+		return nil, errors.New("slack: SLACK_APP_TOKEN must be an app-level token (xapp-…)")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	opts := []slackapi.Option{slackapi.OptionHTTPClient(cfg.HTTPClient)}
+	if cfg.APIURL != "" {
+		u := cfg.APIURL
+		if !strings.HasSuffix(u, "/") {
+			u += "/"
+		}
+		opts = append(opts, slackapi.OptionAPIURL(u))
+	}
+	if cfg.AppToken != "" {
+		opts = append(opts, slackapi.OptionAppLevelToken(cfg.AppToken))
+	}
+	return &Adapter{
+		cfg: cfg, bot: bot, st: st,
+		api:       slackapi.New(cfg.BotToken, opts...),
+		verify:    verifier{secret: []byte(cfg.SigningSecret), now: cfg.Now},
+		log:       cfg.Log.With("adapter", "slack"),
+		http:      cfg.HTTPClient,
+		ackWithin: 2500 * time.Millisecond,
+		rateWait:  30 * time.Second,
+	}, nil
+}
+
+// reply is the answer to one request from Slack: an HTTP status and a body
+// (nil: empty; otherwise JSON). Socket Mode sends the body as the ack's
+// payload.
+type reply struct {
+	status int
+	body   any
+}
+
+var ok200 = reply{status: http.StatusOK}
+
+func bad(msg string) reply {
+	return reply{status: http.StatusBadRequest, body: map[string]string{"error": msg}}
+}
+
+// ServeHTTP answers POST /slack/events: slash commands (form-encoded),
+// interactivity (form field payload) and the Events API (JSON). Every
+// Wait waits for the work the adapter continues after acknowledging Slack:
+// answers through response_url, modal updates, notifications.
+func (a *Adapter) Wait() { a.wg.Wait() }
+
+// request is verified before anything in it is read.
+func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read request", http.StatusBadRequest)
+		return
+	}
+	if err := a.verify.verify(r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature"), body); err != nil {
+		a.log.Warn("refused unverified request", "err", err, "remote", r.RemoteAddr)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	ctx := r.Context()
+	var rep reply
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/json" {
+		rep = a.onEvent(ctx, body)
+	} else {
+		vals, err := url.ParseQuery(string(body))
+		switch {
+		case err != nil:
+			rep = bad("malformed form")
+		case vals.Has("payload"):
+			rep = a.onInteraction(ctx, []byte(vals.Get("payload")))
+		case vals.Get("command") != "":
+			rep = a.onCommand(ctx, slashFromForm(vals))
+		default:
+			rep = bad("unknown request")
+		}
+	}
+	writeReply(w, rep)
+}
+
+func writeReply(w http.ResponseWriter, rep reply) {
+	if rep.status == 0 {
+		rep.status = http.StatusOK
+	}
+	if rep.body == nil {
+		w.WriteHeader(rep.status)
+		return
+	}
+	doc, err := json.Marshal(rep.body)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(rep.status)
+	w.Write(doc)
+}
+
+// background runs f after the acknowledgement, with a context that outlives
+// the request.
+func (a *Adapter) background(ctx context.Context, f func(ctx context.Context)) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.Error("panic in background work", "panic", p)
+			}
+		}()
+		f(ctx)
+	}()
+}
+
+// origin is who sent a request and where an answer goes.
+type origin struct {
+	team, user, userName string
+	channel              string // a conversation id, if any
+	responseURL          string
+	triggerID            string
+}
+
+func (o origin) org() string { return orgPrefix + o.team }
+
+// request starts a core request for the origin's user: their name, locale
+// and admin flag from users.info (cached), and the workspace's directory.
+func (a *Adapter) request(ctx context.Context, o origin) commands.Request {
+	req := commands.Request{Org: o.org(), User: commands.Member{ID: o.user, Name: o.userName},
+		Members: &directory{a: a, org: o.org(), team: o.team}}
+	if o.team != "" && o.user != "" && store.ValidID(o.user) && store.ValidID(o.team) {
+		if u, err := a.user(ctx, req.Org, o.user); err == nil {
+			if u.Name != "" {
+				req.User.Name = u.Name
+			}
+			req.Locale, req.Admin = u.Locale, u.Admin
+		} else {
+			a.log.Warn("users.info", "org", req.Org, "user", o.user, "err", err)
+		}
+	}
+	for _, id := range a.cfg.Admins {
+		if id == o.user {
+			req.Admin = true
+		}
+	}
+	if req.User.Name == "" {
+		req.User.Name = o.user
+	}
+	return req
+}
+
+// handle runs a request through the core and hands its notifications to
+// the notifier in the background.
+func (a *Adapter) handle(ctx context.Context, req commands.Request) commands.Response {
+	resp, err := a.bot.Handle(ctx, req)
+	if err != nil {
+		a.log.Error("handle", "org", req.Org, "user", req.User.ID, "err", err)
+	}
+	if resp.Lang == "" {
+		resp.Lang = "en"
+	}
+	if len(resp.Notifications) > 0 {
+		notes := resp.Notifications
+		a.background(ctx, func(ctx context.Context) {
+			for _, n := range notes {
+				if err := a.Notify(ctx, n); err != nil {
+					a.log.Error("notify", "org", n.Org, "kind", n.Kind, "err", err)
+				}
+			}
+		})
+	}
+	return resp
+}
+
+// within runs f in the background and waits for it up to the adapter's
+// acknowledgement deadline. It returns f's result and true when it was in
+// time; otherwise a channel that delivers it later.
+func within[T any](a *Adapter, ctx context.Context, f func(ctx context.Context) T) (T, bool, <-chan T) {
+	done := make(chan T, 1)
+	a.background(ctx, func(ctx context.Context) { done <- f(ctx) })
+	if a.ackWithin <= 0 { // tests: always answer later
+		var zero T
+		return zero, false, done
+	}
+	t := time.NewTimer(a.ackWithin)
+	defer t.Stop()
+	select {
+	case v := <-done:
+		return v, true, nil
+	case <-t.C:
+		var zero T
+		return zero, false, done
+	}
+}
+
+// slackErr wraps a Slack Web API error with the method that failed.
+func slackErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("slack %s: %w", op, err)
+}
