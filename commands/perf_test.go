@@ -99,7 +99,7 @@ func (bb *benchBot) buy(b *testing.B, licenses int) string {
 	method := f.Inputs[3].Value[0]
 	before := bb.subs(b)
 	bb.submit(b, commands.FormBuy, "", map[string][]string{"product": {"visio-plan-2"},
-		"licenses": {strconv.Itoa(licenses)}, "period": {"monthly"}, "method": {method}})
+		"licenses": {strconv.Itoa(licenses)}, "period": {"annual"}, "method": {method}})
 	for _, id := range bb.subs(b) {
 		if !slices.Contains(before, id) {
 			return id
