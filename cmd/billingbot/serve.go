@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/billingbot/billingbot/bot/paypage"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
 	"github.com/billingbot/billingbot/commands/payment"
@@ -125,6 +126,7 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	mux.Handle("/pay/", paypage.New(bot, log))
 	var notifiers []commands.Notifier
 	for _, p := range platforms {
 		if p.path != "" {

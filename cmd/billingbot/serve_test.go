@@ -58,6 +58,9 @@ func TestServeHealth(t *testing.T) {
 	if got := status("/readyz"); got != http.StatusOK {
 		t.Errorf("/readyz = %d, want 200", got)
 	}
+	if got := status("/pay/" + strings.Repeat("a", 48)); got != http.StatusGone {
+		t.Errorf("/pay/<unknown token> = %d, want 410 from the payment page", got)
+	}
 	mr.Close()
 	if got := status("/readyz"); got != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with Redis gone = %d, want 503", got)
