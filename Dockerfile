@@ -14,7 +14,10 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /billingbot /billingbot
 USER nonroot
 EXPOSE 8080
+# No shell or curl on distroless: the binary checks its own /healthz.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["/billingbot", "healthcheck"]
 ENTRYPOINT ["/billingbot"]
-# Until the Slack and Discord adapters exist (serve), the image runs the
-# console: docker run -it --rm billingbot
-CMD ["console"]
+# Configure with environment variables (README.md); try the console with
+# docker run -it --rm billingbot console
+CMD ["serve"]

@@ -44,11 +44,12 @@ Usage:
   billingbot <command> [flags]
 
 Commands:
-  console   type /billing commands in this terminal (try it: nothing to install)
+  console           type /billing commands in this terminal (try it: nothing to install)
   serve             run the Slack and Discord adapters (BILLINGBOT_ADDR, SLACK_*, DISCORD_*)
   slack-manifest    print the Slack app manifest for "Create an app from a manifest"
   discord-register  register the /billing command with Discord [--guild ID]
-  help      show this help
+  healthcheck       ask a running serve's /healthz (for container health checks)
+  help              show this help
 
 Run "billingbot console -h" for the console's flags. Configuration comes
 from environment variables (REDIS_URL, BILLINGBOT_CATALOG, …; see README.md).
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, env map[string]string, stdin io.Rea
 		return runSlackManifest(args[1:], env, stdout, stderr)
 	case "discord-register":
 		return runDiscordRegister(ctx, args[1:], env, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(args[1:], env, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -237,3 +237,33 @@ func deliver(ctx context.Context, notifiers []commands.Notifier, notes []command
 		}
 	}
 }
+
+// runHealthcheck is "billingbot healthcheck": it asks a running serve's
+// /healthz, for the container's HEALTHCHECK (distroless has no curl).
+func runHealthcheck(args []string, env map[string]string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("billingbot healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := env["BILLINGBOT_ADDR"]
+	if addr == "" {
+		addr = defaultAddr
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	url := fs.String("url", "http://"+addr+"/healthz", "health check `URL`")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get(*url)
+	if err != nil {
+		fmt.Fprintf(stderr, "billingbot healthcheck: %v\n", err)
+		return exitFailure
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "billingbot healthcheck: %s\n", resp.Status)
+		return exitFailure
+	}
+	return exitOK
+}

@@ -55,6 +55,9 @@ func TestServeHealth(t *testing.T) {
 	if got := status("/healthz"); got != http.StatusOK {
 		t.Errorf("/healthz = %d, want 200", got)
 	}
+	if code := runHealthcheck(nil, map[string]string{"BILLINGBOT_ADDR": ln.Addr().String()}, io.Discard); code != exitOK {
+		t.Errorf("healthcheck = %d, want 0", code)
+	}
 	if got := status("/readyz"); got != http.StatusOK {
 		t.Errorf("/readyz = %d, want 200", got)
 	}
