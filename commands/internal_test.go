@@ -328,3 +328,17 @@ func TestIsNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestTableLines(t *testing.T) {
+	tab := &Table{Columns: []string{"Produkt", "Preis"}, Rows: [][]string{{"Visio Plan 2", "12,60 €"}, {"Ä", "1 €", "extra"}, {"only"}}}
+	got := tab.Lines(func(s string) string { return s })
+	want := []string{
+		"Produkt       Preis",
+		"Visio Plan 2  12,60 €",
+		"Ä             1 €",
+		"only",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Lines =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -8,7 +8,9 @@ package commands
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Request is one thing a user asked for.
@@ -95,6 +97,38 @@ type Field struct{ Label, Value string }
 type Table struct {
 	Columns []string
 	Rows    [][]string
+}
+
+// Lines renders the table as plain-text lines, the header first, with each
+// column padded to its widest cell (counted in runes) and two spaces
+// between columns. cell turns a cell's text into what is shown (adapters
+// escape or clip it for their platform).
+func (t *Table) Lines(cell func(string) string) []string {
+	rows := append([][]string{t.Columns}, t.Rows...)
+	width := make([]int, len(t.Columns))
+	for _, row := range rows {
+		for i := range width {
+			if i < len(row) {
+				width[i] = max(width[i], utf8.RuneCountInString(cell(row[i])))
+			}
+		}
+	}
+	lines := make([]string, len(rows))
+	for r, row := range rows {
+		var b strings.Builder
+		for i := range width {
+			c := ""
+			if i < len(row) {
+				c = cell(row[i])
+			}
+			b.WriteString(c)
+			if i < len(width)-1 {
+				b.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(c)+2))
+			}
+		}
+		lines[r] = strings.TrimRight(b.String(), " ")
+	}
+	return lines
 }
 
 // Button is an action offered with a message. Clicking it runs Command (a

@@ -238,34 +238,10 @@ func table(t *commands.Table, budget int) string {
 		s = strings.ReplaceAll(s, "`", "'")
 		return strings.Join(strings.Fields(s), " ")
 	}
-	rows := append([][]string{t.Columns}, t.Rows...)
-	width := make([]int, len(t.Columns))
-	for _, row := range rows {
-		for i := range width {
-			if i < len(row) {
-				width[i] = max(width[i], utf8.RuneCountInString(clean(row[i])))
-			}
-		}
-	}
-	line := func(row []string) string {
-		var b strings.Builder
-		for i := range width {
-			cell := ""
-			if i < len(row) {
-				cell = clean(row[i])
-			}
-			b.WriteString(cell)
-			if i < len(width)-1 {
-				b.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(cell)+2))
-			}
-		}
-		return strings.TrimRight(b.String(), " ")
-	}
 	const fence = "```"
 	var lines []string
 	used := len(fence)*2 + 2
-	for i, row := range rows {
-		l := line(row)
+	for i, l := range t.Lines(clean) {
 		n := utf8.RuneCountInString(l) + 1
 		if used+n+2 > budget {
 			if i > 0 {

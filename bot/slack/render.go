@@ -187,40 +187,14 @@ func button(b commands.Button, actionID string) *slackapi.ButtonBlockElement {
 // tableParts renders a table as preformatted text with aligned columns, in
 // pieces that each fit a section.
 func tableParts(t *commands.Table) []string {
-	widths := make([]int, len(t.Columns))
-	cell := func(s string) string { return clip(strings.ReplaceAll(s, "\n", " "), 60) }
-	measure := func(row []string) {
-		for i, c := range row {
-			if i < len(widths) {
-				widths[i] = max(widths[i], utf8.RuneCountInString(cell(c)))
-			}
-		}
-	}
-	measure(t.Columns)
-	for _, r := range t.Rows {
-		measure(r)
-	}
-	line := func(row []string) string {
-		var b strings.Builder
-		for i := range widths {
-			c := ""
-			if i < len(row) {
-				c = cell(row[i])
-			}
-			b.WriteString(c)
-			if i < len(widths)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+2))
-			}
-		}
-		return escape(strings.TrimRight(b.String(), " "))
-	}
-	head := line(t.Columns)
+	lines := t.Lines(func(s string) string { return clip(strings.ReplaceAll(s, "\n", " "), 60) })
+	head := escape(lines[0])
 	const fences = 8 // "```\n" and "\n```"
 	var parts []string
 	cur := []string{head}
 	size := utf8.RuneCountInString(head)
-	for _, r := range t.Rows {
-		l := line(r) // cells are clipped: a line fits a section
+	for _, l := range lines[1:] {
+		l = escape(l) // cells are clipped: a line fits a section
 		n := utf8.RuneCountInString(l) + 1
 		if size+n+fences > maxSectionText {
 			parts = append(parts, "```\n"+strings.Join(cur, "\n")+"\n```")
