@@ -8,8 +8,6 @@ package console
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
 )
 
 // Options says who is typing in the console.
@@ -303,13 +302,7 @@ func (s *session) runDue(ctx context.Context) {
 }
 
 // newKey returns a random idempotency key for one form.
-func newKey() string {
-	var b [12]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
-	return "console-" + hex.EncodeToString(b[:])
-}
+func newKey() string { return "console-" + store.NewID() }
 
 // printer writes to the console's output; the scheduler writes from
 // another goroutine, so each piece is written whole under a lock.
