@@ -133,7 +133,7 @@ func assignSubmit(c *call) Response {
 	case err != nil:
 		return c.storeFault(err)
 	case res.Repeat:
-		return replay(res, resp)
+		return c.replay(res, resp)
 	}
 	return resp
 }
@@ -229,7 +229,7 @@ func unassignSubmit(c *call) Response {
 	case err != nil:
 		return c.storeFault(err)
 	case res.Repeat:
-		return replay(res, resp)
+		return c.replay(res, resp)
 	}
 	return resp
 }

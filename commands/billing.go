@@ -215,7 +215,7 @@ func paymentSubmit(c *call) Response {
 	case err != nil:
 		return c.storeFault(err)
 	case res.Repeat:
-		return replay(res, resp)
+		return c.replay(res, resp)
 	}
 	return resp
 }

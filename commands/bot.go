@@ -54,7 +54,24 @@ type Bot struct {
 	log     *slog.Logger
 	specs   []spec
 	forms   map[string]form
+	observe func(context.Context, Outcome)
 }
+
+// Outcome is what became of one request, for metrics and request logs. It
+// holds no text the user typed.
+type Outcome struct {
+	Org     string
+	Command string // the subcommand's English name, "form:<id>", or "unknown"
+	// Result is "ok", "refused" (answered with why not, nothing changed),
+	// "field_errors", "repeat" (a repeated request got the first answer),
+	// "unavailable" (Redis) or "error".
+	Result      string
+	FieldErrors int
+	Duration    time.Duration
+}
+
+// WithObserver has the bot report the outcome of every request.
+func WithObserver(f func(context.Context, Outcome)) BotOption { return func(b *Bot) { b.observe = f } }
 
 // BotOption configures a Bot.
 type BotOption func(*Bot)
@@ -94,21 +111,43 @@ func New(st *store.Store, cat *catalog.Catalog, gw payment.Gateway, cfg Config, 
 
 // call is one request in progress.
 type call struct {
-	b    *Bot
-	ctx  context.Context
-	req  Request
-	view store.View
-	now  time.Time
-	t    tr
-	args []string
+	b      *Bot
+	name   string // what the request runs, for Outcome
+	result string // set when the answer is a refusal or a fault
+	ctx    context.Context
+	req    Request
+	view   store.View
+	now    time.Time
+	t      tr
+	args   []string
 }
 
 // Handle answers a request. Mistakes of the user are answered in the
 // Response; the error is for faults of the bot itself, and then the
 // Response still holds a polite message to show.
 func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
-	now := b.now().UTC()
-	c := &call{b: b, ctx: ctx, req: req, now: now, t: b.tr(langOf("", req.Locale))}
+	start := time.Now()
+	c := &call{b: b, ctx: ctx, req: req, now: b.now().UTC(), t: b.tr(langOf("", req.Locale)), name: "unknown"}
+	resp, err := b.handle(c)
+	if b.observe != nil {
+		o := Outcome{Org: req.Org, Command: c.name, Result: "ok", FieldErrors: len(resp.FieldErrors), Duration: time.Since(start)}
+		switch {
+		case errors.Is(err, store.ErrUnavailable):
+			o.Result = "unavailable"
+		case err != nil:
+			o.Result = "error"
+		case o.FieldErrors > 0:
+			o.Result = "field_errors"
+		case c.result != "":
+			o.Result = c.result
+		}
+		b.observe(ctx, o)
+	}
+	return resp, err
+}
+
+func (b *Bot) handle(c *call) (Response, error) {
+	req, now := c.req, c.now
 	if !store.ValidID(req.Org) || !store.ValidID(req.User.ID) {
 		return c.fail(c.t.T("ErrBadRequest")), nil
 	}
@@ -124,6 +163,7 @@ func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
 		if !ok {
 			return c.fail(c.t.T("ErrUnknownForm")), nil
 		}
+		c.name = "form:" + req.Form.FormID
 		if f.view != nil {
 			opts = f.view(req.Form, now)
 		}
@@ -144,6 +184,7 @@ func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
 		if len(args) > 0 {
 			c.args = args[1:]
 		}
+		c.name = sp.Name
 		if sp.view != nil {
 			opts = sp.view(c.args, now)
 		}
@@ -156,7 +197,7 @@ func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
 		return c.unavailable(err)
 	}
 	if c.view.Reply != "" {
-		return replay(store.Result{Repeat: true, Value: c.view.Reply}, c.fail(c.t.T("ErrRepeated"))), nil
+		return c.replay(store.Result{Repeat: true, Value: c.view.Reply}, c.fail(c.t.T("ErrRepeated"))), nil
 	}
 	resp := run(c)
 	resp.Lang = c.t.lang
@@ -188,7 +229,9 @@ func langOf(pref, locale string) string {
 	return "en"
 }
 
+// fail answers with text why the request was not done.
 func (c *call) fail(text string) Response {
+	c.result = "refused"
 	return Response{Lang: c.t.lang, Messages: []Message{{Text: text}}}
 }
 
@@ -201,13 +244,17 @@ func (c *call) unavailable(err error) (Response, error) {
 // message; it reports Redis faults as errors.
 func (c *call) storeFault(err error) Response {
 	if errors.Is(err, store.ErrUnavailable) {
-		return c.fail(c.t.T("ErrUnavailable"))
+		r := c.fail(c.t.T("ErrUnavailable"))
+		c.result = "unavailable"
+		return r
 	}
 	if errors.Is(err, store.ErrStale) {
 		return c.fail(c.t.T("ErrStale"))
 	}
 	c.b.log.Error("store fault", "org", c.req.Org, "err", err)
-	return c.fail(c.t.T("ErrInternal"))
+	r := c.fail(c.t.T("ErrInternal"))
+	c.result = "error"
+	return r
 }
 
 func (c *call) isAdmin() bool {
@@ -228,7 +275,8 @@ func (c *call) once(reply Response) store.Once {
 
 // replay is the first answer to a repeated request, as the store recorded
 // it; fallback when it cannot be read.
-func replay(res store.Result, fallback Response) Response {
+func (c *call) replay(res store.Result, fallback Response) Response {
+	c.result = "repeat"
 	var r Response
 	if err := json.Unmarshal([]byte(res.Value), &r); err != nil || r.Lang == "" {
 		fallback.Notifications = nil

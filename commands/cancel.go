@@ -82,7 +82,7 @@ func cancelSubmit(c *call) Response {
 	case err != nil:
 		return c.storeFault(err)
 	case res.Repeat:
-		return replay(res, resp)
+		return c.replay(res, resp)
 	}
 	s.Status, s.CancelReason, s.CancelComment = store.StatusCanceled, key, feedback
 	resp.Notifications = []Notification{c.note(NoteCancel, s, s.Total)}

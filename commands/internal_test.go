@@ -342,3 +342,38 @@ func TestTableLines(t *testing.T) {
 		t.Errorf("Lines =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestObserver(t *testing.T) {
+	mr := miniredis.RunT(t)
+	st := store.New(redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1}))
+	var got []Outcome
+	b, err := New(st, catalog.Demo(), payment.NewSandbox(), Config{}, WithObserver(func(_ context.Context, o Outcome) { got = append(got, o) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := Member{ID: "U1", Name: "Alice"}
+	send := func(r Request) {
+		r.Org, r.User = "T1", u
+		_, _ = b.Handle(t.Context(), r)
+	}
+	send(Request{Text: "help"})
+	send(Request{Text: "frobnicate"})
+	send(Request{Text: "buy nothing-like-this"})
+	send(Request{Form: &Submission{FormID: FormBuy, Values: map[string][]string{"licenses": {"0"}}}})
+	mr.Close()
+	send(Request{Text: "products"})
+	want := []struct{ command, result string }{
+		{"help", "ok"}, {"unknown", "refused"}, {"buy", "refused"}, {"form:buy", "field_errors"}, {"products", "unavailable"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d outcomes, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if got[i].Command != w.command || got[i].Result != w.result || got[i].Org != "T1" {
+			t.Errorf("outcome %d = %+v, want command %q result %q", i, got[i], w.command, w.result)
+		}
+	}
+	if got[3].FieldErrors == 0 {
+		t.Errorf("form outcome has no field error count: %+v", got[3])
+	}
+}

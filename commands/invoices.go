@@ -30,7 +30,15 @@ func dayStart(t time.Time) time.Time {
 }
 
 func lastMonths(now time.Time, months int) dateRange {
-	return dateRange{from: dayStart(now.AddDate(0, -months, 0)), to: dayStart(now), months: months}
+	return dateRange{from: addMonths(dayStart(now), -months), to: dayStart(now), months: months}
+}
+
+// addMonths is the day n calendar months after t, the month's last day when
+// it is shorter (29 Feb 2024 + 24 months is 28 Feb 2026, not 1 Mar).
+func addMonths(t time.Time, n int) time.Time {
+	first := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, n, 0)
+	last := first.AddDate(0, 1, -1).Day()
+	return time.Date(first.Year(), first.Month(), min(t.Day(), last), 0, 0, 0, 0, time.UTC)
 }
 
 // parseRange reads "3m", "6m" or "FROM TO" (dates as 2026-11-25 or 25.11.2026).
@@ -67,7 +75,7 @@ func customRange(fromS, toS string, now time.Time) (dateRange, *rangeError) {
 		return dateRange{}, &rangeError{field: "from", msg: "ErrFutureFrom"}
 	case from.After(to):
 		return dateRange{}, &rangeError{field: "to", msg: "ErrFromAfterTo"}
-	case to.After(from.AddDate(0, 24, 0)):
+	case to.After(addMonths(from, 24)):
 		return dateRange{}, &rangeError{field: "to", msg: "ErrRangeTooLong"}
 	}
 	return dateRange{from: from, to: to}, nil

@@ -102,7 +102,7 @@ func licensesSubmit(c *call) Response {
 	case err != nil:
 		return c.storeFault(err)
 	case res.Repeat:
-		return replay(res, resp)
+		return c.replay(res, resp)
 	}
 	resp.Notifications = []Notification{c.note(NoteLicenses, s, before)}
 	return resp

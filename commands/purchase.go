@@ -212,7 +212,7 @@ func buySubmit(c *call) Response {
 	case err != nil:
 		return c.storeFault(err)
 	case res.Repeat:
-		return replay(res, resp)
+		return c.replay(res, resp)
 	}
 	resp.Notifications = []Notification{c.note(kind, sub, 0)}
 	return resp
@@ -337,7 +337,7 @@ func trialSubmit(c *call) Response {
 	case err != nil:
 		return c.storeFault(err)
 	case res.Repeat:
-		return replay(res, resp)
+		return c.replay(res, resp)
 	}
 	resp.Notifications = []Notification{c.note(NoteTrial, sub, 0)}
 	return resp
