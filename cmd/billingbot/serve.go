@@ -59,7 +59,8 @@ func runServe(ctx context.Context, args []string, env map[string]string, stdout,
 		return exitUsage
 	}
 	log := cfg.logger(stderr)
-	bot, st, closeAll, code := openBot(ctx, cfg, stderr, log)
+	m := newMetrics()
+	bot, st, closeAll, code := openBot(ctx, cfg, stderr, log, m)
 	if closeAll == nil {
 		return code
 	}
@@ -77,12 +78,13 @@ func runServe(ctx context.Context, args []string, env map[string]string, stdout,
 		fmt.Fprintf(stderr, "billingbot serve: %v\n", err)
 		return exitFailure
 	}
-	return serve(ctx, ln, st, bot, platforms, log)
+	return serve(ctx, ln, st, bot, platforms, m, log)
 }
 
 // openBot opens Redis (or an in-memory one), loads the catalog and makes
-// the core. On failure it has printed why and returns a nil close func.
-func openBot(ctx context.Context, cfg config, stderr io.Writer, log *slog.Logger) (*commands.Bot, *store.Store, func(), int) {
+// the core, reporting to m. On failure it has printed why and returns a nil
+// close func.
+func openBot(ctx context.Context, cfg config, stderr io.Writer, log *slog.Logger, m *metrics) (*commands.Bot, *store.Store, func(), int) {
 	cat := catalog.Demo()
 	if cfg.Catalog != "" {
 		var err error
@@ -96,10 +98,11 @@ func openBot(ctx context.Context, cfg config, stderr io.Writer, log *slog.Logger
 		fmt.Fprintf(stderr, "billingbot: %v\n", err)
 		return nil, nil, nil, exitFailure
 	}
+	rdb.AddHook(redisHook{errors: m.redisErrors})
 	st := store.New(rdb)
 	bot, err := commands.New(st, cat, payment.NewSandbox(),
 		commands.Config{PublicURL: cfg.PublicURL, Support: cfg.Support, Admins: cfg.Admins},
-		commands.WithLogger(log))
+		commands.WithLogger(log), commands.WithObserver(m.observe(log)))
 	if err != nil {
 		closeRedis()
 		fmt.Fprintf(stderr, "billingbot: %v\n", err)
@@ -112,7 +115,7 @@ func openBot(ctx context.Context, cfg config, stderr io.Writer, log *slog.Logger
 // scheduler until ctx ends, then shuts down gracefully: it stops accepting,
 // lets in-flight requests finish (bounded), and leaves unfinished due jobs
 // to the other replicas (their lease runs out).
-func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.Bot, platforms []platform, log *slog.Logger) int {
+func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.Bot, platforms []platform, m *metrics, log *slog.Logger) int {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -126,11 +129,12 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.Handle("/pay/", paypage.New(bot, log))
+	mux.Handle("GET /metrics", m.handler())
+	mux.Handle("/pay/", m.route("pay", paypage.New(bot, log)))
 	var notifiers []commands.Notifier
 	for _, p := range platforms {
 		if p.path != "" {
-			mux.Handle("POST "+p.path, p.handler)
+			mux.Handle("POST "+p.path, m.route(p.name, p.handler))
 		}
 		if p.notifier != nil {
 			notifiers = append(notifiers, p.notifier)
@@ -158,7 +162,7 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		schedule(ctx, bot, notifiers, serveDueEvery, log)
+		schedule(ctx, bot, notifiers, m, serveDueEvery, log)
 	}()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -201,7 +205,7 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 
 // schedule runs due jobs every interval and delivers their notifications
 // through the platform that owns each organization.
-func schedule(ctx context.Context, bot *commands.Bot, notifiers []commands.Notifier, every time.Duration, log *slog.Logger) {
+func schedule(ctx context.Context, bot *commands.Bot, notifiers []commands.Notifier, m *metrics, every time.Duration, log *slog.Logger) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -209,7 +213,7 @@ func schedule(ctx context.Context, bot *commands.Bot, notifiers []commands.Notif
 		if err != nil && ctx.Err() == nil {
 			log.Error("due jobs", "err", err)
 		}
-		deliver(ctx, notifiers, notes, log)
+		deliver(ctx, notifiers, notes, m, log)
 		select {
 		case <-ctx.Done():
 			return
@@ -220,21 +224,23 @@ func schedule(ctx context.Context, bot *commands.Bot, notifiers []commands.Notif
 
 // deliver hands each notification to the platform that owns its
 // organization.
-func deliver(ctx context.Context, notifiers []commands.Notifier, notes []commands.Notification, log *slog.Logger) {
+func deliver(ctx context.Context, notifiers []commands.Notifier, notes []commands.Notification, m *metrics, log *slog.Logger) {
 	for _, n := range notes {
-		delivered := false
+		result := "unrouted"
 		for _, nf := range notifiers {
 			if nf.Owns(n.Org) {
+				result = "sent"
 				if err := nf.Notify(ctx, n); err != nil {
 					log.Error("notify", "org", n.Org, "kind", n.Kind, "err", err)
+					result = "failed"
 				}
-				delivered = true
 				break
 			}
 		}
-		if !delivered {
+		if result == "unrouted" {
 			log.Warn("no platform for the notification's organization", "org", n.Org, "kind", n.Kind)
 		}
+		m.notifications.WithLabelValues(platformOf(n.Org), result).Inc()
 	}
 }
 

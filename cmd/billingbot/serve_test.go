@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,7 +43,9 @@ func TestServeHealth(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int)
-	go func() { done <- serve(ctx, ln, st, bot, nil, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() {
+		done <- serve(ctx, ln, st, bot, nil, newMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
 	base := "http://" + ln.Addr().String()
 	status := func(path string) int {
 		t.Helper()
@@ -98,7 +102,7 @@ func TestDeliverRoutesByOrganization(t *testing.T) {
 	slackN, discordN := &fakeNotifier{prefix: "slack-"}, &fakeNotifier{prefix: "discord-"}
 	notes := []commands.Notification{{Org: "slack-T1", Kind: commands.NotePurchase}, {Org: "discord-9", Kind: commands.NoteTrial},
 		{Org: "elsewhere", Kind: commands.NoteCancel}}
-	deliver(t.Context(), []commands.Notifier{slackN, discordN}, notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	deliver(t.Context(), []commands.Notifier{slackN, discordN}, notes, newMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if len(slackN.got) != 1 || slackN.got[0].Org != "slack-T1" || len(discordN.got) != 1 || discordN.got[0].Org != "discord-9" {
 		t.Errorf("slack got %+v, discord got %+v", slackN.got, discordN.got)
 	}
@@ -118,11 +122,13 @@ func TestServeSlack(t *testing.T) {
 	defer api.Close()
 	mr := miniredis.RunT(t)
 	st := store.New(redis.NewClient(&redis.Options{Addr: mr.Addr()}))
-	bot, err := commands.New(st, catalog.Demo(), payment.NewSandbox(), commands.Config{})
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, nil))
+	m := newMetrics()
+	bot, err := commands.New(st, catalog.Demo(), payment.NewSandbox(), commands.Config{}, commands.WithObserver(m.observe(log)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	env := map[string]string{"SLACK_SIGNING_SECRET": "secret", "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": api.URL + "/"}
 	cfg, err := loadConfig(env)
 	if err != nil {
@@ -138,7 +144,7 @@ func TestServeSlack(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int)
-	go func() { done <- serve(ctx, ln, st, bot, platforms, log) }()
+	go func() { done <- serve(ctx, ln, st, bot, platforms, m, log) }()
 	defer func() { cancel(); <-done }()
 
 	body := "team_id=T1&user_id=U1&user_name=alice&command=%2Fbilling&text=hilfe&response_url=" +
@@ -171,4 +177,43 @@ func TestServeSlack(t *testing.T) {
 	if got != "" && !strings.Contains(got, "Abonnements") {
 		t.Errorf("signed /billing hilfe answered %s; want the German help (or an empty ack)", got)
 	}
+	platforms[0].wait()
+
+	resp, err = http.Get("http://" + ln.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`billingbot_commands_total{command="help",platform="slack",result="ok"} 1`,
+		`billingbot_http_requests_total{code="401",route="slack"} 1`,
+		`billingbot_http_requests_total{code="200",route="slack"} 1`,
+		`billingbot_command_duration_seconds_count{platform="slack"} 1`,
+	} {
+		if !strings.Contains(string(metricsText), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	line := logs.String()
+	for _, want := range []string{`"msg":"request"`, `"platform":"slack"`, `"org":"slack-T1"`, `"command":"help"`, `"result":"ok"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("request log lacks %s:\n%s", want, line)
+		}
+	}
+	if strings.Contains(line, "secret") || strings.Contains(line, "xoxb-test") {
+		t.Errorf("a secret is in the log:\n%s", line)
+	}
+}
+
+// syncWriter lets the adapter's goroutines and the test share a buffer.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
