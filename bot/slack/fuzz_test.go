@@ -224,4 +224,3 @@ func FuzzSlackRequest(f *testing.F) {
 		}
 	})
 }
-
