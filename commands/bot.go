@@ -31,6 +31,9 @@ type Config struct {
 	PayLinkTTL time.Duration
 	// Admins are user ids that are admins whatever the platform says.
 	Admins []string
+	// RatePerMinute is how many requests one user may make per minute
+	// (default 60); more are answered politely and do nothing.
+	RatePerMinute int
 }
 
 // Support is a deployment's help contact: sovereign-cloud deployments point
@@ -63,6 +66,7 @@ type Outcome struct {
 	Org     string
 	Command string // the subcommand's English name, "form:<id>", or "unknown"
 	// Result is "ok", "refused" (answered with why not, nothing changed),
+	// "limited" (over the user's requests per minute),
 	// "field_errors", "repeat" (a repeated request got the first answer),
 	// "unavailable" (Redis) or "error".
 	Result      string
@@ -90,6 +94,9 @@ func New(st *store.Store, cat *catalog.Catalog, gw payment.Gateway, cfg Config, 
 	}
 	if cfg.PayLinkTTL <= 0 {
 		cfg.PayLinkTTL = 30 * time.Minute
+	}
+	if cfg.RatePerMinute <= 0 {
+		cfg.RatePerMinute = 60
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	b := &Bot{
@@ -193,8 +200,14 @@ func (b *Bot) handle(c *call) (Response, error) {
 			run = adminOnly(run)
 		}
 	}
+	opts.Count, opts.Now = true, now
 	if err := b.load(c, opts); err != nil {
 		return c.unavailable(err)
+	}
+	if c.view.Requests > b.cfg.RatePerMinute {
+		r := c.fail(c.t.T("ErrRateLimited"))
+		c.result = "limited"
+		return r, nil
 	}
 	if c.view.Reply != "" {
 		return c.replay(store.Result{Repeat: true, Value: c.view.Reply}, c.fail(c.t.T("ErrRepeated"))), nil

@@ -343,6 +343,38 @@ func TestTableLines(t *testing.T) {
 	}
 }
 
+func TestRateLimit(t *testing.T) {
+	mr := miniredis.RunT(t)
+	st := store.New(redis.NewClient(&redis.Options{Addr: mr.Addr()}))
+	now := time.Date(2026, 11, 25, 10, 0, 30, 0, time.UTC)
+	b, err := New(st, catalog.Demo(), payment.NewSandbox(), Config{RatePerMinute: 3}, WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(user, locale string) string {
+		r, err := b.Handle(t.Context(), Request{Org: "T1", User: Member{ID: user, Name: user}, Locale: locale, Text: "language"})
+		if err != nil || len(r.Messages) == 0 {
+			t.Fatalf("Handle: %v %+v", err, r)
+		}
+		return r.Messages[0].Text
+	}
+	for i := 0; i < 3; i++ {
+		if got := send("U1", "en"); strings.Contains(got, "faster") {
+			t.Fatalf("request %d limited: %q", i+1, got)
+		}
+	}
+	if got := send("U1", "de"); !strings.Contains(got, "schneller") {
+		t.Errorf("4th request in a minute = %q, want the German rate-limit message", got)
+	}
+	if got := send("U2", "en"); strings.Contains(got, "faster") {
+		t.Errorf("another user is limited too: %q", got)
+	}
+	now = now.Add(time.Minute)
+	if got := send("U1", "en"); strings.Contains(got, "faster") {
+		t.Errorf("still limited in the next minute: %q", got)
+	}
+}
+
 func TestObserver(t *testing.T) {
 	mr := miniredis.RunT(t)
 	st := store.New(redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1}))

@@ -3,6 +3,7 @@ package store
 import (
 	"regexp"
 	"strconv"
+	"time"
 )
 
 // Every key name is built here. All keys of an organization share the hash
@@ -34,7 +35,10 @@ func (k keys) trial(product string) string { return k.p + "trial:" + product }
 func (k keys) settings() string            { return k.p + "settings" }
 func (k keys) audit() string               { return k.p + "audit" }
 func (k keys) idem(key string) string      { return k.p + "idem:" + key }
-func (k keys) cache(key string) string     { return k.p + "cache:" + key }
+func (k keys) rate(user string, now time.Time) string {
+	return k.p + "rate:" + user + ":" + strconv.FormatInt(now.Unix()/60, 10)
+}
+func (k keys) cache(key string) string { return k.p + "cache:" + key }
 
 // The prefix that scripts append ids to when they reach keys they learn
 // while running (all in the organization's slot).

@@ -25,6 +25,9 @@ type View struct {
 	More bool
 	// Reply is what the first request with ViewOptions.Once recorded.
 	Reply string
+	// Requests is how many requests the user made in this minute, this one
+	// included, when ViewOptions.Count was set.
+	Requests int
 }
 
 // ViewOptions says what else a view should read.
@@ -37,6 +40,10 @@ type ViewOptions struct {
 	// Once is the idempotency key of a change the request may repeat:
 	// View.Reply is what its first request recorded, if it happened.
 	Once string
+	// Count counts this request in the user's requests of the minute of
+	// Now (View.Requests), for rate limits.
+	Count bool
+	Now   time.Time
 }
 
 // View reads what a command needs about user in one round trip.
@@ -58,7 +65,11 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	if most <= 0 {
 		most = 200
 	}
-	args := []any{k.prefix(), all, from, to, strconv.Itoa(most + 1)}
+	count := "0"
+	if opt.Count {
+		count = "1"
+	}
+	args := []any{k.prefix(), all, from, to, strconv.Itoa(most + 1), count}
 	for _, p := range opt.TrialProducts {
 		args = append(args, p)
 	}
@@ -70,13 +81,14 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 		once = k.idem(opt.Once)
 	}
 	v, err := scriptView.Run(ctx, s.rdb,
-		[]string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user), once},
+		[]string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user), once,
+			k.rate(user, opt.Now)},
 		args...).Result()
 	if err != nil {
 		return View{}, wrap(op, err)
 	}
 	out, ok := v.([]any)
-	if !ok || len(out) != 7 {
+	if !ok || len(out) != 8 {
 		return View{}, fmt.Errorf("store: %s: unexpected reply", op)
 	}
 	prefs, settings := flatMap(out[0]), flatMap(out[1])
@@ -119,6 +131,8 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 		view.Invoices, view.More = view.Invoices[:most], true
 	}
 	view.Reply, _ = out[6].(string)
+	n, _ := out[7].(int64)
+	view.Requests = int(n)
 	trials, _ := out[5].([]any)
 	for i, raw := range trials {
 		if id, _ := raw.(string); id != "" && i < len(opt.TrialProducts) {

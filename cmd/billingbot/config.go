@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/billingbot/billingbot/commands"
@@ -18,6 +19,7 @@ type config struct {
 	Catalog   string // BILLINGBOT_CATALOG; empty: the demo catalog
 	PublicURL string // BILLINGBOT_PUBLIC_URL
 	Admins    []string
+	RateLimit int // BILLINGBOT_RATE_LIMIT: requests per user and minute; 0: the core's default
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
 	Support   commands.Support
@@ -57,6 +59,13 @@ func loadConfig(env map[string]string) (config, error) {
 	level, err := parseLevel(get("BILLINGBOT_LOG_LEVEL"))
 	if err != nil {
 		return config{}, err
+	}
+	if v := get("BILLINGBOT_RATE_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return config{}, fmt.Errorf("BILLINGBOT_RATE_LIMIT: %q: want a whole number of requests per user and minute, at least 1", v)
+		}
+		cfg.RateLimit = n
 	}
 	cfg.LogLevel = level
 	return cfg, cfg.check()

@@ -44,6 +44,8 @@ func TestLoadConfig(t *testing.T) {
 		{name: "error", env: map[string]string{"BILLINGBOT_LOG_LEVEL": "error"}, want: withLevel(defaults, slog.LevelError)},
 		{name: "bad log level", env: map[string]string{"BILLINGBOT_LOG_LEVEL": "loud"}, wantErr: `BILLINGBOT_LOG_LEVEL: "loud"`},
 		{name: "bad log format", env: map[string]string{"BILLINGBOT_LOG_FORMAT": "xml"}, wantErr: `BILLINGBOT_LOG_FORMAT: "xml"`},
+		{name: "rate limit", env: map[string]string{"BILLINGBOT_RATE_LIMIT": "120"}, want: func() config { c := defaults; c.RateLimit = 120; return c }()},
+		{name: "bad rate limit", env: map[string]string{"BILLINGBOT_RATE_LIMIT": "0"}, wantErr: "BILLINGBOT_RATE_LIMIT"},
 		{name: "relative public URL", env: map[string]string{"BILLINGBOT_PUBLIC_URL": "billing.example.com"}, wantErr: "BILLINGBOT_PUBLIC_URL"},
 		{name: "bad support URL", env: map[string]string{"BILLINGBOT_SUPPORT_FAQ": "ftp://x"}, wantErr: "BILLINGBOT_SUPPORT_FAQ"},
 	}

@@ -101,7 +101,7 @@ func openBot(ctx context.Context, cfg config, stderr io.Writer, log *slog.Logger
 	rdb.AddHook(redisHook{errors: m.redisErrors})
 	st := store.New(rdb)
 	bot, err := commands.New(st, cat, payment.NewSandbox(),
-		commands.Config{PublicURL: cfg.PublicURL, Support: cfg.Support, Admins: cfg.Admins},
+		commands.Config{PublicURL: cfg.PublicURL, Support: cfg.Support, Admins: cfg.Admins, RatePerMinute: cfg.RateLimit},
 		commands.WithLogger(log), commands.WithObserver(m.observe(log)))
 	if err != nil {
 		closeRedis()

@@ -1,7 +1,8 @@
 -- Reads what a command needs about one user in one round trip.
 -- Every key it reads lies in the organization's hash slot.
--- KEYS: prefs, settings, billing, bought, holds, subs, invoices, idem (of a change the request may repeat)
--- ARGV: prefix, all (1: every subscription of the organization), invFrom, invTo ('' for none), invMax, product...
+-- KEYS: prefs, settings, billing, bought, holds, subs, invoices, idem (of a change the request may repeat), rate
+-- ARGV: prefix, all (1: every subscription of the organization), invFrom, invTo ('' for none), invMax,
+--       count (1: count this request in the user's rate key), product...
 local out = {}
 out[1] = redis.call('HGETALL', KEYS[1])
 out[2] = redis.call('HGETALL', KEYS[2])
@@ -40,9 +41,14 @@ if ARGV[3] ~= '' then
 end
 out[5] = inv
 local trials = {}
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   trials[#trials + 1] = redis.call('GET', ARGV[1] .. 'trial:' .. ARGV[i]) or ''
 end
 out[6] = trials
 out[7] = redis.call('GET', KEYS[8]) or ''
+out[8] = 0
+if ARGV[6] == '1' then
+  out[8] = redis.call('INCR', KEYS[9])
+  if out[8] == 1 then redis.call('EXPIRE', KEYS[9], 120) end
+end
 return out
