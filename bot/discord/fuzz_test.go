@@ -7,7 +7,6 @@ package discord
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -17,58 +16,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/billingbot/billingbot/bot/internal/bottest"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
 	"github.com/billingbot/billingbot/commands/payment"
 	"github.com/billingbot/billingbot/store"
 )
-
-// panicLog is a slog handler that drops everything but remembers records
-// that report a recovered panic: the adapter recovers panics of the core
-// and of its background work and only logs them.
-type panicLog struct {
-	mu     sync.Mutex
-	panics []string
-}
-
-func (h *panicLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
-func (h *panicLog) Handle(_ context.Context, r slog.Record) error {
-	if strings.Contains(r.Message, "panic") {
-		msg := r.Message
-		r.Attrs(func(a slog.Attr) bool { msg += " " + a.String(); return true })
-		h.mu.Lock()
-		h.panics = append(h.panics, msg)
-		h.mu.Unlock()
-	}
-	return nil
-}
-func (h *panicLog) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *panicLog) WithGroup(string) slog.Handler      { return h }
-
-func (h *panicLog) take() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	p := h.panics
-	h.panics = nil
-	return p
-}
-
-// toFake sends every outgoing request to the fake Discord, whatever URL a
-// fuzzed token or id makes.
-type toFake struct{ host string }
-
-func (f toFake) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.URL.Scheme, r.URL.Host, r.Host = "http", f.host, f.host
-	return http.DefaultTransport.RoundTrip(r)
-}
 
 // fuzzFake answers the REST calls as helpers_test.go's fakeDiscord does,
 // without recording them (its channel would fill up over a fuzzing run).
@@ -102,7 +61,7 @@ type fuzzEnv struct {
 	mr   *miniredis.Miniredis
 	a    *Adapter
 	priv ed25519.PrivateKey
-	log  *panicLog
+	log  *bottest.PanicLog
 }
 
 func newFuzzEnv(f *testing.F) *fuzzEnv {
@@ -114,7 +73,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	f.Cleanup(func() { _ = rdb.Close() })
 	st := store.New(rdb)
-	pl := &panicLog{}
+	pl := &bottest.PanicLog{}
 	log := slog.New(pl)
 	bot, err := commands.New(st, catalog.Demo(), payment.NewSandbox(),
 		commands.Config{PublicURL: "http://localhost:8080"}, commands.WithLogger(log))
@@ -129,7 +88,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	f.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	a, err := New(Config{PublicKey: hex.EncodeToString(pub), AppID: testApp, BotToken: "token",
-		APIURL: srv.URL + "/api/v10", HTTPClient: &http.Client{Transport: toFake{host: host}, Timeout: 5 * time.Second},
+		APIURL: srv.URL + "/api/v10", HTTPClient: &http.Client{Transport: bottest.ToFake{Host: host}, Timeout: 5 * time.Second},
 		Log: log, AdminChannel: "400000000000000009"}, bot, st)
 	if err != nil {
 		f.Fatal(err)
@@ -219,7 +178,7 @@ func FuzzDiscordInteraction(f *testing.F) {
 		case <-time.After(20 * time.Second):
 			t.Fatalf("background work still running 20 s after %q (leaked goroutines)", body)
 		}
-		if p := e.log.take(); len(p) > 0 {
+		if p := e.log.Take(); len(p) > 0 {
 			t.Errorf("recovered panic for %q: %v", body, p)
 		}
 	})

@@ -6,7 +6,6 @@ package slack
 // testdata/fuzz/<FuzzName>.
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,13 +15,13 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/billingbot/billingbot/bot/internal/bottest"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
 	"github.com/billingbot/billingbot/commands/payment"
@@ -90,47 +89,6 @@ func FuzzSlackVerify(f *testing.F) {
 	})
 }
 
-// panicLog is a slog handler that drops everything but remembers records
-// that report a recovered panic: the adapter recovers panics of its
-// background work and only logs them.
-type panicLog struct {
-	mu     sync.Mutex
-	panics []string
-}
-
-func (h *panicLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
-func (h *panicLog) Handle(_ context.Context, r slog.Record) error {
-	if strings.Contains(r.Message, "panic") {
-		msg := r.Message
-		r.Attrs(func(a slog.Attr) bool { msg += " " + a.String(); return true })
-		h.mu.Lock()
-		h.panics = append(h.panics, msg)
-		h.mu.Unlock()
-	}
-	return nil
-}
-func (h *panicLog) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *panicLog) WithGroup(string) slog.Handler      { return h }
-
-func (h *panicLog) take() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	p := h.panics
-	h.panics = nil
-	return p
-}
-
-// toFake sends every outgoing request (the Web API and whatever
-// response_url a request names) to the fake Slack: no fuzzed URL reaches
-// the network.
-type toFake struct{ host string }
-
-func (f toFake) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.URL.Scheme, r.URL.Host, r.Host = "http", f.host, f.host
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // fuzzEnv is one adapter for all executions of a fuzz worker (a server per
 // execution would cost more than the execution): the env of helpers_test.go,
 // built with *testing.F, with state reset between executions.
@@ -138,7 +96,7 @@ type fuzzEnv struct {
 	mr    *miniredis.Miniredis
 	slack *fakeSlack
 	a     *Adapter
-	log   *panicLog
+	log   *bottest.PanicLog
 }
 
 func newFuzzEnv(f *testing.F) *fuzzEnv {
@@ -150,7 +108,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	f.Cleanup(func() { rdb.Close() })
 	st := store.New(rdb)
-	pl := &panicLog{}
+	pl := &bottest.PanicLog{}
 	log := slog.New(pl)
 	bot, err := commands.New(st, catalog.Demo(), payment.NewSandbox(), commands.Config{PublicURL: "https://pay.example"},
 		commands.WithClock(func() time.Time { return t0 }), commands.WithLogger(log))
@@ -167,7 +125,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	host := strings.TrimPrefix(fs.srv.URL, "http://")
 	a, err := New(Config{SigningSecret: testSecret, BotToken: "xoxb-test", APIURL: fs.srv.URL + "/api/",
 		Now: func() time.Time { return t0 }, Log: log, Admins: []string{"U4"},
-		HTTPClient: &http.Client{Transport: toFake{host: host}, Timeout: 5 * time.Second}}, bot, st)
+		HTTPClient: &http.Client{Transport: bottest.ToFake{Host: host}, Timeout: 5 * time.Second}}, bot, st)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -219,7 +177,7 @@ func FuzzSlackRequest(f *testing.F) {
 		case <-time.After(20 * time.Second):
 			t.Fatalf("background work still running 20 s after %q %q (leaked goroutines)", contentType, body)
 		}
-		if p := e.log.take(); len(p) > 0 {
+		if p := e.log.Take(); len(p) > 0 {
 			t.Errorf("recovered panic for %q %q: %v", contentType, body, p)
 		}
 	})
