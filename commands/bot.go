@@ -183,7 +183,7 @@ func (b *Bot) handle(c *call) (Response, error) {
 		args := tokenize(req.Text)
 		sp, ok := b.lookup(args)
 		if !ok {
-			if err := b.load(c, opts); err != nil {
+			if err := b.load(c, store.ViewOptions{Count: true, Now: now}); err != nil {
 				return c.unavailable(err)
 			}
 			return c.fail(c.t.T("ErrUnknownCommand", "Command", args[0])), nil
