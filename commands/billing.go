@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -155,14 +154,10 @@ func (c *call) methodForm(m store.PaymentMethod) *Form {
 	return f
 }
 
-// cardLike finds what looks like a card number: 12 to 19 digits, perhaps
-// grouped by spaces, dots, slashes or dashes.
-var cardLike = regexp.MustCompile(`\d(?:[\s./-]*\d){11,18}`)
-
 func paymentSubmit(c *call) Response {
 	errs := fieldErrors{}
 	for _, id := range []string{"name", "address"} {
-		if cardLike.MatchString(c.value(id)) {
+		if payment.ContainsCardNumber(c.value(id)) {
 			errs.add(id, c.t.T("ErrCardInChat"))
 		}
 	}

@@ -136,12 +136,7 @@ func (a *Adapter) commandLine(data commandData) string {
 		return ""
 	}
 	sub := data.Options[0]
-	var spec *commands.Spec
-	for i := range a.specs {
-		if a.specs[i].Name == sub.Name {
-			spec = &a.specs[i]
-		}
-	}
+	spec := a.spec(sub.Name)
 	if spec == nil {
 		return sub.Name // the core says it does not know it
 	}
@@ -166,6 +161,16 @@ func (a *Adapter) commandLine(data commandData) string {
 	return strings.Join(words, " ")
 }
 
+// spec finds the subcommand with the English name, or nil.
+func (a *Adapter) spec(name string) *commands.Spec {
+	for i := range a.specs {
+		if a.specs[i].Name == name {
+			return &a.specs[i]
+		}
+	}
+	return nil
+}
+
 // isNumbered reports whether name is base followed by a number (users2).
 func isNumbered(name, base string) bool {
 	n, ok := strings.CutPrefix(name, base)
@@ -184,12 +189,7 @@ func (a *Adapter) autocomplete(ctx context.Context, req commands.Request, data c
 		return none
 	}
 	sub := data.Options[0]
-	var spec *commands.Spec
-	for i := range a.specs {
-		if a.specs[i].Name == sub.Name {
-			spec = &a.specs[i]
-		}
-	}
+	spec := a.spec(sub.Name)
 	if spec == nil {
 		return none
 	}

@@ -239,10 +239,6 @@ func (p problems) any() bool {
 	return p.form != "" || p.number != "" || p.cvc != "" || p.expiry != "" || p.name != "" || p.address != ""
 }
 
-// cardLike finds what looks like a card number (12 to 19 digits, perhaps
-// grouped), typed into a field that is shown again.
-var cardLike = regexp.MustCompile(`\d(?:[\s./-]*\d){11,18}`)
-
 var (
 	monthRe = regexp.MustCompile(`^[0-9]{1,2}$`)
 	yearRe  = regexp.MustCompile(`^[0-9]{4}$`)
@@ -274,14 +270,14 @@ func (h *handler) check(lang string, e *entry) problems {
 		expiry = append(expiry, h.bot.Text(lang, "PayPageErrYear"))
 	}
 	p.expiry = strings.Join(expiry, " ")
-	if cardLike.MatchString(e.month) {
+	if payment.ContainsCardNumber(e.month) {
 		e.month = ""
 	}
-	if cardLike.MatchString(e.year) {
+	if payment.ContainsCardNumber(e.year) {
 		e.year = ""
 	}
 	switch {
-	case cardLike.MatchString(e.name):
+	case payment.ContainsCardNumber(e.name):
 		p.name, e.name = h.bot.Text(lang, "PayPageErrCardNumberHere"), ""
 	case e.name == "":
 		p.name = h.bot.Text(lang, "PayPageErrRequired")
@@ -289,7 +285,7 @@ func (h *handler) check(lang string, e *entry) problems {
 		p.name = tooLong(maxName)
 	}
 	switch {
-	case cardLike.MatchString(e.address):
+	case payment.ContainsCardNumber(e.address):
 		p.address, e.address = h.bot.Text(lang, "PayPageErrCardNumberHere"), ""
 	case e.address == "":
 		p.address = h.bot.Text(lang, "PayPageErrRequired")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,8 +41,7 @@ func runConsole(ctx context.Context, args []string, env map[string]string, stdin
 		return exitUsage
 	}
 	var cf consoleFlags
-	fs := flag.NewFlagSet("billingbot console", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("billingbot console", stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: billingbot console [flags]\n\nType /billing commands in this terminal (or pipe them in).\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -58,11 +56,8 @@ func runConsole(ctx context.Context, args []string, env map[string]string, stdin
 	fs.StringVar(&cf.locale, "locale", "en", "your platform `locale`, e.g. en, de, de-DE")
 	fs.BoolVar(&cf.admin, "admin", true, "you administer the organization (-admin=false to see the member's view)")
 	fs.StringVar(&cf.scheduler, "scheduler", "auto", "run due jobs (charges, trial reminders and ends, renewals) here: on, off, or auto (on with the in-memory store only, so that a console never takes jobs from the serving replicas of a shared Redis)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "billingbot console: unexpected argument %q (pipe commands in, or type them)\n", fs.Arg(0))

@@ -13,6 +13,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -78,6 +80,25 @@ func run(ctx context.Context, args []string, env map[string]string, stdin io.Rea
 	}
 	fmt.Fprintf(stderr, "billingbot: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage
+}
+
+// newFlags makes a subcommand's flag set; it reports to stderr.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses a subcommand's flags. When it returns false the
+// subcommand is done and exits with code: 0 after -h, 2 for bad flags.
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return exitOK, true
 }
 
 // environ turns os.Environ's list into a map.

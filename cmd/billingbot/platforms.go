@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -90,14 +89,10 @@ func runSlackManifest(args []string, env map[string]string, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "billingbot: %v\n", err)
 		return exitUsage
 	}
-	fs := flag.NewFlagSet("billingbot slack-manifest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("billingbot slack-manifest", stderr)
 	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "base `URL` Slack reaches the bot at (BILLINGBOT_PUBLIC_URL)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	bot, err := specBot()
 	if err != nil {
@@ -116,14 +111,10 @@ func runDiscordRegister(ctx context.Context, args []string, env map[string]strin
 		fmt.Fprintf(stderr, "billingbot: %v\n", err)
 		return exitUsage
 	}
-	fs := flag.NewFlagSet("billingbot discord-register", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("billingbot discord-register", stderr)
 	guild := fs.String("guild", "", "register in this guild `id` only (at once) instead of globally")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	get := func(k string) string { return strings.TrimSpace(env[k]) }
 	dc := discordConfig(cfg, get, cfg.logger(stderr))

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -48,15 +47,11 @@ func runServe(ctx context.Context, args []string, env map[string]string, stdout,
 		fmt.Fprintf(stderr, "billingbot: %v\n", err)
 		return exitUsage
 	}
-	fs := flag.NewFlagSet("billingbot serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("billingbot serve", stderr)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "HTTP listen `address` (BILLINGBOT_ADDR)")
 	fs.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "product catalog TOML `file` (BILLINGBOT_CATALOG)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	log := cfg.logger(stderr)
 	m := newMetrics()
@@ -247,8 +242,7 @@ func deliver(ctx context.Context, notifiers []commands.Notifier, notes []command
 // runHealthcheck is "billingbot healthcheck": it asks a running serve's
 // /healthz, for the container's HEALTHCHECK (distroless has no curl).
 func runHealthcheck(args []string, env map[string]string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("billingbot healthcheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("billingbot healthcheck", stderr)
 	addr := env["BILLINGBOT_ADDR"]
 	if addr == "" {
 		addr = defaultAddr
@@ -257,8 +251,8 @@ func runHealthcheck(args []string, env map[string]string, stderr io.Writer) int 
 		addr = net.JoinHostPort("127.0.0.1", port)
 	}
 	url := fs.String("url", "http://"+addr+"/healthz", "health check `URL`")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	client := &http.Client{Timeout: 2 * time.Second}
 	resp, err := client.Get(*url)

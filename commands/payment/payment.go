@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -154,3 +155,12 @@ func Last4(number string) string {
 	}
 	return n[len(n)-4:]
 }
+
+// cardLike is what looks like a card number: 12 to 19 digits, perhaps
+// grouped by spaces, dots, slashes or dashes.
+var cardLike = regexp.MustCompile(`\d(?:[\s./-]*\d){11,18}`)
+
+// ContainsCardNumber reports whether text holds something that looks like a
+// card number, so that it is neither kept nor shown again where no card
+// number belongs (a name, an address, a chat message).
+func ContainsCardNumber(text string) bool { return cardLike.MatchString(text) }

@@ -150,3 +150,15 @@ func TestCardRedacted(t *testing.T) {
 		t.Errorf("fmt.Sprint(card) = %q, want %q", fmt.Sprint(c), want)
 	}
 }
+
+func TestContainsCardNumber(t *testing.T) {
+	for text, want := range map[string]bool{
+		"4242424242424242": true, "4242 4242 4242 4242": true, "4242-4242-4242-4242": true,
+		"4242.4242.4242.4242": true, "4242  4242 / 4242 4242": true, "Card 378282246310005 please": true,
+		"Alice Adams": false, "Hauptstraße 12, 10115 Berlin": false, "12/2030": false, "12345678901": false,
+	} {
+		if got := ContainsCardNumber(text); got != want {
+			t.Errorf("ContainsCardNumber(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
