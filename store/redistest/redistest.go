@@ -5,9 +5,12 @@
 // in tb.TempDir(); they are killed, and waited for, in tb.Cleanup. Mini starts
 // an in-process miniredis.
 //
-// When no redis-server binary is on PATH, Real and Cluster skip the test,
-// unless the environment variable CI is true (CI=true or CI=1): then the
-// real-Redis run is mandatory and the test fails.
+// For failure tests, Restartable starts a redis-server that can be stopped
+// and started again on the same address (Redis down).
+//
+// When no redis-server binary is on PATH, Real, Cluster and Restartable skip
+// the test, unless the environment variable CI is true (CI=true or CI=1):
+// then the real-Redis run is mandatory and the test fails.
 package redistest
 
 import (
@@ -166,6 +169,7 @@ func lookBinary(tb testing.TB) string {
 type server struct {
 	addr    string // 127.0.0.1:ports[0]
 	ports   []int  // ports[0] for clients; more if asked for
+	dir     string // --dir, also holding the log
 	logPath string // redis-server stdout+stderr (its log)
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has been waited for
@@ -242,6 +246,7 @@ func launch(tb testing.TB, bin, dir string, ports []int, extra []string) (s *ser
 	s = &server{
 		addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
 		ports:   ports,
+		dir:     dir,
 		logPath: filepath.Join(dir, "redis-server.log"),
 		done:    make(chan struct{}),
 	}

@@ -181,8 +181,9 @@ func TestMissingBinary(t *testing.T) {
 	}{{"", true}, {"false", true}, {"true", false}, {"1", false}} {
 		t.Setenv("CI", tc.ci)
 		for name, start := range map[string]func(testing.TB){
-			"Real":    func(tb testing.TB) { redistest.Real(tb) },
-			"Cluster": func(tb testing.TB) { redistest.Cluster(tb) },
+			"Real":        func(tb testing.TB) { redistest.Real(tb) },
+			"Cluster":     func(tb testing.TB) { redistest.Cluster(tb) },
+			"Restartable": func(tb testing.TB) { redistest.Restartable(tb) },
 		} {
 			f := run(t, start)
 			if tc.wantSkip && (f.skip == "" || f.failed != "") || !tc.wantSkip && (f.failed == "" || f.skip != "") {
