@@ -6,7 +6,9 @@
 // an in-process miniredis.
 //
 // For failure tests, Restartable starts a redis-server that can be stopped
-// and started again on the same address (Redis down).
+// and started again on the same address (Redis down), and NewProxy puts a TCP
+// proxy in front of a server that can stall and reset connections (Redis
+// slow or hanging).
 //
 // When no redis-server binary is on PATH, Real, Cluster and Restartable skip
 // the test, unless the environment variable CI is true (CI=true or CI=1):
