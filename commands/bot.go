@@ -34,6 +34,11 @@ type Config struct {
 	// RatePerMinute is how many requests one user may make per minute
 	// (default 60); more are answered politely and do nothing.
 	RatePerMinute int
+	// Timeout bounds the time a request waits for Redis (default 2 s, so
+	// that an answer is back within the 3 s that Slack and Discord allow):
+	// after it, the user hears that the service is unavailable and that
+	// nothing was changed, and a change still on its way does nothing.
+	Timeout time.Duration
 }
 
 // Support is a deployment's help contact: sovereign-cloud deployments point
@@ -98,6 +103,9 @@ func New(st *store.Store, cat *catalog.Catalog, gw payment.Gateway, cfg Config, 
 	if cfg.RatePerMinute <= 0 {
 		cfg.RatePerMinute = 60
 	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Second
+	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	b := &Bot{
 		store: st, catalog: cat, gateway: gw, bundle: bundle, cfg: cfg,
@@ -134,6 +142,8 @@ type call struct {
 // Response still holds a polite message to show.
 func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
+	defer cancel()
 	c := &call{b: b, ctx: ctx, req: req, now: b.now().UTC(), t: b.tr(langOf("", req.Locale)), name: "unknown"}
 	resp, err := b.handle(c)
 	if b.observe != nil {
@@ -279,11 +289,16 @@ func onceKey(req Request) string { return req.Form.FormID + ":" + req.Idempotenc
 
 // once makes the change a form submits idempotent: a repeat of the request
 // (a platform's retry, a double click) changes nothing and gets reply, the
-// answer of the first, without its notifications.
-func (c *call) once(reply Response) store.Once {
-	reply.Lang, reply.Notifications = c.t.lang, nil
+// answer of the first. The change's notification (at most one) goes into
+// the outbox with it, when it happens.
+func (c *call) once(reply Response, notes ...Notification) store.Once {
+	reply.Lang = c.t.lang
 	doc, _ := json.Marshal(reply) // plain data: cannot fail
-	return store.Once{Key: onceKey(c.req), Reply: string(doc)}
+	o := store.Once{Key: onceKey(c.req), Reply: string(doc)}
+	if len(notes) > 0 {
+		o.Note = notes[0].Note()
+	}
+	return o
 }
 
 // replay is the first answer to a repeated request, as the store recorded
@@ -292,7 +307,6 @@ func (c *call) replay(res store.Result, fallback Response) Response {
 	c.result = "repeat"
 	var r Response
 	if err := json.Unmarshal([]byte(res.Value), &r); err != nil || r.Lang == "" {
-		fallback.Notifications = nil
 		return fallback
 	}
 	return r

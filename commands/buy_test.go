@@ -301,10 +301,11 @@ func TestBuy(t *testing.T) {
 				t.Errorf("invoice = %+v, want total %d paid", inv, tt.total)
 			}
 
-			if len(r.Notifications) != 1 {
-				t.Fatalf("%d notifications, want 1", len(r.Notifications))
+			noted := e.notes()
+			if len(noted) != 1 {
+				t.Fatalf("%d notifications, want 1", len(noted))
 			}
-			n := r.Notifications[0]
+			n := noted[0]
 			want := commands.NotifiedSub{ID: id, ProductID: "visio-plan-2", Product: "Visio Plan 2", Purchaser: "Alice",
 				Licenses: tt.licenses, Price: tt.total, Currency: "EUR", Period: string(tt.period), Expires: tt.renews}
 			if n.Kind != commands.NotePurchase || n.Org != "T1" || n.To != "" || n.Key == "" || n.Sub != want {
@@ -414,8 +415,9 @@ func TestTrial(t *testing.T) {
 	if s.Status != store.StatusTrial || s.Total != 25 || !s.TrialEnd.Equal(t0.AddDate(0, 0, 30)) || s.Purchaser.ID != alice.m.ID {
 		t.Errorf("trial = %+v, want 25 licenses until %v", s, t0.AddDate(0, 0, 30))
 	}
-	if len(r.Notifications) != 1 || r.Notifications[0].Kind != commands.NoteTrial || r.Notifications[0].Sub.Licenses != 25 {
-		t.Errorf("notifications = %+v, want one of kind trial", r.Notifications)
+	noted := e.notes()
+	if len(noted) != 1 || noted[0].Kind != commands.NoteTrial || noted[0].Sub.Licenses != 25 {
+		t.Errorf("notifications = %+v, want one of kind trial", noted)
 	}
 	if invs := e.invoices(alice); len(invs) != 0 {
 		t.Errorf("a trial made invoices: %+v", invs)
@@ -488,10 +490,11 @@ func TestTrialConversion(t *testing.T) {
 		!s.RenewsAt.Equal(e.clock.Now().AddDate(0, 1, 0)) {
 		t.Errorf("converted subscription = %+v", s)
 	}
-	if len(r.Notifications) != 1 || r.Notifications[0].Kind != commands.NoteConversion || r.Notifications[0].Sub.Licenses != 10 {
-		t.Errorf("notifications = %+v, want one of kind conversion", r.Notifications)
+	noted := e.notes()
+	if len(noted) != 1 || noted[0].Kind != commands.NoteConversion || noted[0].Sub.Licenses != 10 {
+		t.Errorf("notifications = %+v, want one of kind conversion", noted)
 	}
-	if msg := e.bot.RenderNotification(r.Notifications[0], "de"); !strings.Contains(msg.Text, "Alice hat die Testversion von Visio Plan 2 gekauft.") {
+	if msg := e.bot.RenderNotification(noted[0], "de"); !strings.Contains(msg.Text, "Alice hat die Testversion von Visio Plan 2 gekauft.") {
 		t.Errorf("German conversion notice = %q", msg.Text)
 	}
 	if invs := e.invoices(alice); len(invs) != 1 || invs[0].Total != 12600 {

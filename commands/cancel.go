@@ -75,7 +75,9 @@ func cancelSubmit(c *call) Response {
 	}
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleCanceled"),
 		Text: c.t.T("Canceled", "Product", s.ProductName, "Date", c.t.Date(s.EndsAt()))}}}
-	res, err := c.b.store.Cancel(c.ctx, c.once(resp), c.req.Org, c.req.User.ID, s.ID, key, feedback, c.now)
+	canceled := s
+	canceled.Status, canceled.CancelReason, canceled.CancelComment = store.StatusCanceled, key, feedback
+	res, err := c.b.store.Cancel(c.ctx, c.once(resp, c.note(NoteCancel, canceled, s.Total)), c.req.Org, c.req.User.ID, s.ID, key, feedback, c.now)
 	switch {
 	case errors.Is(err, store.ErrNotLive), errors.Is(err, store.ErrPermission), errors.Is(err, store.ErrNotFound):
 		return Response{FieldErrors: fieldErrors{"subscription": c.t.T("ErrStale")}}
@@ -84,7 +86,5 @@ func cancelSubmit(c *call) Response {
 	case res.Repeat:
 		return c.replay(res, resp)
 	}
-	s.Status, s.CancelReason, s.CancelComment = store.StatusCanceled, key, feedback
-	resp.Notifications = []Notification{c.note(NoteCancel, s, s.Total)}
 	return resp
 }

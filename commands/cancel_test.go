@@ -109,14 +109,15 @@ func TestCancel(t *testing.T) {
 	if s.Status != store.StatusCanceled || s.CancelReason != "too_expensive" || s.CancelComment != feedback || !s.RenewsAt.Equal(t0.AddDate(0, 1, 0)) {
 		t.Errorf("canceled subscription = %+v", s)
 	}
-	if len(r.Notifications) != 1 || r.Notifications[0].Kind != commands.NoteCancel || r.Notifications[0].Sub.Reason != "too_expensive" {
-		t.Fatalf("notifications = %+v, want one of kind cancel with the reason", r.Notifications)
+	noted := e.notes()
+	if len(noted) != 1 || noted[0].Kind != commands.NoteCancel || noted[0].Sub.Reason != "too_expensive" {
+		t.Fatalf("notifications = %+v, want one of kind cancel with the reason", noted)
 	}
 	for lang, want := range map[string]string{
 		"en": "Alice canceled Visio Plan 2. Reason: Too expensive.",
 		"de": "Alice hat Visio Plan 2 gekündigt. Grund: Zu teuer.",
 	} {
-		if msg := e.bot.RenderNotification(r.Notifications[0], lang); msg.Text != want {
+		if msg := e.bot.RenderNotification(noted[0], lang); msg.Text != want {
 			t.Errorf("%s notice = %q, want %q", lang, msg.Text, want)
 		}
 	}
@@ -142,13 +143,14 @@ func TestCancelReasons(t *testing.T) {
 			id := e.trial(alice, "visio-plan-2")
 			r := e.send(alice, cancelForm(id, reason.key, "", "yes"))
 			wantMessage(t, r, "Visio Plan 2 is canceled. You keep it until Dec 25, 2026.")
-			if len(r.Notifications) != 1 {
-				t.Fatalf("%d notifications, want 1", len(r.Notifications))
+			noted := e.notes()
+			if len(noted) != 1 {
+				t.Fatalf("%d notifications, want 1", len(noted))
 			}
-			if got := e.bot.RenderNotification(r.Notifications[0], "en").Text; !strings.HasSuffix(got, "Reason: "+reason.en+".") {
+			if got := e.bot.RenderNotification(noted[0], "en").Text; !strings.HasSuffix(got, "Reason: "+reason.en+".") {
 				t.Errorf("en notice %q, want reason %q", got, reason.en)
 			}
-			if got := e.bot.RenderNotification(r.Notifications[0], "de").Text; !strings.HasSuffix(got, "Grund: "+reason.de+".") {
+			if got := e.bot.RenderNotification(noted[0], "de").Text; !strings.HasSuffix(got, "Grund: "+reason.de+".") {
 				t.Errorf("de notice %q, want reason %q", got, reason.de)
 			}
 		})

@@ -1,10 +1,13 @@
 package commands_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -180,7 +183,8 @@ func (d *directory) Member(_ context.Context, ref string) (commands.Member, erro
 	return commands.Member{}, commands.ErrNoMember
 }
 
-// env is a bot on a store, with a fake clock.
+// env is a bot on a store, with a fake clock, and an outbox sender that
+// delivers to a recorder.
 type env struct {
 	t     *testing.T
 	mr    *miniredis.Miniredis // nil on a real Redis
@@ -190,6 +194,83 @@ type env struct {
 	clock *clock
 	cfg   commands.Config
 	cat   *catalog.Catalog
+
+	// last are the notifications the latest request that caused any
+	// added to the outbox.
+	last []commands.Notification
+}
+
+// notes returns the notifications the latest request that caused any
+// added to its organization's outbox (scheduled jobs' are returned by
+// charge and due).
+func (e *env) notes() []commands.Notification {
+	return slices.Clone(e.last)
+}
+
+// testOrgs are the organizations of the tests.
+var testOrgs = []string{"T1", "T2"}
+
+// outbox lists the notifications waiting in the organizations' outboxes,
+// by entry id (the tests run no sender: what a change adds stays there).
+func (e *env) outbox(orgs ...string) map[string]commands.Notification {
+	e.t.Helper()
+	out := map[string]commands.Notification{}
+	for _, org := range orgs {
+		if !store.ValidID(org) {
+			continue
+		}
+		entries, err := e.st.Outbox(e.t.Context(), org, 10000)
+		if err != nil {
+			e.t.Fatalf("Outbox: %v", err)
+		}
+		for _, en := range entries {
+			n, err := commands.DecodeNotification(en)
+			if err != nil {
+				e.t.Fatalf("outbox entry: %v", err)
+			}
+			out[org+"/"+en.ID] = n
+		}
+	}
+	return out
+}
+
+// added is what after holds that before did not, in the order of the
+// entries.
+func added(before, after map[string]commands.Notification) []commands.Notification {
+	var ids []string
+	for id := range after {
+		if _, ok := before[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		am, as := entrySeq(a)
+		bm, bs := entrySeq(b)
+		return cmp.Or(cmp.Compare(am, bm), cmp.Compare(as, bs))
+	})
+	var out []commands.Notification
+	for _, id := range ids {
+		out = append(out, after[id])
+	}
+	return out
+}
+
+// entrySeq orders "org/ms-seq" entry ids as their stream does.
+func entrySeq(id string) (ms, seq int64) {
+	_, id, _ = strings.Cut(id, "/")
+	m, s, _ := strings.Cut(id, "-")
+	ms, _ = strconv.ParseInt(m, 10, 64)
+	seq, _ = strconv.ParseInt(s, 10, 64)
+	return ms, seq
+}
+
+// jobNotes runs f (the scheduler) and returns the notifications its jobs
+// added to the outboxes.
+func (e *env) jobNotes(f func()) []commands.Notification {
+	e.t.Helper()
+	before := e.outbox(testOrgs...)
+	f()
+	return added(before, e.outbox(testOrgs...))
 }
 
 // newEnv starts a bot on miniredis.
@@ -263,11 +344,18 @@ func (e *env) request(w who) commands.Request {
 // handle runs a request and fails the test on a bot error.
 func (e *env) handle(req commands.Request) commands.Response {
 	e.t.Helper()
+	before := e.outbox(req.Org)
 	resp, err := e.bot.Handle(e.t.Context(), req)
 	if err != nil {
 		e.t.Fatalf("Handle(%q, form %v): %v", req.Text, req.Form, err)
 	}
 	checkResponse(e.t, resp)
+	if n := added(before, e.outbox(req.Org)); len(n) > 0 {
+		if len(resp.FieldErrors) > 0 {
+			e.t.Errorf("a submission refused with field errors %v notified %+v", resp.FieldErrors, n)
+		}
+		e.last = n
+	}
 	return resp
 }
 
@@ -393,9 +481,6 @@ func wantFieldError(t *testing.T, r commands.Response, id string, want ...string
 			t.Errorf("field error on %q = %q, want it to say %q", id, msg, w)
 		}
 	}
-	if len(r.Notifications) > 0 {
-		t.Errorf("refused submission notified %v", r.Notifications)
-	}
 }
 
 // wantMessage fails unless the response is a message (no form, no field
@@ -478,14 +563,15 @@ func (e *env) buy(w who, product string, n int) string {
 	return id
 }
 
-// charge runs the jobs due now: the charges of new invoices.
+// charge runs the jobs due now (the charges of new invoices) and returns
+// the notifications they caused.
 func (e *env) charge() []commands.Notification {
 	e.t.Helper()
-	notes, err := e.bot.RunDue(e.t.Context())
-	if err != nil {
-		e.t.Fatalf("RunDue: %v", err)
-	}
-	return notes
+	return e.jobNotes(func() {
+		if _, err := e.bot.RunDue(e.t.Context()); err != nil {
+			e.t.Fatalf("RunDue: %v", err)
+		}
+	})
 }
 
 func (e *env) buyForm(w who, product string, n int, period store.Period) *commands.Submission {

@@ -247,7 +247,7 @@ func fuzzBot(tb testing.TB) *Bot {
 	req.Form = &Submission{FormID: FormBuy, Values: map[string][]string{"product": {"visio-plan-2"}, "licenses": {"5"},
 		"period": {"monthly"}, "method": {m.ID}}}
 	r, err := b.Handle(ctx, req)
-	if err != nil || len(r.Notifications) != 1 {
+	if err != nil || len(r.Messages) != 1 || len(r.Messages[0].Buttons) == 0 {
 		tb.Fatalf("buy: %+v, %v", r, err)
 	}
 	id := strings.TrimPrefix(r.Messages[0].Buttons[0].Command, "assign ")

@@ -93,7 +93,7 @@ func licensesSubmit(c *call) Response {
 		text += "\n" + c.t.T("LicensesBilled", "Amount", c.t.Money(inv.Total, inv.Currency), "Date", c.t.Date(s.RenewsAt), "Invoice", inv.ID)
 	}
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleLicensesSet"), Text: text}}}
-	res, err := c.b.store.SetLicenses(c.ctx, c.once(resp), c.req.Org, c.req.User.ID, s.ID, total, before, inv, jobs...)
+	res, err := c.b.store.SetLicenses(c.ctx, c.once(resp, c.note(NoteLicenses, s, before)), c.req.Org, c.req.User.ID, s.ID, total, before, inv, jobs...)
 	switch {
 	case errors.Is(err, store.ErrBelowAssigned):
 		return Response{FieldErrors: fieldErrors{"total": c.t.T("ErrBelowAssignedNow")}}
@@ -104,7 +104,6 @@ func licensesSubmit(c *call) Response {
 	case res.Repeat:
 		return c.replay(res, resp)
 	}
-	resp.Notifications = []Notification{c.note(NoteLicenses, s, before)}
 	return resp
 }
 

@@ -106,9 +106,10 @@ func TestLicenses(t *testing.T) {
 		if inv := invs[0]; inv.Total != 4200 || len(inv.Lines) != 1 || inv.Lines[0] != want || inv.Status != store.InvoicePaid {
 			t.Errorf("newest invoice = %+v, want one paid line %+v", inv, want)
 		}
-		if len(r.Notifications) != 1 || r.Notifications[0].Kind != commands.NoteLicenses ||
-			r.Notifications[0].Sub.Before != 10 || r.Notifications[0].Sub.Licenses != 15 {
-			t.Errorf("notifications = %+v, want licenses 10 → 15", r.Notifications)
+		noted := e.notes()
+		if len(noted) != 1 || noted[0].Kind != commands.NoteLicenses ||
+			noted[0].Sub.Before != 10 || noted[0].Sub.Licenses != 15 {
+			t.Errorf("notifications = %+v, want licenses 10 → 15", noted)
 		}
 	})
 
@@ -119,10 +120,11 @@ func TestLicenses(t *testing.T) {
 		if invs := e.invoices(alice); len(invs) != 2 {
 			t.Errorf("%d invoices after a decrease, want still 2", len(invs))
 		}
-		if len(r.Notifications) != 1 || r.Notifications[0].Sub.Before != 15 || r.Notifications[0].Sub.Licenses != 12 {
-			t.Errorf("notifications = %+v, want licenses 15 → 12", r.Notifications)
+		noted := e.notes()
+		if len(noted) != 1 || noted[0].Sub.Before != 15 || noted[0].Sub.Licenses != 12 {
+			t.Errorf("notifications = %+v, want licenses 15 → 12", noted)
 		}
-		if msg := e.bot.RenderNotification(r.Notifications[0], "en"); !strings.Contains(msg.Text, "Alice changed Visio Plan 2 from 15 to 12 licenses.") {
+		if msg := e.bot.RenderNotification(noted[0], "en"); !strings.Contains(msg.Text, "Alice changed Visio Plan 2 from 15 to 12 licenses.") {
 			t.Errorf("notice = %q", msg.Text)
 		}
 	})

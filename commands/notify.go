@@ -58,33 +58,33 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 // Scheduling: trial reminders, trial ends, renewals and expiries.
 
 // RunDue does the jobs that are due now, each claimed by this replica
-// alone, and returns the notifications they cause.
-func (b *Bot) RunDue(ctx context.Context) ([]Notification, error) {
+// alone, and returns how many it did. The notifications they cause go
+// into the outboxes with their changes.
+func (b *Bot) RunDue(ctx context.Context) (int, error) {
 	now := b.now().UTC()
 	jobs, err := b.store.ClaimDue(ctx, now, 5*time.Minute, 100)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	var notes []Notification
+	done := 0
 	var errs []error
 	for _, j := range jobs {
-		n, err := b.safeJob(ctx, j, now)
-		if err != nil {
+		if err := b.safeJob(ctx, j, now); err != nil {
 			// Left in flight: another run picks it up when its lease ends.
 			errs = append(errs, err)
 			continue
 		}
-		notes = append(notes, n...)
 		if err := b.store.Done(ctx, j); err != nil {
 			errs = append(errs, err)
 		}
+		done++
 	}
-	return notes, errors.Join(errs...)
+	return done, errors.Join(errs...)
 }
 
 // safeJob runs a job; a job that panics is an error, left in flight for a
 // later run, and does not stop the others.
-func (b *Bot) safeJob(ctx context.Context, j store.Job, now time.Time) (n []Notification, err error) {
+func (b *Bot) safeJob(ctx context.Context, j store.Job, now time.Time) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("job %s %s/%s: panic: %v", j.Kind, j.Org, j.SubID, p)
@@ -93,30 +93,30 @@ func (b *Bot) safeJob(ctx context.Context, j store.Job, now time.Time) (n []Noti
 	return b.runJob(ctx, j, now)
 }
 
-func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) ([]Notification, error) {
+func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
 	s, err := b.store.Subscription(ctx, j.Org, j.SubID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil // its change never happened
+		return nil // its change never happened
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c := &call{b: b, ctx: ctx, now: now, t: b.tr("en"), req: Request{Org: j.Org, IdempotencyKey: "job:" + jobKey(j)}}
+	expired := s
+	expired.Status = store.StatusExpired
+	expiry := c.note(NoteExpiry, expired, 0).Note()
 	switch j.Kind {
 	case store.JobTrialReminder:
 		if s.Status != store.StatusTrial || !s.TrialEnd.After(j.Due) || !s.TrialEnd.After(now) {
-			return nil, nil
+			return nil
 		}
 		n := c.note(NoteReminder, s, 0)
 		n.To = s.Purchaser.ID
-		return []Notification{n}, nil
+		_, err := b.store.Notify(ctx, j.Org, store.Once{Key: c.req.IdempotencyKey, Note: n.Note()})
+		return err
 	case store.JobTrialEnd:
-		action, err := b.store.Settle(ctx, j, time.Time{}, nil)
-		if err != nil || action != "expire" {
-			return nil, err
-		}
-		s.Status = store.StatusExpired
-		return []Notification{c.note(NoteExpiry, s, 0)}, nil
+		_, err := b.store.Settle(ctx, j, time.Time{}, nil, expiry)
+		return err
 	case store.JobRenewal:
 		next := s.RenewsAt.AddDate(0, s.Period.Months(), 0)
 		var inv *store.Invoice
@@ -133,36 +133,33 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) ([]Notific
 				jobs = append(jobs, chargeJob(i, now))
 			}
 			if err := b.store.Schedule(ctx, jobs...); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		action, err := b.store.Settle(ctx, j, next, inv)
-		if err != nil || action != "expire" {
-			return nil, err
-		}
-		s.Status = store.StatusExpired
-		return []Notification{c.note(NoteExpiry, s, 0)}, nil
+		_, err := b.store.Settle(ctx, j, next, inv, expiry)
+		return err
 	case store.JobCharge:
 		return c.charge(s, j.Invoice)
 	}
-	return nil, nil
+	return nil
 }
 
 // charge collects an open invoice from the subscription's payment method
 // and records the outcome; the purchaser hears of a failed payment. The
 // gateway's idempotency key is the invoice, so a job that runs twice (its
-// replica died after charging) charges once.
-func (c *call) charge(s store.Subscription, invoiceID string) ([]Notification, error) {
+// replica died after charging) charges once, and the outcome is recorded
+// (and notified) once.
+func (c *call) charge(s store.Subscription, invoiceID string) error {
 	inv, err := c.b.store.Invoice(c.ctx, s.Org, invoiceID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil // its change never happened
+		return nil // its change never happened
 	}
 	if err != nil || inv.Status != store.InvoiceOpen {
-		return nil, err
+		return err
 	}
 	v, err := c.b.store.View(c.ctx, s.Org, s.Purchaser.ID, store.ViewOptions{})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	status := store.InvoiceFailed
 	if m, _, ok := v.Billing.Method(s.MethodID); ok {
@@ -173,15 +170,14 @@ func (c *call) charge(s store.Subscription, invoiceID string) ([]Notification, e
 			c.b.log.Warn("charge failed", "org", inv.Org, "invoice", inv.ID, "err", err)
 		}
 	}
-	if err := c.b.store.SetInvoiceStatus(c.ctx, inv, status); err != nil {
-		return nil, err
+	var note *store.Note
+	if status == store.InvoiceFailed {
+		n := c.note(NotePaymentFailed, s, 0)
+		n.To, n.Sub.Price, n.Sub.Currency, n.Sub.Invoice = s.Purchaser.ID, inv.Total, inv.Currency, inv.ID
+		note = n.Note()
 	}
-	if status == store.InvoicePaid {
-		return nil, nil
-	}
-	n := c.note(NotePaymentFailed, s, 0)
-	n.To, n.Sub.Price, n.Sub.Currency, n.Sub.Invoice = s.Purchaser.ID, inv.Total, inv.Currency, inv.ID
-	return []Notification{n}, nil
+	_, err = c.b.store.SetInvoiceStatus(c.ctx, inv, status, note)
+	return err
 }
 
 func jobKey(j store.Job) string {

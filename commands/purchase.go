@@ -199,10 +199,11 @@ func buySubmit(c *call) Response {
 			{Label: c.t.T("BtnInvoices"), Command: "invoices"}}}}}
 	var res store.Result
 	var err error
+	once := c.once(resp, c.note(kind, sub, 0))
 	if converting {
-		res, err = c.b.store.ConvertTrial(c.ctx, c.once(resp), sub, inv, jobs...)
+		res, err = c.b.store.ConvertTrial(c.ctx, once, sub, inv, jobs...)
 	} else {
-		res, err = c.b.store.CreateSubscription(c.ctx, c.once(resp), sub, &inv, jobs...)
+		res, err = c.b.store.CreateSubscription(c.ctx, once, sub, &inv, jobs...)
 	}
 	switch {
 	case errors.Is(err, store.ErrBelowAssigned):
@@ -214,7 +215,6 @@ func buySubmit(c *call) Response {
 	case res.Repeat:
 		return c.replay(res, resp)
 	}
-	resp.Notifications = []Notification{c.note(kind, sub, 0)}
 	return resp
 }
 
@@ -330,7 +330,7 @@ func trialSubmit(c *call) Response {
 		Text: c.t.T("TrialStarted", "Product", p.Name, "Licenses", c.t.N("Licenses", p.TrialLicenses), "Date", c.t.Date(end)),
 		Buttons: []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + sub.ID, Style: StylePrimary},
 			{Label: c.t.T("BtnBuy"), Command: "buy " + p.ID}}}}}
-	res, err := c.b.store.CreateSubscription(c.ctx, c.once(resp), sub, nil, jobs...)
+	res, err := c.b.store.CreateSubscription(c.ctx, c.once(resp, c.note(NoteTrial, sub, 0)), sub, nil, jobs...)
 	switch {
 	case errors.Is(err, store.ErrTrialUsed):
 		return Response{FieldErrors: fieldErrors{"product": c.t.T("ErrTrialUsed", "Product", p.Name)}}
@@ -339,6 +339,5 @@ func trialSubmit(c *call) Response {
 	case res.Repeat:
 		return c.replay(res, resp)
 	}
-	resp.Notifications = []Notification{c.note(NoteTrial, sub, 0)}
 	return resp
 }

@@ -14,11 +14,11 @@ import (
 func (e *env) due(at time.Time) []commands.Notification {
 	e.t.Helper()
 	e.clock.Set(at)
-	notes, err := e.bot.RunDue(e.t.Context())
-	if err != nil {
-		e.t.Fatalf("RunDue at %v: %v", at, err)
-	}
-	return notes
+	return e.jobNotes(func() {
+		if _, err := e.bot.RunDue(e.t.Context()); err != nil {
+			e.t.Fatalf("RunDue at %v: %v", at, err)
+		}
+	})
 }
 
 // kinds summarizes notifications: "kind>to" each.
@@ -197,21 +197,17 @@ func TestSchedulerTwoBots(t *testing.T) {
 		bots := []*commands.Bot{e.bot, e.newBot()}
 		e.clock.Set(t0.AddDate(0, 1, 0))
 
-		var mu sync.Mutex
-		var notes []commands.Notification
-		var wg sync.WaitGroup
-		for i := range 8 {
-			wg.Go(func() {
-				n, err := bots[i%2].RunDue(t.Context())
-				if err != nil {
-					t.Errorf("RunDue: %v", err)
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				notes = append(notes, n...)
-			})
-		}
-		wg.Wait()
+		notes := e.jobNotes(func() {
+			var wg sync.WaitGroup
+			for i := range 8 {
+				wg.Go(func() {
+					if _, err := bots[i%2].RunDue(t.Context()); err != nil {
+						t.Errorf("RunDue: %v", err)
+					}
+				})
+			}
+			wg.Wait()
+		})
 
 		keys := map[string]bool{}
 		for _, n := range notes {

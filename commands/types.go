@@ -7,10 +7,14 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/billingbot/billingbot/store"
 )
 
 // Request is one thing a user asked for.
@@ -76,8 +80,6 @@ type Response struct {
 	// FieldErrors answer a Submission whose rules broke: input id → message.
 	// Nothing was changed.
 	FieldErrors map[string]string
-	// Notifications are to be delivered to admins (or, with To, one user).
-	Notifications []Notification
 }
 
 // Message is something to show.
@@ -201,30 +203,61 @@ const (
 // Option is a choice of a select input.
 type Option struct{ Value, Label string }
 
-// Notification is a change worth telling admins (or one user) about.
+// Notification is a change worth telling admins (or one user) about. The
+// change puts it into the organization's outbox (store.Note) in the same
+// atomic step; a sender (package outbox) hands it to the Notifier of the
+// organization's platform.
 type Notification struct {
-	Org  string
-	To   string // a user id; empty: the organization's admins
-	Kind NotificationKind
-	Sub  NotifiedSub
-	// Key identifies the change, so that a notification is delivered once.
-	Key string
+	Org  string           `json:"org"`
+	To   string           `json:"to,omitempty"` // a user id; empty: the organization's admins
+	Kind NotificationKind `json:"kind"`
+	Sub  NotifiedSub      `json:"sub"`
+	// Key identifies the change, so that a notification is delivered once
+	// to each destination.
+	Key string `json:"key"`
+
+	// Redelivery is set when the notification may have reached some
+	// destinations before (its sender died, or an attempt timed out): a
+	// Notifier then skips those it delivered to (store.Delivered) and, where
+	// the platform allows, those that got it without being marked.
+	Redelivery bool `json:"-"`
+	// At is when the change happened.
+	At time.Time `json:"-"`
+}
+
+// Note encodes the notification for the outbox.
+func (n Notification) Note() *store.Note {
+	doc, _ := json.Marshal(n) // plain data: cannot fail
+	return &store.Note{Key: n.Key, Body: string(doc)}
+}
+
+// DecodeNotification reads a notification from an outbox entry.
+func DecodeNotification(e store.OutboxEntry) (Notification, error) {
+	var n Notification
+	if err := json.Unmarshal([]byte(e.Body), &n); err != nil {
+		return Notification{}, fmt.Errorf("outbox entry %s/%s: %w", e.Org, e.ID, err)
+	}
+	if n.Org != e.Org || n.Key != e.Key || n.Kind == "" {
+		return Notification{}, fmt.Errorf("outbox entry %s/%s: not a notification of its organization", e.Org, e.ID)
+	}
+	n.Redelivery, n.At = e.Redelivery(), e.At
+	return n, nil
 }
 
 // NotifiedSub is what a notification says about a subscription.
 type NotifiedSub struct {
-	ID        string
-	ProductID string
-	Product   string
-	Purchaser string // name
-	Licenses  int
-	Before    int // license count before a change
-	Price     int64
-	Currency  string
-	Period    string
-	Expires   time.Time
-	Reason    string // cancellation reason key
-	Invoice   string // the invoice of a failed payment
+	ID        string    `json:"id"`
+	ProductID string    `json:"product_id"`
+	Product   string    `json:"product"`
+	Purchaser string    `json:"purchaser"` // name
+	Licenses  int       `json:"licenses"`
+	Before    int       `json:"before,omitempty"` // license count before a change
+	Price     int64     `json:"price"`
+	Currency  string    `json:"currency"`
+	Period    string    `json:"period,omitempty"`
+	Expires   time.Time `json:"expires"`
+	Reason    string    `json:"reason,omitempty"`  // cancellation reason key
+	Invoice   string    `json:"invoice,omitempty"` // the invoice of a failed payment
 }
 
 // NotificationKind names a change.
@@ -251,5 +284,29 @@ const (
 type Notifier interface {
 	// Owns reports whether org is one of the platform's organizations.
 	Owns(org string) bool
+	// Notify delivers n to every destination it has. Its error tells the
+	// outbox what to do: nil, done; one wrapping ErrPermanent, give up at
+	// once (a dead letter for an operator); a *RateLimitedError, try again
+	// after its wait; any other (a 5xx, a timeout), try again later with
+	// backoff. With n.Redelivery it skips the destinations it delivered n
+	// to before.
 	Notify(ctx context.Context, n Notification) error
 }
+
+// ErrPermanent marks a delivery failure that trying again cannot mend: no
+// admin channel and no admins, a channel that does not exist, an app that
+// lacks a permission.
+var ErrPermanent = errors.New("cannot be delivered")
+
+// RateLimitedError is a delivery the platform refused for now: it asked to
+// wait Wait before trying again.
+type RateLimitedError struct {
+	Wait time.Duration
+	Err  error
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("rate limited for %v: %v", e.Wait, e.Err)
+}
+
+func (e *RateLimitedError) Unwrap() error { return e.Err }

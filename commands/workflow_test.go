@@ -40,8 +40,9 @@ func TestWorkflow(t *testing.T) {
 		r = e.send(alice.de(), form(commands.FormBuy, "", "product", input(t, f, "product").Value[0], "licenses", "10",
 			"period", "annual", "method", m.ID))
 		wantMessage(t, r, "Ihre Testversion von Visio Plan 2 ist jetzt ein Abonnement", "1.512,00 € (jährlich)", "02.12.2027")
-		if len(r.Notifications) != 1 || r.Notifications[0].Kind != commands.NoteConversion {
-			t.Errorf("notifications %+v, want a conversion", r.Notifications)
+		noted := e.notes()
+		if len(noted) != 1 || noted[0].Kind != commands.NoteConversion {
+			t.Errorf("notifications %+v, want a conversion", noted)
 		}
 
 		// Half a year on she needs 15: 5 × €151.20 for 183 of 365 days.

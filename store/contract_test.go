@@ -74,6 +74,12 @@ func runContract(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"settle trial end", testSettleTrialEnd},
 		{"settle renewal", testSettleRenewal},
 		{"invalid ids never become keys", testInvalidIDs},
+		{"outbox: notifications with their changes", testOutboxWithChanges},
+		{"outbox: fetch and done", testOutboxDeliver},
+		{"outbox: claim from a dead sender, release", testOutboxClaim},
+		{"outbox: retry and dead letters", testOutboxRetryDead},
+		{"outbox: delivered marks", testDeliveredMarks},
+		{"a late change does nothing", testLateChange},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -263,11 +269,20 @@ func forEachServer(ctx context.Context, rdb redis.UniversalClient, fn func(conte
 	return fmt.Errorf("unknown client %T", rdb)
 }
 
+// outboxDue is the senders' schedule of looks at outboxes: a change that
+// carries a notification marks its organization in the same round trip,
+// refused or not (a look that finds nothing costs nothing), so it is no
+// part of what a refused change must leave alone.
+const outboxDue = "bb:{outbox}:due"
+
 // unchanged fails the test if the database differs from before.
 func (f *fixture) unchanged(t *testing.T, before map[string]string, what string) {
 	t.Helper()
 	after := f.snapshot(t)
 	for k, v := range after {
+		if k == outboxDue {
+			continue
+		}
 		if before[k] != v {
 			t.Errorf("%s changed %s:\n got %s\nwant %s", what, k, v, before[k])
 		}
@@ -1057,8 +1072,8 @@ func testInvoiceStatus(t *testing.T, f *fixture) {
 	sub := purchase(orgA, "sub1", 2)
 	inv := invoice(sub, "inv1", t0, 2, "purchase")
 	f.create(t, sub, inv)
-	if err := f.s.SetInvoiceStatus(f.ctx, *inv, store.InvoicePaid); err != nil {
-		t.Fatal(err)
+	if ok, err := f.s.SetInvoiceStatus(f.ctx, *inv, store.InvoicePaid, nil); err != nil || !ok {
+		t.Fatalf("SetInvoiceStatus(open → paid) = %v, %v; want true", ok, err)
 	}
 	want := *inv
 	want.Status = store.InvoicePaid
@@ -1072,9 +1087,16 @@ func testInvoiceStatus(t *testing.T, f *fixture) {
 	before := f.snapshot(t)
 	missing := *inv
 	missing.ID = "nosuchinv"
-	err := f.s.SetInvoiceStatus(f.ctx, missing, store.InvoiceFailed)
+	_, err := f.s.SetInvoiceStatus(f.ctx, missing, store.InvoiceFailed, nil)
 	wantErr(t, "status of an unknown invoice", err, store.ErrNotFound)
 	f.unchanged(t, before, "status of an unknown invoice")
+	// A second replica that read the invoice while it was open records
+	// nothing: the outcome is recorded (and notified) once.
+	note := &store.Note{Key: "payment-failed:inv1", Body: "{}"}
+	if ok, err := f.s.SetInvoiceStatus(f.ctx, *inv, store.InvoiceFailed, note); err != nil || ok {
+		t.Errorf("SetInvoiceStatus(open → failed) of a paid invoice = %v, %v; want false", ok, err)
+	}
+	f.unchanged(t, before, "status of an invoice whose status changed meanwhile")
 }
 
 func testPrefsSettings(t *testing.T, f *fixture) {
@@ -1180,13 +1202,28 @@ func testScheduler(t *testing.T, f *fixture) {
 	if err := f.s.Schedule(f.ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	claim := func(at time.Time, max int) []store.Job {
+	// claim returns the jobs claimed, and the same without their leases
+	// (to compare with what was scheduled).
+	claimed := func(at time.Time, max int) ([]store.Job, []store.Job) {
 		t.Helper()
 		jobs, err := f.s.ClaimDue(f.ctx, at, lease, max)
 		if err != nil {
 			t.Fatalf("ClaimDue(%v): %v", at, err)
 		}
-		return jobs
+		var bare []store.Job
+		for _, j := range jobs {
+			if want := sec(at.Add(lease)); !j.Lease.Equal(want) {
+				t.Errorf("ClaimDue(%v): lease of %+v, want %v", at, j, want)
+			}
+			j.Lease = time.Time{}
+			bare = append(bare, j)
+		}
+		return jobs, bare
+	}
+	claim := func(at time.Time, max int) []store.Job {
+		t.Helper()
+		_, bare := claimed(at, max)
+		return bare
 	}
 	done := func(j store.Job) {
 		t.Helper()
@@ -1199,28 +1236,51 @@ func testScheduler(t *testing.T, f *fixture) {
 		at   time.Duration // after now
 		max  int
 		want []store.Job
-		then func()
+		then func(got []store.Job) // the claimed jobs, with leases
 	}{
 		{"due ones", 0, 10, []store.Job{a, b}, nil},
 		{"claimed ones are not handed out again", 0, 10, nil, nil},
 		{"nor while leased", 4 * time.Minute, 10, nil, nil},
-		{"back when the lease ran out", 6 * time.Minute, 10, []store.Job{a, b}, func() { done(a) }},
-		{"done ones never come back", 12 * time.Minute, 10, []store.Job{b}, func() { done(b) }},
+		{"back when the lease ran out", 6 * time.Minute, 10, []store.Job{a, b}, func(got []store.Job) { done(got[0]) }},
+		{"done ones never come back", 12 * time.Minute, 10, []store.Job{b}, func(got []store.Job) { done(got[0]) }},
 		{"nothing left due", 30 * time.Minute, 10, nil, nil},
-		{"later job", 2 * time.Hour, 10, []store.Job{c}, func() { done(c) }},
+		{"later job", 2 * time.Hour, 10, []store.Job{c}, func(got []store.Job) { done(got[0]) }},
 		{"all done", 24 * time.Hour, 10, nil, nil},
 	}
 	for _, st := range steps {
-		got := claim(now.Add(st.at), st.max)
+		leased, got := claimed(now.Add(st.at), st.max)
 		if len(got) != 0 || len(st.want) != 0 {
 			if !reflect.DeepEqual(got, st.want) {
 				t.Errorf("%s: ClaimDue(now+%v) = %+v, want %+v", st.name, st.at, got, st.want)
 			}
 		}
-		if st.then != nil {
-			st.then()
+		if st.then != nil && len(leased) > 0 {
+			st.then(leased)
 		}
 	}
+
+	t.Run("done after the lease ran out", func(t *testing.T) {
+		at := now.Add(72 * time.Hour)
+		j := store.Job{Kind: store.JobTrialReminder, Org: orgA, SubID: "late1", Due: at}
+		if err := f.s.Schedule(f.ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		first, _ := claimed(at, 10)
+		// The first replica stalls past its lease; another claims the job again.
+		second, _ := claimed(at.Add(lease+time.Minute), 10)
+		if len(first) != 1 || len(second) != 1 {
+			t.Fatalf("claims = %+v, %+v; want the job twice", first, second)
+		}
+		done(first[0]) // late: must not end the second replica's claim
+		if got := claim(at.Add(2*lease+2*time.Minute), 10); !reflect.DeepEqual(got, []store.Job{j}) {
+			t.Errorf("after a stale Done and the second lease ran out: ClaimDue = %+v, want the job again (the second claim was not ended)", got)
+		}
+		third, _ := claimed(at.Add(4*lease), 10)
+		done(third[0])
+		if got := claim(at.Add(6*lease), 10); len(got) != 0 {
+			t.Errorf("after the current claim's Done: ClaimDue = %+v, want nothing", got)
+		}
+	})
 
 	t.Run("max", func(t *testing.T) {
 		later := now.Add(48 * time.Hour)
@@ -1262,7 +1322,7 @@ func testScheduler(t *testing.T, f *fixture) {
 func testSettleTrialEnd(t *testing.T, f *fixture) {
 	settle := func(j store.Job) string {
 		t.Helper()
-		action, err := f.s.Settle(f.ctx, j, time.Time{}, nil)
+		action, err := f.s.Settle(f.ctx, j, time.Time{}, nil, nil)
 		if err != nil {
 			t.Fatalf("Settle(%+v): %v", j, err)
 		}
@@ -1273,7 +1333,11 @@ func testSettleTrialEnd(t *testing.T, f *fixture) {
 	if _, err := f.s.CreateSubscription(f.ctx, f.idem(), tr, nil, end); err != nil {
 		t.Fatal(err)
 	}
-	if jobs, err := f.s.ClaimDue(f.ctx, tr.TrialEnd, time.Minute, 10); err != nil || len(jobs) != 1 || jobs[0] != (store.Job{Kind: store.JobTrialEnd, Org: orgA, SubID: "tr1", Due: sec(tr.TrialEnd)}) {
+	jobs, err := f.s.ClaimDue(f.ctx, tr.TrialEnd, time.Minute, 10)
+	if len(jobs) == 1 {
+		jobs[0].Lease = time.Time{}
+	}
+	if err != nil || len(jobs) != 1 || jobs[0] != (store.Job{Kind: store.JobTrialEnd, Org: orgA, SubID: "tr1", Due: sec(tr.TrialEnd)}) {
 		t.Fatalf("job scheduled with the trial: ClaimDue = %+v, %v; want the trial-end job", jobs, err)
 	}
 
@@ -1344,12 +1408,12 @@ func testSettleRenewal(t *testing.T, f *fixture) {
 	before := f.snapshot(t)
 	stale := renewal
 	stale.Due = sub.RenewsAt.Add(-time.Hour)
-	if got, err := f.s.Settle(f.ctx, stale, next, inv); err != nil || got != "" {
+	if got, err := f.s.Settle(f.ctx, stale, next, inv, nil); err != nil || got != "" {
 		t.Errorf("renewal at another time = %q, %v; want \"\"", got, err)
 	}
 	f.unchanged(t, before, "stale renewal")
 
-	got, err := f.s.Settle(f.ctx, renewal, next, inv)
+	got, err := f.s.Settle(f.ctx, renewal, next, inv, nil)
 	if err != nil || got != "renew" {
 		t.Fatalf("renewal = %q, %v; want renew", got, err)
 	}
@@ -1369,7 +1433,7 @@ func testSettleRenewal(t *testing.T, f *fixture) {
 
 	before = f.snapshot(t)
 	inv2 := invoice(sub, "inv-renew2", sub.RenewsAt, 2, "renewal")
-	if got, err := f.s.Settle(f.ctx, renewal, next.AddDate(0, 1, 0), inv2); err != nil || got != "" {
+	if got, err := f.s.Settle(f.ctx, renewal, next.AddDate(0, 1, 0), inv2, nil); err != nil || got != "" {
 		t.Errorf("same renewal again = %q, %v; want \"\"", got, err)
 	}
 	f.unchanged(t, before, "repeated renewal")
@@ -1379,14 +1443,14 @@ func testSettleRenewal(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	renewal.Due = next
-	if got, err := f.s.Settle(f.ctx, renewal, time.Time{}, nil); err != nil || got != "expire" {
+	if got, err := f.s.Settle(f.ctx, renewal, time.Time{}, nil, nil); err != nil || got != "expire" {
 		t.Errorf("renewal of a canceled subscription = %q, %v; want expire", got, err)
 	}
 	if s := f.sub(t, orgA, "sub1"); s.Status != store.StatusExpired {
 		t.Errorf("status = %q, want expired", s.Status)
 	}
 	before = f.snapshot(t)
-	if got, err := f.s.Settle(f.ctx, renewal, next.AddDate(0, 1, 0), inv2); err != nil || got != "" {
+	if got, err := f.s.Settle(f.ctx, renewal, next.AddDate(0, 1, 0), inv2, nil); err != nil || got != "" {
 		t.Errorf("renewal of an expired subscription = %q, %v; want \"\"", got, err)
 	}
 	f.unchanged(t, before, "renewal of an expired subscription")
@@ -1395,7 +1459,7 @@ func testSettleRenewal(t *testing.T, f *fixture) {
 	sub2 := purchase(orgA, "sub2", 1)
 	f.create(t, sub2, nil)
 	keys := len(f.snapshot(t))
-	if got, err := f.s.Settle(f.ctx, store.Job{Kind: store.JobRenewal, Org: orgA, SubID: "sub2", Due: sub2.RenewsAt}, next, nil); err != nil || got != "renew" {
+	if got, err := f.s.Settle(f.ctx, store.Job{Kind: store.JobRenewal, Org: orgA, SubID: "sub2", Due: sub2.RenewsAt}, next, nil, nil); err != nil || got != "renew" {
 		t.Errorf("renewal without invoice = %q, %v; want renew", got, err)
 	}
 	if n := len(f.snapshot(t)); n != keys {
@@ -1473,14 +1537,15 @@ func testInvalidIDs(t *testing.T, f *fixture) {
 				"billing":       func() error { _, err := f.s.SaveBilling(f.ctx, f.idem(), orgA, id, store.Billing{}, "x"); return err },
 				"invoice":       func() error { _, err := f.s.Invoice(f.ctx, orgA, id); return err },
 				"invoice status": func() error {
-					return f.s.SetInvoiceStatus(f.ctx, *inv, store.InvoicePaid)
+					_, err := f.s.SetInvoiceStatus(f.ctx, *inv, store.InvoicePaid, nil)
+					return err
 				},
 				"audit": func() error { _, err := f.s.Audit(f.ctx, id, 10); return err },
 				"pay link": func() error {
 					_, err := f.s.CreatePayLink(f.ctx, store.PayLink{Org: orgA, User: id}, time.Minute)
 					return err
 				},
-				"settle":   func() error { _, err := f.s.Settle(f.ctx, job, t0, nil); return err },
+				"settle":   func() error { _, err := f.s.Settle(f.ctx, job, t0, nil, nil); return err },
 				"schedule": func() error { return f.s.Schedule(f.ctx, job) },
 			}
 			for name, call := range calls {

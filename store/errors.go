@@ -62,6 +62,8 @@ var scriptErrors = map[string]error{
 	"NOTTRIAL":   ErrNotTrial,
 	"STALE":      ErrStale,
 	"INVALID":    ErrInvalid,
+	// A change that reached Redis after its caller had given up.
+	"LATE": ErrUnavailable,
 }
 
 // wrap turns a Redis or script error into a store error for op.

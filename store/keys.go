@@ -39,6 +39,10 @@ func (k keys) rate(user string, now time.Time) string {
 	return k.p + "rate:" + user + ":" + strconv.FormatInt(now.Unix()/60, 10)
 }
 func (k keys) cache(key string) string { return k.p + "cache:" + key }
+func (k keys) outbox() string          { return k.p + "outbox" }
+func (k keys) outboxRetry() string     { return k.p + "outbox:retry" }
+func (k keys) outboxDead() string      { return k.p + "outbox:dead" }
+func (k keys) sent(id string) string   { return k.p + "sent:" + id }
 
 // The prefix that scripts append ids to when they reach keys they learn
 // while running (all in the organization's slot).
@@ -47,7 +51,14 @@ func (k keys) prefix() string { return k.p }
 const (
 	keyDue      = "bb:{sched}:due"
 	keyInflight = "bb:{sched}:inflight"
+	// The organizations whose outboxes senders look at, by when (ms; 0:
+	// at once), and those that have had dead letters.
+	keyOutboxDue  = "bb:{outbox}:due"
+	keyOutboxDead = "bb:{outbox}:dead"
 )
+
+// streamID is what a Redis stream entry id looks like.
+var streamID = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}$`)
 
 func payLinkKey(token string) string { return "bb:paylink:" + token }
 

@@ -19,11 +19,7 @@ func (s *Store) Schedule(ctx context.Context, jobs ...Job) error {
 	if err := checkJobs("schedule", jobs); err != nil {
 		return err
 	}
-	members := make([]redis.Z, len(jobs))
-	for i, j := range jobs {
-		members[i] = redis.Z{Score: float64(j.Due.Unix()), Member: jobMember(j)}
-	}
-	return wrap("schedule", s.rdb.ZAdd(ctx, keyDue, members...).Err())
+	return wrap("schedule", s.rdb.ZAdd(ctx, keyDue, dueMembers(jobs)...).Err())
 }
 
 // ClaimDue claims up to max jobs due at now for this replica alone. A
@@ -31,8 +27,9 @@ func (s *Store) Schedule(ctx context.Context, jobs ...Job) error {
 // died) is handed out again.
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, max int) ([]Job, error) {
 	const op = "claim due"
+	until := now.Add(lease).Unix()
 	v, err := scriptClaim.Run(ctx, s.rdb, []string{keyDue, keyInflight},
-		now.Unix(), now.Add(lease).Unix(), max).StringSlice()
+		now.Unix(), until, max).StringSlice()
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -44,14 +41,17 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 			s.rdb.ZRem(ctx, keyInflight, m)
 			continue
 		}
+		j.Lease = time.Unix(until, 0).UTC()
 		jobs = append(jobs, j)
 	}
 	return jobs, nil
 }
 
-// Done marks a claimed job finished.
+// Done marks a claimed job finished, if it is still this claim's: a job
+// whose lease ran out and that another replica claimed again stays that
+// replica's.
 func (s *Store) Done(ctx context.Context, j Job) error {
-	return wrap("job done", s.rdb.ZRem(ctx, keyInflight, jobMember(j)).Err())
+	return wrap("job done", scriptDone.Run(ctx, s.rdb, []string{keyInflight}, jobMember(j), j.Lease.Unix()).Err())
 }
 
 func parseJob(m string) (Job, error) {
@@ -76,8 +76,9 @@ func parseJob(m string) (Job, error) {
 // Settle applies a trial-end or renewal job to its subscription if it still
 // applies, and says what it did: "expire", "renew" or "" (nothing: the job
 // was stale, e.g. the trial was bought meanwhile). A renewal moves the end of
-// the period to next and records inv, the renewal's invoice.
-func (s *Store) Settle(ctx context.Context, j Job, next time.Time, inv *Invoice) (string, error) {
+// the period to next and records inv, the renewal's invoice; an expiry adds
+// note (nil: none) to the outbox.
+func (s *Store) Settle(ctx context.Context, j Job, next time.Time, inv *Invoice, note *Note) (string, error) {
 	const op = "settle"
 	if err := checkJobs(op, []Job{j}); err != nil {
 		return "", err
@@ -98,8 +99,29 @@ func (s *Store) Settle(ctx context.Context, j Job, next time.Time, inv *Invoice)
 		user = "none"
 	}
 	args := append([]any{string(j.Kind), unix(j.Due), unix(next)}, ia...)
-	action, err := scriptSettle.Run(ctx, s.rdb, []string{k.sub(j.SubID), k.audit(), k.invoice(invID), k.invoices(user)}, args...).Text()
-	return action, wrap(op, err)
+	v, err := s.change(ctx, scriptSettle, j.Org, note, nil, []string{k.sub(j.SubID), k.audit(), k.invoice(invID), k.invoices(user)}, args...)
+	if err != nil {
+		return "", wrap(op, err)
+	}
+	action, _ := v.(string)
+	return action, nil
+}
+
+// Notify adds a notification that is not part of another change (a
+// trial's reminder) to the organization's outbox, once per once.Key.
+func (s *Store) Notify(ctx context.Context, org string, once Once) (Result, error) {
+	const op = "notify"
+	if err := checkIdem(op, once.Key); err != nil {
+		return Result{}, err
+	}
+	if err := checkIDs(op, org); err != nil {
+		return Result{}, err
+	}
+	if once.Note == nil {
+		return Result{}, &Error{Op: op, Err: fmt.Errorf("%w: no notification", ErrInvalid)}
+	}
+	v, err := s.change(ctx, scriptNotify, org, once.Note, nil, []string{orgKeys(org).idem(once.Key)}, s.ttl())
+	return result(op, v, err)
 }
 
 // Invoice reads one invoice.

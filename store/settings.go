@@ -66,26 +66,34 @@ func (s *Store) SaveBilling(ctx context.Context, once Once, org, user string, b 
 		return Result{}, err
 	}
 	k := orgKeys(org)
-	v, err := scriptBilling.Run(ctx, s.rdb, []string{k.idem(once.Key), k.billing(user), k.audit()},
-		s.ttl(), once.Reply, user, strconv.FormatInt(old, 10), strconv.FormatInt(b.Version, 10), string(doc), what).Result()
+	v, err := s.change(ctx, scriptBilling, org, once.Note, nil, []string{k.idem(once.Key), k.billing(user), k.audit()},
+		s.ttl(), once.Reply, user, strconv.FormatInt(old, 10), strconv.FormatInt(b.Version, 10), string(doc), what)
 	return result(op, v, err)
 }
 
-// SetInvoiceStatus records whether an invoice was paid, with an audit entry.
-func (s *Store) SetInvoiceStatus(ctx context.Context, inv Invoice, status InvoiceStatus) error {
+// SetInvoiceStatus records whether an invoice was paid, with an audit
+// entry and the notification the outcome causes (nil: none), if the
+// invoice's status is still inv.Status. It reports false, and changes
+// nothing, when the status had changed meanwhile (another replica recorded
+// the outcome first).
+func (s *Store) SetInvoiceStatus(ctx context.Context, inv Invoice, status InvoiceStatus, note *Note) (bool, error) {
 	const op = "set invoice status"
 	if err := checkIDs(op, inv.Org, inv.ID); err != nil {
-		return err
+		return false, err
 	}
 	before := inv.Status
 	inv.Status = status
 	doc, err := json.Marshal(inv)
 	if err != nil {
-		return err
+		return false, err
 	}
 	k := orgKeys(inv.Org)
-	return wrap(op, scriptInvoiceStatus.Run(ctx, s.rdb, []string{k.invoice(inv.ID), k.audit()},
-		string(doc), inv.ID, string(before), string(status)).Err())
+	v, err := s.change(ctx, scriptInvoiceStatus, inv.Org, note, nil, []string{k.invoice(inv.ID), k.audit()},
+		string(doc), inv.ID, string(before), string(status))
+	if err != nil {
+		return false, wrap(op, err)
+	}
+	return v == int64(1), nil
 }
 
 // Audit returns the organization's newest audit entries, newest first.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,22 +23,120 @@ import (
 type Store struct {
 	rdb     redis.UniversalClient
 	idemTTL time.Duration
+	// skew is how far Redis's clock is ahead of this process's, in
+	// milliseconds, as Ping last measured it: deadlines of changes are
+	// given to Redis in its own time.
+	skew atomic.Int64
+	// noted hears of organizations that a change of this process gave a
+	// notification, for this process's sender (Noted).
+	noted chan string
 }
 
 // New returns a store on rdb.
 func New(rdb redis.UniversalClient) *Store {
-	return &Store{rdb: rdb, idemTTL: 24 * time.Hour}
+	return &Store{rdb: rdb, idemTTL: 24 * time.Hour, noted: make(chan string, 64)}
 }
+
+// Noted delivers the organization of each notification that a change made
+// through this store added to an outbox (as far as the reader keeps up;
+// senders also poll), so that this process's sender delivers it at once.
+func (s *Store) Noted() <-chan string { return s.noted }
 
 // Client returns the Redis client the store uses.
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
-// Ping reports whether Redis answers.
+// Ping reports whether Redis answers, and learns how far its clock is
+// from this process's.
 func (s *Store) Ping(ctx context.Context) error {
-	return wrap("ping", s.rdb.Ping(ctx).Err())
+	before := time.Now()
+	t, err := s.rdb.Time(ctx).Result()
+	if err != nil {
+		return wrap("ping", err)
+	}
+	after := time.Now()
+	mid := before.Add(after.Sub(before) / 2)
+	s.skew.Store(t.Sub(mid).Milliseconds())
+	return nil
 }
 
-// Connect opens a client for a Redis URL:
+// lateMargin is how long before its caller's deadline a change must reach
+// Redis: a change that Redis runs just before the deadline still has this
+// long for its answer to come back before the caller gives up.
+const lateMargin = 250 * time.Millisecond
+
+// notAfter is the latest time, in Redis's clock (ms), at which a change
+// made for ctx may still happen: after it, the caller has given up and
+// told the user that nothing was changed. 0: ctx has no deadline.
+func (s *Store) notAfter(ctx context.Context) int64 {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	return d.Add(-lateMargin).UnixMilli() + s.skew.Load()
+}
+
+// change runs a script that changes an organization's state, with the
+// envelope every change carries (lua/lib/envelope.lua): the organization's
+// outbox and the notification the change causes (nil: none), and the
+// latest time the change may still happen. Jobs go into the due set before
+// the script, in the same round trip (a job whose change is then refused
+// finds nothing to do when it runs); a notification's organization is
+// marked due for the senders after it.
+func (s *Store) change(ctx context.Context, sc *redis.Script, org string, note *Note, jobs []Job, keys []string, args ...any) (any, error) {
+	keys = append(keys, orgKeys(org).outbox())
+	var noteKey, noteBody string
+	if note != nil {
+		noteKey, noteBody = note.Key, note.Body
+	}
+	args = append(args, s.notAfter(ctx), noteKey, noteBody)
+	if len(jobs) == 0 && note == nil {
+		return sc.Run(ctx, s.rdb, keys, args...).Result()
+	}
+	due := redis.Z{Score: 0, Member: org}
+	var zadd *redis.IntCmd
+	var cmd *redis.Cmd
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if len(jobs) > 0 {
+			zadd = p.ZAdd(ctx, keyDue, dueMembers(jobs)...)
+		}
+		cmd = sc.EvalSha(ctx, p, keys, args...)
+		if note != nil {
+			p.ZAdd(ctx, keyOutboxDue, due)
+		}
+		return nil
+	})
+	if zadd != nil && zadd.Err() != nil {
+		return nil, zadd.Err()
+	}
+	v, err := cmd.Result()
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		v, err = sc.Eval(ctx, s.rdb, keys, args...).Result()
+		if err == nil && note != nil {
+			// The entry came after the mark: mark again.
+			err = s.rdb.ZAdd(ctx, keyOutboxDue, due).Err()
+		}
+	}
+	if err == nil && note != nil {
+		select {
+		case s.noted <- org:
+		default:
+		}
+	}
+	return v, err
+}
+
+// dueMembers encodes jobs as members of the due set.
+func dueMembers(jobs []Job) []redis.Z {
+	members := make([]redis.Z, len(jobs))
+	for i, j := range jobs {
+		members[i] = redis.Z{Score: float64(j.Due.Unix()), Member: jobMember(j)}
+	}
+	return members
+}
+
+// Connect opens a client for a Redis URL, one that gives up on a command
+// when its context ends (so that a request's deadline bounds its time in
+// a Redis that hangs):
 //
 //	redis://[user:pass@]host:port[/db]     one server (rediss:// for TLS, unix:///path.sock)
 //	redis+cluster://host:port?addr=host2:port2&addr=…   Redis Cluster (rediss+cluster:// for TLS)
@@ -80,12 +179,14 @@ func connect(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis url: %w", err)
 		}
+		opt.ContextTimeoutEnabled = true
 		return redis.NewClient(opt), nil
 	case "cluster":
 		opt, err := redis.ParseClusterURL(plain)
 		if err != nil {
 			return nil, fmt.Errorf("redis cluster url: %w", err)
 		}
+		opt.ContextTimeoutEnabled = true
 		return redis.NewClusterClient(opt), nil
 	case "sentinel":
 		opt, err := redis.ParseFailoverURL(plain)
@@ -95,34 +196,51 @@ func connect(rawURL string) (redis.UniversalClient, error) {
 		if opt.MasterName == "" {
 			return nil, fmt.Errorf("redis sentinel url: master_name is required")
 		}
+		opt.ContextTimeoutEnabled = true
 		return redis.NewFailoverClient(opt), nil
 	}
 	return nil, fmt.Errorf("redis url: unknown scheme %q", scheme)
 }
 
-//go:embed lua/*.lua
+//go:embed lua/*.lua lua/lib/*.lua
 var luaFiles embed.FS
 
-func script(name string) *redis.Script {
-	src, err := luaFiles.ReadFile("lua/" + name + ".lua")
+func source(path string) string {
+	src, err := luaFiles.ReadFile(path)
 	if err != nil {
 		panic(err) // embedded at build time: cannot happen
 	}
-	return redis.NewScript(string(src))
+	return string(src)
+}
+
+func script(name string) *redis.Script {
+	return redis.NewScript(source("lua/" + name + ".lua"))
+}
+
+// changeScript is a script that changes an organization's state, run by
+// Store.change: the envelope comes first.
+func changeScript(name string) *redis.Script {
+	return redis.NewScript(source("lua/lib/envelope.lua") + source("lua/"+name+".lua"))
 }
 
 var (
-	scriptCreate        = script("create")
-	scriptConvert       = script("convert")
-	scriptLicenses      = script("licenses")
-	scriptAssign        = script("assign")
-	scriptUnassign      = script("unassign")
-	scriptCancel        = script("cancel")
-	scriptBilling       = script("billing")
-	scriptSettle        = script("settle")
+	scriptCreate        = changeScript("create")
+	scriptConvert       = changeScript("convert")
+	scriptLicenses      = changeScript("licenses")
+	scriptAssign        = changeScript("assign")
+	scriptUnassign      = changeScript("unassign")
+	scriptCancel        = changeScript("cancel")
+	scriptBilling       = changeScript("billing")
+	scriptSettle        = changeScript("settle")
+	scriptInvoiceStatus = changeScript("invoice_status")
+	scriptNotify        = changeScript("notify")
 	scriptClaim         = script("claim")
+	scriptDone          = script("done")
 	scriptView          = script("view")
-	scriptInvoiceStatus = script("invoice_status")
+	scriptOutboxDue     = script("outbox_due")
+	scriptOutboxFetch   = script("outbox_fetch")
+	scriptOutboxSettle  = script("outbox_settle")
+	scriptOutboxRedrive = script("outbox_redrive")
 )
 
 // NewID returns a random, unguessable id (80 bits, base32, lower case).
@@ -134,13 +252,17 @@ func NewID() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
-// Once makes a state change idempotent. Key identifies the request (a
-// platform's view or interaction id); a second change with the same Key
-// changes nothing and returns, as Result.Value, what the first recorded:
-// Reply when it was set (the answer the user got), else the first result.
+// Once is what a state change carries besides its own arguments. It makes
+// the change idempotent: Key identifies the request (a platform's view or
+// interaction id); a second change with the same Key changes nothing and
+// returns, as Result.Value, what the first recorded: Reply when it was set
+// (the answer the user got), else the first result. Note, when set, is the
+// notification the change causes: it goes into the organization's outbox
+// in the same atomic step, only when the change happens.
 type Once struct {
 	Key   string
 	Reply string
+	Note  *Note
 }
 
 // Result is what a state change returns: whether it happened now or was a
@@ -181,4 +303,41 @@ func unix(t time.Time) string {
 		return ""
 	}
 	return fmt.Sprint(t.Unix())
+}
+
+// Persistence is what the Redis in use keeps on disk.
+type Persistence struct {
+	// Known is false when Redis would not say (CONFIG is disabled, as on
+	// some managed services); then only AOF is reported, from INFO.
+	Known bool
+	AOF   bool   // appendonly yes
+	Fsync string // appendfsync: always, everysec or no
+	Save  string // RDB snapshot rules; "" for none
+}
+
+// KeepsNothing reports whether a restart of Redis loses everything.
+func (p Persistence) KeepsNothing() bool { return p.Known && !p.AOF && strings.TrimSpace(p.Save) == "" }
+
+// Persistence asks Redis what it keeps on disk.
+func (s *Store) Persistence(ctx context.Context) (Persistence, error) {
+	var p Persistence
+	cmds := map[string]*redis.MapStringStringCmd{}
+	_, err := s.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+		for _, k := range []string{"appendonly", "appendfsync", "save"} {
+			cmds[k] = pl.ConfigGet(ctx, k)
+		}
+		return nil
+	})
+	if err == nil {
+		get := func(k string) string { return cmds[k].Val()[k] }
+		_, p.Known = cmds["save"].Val()["save"]
+		p.AOF, p.Fsync, p.Save = get("appendonly") == "yes", get("appendfsync"), get("save")
+		return p, nil
+	}
+	info, ierr := s.rdb.Info(ctx, "persistence").Result()
+	if ierr != nil {
+		return p, wrap("persistence", ierr)
+	}
+	p.AOF = strings.Contains(info, "aof_enabled:1")
+	return p, nil
 }

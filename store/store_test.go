@@ -292,3 +292,28 @@ func TestConnect(t *testing.T) {
 		})
 	}
 }
+
+// TestPersistence: the store tells what the Redis in use keeps.
+func TestPersistence(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		args    []string
+		nothing bool
+		aof     bool
+	}{
+		{"nothing", nil, true, false},
+		{"aof everysec", []string{"--appendonly", "yes", "--appendfsync", "everysec"}, false, true},
+		{"rdb only", []string{"--save", "900 1"}, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := connect(t, redistest.Real(t, c.args...))
+			p, err := s.Persistence(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !p.Known || p.KeepsNothing() != c.nothing || p.AOF != c.aof {
+				t.Errorf("Persistence = %+v (keeps nothing: %v), want known, keeps nothing %v, AOF %v", p, p.KeepsNothing(), c.nothing, c.aof)
+			}
+		})
+	}
+}

@@ -60,32 +60,6 @@ func parseSub(h map[string]string, users map[string]string, count int) Subscript
 	return s
 }
 
-// run runs a script, first adding jobs to the due set in the same round trip
-// (a job whose change is then refused finds nothing to do when it runs).
-func (s *Store) run(ctx context.Context, sc *redis.Script, jobs []Job, keys []string, args ...any) (any, error) {
-	if len(jobs) == 0 {
-		return sc.Run(ctx, s.rdb, keys, args...).Result()
-	}
-	members := make([]redis.Z, len(jobs))
-	for i, j := range jobs {
-		members[i] = redis.Z{Score: float64(j.Due.Unix()), Member: jobMember(j)}
-	}
-	var zadd *redis.IntCmd
-	var cmd *redis.Cmd
-	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		zadd = p.ZAdd(ctx, keyDue, members...)
-		cmd = sc.EvalSha(ctx, p, keys, args...)
-		return nil
-	})
-	if err := zadd.Err(); err != nil {
-		return nil, err
-	}
-	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
-		return sc.Eval(ctx, s.rdb, keys, args...).Result()
-	}
-	return cmd.Result()
-}
-
 func (s *Store) ttl() string { return strconv.Itoa(int(s.idemTTL / time.Second)) }
 
 // invoiceArgs encodes an optional invoice for a script: JSON, score, id.
@@ -179,7 +153,7 @@ func (s *Store) CreateSubscription(ctx context.Context, once Once, sub Subscript
 	}
 	args := append([]any{s.ttl(), once.Reply, sub.Purchaser.ID, sub.ID}, ia...)
 	args = append(args, subFields(sub)...)
-	v, err := s.run(ctx, scriptCreate, jobs, keys, args...)
+	v, err := s.change(ctx, scriptCreate, sub.Org, once.Note, jobs, keys, args...)
 	return result(op, v, err)
 }
 
@@ -210,7 +184,7 @@ func (s *Store) ConvertTrial(ctx context.Context, once Once, sub Subscription, i
 		"price", strconv.FormatInt(sub.UnitPrice, 10), "cur", sub.Currency,
 		"profile", sub.ProfileID, "method", sub.MethodID,
 		"purchased", unix(sub.PurchasedAt), "renews", unix(sub.RenewsAt))
-	v, err := s.run(ctx, scriptConvert, jobs,
+	v, err := s.change(ctx, scriptConvert, sub.Org, once.Note, jobs,
 		[]string{k.idem(once.Key), k.sub(sub.ID), k.subUsers(sub.ID), k.audit(), k.invoice(inv.ID), k.invoices(sub.Purchaser.ID)}, args...)
 	return result(op, v, err)
 }
@@ -243,7 +217,7 @@ func (s *Store) SetLicenses(ctx context.Context, once Once, org, actor, subID st
 		return Result{}, err
 	}
 	args := append([]any{s.ttl(), once.Reply, actor, strconv.Itoa(total), strconv.Itoa(expected)}, ia...)
-	v, err := s.run(ctx, scriptLicenses, jobs,
+	v, err := s.change(ctx, scriptLicenses, org, once.Note, jobs,
 		[]string{k.idem(once.Key), k.sub(subID), k.subUsers(subID), k.audit(), k.invoice(invID), k.invoices(actor)}, args...)
 	return result(op, v, err)
 }
@@ -280,7 +254,7 @@ func (s *Store) AssignLicenses(ctx context.Context, once Once, org, actor, subID
 		keys = append(keys, k.holds(u.ID))
 		args = append(args, u.ID, u.Name)
 	}
-	v, err := scriptAssign.Run(ctx, s.rdb, keys, args...).Result()
+	v, err := s.change(ctx, scriptAssign, org, once.Note, nil, keys, args...)
 	return result(op, v, err)
 }
 
@@ -309,7 +283,7 @@ func (s *Store) UnassignLicenses(ctx context.Context, once Once, org, actor, sub
 		keys = append(keys, k.holds(u))
 		args = append(args, u)
 	}
-	v, err := scriptUnassign.Run(ctx, s.rdb, keys, args...).Result()
+	v, err := s.change(ctx, scriptUnassign, org, once.Note, nil, keys, args...)
 	return result(op, v, err)
 }
 
@@ -324,8 +298,8 @@ func (s *Store) Cancel(ctx context.Context, once Once, org, actor, subID, reason
 		return Result{}, err
 	}
 	k := orgKeys(org)
-	v, err := scriptCancel.Run(ctx, s.rdb, []string{k.idem(once.Key), k.sub(subID), k.audit()},
-		s.ttl(), once.Reply, actor, reason, comment, unix(at)).Result()
+	v, err := s.change(ctx, scriptCancel, org, once.Note, nil, []string{k.idem(once.Key), k.sub(subID), k.audit()},
+		s.ttl(), once.Reply, actor, reason, comment, unix(at))
 	return result(op, v, err)
 }
 

@@ -261,4 +261,6 @@ type Job struct {
 	SubID   string
 	Due     time.Time
 	Invoice string // the invoice a charge job collects
+	// Lease is when the claim that ClaimDue handed the job out with ends.
+	Lease time.Time
 }

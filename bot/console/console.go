@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/commands/outbox"
 	"github.com/billingbot/billingbot/store"
 )
 
@@ -33,9 +34,14 @@ type Options struct {
 	Members commands.Directory
 	// DueEvery, when positive, runs the bot's scheduler (Bot.RunDue) this
 	// often, starting at once, and after every command, so that jobs due
-	// at once (charging a purchase) are done before the next command; it
-	// prints the notifications the jobs return.
+	// at once (charging a purchase) are done before the next command; and
+	// it delivers Org's outbox (Store's) by printing the notifications,
+	// after every answer and every run of the scheduler. Without it the
+	// console neither runs jobs nor takes notifications: those are for the
+	// replicas that serve a shared Redis.
 	DueEvery time.Duration
+	// Store is the bot's store, whose outbox the console delivers from.
+	Store *store.Store
 	// Log receives the bot's faults; nil: slog.Default().
 	Log *slog.Logger
 }
@@ -90,6 +96,9 @@ type session struct {
 
 	// buttons of the latest answer, clicked by number (loop goroutine only).
 	buttons []commands.Button
+	// sender delivers the organization's outbox to the session (nil: not
+	// this console's job).
+	sender *outbox.Sender
 
 	mu   sync.Mutex
 	lang string // of the latest answer; the scheduler writes in it too
@@ -106,6 +115,9 @@ func newSession(ctx context.Context, bot *commands.Bot, in io.Reader, out io.Wri
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if opts.DueEvery > 0 && opts.Store != nil {
+		s.sender = outbox.New(opts.Store, []commands.Notifier{s}, outbox.Config{Log: s.log})
 	}
 	s.user = commands.Member{ID: opts.User, Name: opts.Name}
 	if s.user.Name == "" {
@@ -252,27 +264,33 @@ func (s *session) show(ctx context.Context, resp commands.Response, err error) e
 		b.WriteByte('\n')
 		s.out.print(b.String())
 	}
-	s.notify(resp.Notifications, resp.Lang)
+	s.deliver(ctx)
 	if resp.Form != nil {
 		return s.walk(ctx, resp.Form)
 	}
 	return nil
 }
 
-// notify prints notifications, rendered by the bot in lang.
-func (s *session) notify(notes []commands.Notification, lang string) {
-	if len(notes) == 0 {
+// deliver prints what waits in the organization's outbox.
+func (s *session) deliver(ctx context.Context) {
+	if s.sender == nil {
 		return
 	}
-	if lang == "" {
-		lang = s.language()
+	if err := s.sender.Drain(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("console: notifications", "err", err)
 	}
+}
+
+// Owns and Notify make the session the notifier of its organization: a
+// notification is printed, in the session's language.
+func (s *session) Owns(org string) bool { return org == s.opts.Org }
+
+func (s *session) Notify(_ context.Context, n commands.Notification) error {
 	var b strings.Builder
-	for _, n := range notes {
-		renderNotification(&b, n, s.bot.RenderNotification(n, lang))
-		b.WriteByte('\n')
-	}
+	renderNotification(&b, n, s.bot.RenderNotification(n, s.language()))
+	b.WriteByte('\n')
 	s.out.print(b.String())
+	return nil
 }
 
 // schedule runs the bot's due jobs every so often and prints what they
@@ -294,11 +312,10 @@ func (s *session) schedule(ctx context.Context, every time.Duration, stop <-chan
 
 // runDue does the jobs that are due and prints their notifications.
 func (s *session) runDue(ctx context.Context) {
-	notes, err := s.bot.RunDue(ctx)
-	if err != nil && ctx.Err() == nil {
+	if _, err := s.bot.RunDue(ctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("console: scheduled jobs", "err", err)
 	}
-	s.notify(notes, "")
+	s.deliver(ctx)
 }
 
 // newKey returns a random idempotency key for one form.

@@ -68,7 +68,7 @@ type Adapter struct {
 	// handle is the core's Handle (tests wrap it).
 	handle func(context.Context, commands.Request) (commands.Response, error)
 
-	wg sync.WaitGroup // background work: deferred edits, follow-ups, notifications
+	wg sync.WaitGroup // background work: deferred edits, follow-ups
 }
 
 var _ commands.Notifier = (*Adapter)(nil)

@@ -6,11 +6,13 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
@@ -246,13 +248,18 @@ func TestBuyWorkflow(t *testing.T) {
 	if typ != cbMessage || strings.Contains(text(first), e.bot.Text("en", "DiscordFixFields")) {
 		t.Fatalf("good submit: %d %s", typ, text(first))
 	}
+	e.a.Wait()
+	e.deliver()
 	note := e.fake.nextTo(t, http.MethodPost, "/channels/555555555555555555/messages")
 	if s := text(note.json(t)); !strings.Contains(s, "Visio Plan 2") || !strings.Contains(s, "Alice Adams") {
 		t.Errorf("notification: %s", s)
 	}
-	e.a.Wait()
+	if m := note.json(t); len(m["nonce"].(string)) != 25 || m["enforce_nonce"] != true {
+		t.Errorf("notification without an enforced 25-character nonce: %v %v", m["nonce"], m["enforce_nonce"])
+	}
 	typ, second := answer(t, e.post(body))
 	e.a.Wait()
+	e.deliver()
 	if typ != cbMessage || text(second) != text(first) {
 		t.Errorf("replay answered %s, want the first answer %s", text(second), text(first))
 	}
@@ -346,12 +353,72 @@ func TestNotifyRetriesAndDMs(t *testing.T) {
 	}
 	e.fake.nextTo(t, http.MethodPost, "/users/@me/channels")
 	e.fake.nextTo(t, http.MethodPost, "/channels/dm"+alice+"/messages")
-	if err := e.a.Notify(t.Context(), n); err != nil { // the same change: not again
+	n.Redelivery = true // its sender died before acknowledging it: not again
+	if err := e.a.Notify(t.Context(), n); err != nil {
 		t.Fatal(err)
 	}
 	e.fake.none(t)
 	if e.a.Owns("T123") || !e.a.Owns(testOrg) {
 		t.Error("Owns")
+	}
+}
+
+// TestNotifyOnce: a post that reached Discord before its sender died (and
+// so was never marked delivered) is not made twice: Discord enforces the
+// nonce.
+func TestNotifyOnce(t *testing.T) {
+	e := newEnv(t)
+	if err := e.st.SetAdminChannel(t.Context(), testOrg, alice, "<#555555555555555555>"); err != nil {
+		t.Fatal(err)
+	}
+	n := commands.Notification{Org: testOrg, Kind: commands.NoteTrial, Key: "k1",
+		Sub: commands.NotifiedSub{Product: "Visio Plan 2", Purchaser: "Bob Brown", Licenses: 25}}
+	if err := e.a.Notify(t.Context(), n); err != nil {
+		t.Fatal(err)
+	}
+	// The mark is lost, as if the sender had died right after the post.
+	if err := e.st.Client().FlushAll(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetAdminChannel(t.Context(), testOrg, alice, "<#555555555555555555>"); err != nil {
+		t.Fatal(err)
+	}
+	n.Redelivery = true
+	if err := e.a.Notify(t.Context(), n); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.fake.messages("555555555555555555"); got != 1 {
+		t.Errorf("%d messages created, want 1", got)
+	}
+}
+
+// TestNotifyFailures: what each failure tells the outbox.
+func TestNotifyFailures(t *testing.T) {
+	n := commands.Notification{Org: testOrg, Kind: commands.NoteTrial, Key: "k1",
+		Sub: commands.NotifiedSub{Product: "Visio Plan 2", Purchaser: "Bob Brown", Licenses: 25}}
+	e := newEnv(t)
+	if err := e.a.Notify(t.Context(), n); !errors.Is(err, commands.ErrPermanent) {
+		t.Errorf("no admin channel, no admins: %v, want ErrPermanent", err)
+	}
+	if err := e.st.SetAdminChannel(t.Context(), testOrg, alice, "<#555555555555555555>"); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.failing.Store(http.StatusForbidden)
+	if err := e.a.Notify(t.Context(), n); !errors.Is(err, commands.ErrPermanent) {
+		t.Errorf("403 Missing Access: %v, want ErrPermanent", err)
+	}
+	e.fake.failing.Store(http.StatusBadGateway)
+	if err := e.a.Notify(t.Context(), n); err == nil || errors.Is(err, commands.ErrPermanent) {
+		t.Errorf("502: %v, want an error worth retrying", err)
+	}
+	e.fake.failing.Store(0)
+	e.fake.limited.Store(100)
+	var rl *commands.RateLimitedError
+	if err := e.a.Notify(t.Context(), n); !errors.As(err, &rl) || rl.Wait != 10*time.Millisecond {
+		t.Errorf("rate limited: %v, want a RateLimitedError with the 10 ms Discord asked for", err)
+	}
+	if err := e.a.Notify(t.Context(), commands.Notification{Org: "slack-T1"}); !errors.Is(err, commands.ErrPermanent) {
+		t.Errorf("another platform's organization: %v, want ErrPermanent", err)
 	}
 }
 

@@ -215,7 +215,7 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 		} else {
 			initial, rest = &callback{Type: cbMessage, Data: rep.msgs[0]}, rep.msgs[1:]
 		}
-		if len(rest) == 0 && len(rep.notes) == 0 {
+		if len(rest) == 0 {
 			cancel()
 			return initial, nil
 		}
@@ -226,7 +226,6 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 					a.log.Warn("discord: follow-up", "org", req.Org, "err", err)
 				}
 			}
-			a.deliver(work, rep.notes)
 		}
 	case <-timer.C:
 		return &callback{Type: cbDeferred, Data: map[string]int{"flags": flagEphemeral}}, func() {
@@ -246,7 +245,6 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 					a.log.Warn("discord: deferred answer", "org", req.Org, "err", err)
 				}
 			}
-			a.deliver(work, rep.notes)
 		}
 	}
 }
@@ -255,7 +253,6 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 type reply struct {
 	modal *modal
 	msgs  []*outMessage
-	notes []commands.Notification
 }
 
 func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Request, sent *commands.Form, key string,
@@ -269,14 +266,14 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 		lang = langOf(req.Locale)
 	}
 	r := renderer{a: a, ctx: ctx, org: req.Org}
-	rep := reply{notes: resp.Notifications}
+	var rep reply
 	switch {
 	case resp.Form != nil:
 		fkey, err := a.keepForm(ctx, req.Org, resp.Form)
 		if err != nil {
 			a.log.Warn("discord: keep form", "org", req.Org, "err", err)
 			if !modalOK {
-				return reply{msgs: r.messages([]commands.Message{{Text: a.bot.Text(lang, "ErrInternal")}}), notes: rep.notes}
+				return reply{msgs: r.messages([]commands.Message{{Text: a.bot.Text(lang, "ErrInternal")}})}
 			}
 			fkey = "0"
 		}
@@ -340,15 +337,6 @@ func (a *Adapter) fieldErrors(ctx context.Context, req commands.Request, sent *c
 		}
 	}
 	return m
-}
-
-// deliver sends the notifications a change caused.
-func (a *Adapter) deliver(ctx context.Context, notes []commands.Notification) {
-	for _, n := range notes {
-		if err := a.Notify(ctx, n); err != nil {
-			a.log.Warn("discord: notify", "org", n.Org, "kind", n.Kind, "err", err)
-		}
-	}
 }
 
 // rememberLocale keeps a guild's locale for the notifications that no

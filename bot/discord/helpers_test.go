@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
+	"github.com/billingbot/billingbot/commands/outbox"
 	"github.com/billingbot/billingbot/commands/payment"
 	"github.com/billingbot/billingbot/store"
 )
@@ -54,10 +56,23 @@ type fakeDiscord struct {
 	calls   chan call
 	members map[string]map[string]any // user id → member object
 	limited atomic.Int32              // answer this many requests with 429 first
+	// failing, when set, is the HTTP status every message post gets.
+	failing atomic.Int32
+
+	mu      sync.Mutex
+	nonces  map[string]bool // of messages created with enforce_nonce
+	created map[string]int  // channel → messages created
+}
+
+// messages is how many messages were created in a channel.
+func (f *fakeDiscord) messages(channel string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.created[channel]
 }
 
 func newFakeDiscord(t *testing.T) *fakeDiscord {
-	f := &fakeDiscord{calls: make(chan call, 100), members: map[string]map[string]any{
+	f := &fakeDiscord{calls: make(chan call, 100), nonces: map[string]bool{}, created: map[string]int{}, members: map[string]map[string]any{
 		bob:      {"user": map[string]any{"id": bob, "username": "bob", "global_name": "Bob Brown"}},
 		buildbot: {"user": map[string]any{"id": buildbot, "username": "buildbot", "bot": true}},
 	}}
@@ -89,6 +104,25 @@ func newFakeDiscord(t *testing.T) *fakeDiscord {
 			_ = json.NewEncoder(w).Encode(m)
 		case r.Method == http.MethodPut:
 			_, _ = w.Write(body)
+		case r.Method == http.MethodPost && strings.HasPrefix(path, "/channels/") && strings.HasSuffix(path, "/messages"):
+			if s := f.failing.Load(); s != 0 {
+				w.WriteHeader(int(s))
+				_, _ = io.WriteString(w, `{"message":"failing","code":0}`)
+				return
+			}
+			var m struct {
+				Nonce        string `json:"nonce"`
+				EnforceNonce bool   `json:"enforce_nonce"`
+			}
+			_ = json.Unmarshal(body, &m)
+			ch := strings.TrimSuffix(strings.TrimPrefix(path, "/channels/"), "/messages")
+			f.mu.Lock()
+			if !m.EnforceNonce || m.Nonce == "" || !f.nonces[m.Nonce] {
+				f.nonces[m.Nonce] = m.EnforceNonce && m.Nonce != ""
+				f.created[ch]++
+			}
+			f.mu.Unlock()
+			_, _ = io.WriteString(w, `{"id":"1"}`)
 		default:
 			_, _ = io.WriteString(w, `{"id":"1"}`)
 		}
@@ -166,6 +200,16 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(a.Wait)
 	return &env{t: t, st: st, bot: bot, a: a, fake: fake, priv: priv}
+}
+
+// deliver runs a sender over the outboxes, as serve does, until nothing is
+// due.
+func (e *env) deliver() {
+	e.t.Helper()
+	s := outbox.New(e.st, []commands.Notifier{e.a}, outbox.Config{Log: e.a.log})
+	if err := s.Drain(e.t.Context()); err != nil {
+		e.t.Fatalf("deliver: %v", err)
+	}
 }
 
 // card gives a user a payment method.

@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/billingbot/billingbot/commands"
 )
-
-// sentTTL is how long a delivered notification's key is remembered.
-const sentTTL = 30 * 24 * time.Hour
 
 // Owns reports whether org is a Discord guild's organization.
 func (a *Adapter) Owns(org string) bool {
@@ -23,83 +21,113 @@ func (a *Adapter) Owns(org string) bool {
 
 // Notify posts a notification to the guild's admin channel (the one an
 // admin set, else Config.AdminChannel, else by DM to Config.Admins), or by
-// DM to n.To. A notification whose Key was delivered before is not sent
-// again.
+// DM to n.To. Each destination gets it once: one it reached is marked in
+// the store, and on a redelivery a marked one is skipped; every post
+// carries a nonce that Discord enforces, so a post that reached Discord
+// just before its sender died is not made twice either.
 func (a *Adapter) Notify(ctx context.Context, n commands.Notification) error {
 	if !a.Owns(n.Org) {
-		return fmt.Errorf("discord notify: %q is not a Discord organization", n.Org)
+		return fmt.Errorf("discord notify: %q is not a Discord organization: %w", n.Org, commands.ErrPermanent)
 	}
 	guild := strings.TrimPrefix(n.Org, orgPrefix)
-	sentKey := ""
-	if n.Key != "" {
-		sentKey = "note:" + n.Key
-		if len(sentKey) > 150 {
-			sum := sha256.Sum256([]byte(n.Key))
-			sentKey = "note:" + hex.EncodeToString(sum[:16])
-		}
-		if _, ok, err := a.store.CacheGet(ctx, n.Org, sentKey); err == nil && ok {
-			return nil
-		}
-	}
 	lang := "en"
 	if l, ok, err := a.store.CacheGet(ctx, n.Org, "guild_locale"); err == nil && ok {
 		lang = langOf(l)
 	}
 	msg := a.bot.RenderNotification(n, lang)
-	var err error
+	if n.To != "" {
+		return deliveryErr(a.dm(ctx, n, guild, n.To, msg))
+	}
+	if ch := a.adminChannel(ctx, n.Org, guild); ch != "" {
+		return deliveryErr(a.send(ctx, n, "channel:"+ch, ch, "", msg))
+	}
+	if len(a.admins) == 0 {
+		return fmt.Errorf("discord notify %s: no admin channel set (an admin can run /billing admin channel) and no BILLINGBOT_ADMINS: %w",
+			n.Org, commands.ErrPermanent)
+	}
+	var later, never []error
+	for id := range a.admins {
+		if err := deliveryErr(a.dm(ctx, n, guild, id, msg)); errors.Is(err, commands.ErrPermanent) {
+			never = append(never, err)
+		} else if err != nil {
+			later = append(later, err)
+		}
+	}
 	switch {
-	case n.To != "":
-		err = a.dm(ctx, n.Org, guild, n.To, msg)
-	default:
-		ch := a.adminChannel(ctx, n.Org, guild)
-		switch {
-		case ch != "":
-			err = a.post(ctx, n.Org, "", ch, msg)
-		case len(a.admins) > 0:
-			var errs []error
-			for id := range a.admins {
-				errs = append(errs, a.dm(ctx, n.Org, guild, id, msg))
-			}
-			err = errors.Join(errs...)
-		default:
-			a.log.Warn("discord: no admin channel set; notification not delivered",
-				"org", n.Org, "kind", n.Kind, "hint", "an admin can run /billing admin channel")
-			return nil
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("discord notify %s: %w", n.Kind, err)
-	}
-	if sentKey != "" {
-		if err := a.store.CachePut(ctx, n.Org, sentKey, "1", sentTTL); err != nil {
-			a.log.Warn("discord: remember notification", "org", n.Org, "err", err)
-		}
+	case len(later) > 0: // again later; the admins who have it are skipped
+		return errors.Join(later...)
+	case len(never) == len(a.admins):
+		return errors.Join(never...)
+	case len(never) > 0:
+		a.log.Warn("discord: some admins cannot get direct messages", "org", n.Org, "err", errors.Join(never...))
 	}
 	return nil
 }
 
-// dm sends a message to a user's DM channel; its buttons name the guild.
-func (a *Adapter) dm(ctx context.Context, org, guild, userRef string, msg commands.Message) error {
+// dm sends a notification to a user's DM channel; its buttons name the guild.
+func (a *Adapter) dm(ctx context.Context, n commands.Notification, guild, userRef string, msg commands.Message) error {
 	id := snowflake(userRef)
 	if id == "" {
-		return fmt.Errorf("dm %q: not a Discord user id", userRef)
+		return fmt.Errorf("dm %q: not a Discord user id: %w", userRef, commands.ErrPermanent)
+	}
+	dest := "dm:" + id
+	if n.Redelivery {
+		if ok, err := a.store.Delivered(ctx, n.Org, n.Key, dest); err != nil || ok {
+			return err
+		}
 	}
 	ch, err := a.rest.dmChannel(ctx, id)
 	if err != nil {
 		return err
 	}
-	return a.post(ctx, org, guild, ch, msg)
+	return a.send(ctx, n, dest, ch, guild, msg)
 }
 
-// post sends a message to a channel (guild set: a DM channel).
-func (a *Adapter) post(ctx context.Context, org, guild, channel string, msg commands.Message) error {
+// send posts a notification to a channel (guild set: a DM channel) unless
+// it reached it before.
+func (a *Adapter) send(ctx context.Context, n commands.Notification, dest, channel, guild string, msg commands.Message) error {
+	if n.Redelivery {
+		if ok, err := a.store.Delivered(ctx, n.Org, n.Key, dest); err != nil || ok {
+			return err
+		}
+	}
 	msg.Public = true // channel messages cannot be ephemeral
-	for _, m := range (renderer{a: a, ctx: ctx, org: org, guild: guild}).messages([]commands.Message{msg}) {
+	for i, m := range (renderer{a: a, ctx: ctx, org: n.Org, guild: guild}).messages([]commands.Message{msg}) {
+		m.Nonce, m.EnforceNonce = nonce(n.Key, dest, i), true
 		if err := a.rest.postMessage(ctx, channel, m); err != nil {
 			return err
 		}
 	}
+	if err := a.store.MarkDelivered(ctx, n.Org, n.Key, dest); err != nil {
+		// Delivered all the same; only a redelivery would need the mark.
+		a.log.Warn("discord: remember notification", "org", n.Org, "err", err)
+	}
 	return nil
+}
+
+// nonce names the i-th message of a notification to a destination, in the
+// 25 characters Discord allows: a second post with it (within minutes)
+// returns the first instead of posting again.
+func nonce(key, dest string, i int) string {
+	sum := sha256.Sum256([]byte(key + "\x00" + dest + "\x00" + strconv.Itoa(i)))
+	return hex.EncodeToString(sum[:])[:25]
+}
+
+// deliveryErr says what a failed Discord call means for the outbox: a rate
+// limit to wait out, a refusal that retrying cannot mend (a 4xx: unknown
+// channel, missing access, a user who accepts no DMs), or one worth trying
+// again (a 5xx, a timeout, a network error).
+func deliveryErr(err error) error {
+	var ae *apiError
+	switch {
+	case err == nil, errors.Is(err, commands.ErrPermanent), !errors.As(err, &ae):
+		return err
+	case ae.Status == http.StatusTooManyRequests:
+		return &commands.RateLimitedError{Wait: ae.RetryAfter, Err: err}
+	case ae.Status >= 500 || ae.Status == http.StatusRequestTimeout:
+		return err
+	}
+	return fmt.Errorf("%w: %w", commands.ErrPermanent, err)
 }
 
 // adminChannel is the channel id of the guild's admin channel: the one an

@@ -56,6 +56,10 @@ type outMessage struct {
 	Components      []actionRow     `json:"components"`
 	Flags           int             `json:"flags,omitempty"`
 	AllowedMentions allowedMentions `json:"allowed_mentions"`
+	// Nonce with EnforceNonce: Discord creates one message per nonce (for
+	// a few minutes) and answers a repeat with the first.
+	Nonce        string `json:"nonce,omitempty"`
+	EnforceNonce bool   `json:"enforce_nonce,omitempty"`
 }
 
 // allowedMentions with no parse list: the bot's messages never ping.

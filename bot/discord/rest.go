@@ -32,6 +32,7 @@ type apiError struct {
 	Method, Path string
 	Status       int
 	Body         string
+	RetryAfter   time.Duration // of a 429
 }
 
 func (e *apiError) Error() string {
@@ -67,13 +68,17 @@ func (r *rest) do(ctx context.Context, method, path string, body, out any, auth 
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 		_ = resp.Body.Close()
 		if resp.StatusCode == http.StatusTooManyRequests && attempt < r.tries {
-			if err := sleep(ctx, r.retryAfter(resp, data)); err != nil {
+			if err := sleep(ctx, min(r.retryAfter(resp, data), r.maxWait)); err != nil {
 				return err
 			}
 			continue
 		}
 		if resp.StatusCode/100 != 2 {
-			return &apiError{Method: method, Path: path, Status: resp.StatusCode, Body: truncate(string(data), 300)}
+			e := &apiError{Method: method, Path: path, Status: resp.StatusCode, Body: truncate(string(data), 300)}
+			if resp.StatusCode == http.StatusTooManyRequests {
+				e.RetryAfter = r.retryAfter(resp, data)
+			}
+			return e
 		}
 		if out != nil && len(data) > 0 {
 			if err := json.Unmarshal(data, out); err != nil {
@@ -84,7 +89,7 @@ func (r *rest) do(ctx context.Context, method, path string, body, out any, auth 
 	}
 }
 
-// retryAfter reads how long a 429 asks to wait, bounded.
+// retryAfter reads how long a 429 asks to wait.
 func (r *rest) retryAfter(resp *http.Response, data []byte) time.Duration {
 	var body struct {
 		RetryAfter float64 `json:"retry_after"`
@@ -95,8 +100,7 @@ func (r *rest) retryAfter(resp *http.Response, data []byte) time.Duration {
 	} else if h, err := strconv.ParseFloat(resp.Header.Get("Retry-After"), 64); err == nil && h > 0 {
 		secs = h
 	}
-	d := time.Duration(secs * float64(time.Second))
-	return min(max(d, 0), r.maxWait)
+	return max(time.Duration(secs*float64(time.Second)), 0)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
+	"github.com/billingbot/billingbot/commands/outbox"
 	"github.com/billingbot/billingbot/commands/payment"
 	"github.com/billingbot/billingbot/store"
 )
@@ -58,10 +59,17 @@ type fakeSlack struct {
 	users    map[string]map[string]any // id → users.info user
 	channels []map[string]any
 	limited  map[string]int // method → how many 429s to answer first
+	// failing answers a method with a Slack error code (ok: false), or
+	// with "503" an HTTP 503, until it is deleted.
+	failing map[string]string
+	// history is what chat.postMessage posted, by channel, as
+	// conversations.history shows it.
+	history map[string][]map[string]any
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
-	f := &fakeSlack{t: t, signal: make(chan struct{}, 1), users: map[string]map[string]any{}, limited: map[string]int{}}
+	f := &fakeSlack{t: t, signal: make(chan struct{}, 1), users: map[string]map[string]any{}, limited: map[string]int{},
+		failing: map[string]string{}, history: map[string][]map[string]any{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -99,6 +107,18 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
 	}
+	if code := f.failing[c.Method]; code != "" {
+		f.calls = append(f.calls, c)
+		f.taken = append(f.taken, false)
+		f.mu.Unlock()
+		if code == "503" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": code})
+		return
+	}
 	f.calls = append(f.calls, c)
 	f.taken = append(f.taken, false)
 	answer := f.answer(c)
@@ -132,7 +152,16 @@ func (f *fakeSlack) answer(c apiCall) any {
 	case "conversations.list":
 		return map[string]any{"ok": true, "channels": f.channels}
 	case "chat.postMessage":
+		msg := map[string]any{"type": "message", "text": c.Form.Get("text"), "ts": "1700000000.000100"}
+		if m := c.Form.Get("metadata"); m != "" {
+			var meta map[string]any
+			json.Unmarshal([]byte(m), &meta)
+			msg["metadata"] = meta
+		}
+		f.history[c.Form.Get("channel")] = append(f.history[c.Form.Get("channel")], msg)
 		return map[string]any{"ok": true, "channel": c.Form.Get("channel"), "ts": "1700000000.000100"}
+	case "conversations.history":
+		return map[string]any{"ok": true, "messages": f.history[c.Form.Get("channel")], "has_more": false}
 	case "chat.postEphemeral":
 		return map[string]any{"ok": true, "message_ts": "1700000000.000200"}
 	case "views.open", "views.publish", "views.update":
@@ -196,6 +225,16 @@ type env struct {
 	bot   *commands.Bot
 	a     *Adapter
 	now   time.Time
+}
+
+// deliver runs a sender over the outboxes, as serve does, until nothing is
+// due.
+func (e *env) deliver() {
+	e.t.Helper()
+	s := outbox.New(e.st, []commands.Notifier{e.a}, outbox.Config{Log: e.a.log})
+	if err := s.Drain(e.t.Context()); err != nil {
+		e.t.Fatalf("deliver: %v", err)
+	}
 }
 
 func newEnv(t *testing.T, opts ...func(*Config)) *env {

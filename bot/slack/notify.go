@@ -2,11 +2,11 @@ package slack
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,39 +20,25 @@ func (a *Adapter) Owns(org string) bool {
 	return strings.HasPrefix(org, orgPrefix) && len(org) > len(orgPrefix)
 }
 
-// noteTTL is how long a delivered notification's key is remembered.
-const noteTTL = 7 * 24 * time.Hour
+// noteEvent is the metadata event type of notification messages: on a
+// redelivery the adapter looks for a message of its key in the
+// conversation's history before posting it again.
+const noteEvent = "billingbot_notification"
 
 // Notify delivers a notification: to its user by direct message, or to
 // the organization's admin channel (Settings.AdminChannel, else
-// Config.AdminChannel), else to each admin by direct message. A
-// notification whose key was delivered before is not sent again.
+// Config.AdminChannel), else to each admin by direct message. Each
+// destination gets it once: a destination it reached is marked in the
+// store, and on a redelivery one that is marked, or whose history shows
+// the message (its metadata carries the key), is skipped.
 func (a *Adapter) Notify(ctx context.Context, n commands.Notification) error {
 	if !a.Owns(n.Org) {
-		return fmt.Errorf("slack: notify: %q is not a Slack workspace", n.Org)
+		return fmt.Errorf("slack: notify: %q is not a Slack workspace: %w", n.Org, commands.ErrPermanent)
 	}
-	team := strings.TrimPrefix(n.Org, orgPrefix)
-	seenKey := ""
-	if n.Key != "" {
-		sum := sha256.Sum256([]byte(n.Key))
-		seenKey = "note:" + hex.EncodeToString(sum[:16])
-		if _, ok, err := a.st.CacheGet(ctx, n.Org, seenKey); err == nil && ok {
-			return nil
-		}
+	if n.To != "" {
+		return deliveryErr(a.notifyUser(ctx, n, n.To))
 	}
-	var err error
-	switch {
-	case n.To != "":
-		err = a.notifyUser(ctx, n, n.To)
-	default:
-		err = a.notifyAdmins(ctx, n, team)
-	}
-	if err == nil && seenKey != "" {
-		if err := a.st.CachePut(ctx, n.Org, seenKey, "1", noteTTL); err != nil {
-			a.log.Warn("remember notification", "org", n.Org, "err", err)
-		}
-	}
-	return err
+	return a.notifyAdmins(ctx, n, strings.TrimPrefix(n.Org, orgPrefix))
 }
 
 // notifyUser sends a notification to one user, in their language.
@@ -61,29 +47,100 @@ func (a *Adapter) notifyUser(ctx context.Context, n commands.Notification, user 
 	if u, err := a.user(ctx, n.Org, user); err == nil && strings.HasPrefix(strings.ToLower(u.Locale), "de") {
 		lang = "de"
 	}
-	return a.dm(ctx, user, a.noteMsg(n, lang)...)
+	var ch string
+	err := a.retry(ctx, func() error {
+		c, _, _, err := a.api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
+		if err == nil {
+			ch = c.ID
+		}
+		return err
+	})
+	if err != nil {
+		return slackErr("conversations.open", err)
+	}
+	return a.send(ctx, n, "dm:"+user, ch, lang)
 }
 
-func (a *Adapter) noteMsg(n commands.Notification, lang string) []slackapi.MsgOption {
+// send posts a notification to a conversation unless it got it before.
+func (a *Adapter) send(ctx context.Context, n commands.Notification, dest, channel, lang string) error {
+	if n.Redelivery {
+		if ok, err := a.st.Delivered(ctx, n.Org, n.Key, dest); err != nil || ok {
+			return err
+		}
+		ok, err := a.shown(ctx, channel, n)
+		switch {
+		case err != nil && !errors.Is(deliveryErr(err), commands.ErrPermanent):
+			return err
+		case err != nil:
+			// No history to ask (a public channel the bot has not joined, or
+			// an app without the history scopes): post, at the risk of a
+			// second copy.
+			a.log.Warn("cannot tell whether a notification arrived before; posting it", "org", n.Org, "err", err)
+		case ok:
+			return a.st.MarkDelivered(ctx, n.Org, n.Key, dest)
+		}
+	}
 	m := a.bot.RenderNotification(n, lang)
-	return []slackapi.MsgOption{slackapi.MsgOptionText(fallback(m), false), slackapi.MsgOptionBlocks(messageBlocks(m, 0)...)}
+	err := slackErr("chat.postMessage", a.retry(ctx, func() error {
+		_, _, err := a.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(fallback(m), false),
+			slackapi.MsgOptionBlocks(messageBlocks(m, 0)...),
+			slackapi.MsgOptionMetadata(slackapi.SlackMetadata{EventType: noteEvent, EventPayload: map[string]any{"key": n.Key}}))
+		return err
+	}))
+	if err != nil {
+		return err
+	}
+	if err := a.st.MarkDelivered(ctx, n.Org, n.Key, dest); err != nil {
+		// Delivered all the same; only a redelivery would need the mark.
+		a.log.Warn("remember notification", "org", n.Org, "err", err)
+	}
+	return nil
+}
+
+// shown reports whether the conversation's history since shortly before
+// the change holds the notification's message.
+func (a *Adapter) shown(ctx context.Context, channel string, n commands.Notification) (bool, error) {
+	p := &slackapi.GetConversationHistoryParameters{ChannelID: channel, Limit: 200, IncludeAllMetadata: true,
+		Oldest: strconv.FormatInt(n.At.Add(-time.Minute).Unix(), 10) + ".000000"}
+	for page := 0; page < 10; page++ {
+		var h *slackapi.GetConversationHistoryResponse
+		err := a.retry(ctx, func() error {
+			var err error
+			h, err = a.api.GetConversationHistoryContext(ctx, p)
+			return err
+		})
+		if err != nil {
+			return false, slackErr("conversations.history", err)
+		}
+		for _, m := range h.Messages {
+			if m.Metadata.EventType == noteEvent && m.Metadata.EventPayload["key"] == n.Key {
+				return true, nil
+			}
+		}
+		if !h.HasMore || h.ResponseMetaData.NextCursor == "" {
+			break
+		}
+		p.Cursor = h.ResponseMetaData.NextCursor
+	}
+	return false, nil
 }
 
 // notifyAdmins posts to the admin channel, or DMs the admins when there is
-// none or it cannot be reached.
+// none or it cannot be reached. A channel that fails for now (a 5xx) is
+// tried again later rather than replaced by DMs.
 func (a *Adapter) notifyAdmins(ctx context.Context, n commands.Notification, team string) error {
 	var tried []string
 	var errs []error
 	for _, ch := range a.adminChannels(ctx, n.Org) {
 		id, err := a.channelID(ctx, n.Org, ch)
 		if err == nil {
-			err = slackErr("chat.postMessage", a.retry(ctx, func() error {
-				_, _, err := a.api.PostMessageContext(ctx, id, a.noteMsg(n, "en")...)
-				return err
-			}))
+			err = a.send(ctx, n, "channel:"+id, id, "en")
 		}
 		if err == nil {
 			return nil
+		}
+		if err = deliveryErr(err); !errors.Is(err, commands.ErrPermanent) {
+			return err
 		}
 		a.log.Warn("admin channel", "org", n.Org, "channel", ch, "err", err)
 		tried = append(tried, ch)
@@ -91,21 +148,56 @@ func (a *Adapter) notifyAdmins(ctx context.Context, n commands.Notification, tea
 	}
 	admins, err := a.admins(ctx, n.Org, team)
 	if err != nil {
-		return errors.Join(append(errs, err)...)
+		return deliveryErr(err)
 	}
 	if len(admins) == 0 {
-		return errors.Join(append(errs, fmt.Errorf("slack: notify %s: no admin channel (tried %q) and no admins", n.Org, tried))...)
+		return errors.Join(append(errs, fmt.Errorf("slack: notify %s: no admin channel (tried %q) and no admins: %w", n.Org, tried, commands.ErrPermanent))...)
 	}
-	var dmErrs []error
+	var later, never []error
 	for _, u := range admins {
-		if err := a.notifyUser(ctx, n, u); err != nil {
-			dmErrs = append(dmErrs, err)
+		if err := deliveryErr(a.notifyUser(ctx, n, u)); errors.Is(err, commands.ErrPermanent) {
+			never = append(never, err)
+		} else if err != nil {
+			later = append(later, err)
 		}
 	}
-	if len(dmErrs) == len(admins) {
-		return errors.Join(dmErrs...)
+	switch {
+	case len(later) > 0: // again later; the admins who have it are skipped
+		return errors.Join(later...)
+	case len(never) == len(admins):
+		return errors.Join(never...)
+	case len(never) > 0:
+		a.log.Warn("some admins cannot get direct messages", "org", n.Org, "err", errors.Join(never...))
 	}
 	return nil
+}
+
+// deliveryErr says what a failed Slack call means for the outbox: a rate
+// limit to wait out, a failure that retrying cannot mend (an error code
+// such as channel_not_found or missing_scope, a 4xx), or one worth trying
+// again (a 5xx, a timeout, a network error).
+func deliveryErr(err error) error {
+	var rl *slackapi.RateLimitedError
+	var sc slackapi.StatusCodeError
+	var se slackapi.SlackErrorResponse
+	switch {
+	case err == nil, errors.Is(err, commands.ErrPermanent):
+		return err
+	case errors.As(err, &rl):
+		return &commands.RateLimitedError{Wait: rl.RetryAfter, Err: err}
+	case errors.As(err, &sc):
+		if sc.Code >= 500 || sc.Code == http.StatusRequestTimeout {
+			return err
+		}
+	case errors.As(err, &se):
+		switch se.Err {
+		case "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited", "team_added_to_org":
+			return err
+		}
+	default:
+		return err
+	}
+	return fmt.Errorf("%w: %w", commands.ErrPermanent, err)
 }
 
 // adminChannels are the channels to try, in order: the organization's
@@ -154,7 +246,7 @@ func (a *Adapter) channelID(ctx context.Context, org, ch string) (string, error)
 		return id, nil
 	}
 	if name == "" {
-		return "", fmt.Errorf("slack: %q is not a channel", ch)
+		return "", fmt.Errorf("slack: %q is not a channel: %w", ch, commands.ErrPermanent)
 	}
 	key := "channel:" + name
 	if v, ok, err := a.st.CacheGet(ctx, org, key); err == nil && ok {
@@ -186,7 +278,7 @@ func (a *Adapter) channelID(ctx context.Context, org, ch string) (string, error)
 		}
 		cursor = next
 	}
-	return "", fmt.Errorf("slack: no channel named #%s that the app can see", name)
+	return "", fmt.Errorf("slack: no channel named #%s that the app can see: %w", name, commands.ErrPermanent)
 }
 
 // admins lists the workspace's admins and owners (humans, not

@@ -125,12 +125,12 @@ func bad(msg string) reply {
 	return reply{status: http.StatusBadRequest, body: map[string]string{"error": msg}}
 }
 
-// ServeHTTP answers POST /slack/events: slash commands (form-encoded),
-// interactivity (form field payload) and the Events API (JSON). Every
 // Wait waits for the work the adapter continues after acknowledging Slack:
-// answers through response_url, modal updates, notifications.
+// answers through response_url, modal updates.
 func (a *Adapter) Wait() { a.wg.Wait() }
 
+// ServeHTTP answers POST /slack/events: slash commands (form-encoded),
+// interactivity (form field payload) and the Events API (JSON). Every
 // request is verified before anything in it is read.
 func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -245,8 +245,8 @@ func (a *Adapter) request(ctx context.Context, o origin) commands.Request {
 	return req
 }
 
-// handle runs a request through the core and hands its notifications to
-// the notifier in the background.
+// handle runs a request through the core. The notifications a change
+// causes are in the outbox already; a sender delivers them.
 func (a *Adapter) handle(ctx context.Context, req commands.Request) commands.Response {
 	resp, err := a.bot.Handle(ctx, req)
 	if err != nil {
@@ -254,16 +254,6 @@ func (a *Adapter) handle(ctx context.Context, req commands.Request) commands.Res
 	}
 	if resp.Lang == "" {
 		resp.Lang = "en"
-	}
-	if len(resp.Notifications) > 0 {
-		notes := resp.Notifications
-		a.background(ctx, func(ctx context.Context) {
-			for _, n := range notes {
-				if err := a.Notify(ctx, n); err != nil {
-					a.log.Error("notify", "org", n.Org, "kind", n.Kind, "err", err)
-				}
-			}
-		})
 	}
 	return resp
 }

@@ -3,8 +3,11 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +132,7 @@ func TestBuyModalErrorsAndSuccess(t *testing.T) {
 	if !strings.Contains(hook.Body, "Purchase complete") || !strings.Contains(hook.Body, `"ephemeral"`) {
 		t.Errorf("confirmation = %s, want an ephemeral purchase message", hook.Body)
 	}
+	e.deliver()
 	note := e.slack.waitFor("chat.postMessage")
 	if ch := note.Form.Get("channel"); ch != "C999" {
 		t.Errorf("notification to %q, want C999", ch)
@@ -149,6 +153,7 @@ func TestBuyModalErrorsAndSuccess(t *testing.T) {
 	}
 	e.slack.waitFor("hook") // the first answer again
 	e.a.wg.Wait()
+	e.deliver()
 	if n := len(e.subs(t, "U1")); n != 1 {
 		t.Errorf("%d subscriptions after a retry, want 1", n)
 	}
@@ -333,12 +338,93 @@ func TestNotify(t *testing.T) {
 		if ch := e.slack.waitFor("chat.postMessage").Form.Get("channel"); ch != "C777" {
 			t.Errorf("posted to %q, want C777", ch)
 		}
-		// The same key again: not sent twice.
+		if meta := e.slack.history["C777"][0]["metadata"]; fmt.Sprint(meta) != "map[event_payload:map[key:k1] event_type:billingbot_notification]" {
+			t.Errorf("posted metadata %v, want the notification's key", meta)
+		}
+		// Redelivered (its sender died before acknowledging it): not sent twice.
+		n.Redelivery = true
 		if err := e.a.Notify(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 		if c := e.slack.count("chat.postMessage"); c != 1 {
 			t.Errorf("%d posts, want 1", c)
+		}
+	})
+	t.Run("redelivery of a post that was not marked", func(t *testing.T) {
+		// The sender died after Slack took the post and before the store
+		// marked it: the channel's history shows it.
+		e := newEnv(t, func(c *Config) { c.AdminChannel = "C555" })
+		n := note
+		n.Key, n.Redelivery, n.At = "k2", true, t0
+		e.slack.history["C555"] = []map[string]any{
+			{"type": "message", "ts": "1.1", "metadata": map[string]any{"event_type": "billingbot_notification", "event_payload": map[string]any{"key": "other"}}},
+			{"type": "message", "ts": "1.2", "metadata": map[string]any{"event_type": "billingbot_notification", "event_payload": map[string]any{"key": "k2"}}},
+		}
+		if err := e.a.Notify(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		if c := e.slack.count("chat.postMessage"); c != 0 {
+			t.Errorf("%d posts, want none: the history has it", c)
+		}
+		if h := e.slack.waitFor("conversations.history"); h.Form.Get("channel") != "C555" || h.Form.Get("include_all_metadata") != "1" ||
+			h.Form.Get("oldest") != strconv.FormatInt(t0.Add(-time.Minute).Unix(), 10)+".000000" {
+			t.Errorf("conversations.history %v, want C555 with metadata since a minute before the change", h.Form)
+		}
+		if ok, err := e.st.Delivered(ctx, testOrg, "k2", "channel:C555"); err != nil || !ok {
+			t.Errorf("Delivered after finding it in the history = %v, %v; want marked", ok, err)
+		}
+		// Without the history scope the adapter cannot tell: it posts.
+		n.Key = "k3"
+		e.slack.failing["conversations.history"] = "missing_scope"
+		if err := e.a.Notify(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		if c := e.slack.count("chat.postMessage"); c != 1 {
+			t.Errorf("%d posts, want 1 when the history cannot be read", c)
+		}
+	})
+	t.Run("failures", func(t *testing.T) {
+		// An admin channel that does not exist: the admins get DMs instead.
+		e := newEnv(t, func(c *Config) { c.AdminChannel = "#gone" })
+		if err := e.a.Notify(ctx, note); err != nil {
+			t.Errorf("admin channel gone: %v, want the admins notified by DM", err)
+		}
+		if ch := e.slack.waitFor("chat.postMessage").Form.Get("channel"); ch != "DU4" {
+			t.Errorf("posted to %q, want the admin's DM", ch)
+		}
+		// Every destination refuses for good: a permanent failure.
+		e.slack.failing["chat.postMessage"] = "not_authed"
+		n := note
+		n.Key = "k4"
+		if err := e.a.Notify(ctx, n); !errors.Is(err, commands.ErrPermanent) {
+			t.Errorf("every destination refuses: %v, want ErrPermanent", err)
+		}
+		// Slack is down: tried again later.
+		e = newEnv(t, func(c *Config) { c.AdminChannel = "C555" })
+		e.slack.failing["chat.postMessage"] = "503"
+		if err := e.a.Notify(ctx, n); err == nil || errors.Is(err, commands.ErrPermanent) {
+			t.Errorf("a 503: %v, want an error worth retrying", err)
+		}
+		if c := e.slack.count("users.list"); c != 0 {
+			t.Errorf("users.list called %d times after a 503 on the channel, want 0 (retried later, not replaced by DMs)", c)
+		}
+		delete(e.slack.failing, "chat.postMessage")
+		// Rate limited beyond the adapter's own retries: the outbox waits.
+		e.slack.limited["chat.postMessage"] = 10
+		var rl *commands.RateLimitedError
+		if err := e.a.Notify(ctx, n); !errors.As(err, &rl) {
+			t.Errorf("rate limited: %v, want a RateLimitedError", err)
+		}
+	})
+	t.Run("nobody to tell", func(t *testing.T) {
+		e := newEnv(t)
+		e.slack.mu.Lock()
+		for _, u := range e.slack.users {
+			u["is_admin"], u["is_owner"] = false, false
+		}
+		e.slack.mu.Unlock()
+		if err := e.a.Notify(ctx, note); !errors.Is(err, commands.ErrPermanent) {
+			t.Errorf("no admin channel and no admins: %v, want ErrPermanent", err)
 		}
 	})
 	t.Run("default channel, rate limited", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/billingbot/billingbot/commands"
 )
@@ -23,6 +24,12 @@ type config struct {
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
 	Support   commands.Support
+	// JobsEvery is how often serve claims due jobs (BILLINGBOT_JOBS_EVERY).
+	JobsEvery time.Duration
+	// OutboxClaimAfter is how long a notification may stay with a replica
+	// that does not deliver it before another takes it over
+	// (BILLINGBOT_OUTBOX_CLAIM_AFTER).
+	OutboxClaimAfter time.Duration
 }
 
 // Defaults of the configuration.
@@ -68,6 +75,23 @@ func loadConfig(env map[string]string) (config, error) {
 		cfg.RateLimit = n
 	}
 	cfg.LogLevel = level
+	for _, d := range []struct {
+		name string
+		to   *time.Duration
+		def  time.Duration
+	}{
+		{"BILLINGBOT_JOBS_EVERY", &cfg.JobsEvery, 15 * time.Second},
+		{"BILLINGBOT_OUTBOX_CLAIM_AFTER", &cfg.OutboxClaimAfter, time.Minute},
+	} {
+		*d.to = d.def
+		if v := get(d.name); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t < 100*time.Millisecond || t > 24*time.Hour {
+				return config{}, fmt.Errorf("%s: %q: want a duration between 100ms and 24h, such as 15s or 1m", d.name, v)
+			}
+			*d.to = t
+		}
+	}
 	return cfg, cfg.check()
 }
 

@@ -5,12 +5,14 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/billingbot/billingbot/commands"
 )
 
 func TestLoadConfig(t *testing.T) {
-	defaults := config{Addr: ":8080", PublicURL: "http://localhost:8080", LogLevel: slog.LevelInfo, LogFormat: "text"}
+	defaults := config{Addr: ":8080", PublicURL: "http://localhost:8080", LogLevel: slog.LevelInfo, LogFormat: "text",
+		JobsEvery: 15 * time.Second, OutboxClaimAfter: time.Minute}
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -32,12 +34,16 @@ func TestLoadConfig(t *testing.T) {
 				"BILLINGBOT_SUPPORT_URL":   "https://support.example.com",
 				"BILLINGBOT_SUPPORT_FAQ":   "https://support.example.com/faq",
 				"BILLINGBOT_SUPPORT_EMAIL": "billing@example.com",
+				"BILLINGBOT_JOBS_EVERY":    "2s",
+
+				"BILLINGBOT_OUTBOX_CLAIM_AFTER": "30s",
 			},
 			want: config{
 				Addr: "127.0.0.1:9090", RedisURL: "redis://localhost:6379/2", Catalog: "/etc/billingbot/catalog.toml",
 				PublicURL: "https://billing.example.com", Admins: []string{"U123", "U456"},
 				LogLevel: slog.LevelDebug, LogFormat: "json",
-				Support: commands.Support{URL: "https://support.example.com", FAQ: "https://support.example.com/faq", Email: "billing@example.com"},
+				Support:   commands.Support{URL: "https://support.example.com", FAQ: "https://support.example.com/faq", Email: "billing@example.com"},
+				JobsEvery: 2 * time.Second, OutboxClaimAfter: 30 * time.Second,
 			},
 		},
 		{name: "warn", env: map[string]string{"BILLINGBOT_LOG_LEVEL": "warn"}, want: withLevel(defaults, slog.LevelWarn)},
@@ -47,6 +53,8 @@ func TestLoadConfig(t *testing.T) {
 		{name: "rate limit", env: map[string]string{"BILLINGBOT_RATE_LIMIT": "120"}, want: func() config { c := defaults; c.RateLimit = 120; return c }()},
 		{name: "bad rate limit", env: map[string]string{"BILLINGBOT_RATE_LIMIT": "0"}, wantErr: "BILLINGBOT_RATE_LIMIT"},
 		{name: "relative public URL", env: map[string]string{"BILLINGBOT_PUBLIC_URL": "billing.example.com"}, wantErr: "BILLINGBOT_PUBLIC_URL"},
+		{name: "bad jobs interval", env: map[string]string{"BILLINGBOT_JOBS_EVERY": "often"}, wantErr: "BILLINGBOT_JOBS_EVERY"},
+		{name: "claim timeout too short", env: map[string]string{"BILLINGBOT_OUTBOX_CLAIM_AFTER": "1ms"}, wantErr: "BILLINGBOT_OUTBOX_CLAIM_AFTER"},
 		{name: "bad support URL", env: map[string]string{"BILLINGBOT_SUPPORT_FAQ": "ftp://x"}, wantErr: "BILLINGBOT_SUPPORT_FAQ"},
 	}
 	for _, tt := range tests {

@@ -107,7 +107,7 @@ func runConsole(ctx context.Context, args []string, env map[string]string, stdin
 	}
 	opts := console.Options{
 		Org: cf.org, User: cf.user, Name: cf.name, Locale: cf.locale, Admin: cf.admin,
-		Members: people, Log: log,
+		Members: people, Log: log, Store: st,
 	}
 	if cf.scheduler == "on" || cf.scheduler == "auto" && cfg.RedisURL == "" {
 		opts.DueEvery = dueEvery
@@ -166,7 +166,28 @@ func openRedis(ctx context.Context, rawURL string, log *slog.Logger) (redis.Univ
 		return nil, nil, fmt.Errorf("redis at %s %s: %s", redisHost(rawURL), what, redact(err.Error(), rawURL))
 	}
 	log.Info("connected to redis", "host", redisHost(rawURL))
+	warnPersistence(pctx, store.New(rdb), log)
 	return rdb, func() { _ = rdb.Close() }, nil
+}
+
+// warnPersistence says at start-up when the Redis in use would lose what
+// billingbot keeps (README: "Running it in containers, and keeping data").
+func warnPersistence(ctx context.Context, st *store.Store, log *slog.Logger) {
+	p, err := st.Persistence(ctx)
+	switch {
+	case err != nil:
+		log.Warn("cannot tell whether redis keeps its data", "err", err)
+	case p.KeepsNothing():
+		log.Warn("redis keeps nothing on disk (no AOF, no RDB snapshots): a restart of redis loses every purchase, invoice and notification; set appendonly yes")
+	case !p.AOF && p.Known:
+		log.Warn("redis keeps only RDB snapshots: a crash loses the changes since the last one; set appendonly yes", "save", p.Save)
+	case !p.AOF:
+		log.Warn("redis has AOF off and does not say whether it takes RDB snapshots (CONFIG is disabled): a crash may lose data")
+	case p.Fsync == "no":
+		log.Warn("redis has AOF on with appendfsync no: a crash loses what the OS had not written yet (about 30 s); set appendfsync everysec")
+	default:
+		log.Info("redis keeps its data", "appendonly", "yes", "appendfsync", p.Fsync)
+	}
 }
 
 // seedCard gives the console's user a sandbox card when they have no

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+
+	"github.com/billingbot/billingbot/store/redistest"
 )
 
 func TestMain(m *testing.M) {
@@ -139,6 +141,23 @@ func TestConsoleCatalogFile(t *testing.T) {
 	}
 	r := runMain(t, nil, "catalog\n", "console", "--catalog", path)
 	r.check(t, 0, []string{"Widget Suite", "CHF"}, nil)
+}
+
+// TestPersistenceWarning: at start-up the binary says whether the Redis in
+// use keeps its data.
+func TestPersistenceWarning(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "redis keeps nothing on disk"},
+		{[]string{"--save", "60 1"}, "redis keeps only RDB snapshots"},
+		{[]string{"--appendonly", "yes"}, "redis keeps its data"},
+	} {
+		addr := redistest.Real(t, c.args...)
+		r := runMain(t, nil, "help\n", "console", "--redis", "redis://"+addr)
+		r.check(t, 0, nil, []string{c.want})
+	}
 }
 
 func TestConsoleRedis(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/commands/outbox"
 )
 
 // metrics are what serve exports at /metrics, in its own registry.
@@ -43,13 +44,36 @@ func newMetrics() *metrics {
 		httpLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "billingbot_http_request_duration_seconds",
 			Help: "Time to the HTTP answer, by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route"}),
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "billingbot_notifications_total",
-			Help: "Scheduled notifications by platform and result (sent, failed, unrouted)."}, []string{"platform", "result"}),
+			Help: "Notifications taken from the outboxes, by platform, kind and result (sent, retried, dead)."},
+			[]string{"platform", "kind", "result"}),
 		redisErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "billingbot_redis_errors_total",
 			Help: "Redis commands and pipelines that failed (not counting missing keys)."}),
 	}
 	m.reg.MustRegister(m.commands, m.latency, m.fieldErrors, m.http, m.httpLatency, m.notifications, m.redisErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// notified counts a notification the outbox sender settled.
+func (m *metrics) notified(org string, kind commands.NotificationKind, result string) {
+	m.notifications.WithLabelValues(platformOf(org), string(kind), result).Inc()
+}
+
+// watchOutbox exports what waits in the outboxes the sender looks at: how
+// many notifications, and how long the oldest has waited.
+func (m *metrics) watchOutbox(s *outbox.Sender) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "billingbot_outbox_backlog",
+			Help: "Notifications waiting in the outboxes this replica's sender last looked at (being delivered, or waiting for a retry)."},
+			func() float64 { n, _ := s.Backlog(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "billingbot_outbox_lag_seconds",
+			Help: "How long the oldest waiting notification has waited since its change (0: none waits)."},
+			func() float64 {
+				if _, oldest := s.Backlog(); !oldest.IsZero() {
+					return time.Since(oldest).Seconds()
+				}
+				return 0
+			}))
 }
 
 // platformOf names the platform of an organization id.

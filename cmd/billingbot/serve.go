@@ -14,15 +14,15 @@ import (
 	"github.com/billingbot/billingbot/bot/paypage"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
+	"github.com/billingbot/billingbot/commands/outbox"
 	"github.com/billingbot/billingbot/commands/payment"
 	"github.com/billingbot/billingbot/store"
 )
 
 // Timings of serve.
 const (
-	serveDueEvery   = 15 * time.Second // how often due jobs are claimed
 	readyTimeout    = time.Second      // /readyz waits this long for Redis
-	shutdownTimeout = 10 * time.Second // in-flight requests get this long
+	shutdownTimeout = 10 * time.Second // in-flight requests (and sends) get this long
 )
 
 // platform is a chat platform's adapter as serve runs it.
@@ -73,7 +73,7 @@ func runServe(ctx context.Context, args []string, env map[string]string, stdout,
 		fmt.Fprintf(stderr, "billingbot serve: %v\n", err)
 		return exitFailure
 	}
-	return serve(ctx, ln, st, bot, platforms, m, log)
+	return serve(ctx, ln, st, bot, platforms, cfg, m, log)
 }
 
 // openBot opens Redis (or an in-memory one), loads the catalog and makes
@@ -106,11 +106,13 @@ func openBot(ctx context.Context, cfg config, stderr io.Writer, log *slog.Logger
 	return bot, st, closeRedis, exitOK
 }
 
-// serve runs the HTTP server on ln, the platforms' own connections and the
-// scheduler until ctx ends, then shuts down gracefully: it stops accepting,
-// lets in-flight requests finish (bounded), and leaves unfinished due jobs
-// to the other replicas (their lease runs out).
-func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.Bot, platforms []platform, m *metrics, log *slog.Logger) int {
+// serve runs the HTTP server on ln, the platforms' own connections, the
+// scheduler and the outbox sender until ctx ends, then shuts down
+// gracefully: it stops accepting, lets in-flight requests and
+// notifications finish (bounded), hands the notifications it holds to the
+// other replicas, and leaves unfinished due jobs to them (their lease runs
+// out).
+func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.Bot, platforms []platform, cfg config, m *metrics, log *slog.Logger) int {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -157,8 +159,18 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		schedule(ctx, bot, notifiers, m, serveDueEvery, log)
+		schedule(ctx, bot, st, cfg.JobsEvery, log)
 	}()
+	if len(notifiers) > 0 {
+		sender := outbox.New(st, notifiers, outbox.Config{ClaimAfter: cfg.OutboxClaimAfter, Grace: shutdownTimeout,
+			Log: log, Observe: m.notified})
+		m.watchOutbox(sender)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sender.Run(ctx)
+		}()
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
@@ -198,44 +210,23 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 	return code
 }
 
-// schedule runs due jobs every interval and delivers their notifications
-// through the platform that owns each organization.
-func schedule(ctx context.Context, bot *commands.Bot, notifiers []commands.Notifier, m *metrics, every time.Duration, log *slog.Logger) {
+// schedule runs due jobs every interval (their notifications go into the
+// outboxes), and keeps the store's view of Redis's clock fresh.
+func schedule(ctx context.Context, bot *commands.Bot, st *store.Store, every time.Duration, log *slog.Logger) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		notes, err := bot.RunDue(ctx)
-		if err != nil && ctx.Err() == nil {
+		if err := st.Ping(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("redis", "err", err)
+		}
+		if _, err := bot.RunDue(ctx); err != nil && ctx.Err() == nil {
 			log.Error("due jobs", "err", err)
 		}
-		deliver(ctx, notifiers, notes, m, log)
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-	}
-}
-
-// deliver hands each notification to the platform that owns its
-// organization.
-func deliver(ctx context.Context, notifiers []commands.Notifier, notes []commands.Notification, m *metrics, log *slog.Logger) {
-	for _, n := range notes {
-		result := "unrouted"
-		for _, nf := range notifiers {
-			if nf.Owns(n.Org) {
-				result = "sent"
-				if err := nf.Notify(ctx, n); err != nil {
-					log.Error("notify", "org", n.Org, "kind", n.Kind, "err", err)
-					result = "failed"
-				}
-				break
-			}
-		}
-		if result == "unrouted" {
-			log.Warn("no platform for the notification's organization", "org", n.Org, "kind", n.Kind)
-		}
-		m.notifications.WithLabelValues(platformOf(n.Org), result).Inc()
 	}
 }
 

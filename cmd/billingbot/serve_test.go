@@ -28,6 +28,16 @@ import (
 	"github.com/billingbot/billingbot/store"
 )
 
+// testConfig is the configuration of an empty environment.
+func testConfig(t *testing.T) config {
+	t.Helper()
+	cfg, err := loadConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // TestServeHealth: /healthz answers while the process runs, /readyz only
 // while Redis answers, and serve stops cleanly when its context ends.
 func TestServeHealth(t *testing.T) {
@@ -44,7 +54,7 @@ func TestServeHealth(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int)
 	go func() {
-		done <- serve(ctx, ln, st, bot, nil, newMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		done <- serve(ctx, ln, st, bot, nil, testConfig(t), newMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}()
 	base := "http://" + ln.Addr().String()
 	status := func(path string) int {
@@ -84,30 +94,6 @@ func TestServeHealth(t *testing.T) {
 	}
 }
 
-// fakeNotifier records what it is given for the organizations it owns.
-type fakeNotifier struct {
-	prefix string
-	got    []commands.Notification
-}
-
-func (f *fakeNotifier) Owns(org string) bool {
-	return len(org) > len(f.prefix) && org[:len(f.prefix)] == f.prefix
-}
-func (f *fakeNotifier) Notify(_ context.Context, n commands.Notification) error {
-	f.got = append(f.got, n)
-	return nil
-}
-
-func TestDeliverRoutesByOrganization(t *testing.T) {
-	slackN, discordN := &fakeNotifier{prefix: "slack-"}, &fakeNotifier{prefix: "discord-"}
-	notes := []commands.Notification{{Org: "slack-T1", Kind: commands.NotePurchase}, {Org: "discord-9", Kind: commands.NoteTrial},
-		{Org: "elsewhere", Kind: commands.NoteCancel}}
-	deliver(t.Context(), []commands.Notifier{slackN, discordN}, notes, newMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if len(slackN.got) != 1 || slackN.got[0].Org != "slack-T1" || len(discordN.got) != 1 || discordN.got[0].Org != "discord-9" {
-		t.Errorf("slack got %+v, discord got %+v", slackN.got, discordN.got)
-	}
-}
-
 // TestServeSlack: serve mounts the Slack adapter the environment configures
 // and answers a correctly signed slash command; an unsigned one is refused.
 func TestServeSlack(t *testing.T) {
@@ -144,7 +130,7 @@ func TestServeSlack(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int)
-	go func() { done <- serve(ctx, ln, st, bot, platforms, m, log) }()
+	go func() { done <- serve(ctx, ln, st, bot, platforms, cfg, m, log) }()
 	defer func() { cancel(); <-done }()
 
 	body := "team_id=T1&user_id=U1&user_name=alice&command=%2Fbilling&text=hilfe&response_url=" +

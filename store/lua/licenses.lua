@@ -17,5 +17,6 @@ if ARGV[6] ~= '' then
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'action', 'licenses',
   'target', s[4], 'before', s[3], 'after', ARGV[4])
+emit()
 redis.call('SET', KEYS[1], ARGV[2] ~= '' and ARGV[2] or ARGV[4], 'EX', ARGV[1])
 return {'new', ARGV[4]}

@@ -1,6 +1,7 @@
 -- Applies a due job to a subscription if it still applies: a trial's end or
 -- the end of a period (renewal of an active subscription, expiry of a
 -- canceled one). Returns the action taken, or '' when the job was stale.
+-- An expiry emits the change's notification; a renewal tells nobody.
 -- KEYS: sub, audit, invoice, invoices
 -- ARGV: kind, due, nextRenews, invoiceJSON, invoiceScore, invoiceID
 local s = redis.call('HMGET', KEYS[1], 'status', 'trial_end', 'renews', 'id')
@@ -15,6 +16,7 @@ elseif ARGV[1] == 'renewal' and s[3] == ARGV[2] then
 end
 if action == 'expire' then
   redis.call('HSET', KEYS[1], 'status', 'expired')
+  emit()
 elseif action == 'renew' then
   redis.call('HSET', KEYS[1], 'renews', ARGV[3])
   if ARGV[4] ~= '' then
