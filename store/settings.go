@@ -186,6 +186,11 @@ func (s *Store) payLink(ctx context.Context, op, token string, consume bool) (Pa
 	return l, nil
 }
 
+// cacheTimeout bounds a cache call: a Redis that hangs must not hold a
+// request up for long on what is only a cache (the request's own Redis
+// work then answers that Redis is unavailable, in time).
+const cacheTimeout = 300 * time.Millisecond
+
 // CachePut keeps a value an adapter looked up on its platform (a user's
 // locale, whether they are an admin) for ttl, so that replicas share it.
 func (s *Store) CachePut(ctx context.Context, org, key, value string, ttl time.Duration) error {
@@ -196,6 +201,8 @@ func (s *Store) CachePut(ctx context.Context, org, key, value string, ttl time.D
 	if ttl <= 0 || len(key) == 0 || len(key) > 200 {
 		return &Error{Op: op, Err: ErrInvalid}
 	}
+	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	defer cancel()
 	return wrap(op, s.rdb.Set(ctx, orgKeys(org).cache(key), value, ttl).Err())
 }
 
@@ -205,6 +212,8 @@ func (s *Store) CacheGet(ctx context.Context, org, key string) (string, bool, er
 	if err := checkIDs(op, org); err != nil {
 		return "", false, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	defer cancel()
 	v, err := s.rdb.Get(ctx, orgKeys(org).cache(key)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", false, nil

@@ -130,15 +130,18 @@ func (a *Adapter) component(ctx context.Context, in *interaction, req commands.R
 	case strings.HasPrefix(id, buttonCachePrefix):
 		key := strings.TrimPrefix(id, buttonCachePrefix)
 		cmd, ok, err := a.store.CacheGet(ctx, req.Org, "btn:"+key)
-		if err != nil || !ok {
+		if err != nil {
+			return a.say(lang, "ErrUnavailable"), nil
+		}
+		if !ok {
 			return a.say(lang, "DiscordExpired"), nil
 		}
 		req.Text = cmd
 	case strings.HasPrefix(id, reopenPrefix):
 		key := strings.TrimPrefix(id, reopenPrefix)
-		f, ok := a.loadForm(ctx, req.Org, key)
-		if !ok {
-			return a.say(lang, "DiscordExpired"), nil
+		f, err := a.loadForm(ctx, req.Org, key)
+		if err != nil {
+			return a.say(lang, formErr(err)), nil
 		}
 		return &callback{Type: cbModal, Data: renderModal(key, f)}, nil
 	default:
@@ -158,16 +161,16 @@ func (a *Adapter) submit(ctx context.Context, in *interaction, req commands.Requ
 			return a.say(lang, "DiscordUnknownAction"), nil
 		}
 		key, formID, formCtx = parts[0], parts[1], parts[2]
-		sent, _ = a.loadForm(ctx, req.Org, key)
+		sent, _ = a.loadForm(ctx, req.Org, key) // only to name fields in errors
 	case strings.HasPrefix(data.CustomID, formCachedPrefix):
 		parts := strings.SplitN(strings.TrimPrefix(data.CustomID, formCachedPrefix), ":", 2)
 		if len(parts) != 2 {
 			return a.say(lang, "DiscordUnknownAction"), nil
 		}
 		key, formID = parts[0], parts[1]
-		var ok bool
-		if sent, ok = a.loadForm(ctx, req.Org, key); !ok {
-			return a.say(lang, "DiscordExpired"), nil
+		var err error
+		if sent, err = a.loadForm(ctx, req.Org, key); err != nil {
+			return a.say(lang, formErr(err)), nil
 		}
 		formCtx = sent.Context
 	default:

@@ -3,6 +3,7 @@ package discord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -90,20 +91,32 @@ func (a *Adapter) keepForm(ctx context.Context, org string, f *commands.Form) (s
 	return key, nil
 }
 
-// loadForm reads a form keepForm stored.
-func (a *Adapter) loadForm(ctx context.Context, org, key string) (*commands.Form, bool) {
+// errFormGone is a form that keepForm never stored or that expired.
+var errFormGone = errors.New("form expired")
+
+// loadForm reads a form keepForm stored: errFormGone when there is none,
+// a store error when Redis does not answer.
+func (a *Adapter) loadForm(ctx context.Context, org, key string) (*commands.Form, error) {
 	if !store.ValidID(key) {
-		return nil, false
+		return nil, errFormGone
 	}
 	doc, ok, err := a.store.CacheGet(ctx, org, "form:"+key)
-	if err != nil || !ok {
-		return nil, false
+	if err != nil {
+		return nil, err
 	}
 	var cf cachedForm
-	if json.Unmarshal([]byte(doc), &cf) != nil || cf.Form.ID == "" {
-		return nil, false
+	if !ok || json.Unmarshal([]byte(doc), &cf) != nil || cf.Form.ID == "" {
+		return nil, errFormGone
 	}
-	return &cf.Form, true
+	return &cf.Form, nil
+}
+
+// formErr is the message id that tells why a form could not be read.
+func formErr(err error) string {
+	if errors.Is(err, errFormGone) {
+		return "DiscordExpired"
+	}
+	return "ErrUnavailable"
 }
 
 // modalID is the custom id of a form's modal: the form's key, id and

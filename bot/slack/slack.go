@@ -258,12 +258,25 @@ func (a *Adapter) handle(ctx context.Context, req commands.Request) commands.Res
 	return resp
 }
 
+// ackMargin is what f of within leaves of the acknowledgement deadline for
+// rendering and sending the answer.
+const ackMargin = 300 * time.Millisecond
+
 // within runs f in the background and waits for it up to the adapter's
 // acknowledgement deadline. It returns f's result and true when it was in
-// time; otherwise a channel that delivers it later.
+// time; otherwise a channel that delivers it later. f's context ends a
+// little before the deadline, so that work waiting on a Redis that hangs
+// gives up and answers (that the service is unavailable) in time.
 func within[T any](a *Adapter, ctx context.Context, f func(ctx context.Context) T) (T, bool, <-chan T) {
 	done := make(chan T, 1)
-	a.background(ctx, func(ctx context.Context) { done <- f(ctx) })
+	a.background(ctx, func(ctx context.Context) {
+		if a.ackWithin > ackMargin {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, a.ackWithin-ackMargin)
+			defer cancel()
+		}
+		done <- f(ctx)
+	})
 	if a.ackWithin <= 0 { // tests: always answer later
 		var zero T
 		return zero, false, done
