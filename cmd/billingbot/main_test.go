@@ -13,9 +13,17 @@ import (
 	"github.com/billingbot/billingbot/store/redistest"
 )
 
+// builtDir is where a test built the binary (replicas_test.go), removed
+// after the tests.
+var builtDir string
+
 func TestMain(m *testing.M) {
 	quietRedis()
-	os.Exit(m.Run())
+	code := m.Run()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
+	os.Exit(code)
 }
 
 // result is what one run of the program did.
