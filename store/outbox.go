@@ -335,3 +335,18 @@ func clip(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// OutboxIndex lists every organization that has had an outbox.
+func (s *Store) OutboxIndex(ctx context.Context) ([]string, error) {
+	orgs, err := s.rdb.ZRange(ctx, keyOutboxDue, 0, -1).Result()
+	if err != nil {
+		return nil, wrap("outbox index", err)
+	}
+	out := orgs[:0]
+	for _, org := range orgs {
+		if ValidID(org) {
+			out = append(out, org)
+		}
+	}
+	return out, nil
+}

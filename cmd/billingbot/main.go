@@ -4,6 +4,7 @@
 //	billingbot serve             the Slack and Discord adapters, health checks
 //	billingbot slack-manifest    print the Slack app manifest
 //	billingbot discord-register  register the Discord slash commands
+//	billingbot outbox            notifications that wait or were given up; retry
 //	billingbot help              this overview
 //
 // Configuration comes from environment variables (see README.md); flags
@@ -51,6 +52,7 @@ Commands:
   slack-manifest    print the Slack app manifest for "Create an app from a manifest"
   discord-register  register the /billing command with Discord [--guild ID]
   healthcheck       ask a running serve's /healthz (for container health checks)
+  outbox            list the notifications that wait or could not be delivered; retry them
   help              show this help
 
 Run "billingbot console -h" for the console's flags. Configuration comes
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, env map[string]string, stdin io.Rea
 		return runDiscordRegister(ctx, args[1:], env, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(args[1:], env, stderr)
+	case "outbox":
+		return runOutbox(ctx, args[1:], env, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
