@@ -340,6 +340,29 @@ func TestReplicas(t *testing.T) {
 	}
 	api.mu.Unlock()
 	t.Logf("notifications posted by replica: %v", byReplica)
+	// Each replica counts what it sent.
+	sent := 0
+	for _, r := range replicas {
+		resp, err := http.Get("http://" + r.addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, kind := range []string{"trial", "expiry"} {
+			var v int
+			prefix := `billingbot_notifications_total{kind="` + kind + `",platform="slack",result="sent"} `
+			for _, line := range strings.Split(string(text), "\n") {
+				if strings.HasPrefix(line, prefix) {
+					fmt.Sscan(strings.TrimPrefix(line, prefix), &v)
+				}
+			}
+			sent += v
+		}
+	}
+	if sent != 2*n {
+		t.Errorf("the replicas' metrics count %d notifications sent, want %d", sent, 2*n)
+	}
 
 	// A replica is killed after Slack took its post and before it could
 	// mark or acknowledge it: the other finds the message in the channel's

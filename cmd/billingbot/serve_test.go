@@ -176,6 +176,8 @@ func TestServeSlack(t *testing.T) {
 		`billingbot_http_requests_total{code="401",route="slack"} 1`,
 		`billingbot_http_requests_total{code="200",route="slack"} 1`,
 		`billingbot_command_duration_seconds_count{platform="slack"} 1`,
+		"billingbot_outbox_backlog 0",
+		"billingbot_outbox_lag_seconds 0",
 	} {
 		if !strings.Contains(string(metricsText), want) {
 			t.Errorf("/metrics lacks %s", want)
