@@ -109,7 +109,12 @@ func withDefaults(cfg Config) Config {
 	}
 	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+		// Up to 64 idle connections per host (the default keeps 2): follow-ups,
+		// deferred edits and notifications are sent concurrently, and with 2
+		// most of them would connect (and TLS-handshake) anew.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 128, 64
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second, Transport: tr}
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

@@ -87,7 +87,7 @@ func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
 		cfg.Log = slog.Default()
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+		cfg.HTTPClient = newHTTPClient()
 	}
 	opts := []slackapi.Option{slackapi.OptionHTTPClient(cfg.HTTPClient)}
 	if cfg.APIURL != "" {
@@ -109,6 +109,16 @@ func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
 		ackWithin: 2500 * time.Millisecond,
 		rateWait:  30 * time.Second,
 	}, nil
+}
+
+// newHTTPClient is the client for the Web API and response_url when the
+// deployment gives none. Its transport keeps up to 64 idle connections per
+// host (the default keeps 2): answers are posted concurrently, and with 2
+// most of them would connect (and TLS-handshake) anew.
+func newHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 128, 64
+	return &http.Client{Timeout: 15 * time.Second, Transport: tr}
 }
 
 // reply is the answer to one request from Slack: an HTTP status and a body
