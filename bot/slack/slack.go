@@ -49,6 +49,7 @@ type Adapter struct {
 	verify verifier
 	log    *slog.Logger
 	http   *http.Client
+	users  *userCache // users.info answers seen lately, in front of the store's cache
 
 	// ackWithin is how long a request may wait for the core before Slack
 	// is acknowledged and the answer follows later (Slack allows 3 s).
@@ -106,6 +107,7 @@ func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
 		verify:    verifier{secret: []byte(cfg.SigningSecret), now: cfg.Now},
 		log:       cfg.Log.With("adapter", "slack"),
 		http:      cfg.HTTPClient,
+		users:     newUserCache(),
 		ackWithin: 2500 * time.Millisecond,
 		rateWait:  30 * time.Second,
 	}, nil
