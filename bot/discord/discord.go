@@ -68,6 +68,8 @@ type Adapter struct {
 	// handle is the core's Handle (tests wrap it).
 	handle func(context.Context, commands.Request) (commands.Response, error)
 
+	locales *guildLocales // guild locales confirmed in the store lately
+
 	wg sync.WaitGroup // background work: deferred edits, follow-ups, notifications
 }
 
@@ -86,7 +88,7 @@ func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
 		rest:       newREST(cfg),
 		admins:     map[string]bool{},
 		deferAfter: 2500 * time.Millisecond, workTimeout: 60 * time.Second,
-		handle: bot.Handle,
+		handle: bot.Handle, locales: newGuildLocales(),
 	}
 	for _, id := range cfg.Admins {
 		if id = strings.TrimSpace(id); id != "" {
