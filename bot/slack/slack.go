@@ -194,7 +194,11 @@ func writeReply(w http.ResponseWriter, rep reply) {
 		w.WriteHeader(rep.status)
 		return
 	}
-	doc, err := json.Marshal(rep.body)
+	doc, ok := rep.body.(json.RawMessage) // encoded already
+	var err error
+	if !ok {
+		doc, err = json.Marshal(rep.body)
+	}
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
