@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/billingbot/billingbot/bot/internal/workers"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
 )
@@ -69,6 +70,7 @@ type Adapter struct {
 	handle func(context.Context, commands.Request) (commands.Response, error)
 
 	locales *guildLocales // guild locales confirmed in the store lately
+	workers *workers.Pool // the goroutines of the core's runs and of background work
 
 	wg sync.WaitGroup // background work: deferred edits, follow-ups, notifications
 }
@@ -88,7 +90,7 @@ func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
 		rest:       newREST(cfg),
 		admins:     map[string]bool{},
 		deferAfter: 2500 * time.Millisecond, workTimeout: 60 * time.Second,
-		handle: bot.Handle, locales: newGuildLocales(),
+		handle: bot.Handle, locales: newGuildLocales(), workers: workers.New(idleWorker),
 	}
 	for _, id := range cfg.Admins {
 		if id = strings.TrimSpace(id); id != "" {
@@ -197,7 +199,7 @@ func (a *Adapter) background(later func()) {
 		return
 	}
 	a.wg.Add(1)
-	go func() {
+	a.workers.Go(func() {
 		defer a.wg.Done()
 		defer func() {
 			if p := recover(); p != nil {
@@ -205,8 +207,12 @@ func (a *Adapter) background(later func()) {
 			}
 		}()
 		later()
-	}()
+	})
 }
+
+// idleWorker is how long a goroutine of the adapter's work is kept for the
+// next after it is done (see package workers).
+const idleWorker = 10 * time.Second
 
 func httpError(w http.ResponseWriter, code int) {
 	w.Header().Set("Content-Type", "application/json")

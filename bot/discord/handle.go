@@ -193,7 +193,7 @@ type result struct {
 func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request, sent *commands.Form, key string) (*callback, func()) {
 	work, cancel := context.WithTimeout(ctx, a.workTimeout)
 	done := make(chan result, 1)
-	go func() {
+	a.workers.Go(func() {
 		defer func() {
 			if p := recover(); p != nil {
 				a.log.Error("discord: panic in core", "org", req.Org, "panic", p)
@@ -203,7 +203,7 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 		}()
 		resp, err := a.handle(work, req)
 		done <- result{resp, err}
-	}()
+	})
 	timer := time.NewTimer(a.deferAfter)
 	defer timer.Stop()
 	select {

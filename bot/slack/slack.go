@@ -22,6 +22,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/billingbot/billingbot/bot/internal/workers"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
 )
@@ -57,7 +58,8 @@ type Adapter struct {
 	// rateWait bounds how long a rate-limited call waits before a retry.
 	rateWait time.Duration
 
-	wg sync.WaitGroup // work that continues after an acknowledgement
+	wg      sync.WaitGroup // work that continues after an acknowledgement
+	workers *workers.Pool  // the goroutines of that work, and of the core's runs
 }
 
 var _ commands.Notifier = (*Adapter)(nil)
@@ -108,6 +110,7 @@ func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
 		log:       cfg.Log.With("adapter", "slack"),
 		http:      cfg.HTTPClient,
 		users:     newUserCache(),
+		workers:   workers.New(idleWorker),
 		ackWithin: 2500 * time.Millisecond,
 		rateWait:  30 * time.Second,
 	}, nil
@@ -122,6 +125,10 @@ func newHTTPClient() *http.Client {
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 128, 64
 	return &http.Client{Timeout: 15 * time.Second, Transport: tr}
 }
+
+// idleWorker is how long a goroutine of the adapter's work is kept for the
+// next after it is done (see package workers).
+const idleWorker = 10 * time.Second
 
 // reply is the answer to one request from Slack: an HTTP status and a body
 // (nil: empty; otherwise JSON). Socket Mode sends the body as the ack's
@@ -212,7 +219,7 @@ func writeReply(w http.ResponseWriter, rep reply) {
 // the request.
 func (a *Adapter) background(ctx context.Context, f func(ctx context.Context)) {
 	a.wg.Add(1)
-	go func() {
+	a.workers.Go(func() {
 		defer a.wg.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
@@ -222,7 +229,7 @@ func (a *Adapter) background(ctx context.Context, f func(ctx context.Context)) {
 			}
 		}()
 		f(ctx)
-	}()
+	})
 }
 
 // origin is who sent a request and where an answer goes.
