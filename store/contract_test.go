@@ -1631,9 +1631,18 @@ func TestCacheMiniredis(t *testing.T) {
 	if _, ok, _ := s.CacheGet(ctx, orgB, "locale:U1"); ok {
 		t.Error("another organization sees the cached value")
 	}
+	if v, ttl, ok, err := s.CacheGetTTL(ctx, orgA, "locale:U1"); v != "de-DE" || !ok || err != nil || ttl <= 0 || ttl > time.Minute {
+		t.Errorf("CacheGetTTL = %q, %v, %v, %v; want de-DE for at most a minute", v, ttl, ok, err)
+	}
+	if _, _, ok, err := s.CacheGetTTL(ctx, orgB, "locale:U1"); ok || err != nil {
+		t.Errorf("CacheGetTTL of another organization = %v, %v; want nothing", ok, err)
+	}
 	mr.FastForward(2 * time.Minute)
 	if _, ok, _ := s.CacheGet(ctx, orgA, "locale:U1"); ok {
 		t.Error("cached value outlived its TTL")
+	}
+	if _, _, ok, _ := s.CacheGetTTL(ctx, orgA, "locale:U1"); ok {
+		t.Error("CacheGetTTL: cached value outlived its TTL")
 	}
 	if err := s.CachePut(ctx, orgA, "k", "v", 0); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("CachePut without TTL = %v, want ErrInvalid", err)

@@ -224,6 +224,36 @@ func (s *Store) CacheGet(ctx context.Context, org, key string) (string, bool, er
 	return v, true, nil
 }
 
+// CacheGetTTL is CacheGet that also says how much longer the value is kept
+// (GET and PTTL in one round trip), so that a copy kept elsewhere can
+// expire with it.
+func (s *Store) CacheGetTTL(ctx context.Context, org, key string) (string, time.Duration, bool, error) {
+	const op = "cache get"
+	if err := checkIDs(op, org); err != nil {
+		return "", 0, false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	defer cancel()
+	k := orgKeys(org).cache(key)
+	var get *redis.StringCmd
+	var ttl *redis.DurationCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get, ttl = p.Get(ctx, k), p.PTTL(ctx, k)
+		return nil
+	})
+	if errors.Is(err, redis.Nil) || errors.Is(get.Err(), redis.Nil) {
+		return "", 0, false, nil
+	}
+	if err != nil {
+		return "", 0, false, wrap(op, err)
+	}
+	left := ttl.Val()
+	if left < 0 { // no TTL (-1): not one of CachePut's values; keep no copy
+		left = 0
+	}
+	return get.Val(), left, true, nil
+}
+
 // Settings reads an organization's settings.
 func (s *Store) Settings(ctx context.Context, org string) (OrgSettings, error) {
 	const op = "settings"

@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/billingbot/billingbot/bot/internal/workers"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
 )
@@ -68,6 +69,9 @@ type Adapter struct {
 	// handle is the core's Handle (tests wrap it).
 	handle func(context.Context, commands.Request) (commands.Response, error)
 
+	locales *guildLocales // guild locales confirmed in the store lately
+	workers *workers.Pool // the goroutines of the core's runs and of background work
+
 	wg sync.WaitGroup // background work: deferred edits, follow-ups
 }
 
@@ -86,7 +90,7 @@ func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
 		rest:       newREST(cfg),
 		admins:     map[string]bool{},
 		deferAfter: 2500 * time.Millisecond, workTimeout: 60 * time.Second,
-		handle: bot.Handle,
+		handle: bot.Handle, locales: newGuildLocales(), workers: workers.New(idleWorker),
 	}
 	for _, id := range cfg.Admins {
 		if id = strings.TrimSpace(id); id != "" {
@@ -109,7 +113,12 @@ func withDefaults(cfg Config) Config {
 	}
 	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+		// Up to 64 idle connections per host (the default keeps 2): follow-ups,
+		// deferred edits and notifications are sent concurrently, and with 2
+		// most of them would connect (and TLS-handshake) anew.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 128, 64
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second, Transport: tr}
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -190,7 +199,7 @@ func (a *Adapter) background(later func()) {
 		return
 	}
 	a.wg.Add(1)
-	go func() {
+	a.workers.Go(func() {
 		defer a.wg.Done()
 		defer func() {
 			if p := recover(); p != nil {
@@ -198,8 +207,12 @@ func (a *Adapter) background(later func()) {
 			}
 		}()
 		later()
-	}()
+	})
 }
+
+// idleWorker is how long a goroutine of the adapter's work is kept for the
+// next after it is done (see package workers).
+const idleWorker = 10 * time.Second
 
 func httpError(w http.ResponseWriter, code int) {
 	w.Header().Set("Content-Type", "application/json")

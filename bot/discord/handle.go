@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/billingbot/billingbot/commands"
@@ -64,7 +65,7 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 		}
 		dir.learn(data.Resolved)
 		req.Text = a.commandLine(data)
-		if in.GuildLocale != "" && in.GuildID != "" {
+		if in.GuildLocale != "" && in.GuildID != "" && !a.locales.known(req.Org, in.GuildLocale) {
 			a.background(func() { a.rememberLocale(ctx, req.Org, in.GuildLocale) })
 		}
 		return a.run(ctx, in, req, nil, "")
@@ -195,7 +196,7 @@ type result struct {
 func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request, sent *commands.Form, key string) (*callback, func()) {
 	work, cancel := context.WithTimeout(ctx, a.workTimeout)
 	done := make(chan result, 1)
-	go func() {
+	a.workers.Go(func() {
 		defer func() {
 			if p := recover(); p != nil {
 				a.log.Error("discord: panic in core", "org", req.Org, "panic", p)
@@ -205,7 +206,7 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 		}()
 		resp, err := a.handle(work, req)
 		done <- result{resp, err}
-	}()
+	})
 	timer := time.NewTimer(a.deferAfter)
 	defer timer.Stop()
 	select {
@@ -346,9 +347,57 @@ func (a *Adapter) fieldErrors(ctx context.Context, req commands.Request, sent *c
 // interaction carries (the scheduler's).
 func (a *Adapter) rememberLocale(ctx context.Context, org, locale string) {
 	if v, ok, err := a.store.CacheGet(ctx, org, "guild_locale"); err == nil && ok && v == locale {
+		a.locales.confirm(org, locale)
 		return
 	}
 	if err := a.store.CachePut(ctx, org, "guild_locale", locale, 90*cacheTTL); err != nil {
 		a.log.Debug("discord: keep guild locale", "org", org, "err", err)
+		return
 	}
+	a.locales.confirm(org, locale)
+}
+
+// localeRecheck is how long a replica trusts that the store holds the
+// guild locale it last read or wrote there: within it, interactions with the
+// same locale do not check the store again (a Redis round trip each).
+const localeRecheck = time.Minute
+
+// guildLocales are the guild locales this replica confirmed in the store
+// lately, by organization.
+type guildLocales struct {
+	now func() time.Time // time.Now; tests move it
+
+	mu sync.Mutex
+	m  map[string]confirmedLocale
+}
+
+type confirmedLocale struct {
+	locale string
+	at     time.Time
+}
+
+// maxGuildLocales bounds the guilds remembered; past it all are forgotten
+// (and checked in the store again).
+const maxGuildLocales = 10000
+
+func newGuildLocales() *guildLocales {
+	return &guildLocales{now: time.Now, m: map[string]confirmedLocale{}}
+}
+
+// known reports whether locale is what the store held for org within the
+// last localeRecheck.
+func (g *guildLocales) known(org, locale string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c, ok := g.m[org]
+	return ok && c.locale == locale && g.now().Sub(c.at) < localeRecheck
+}
+
+func (g *guildLocales) confirm(org, locale string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.m) >= maxGuildLocales {
+		clear(g.m)
+	}
+	g.m[org] = confirmedLocale{locale: locale, at: g.now()}
 }

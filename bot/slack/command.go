@@ -1,9 +1,16 @@
 package slack
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -52,7 +59,9 @@ func (a *Adapter) onCommand(ctx context.Context, sc slashCommand) reply {
 	if resp.Form == nil && len(resp.Messages) > 0 {
 		posts := messagePosts(resp.Messages, maxMessageBlocks)
 		if len(posts) == 1 {
-			return reply{body: posts[0].webhook()}
+			if doc, err := posts[0].webhookJSON(); err == nil {
+				return reply{body: json.RawMessage(doc)}
+			}
 		}
 	}
 	a.background(ctx, func(ctx context.Context) { a.answer(ctx, o, resp, sc.Text) })
@@ -91,9 +100,10 @@ func (a *Adapter) post(ctx context.Context, o origin, msgs []commands.Message) {
 
 func (a *Adapter) postOne(ctx context.Context, o origin, p post) error {
 	if o.responseURL != "" && isHTTPURL(o.responseURL) {
-		err := a.retry(ctx, func() error {
-			return slackapi.PostWebhookCustomHTTPContext(ctx, o.responseURL, a.http, p.webhook())
-		})
+		doc, err := p.webhookJSON()
+		if err == nil {
+			err = a.retry(ctx, func() error { return postWebhook(ctx, a.http, o.responseURL, doc) })
+		}
 		if err == nil {
 			return nil
 		}
@@ -130,6 +140,38 @@ func (a *Adapter) dm(ctx context.Context, user string, opts ...slackapi.MsgOptio
 		_, _, err := a.api.PostMessageContext(ctx, ch, opts...)
 		return err
 	}))
+}
+
+// postWebhook posts a message's JSON to a response_url, as slack-go's
+// PostWebhookCustomHTTPContext does (the same request, the same errors:
+// *slackapi.RateLimitedError on 429 with Retry-After, else
+// slackapi.StatusCodeError unless 200), from JSON encoded once for all
+// tries.
+func postWebhook(ctx context.Context, client *http.Client, url string, doc []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(doc))
+	if err != nil {
+		return fmt.Errorf("failed new request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("failed to post webhook: %w", err)
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+	}()
+	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "" {
+		secs, err := strconv.ParseInt(resp.Header.Get("Retry-After"), 10, 64)
+		if err != nil {
+			return err
+		}
+		return &slackapi.RateLimitedError{RetryAfter: time.Duration(secs) * time.Second}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return slackapi.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
+	}
+	return nil
 }
 
 func isHTTPURL(s string) bool {

@@ -22,6 +22,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/billingbot/billingbot/bot/internal/workers"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
 )
@@ -49,6 +50,7 @@ type Adapter struct {
 	verify verifier
 	log    *slog.Logger
 	http   *http.Client
+	users  *userCache // users.info answers seen lately, in front of the store's cache
 
 	// ackWithin is how long a request may wait for the core before Slack
 	// is acknowledged and the answer follows later (Slack allows 3 s).
@@ -56,7 +58,8 @@ type Adapter struct {
 	// rateWait bounds how long a rate-limited call waits before a retry.
 	rateWait time.Duration
 
-	wg sync.WaitGroup // work that continues after an acknowledgement
+	wg      sync.WaitGroup // work that continues after an acknowledgement
+	workers *workers.Pool  // the goroutines of that work, and of the core's runs
 }
 
 var _ commands.Notifier = (*Adapter)(nil)
@@ -87,7 +90,7 @@ func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
 		cfg.Log = slog.Default()
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+		cfg.HTTPClient = newHTTPClient()
 	}
 	opts := []slackapi.Option{slackapi.OptionHTTPClient(cfg.HTTPClient)}
 	if cfg.APIURL != "" {
@@ -106,10 +109,26 @@ func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
 		verify:    verifier{secret: []byte(cfg.SigningSecret), now: cfg.Now},
 		log:       cfg.Log.With("adapter", "slack"),
 		http:      cfg.HTTPClient,
+		users:     newUserCache(),
+		workers:   workers.New(idleWorker),
 		ackWithin: 2500 * time.Millisecond,
 		rateWait:  30 * time.Second,
 	}, nil
 }
+
+// newHTTPClient is the client for the Web API and response_url when the
+// deployment gives none. Its transport keeps up to 64 idle connections per
+// host (the default keeps 2): answers are posted concurrently, and with 2
+// most of them would connect (and TLS-handshake) anew.
+func newHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 128, 64
+	return &http.Client{Timeout: 15 * time.Second, Transport: tr}
+}
+
+// idleWorker is how long a goroutine of the adapter's work is kept for the
+// next after it is done (see package workers).
+const idleWorker = 10 * time.Second
 
 // reply is the answer to one request from Slack: an HTTP status and a body
 // (nil: empty; otherwise JSON). Socket Mode sends the body as the ack's
@@ -182,7 +201,11 @@ func writeReply(w http.ResponseWriter, rep reply) {
 		w.WriteHeader(rep.status)
 		return
 	}
-	doc, err := json.Marshal(rep.body)
+	doc, ok := rep.body.(json.RawMessage) // encoded already
+	var err error
+	if !ok {
+		doc, err = json.Marshal(rep.body)
+	}
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -196,7 +219,7 @@ func writeReply(w http.ResponseWriter, rep reply) {
 // the request.
 func (a *Adapter) background(ctx context.Context, f func(ctx context.Context)) {
 	a.wg.Add(1)
-	go func() {
+	a.workers.Go(func() {
 		defer a.wg.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
@@ -206,7 +229,7 @@ func (a *Adapter) background(ctx context.Context, f func(ctx context.Context)) {
 			}
 		}()
 		f(ctx)
-	}()
+	})
 }
 
 // origin is who sent a request and where an answer goes.

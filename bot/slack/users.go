@@ -6,6 +6,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -15,6 +16,72 @@ import (
 
 // userTTL is how long a users.info answer is kept in the store.
 const userTTL = 10 * time.Minute
+
+// Each replica also keeps the users it saw in the last localUserTTL in
+// memory (at most localUsersMax of them), in front of the store's cache: a
+// user's requests then cost no Redis round trip for who they are. A copy
+// never outlives the store's entry it came from, so a user's name, locale
+// and admin flag are never older than userTTL, as before.
+const (
+	localUserTTL  = time.Minute
+	localUsersMax = 20000
+)
+
+// userCache is the in-memory copy of the store's users.info cache.
+type userCache struct {
+	now func() time.Time // monotonic clock (time.Now; tests move it)
+
+	mu sync.Mutex
+	m  map[string]cachedUser // org + " " + user id
+}
+
+type cachedUser struct {
+	info  userInfo
+	until time.Time
+}
+
+func newUserCache() *userCache {
+	return &userCache{now: time.Now, m: map[string]cachedUser{}}
+}
+
+func (c *userCache) get(org, id string) (userInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[org+" "+id]
+	if !ok {
+		return userInfo{}, false
+	}
+	if !c.now().Before(e.until) {
+		delete(c.m, org+" "+id)
+		return userInfo{}, false
+	}
+	return e.info, true
+}
+
+// put keeps u for ttl, but never longer than localUserTTL.
+func (c *userCache) put(org, id string, u userInfo, ttl time.Duration) {
+	ttl = min(ttl, localUserTTL)
+	if ttl <= 0 {
+		return
+	}
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= localUsersMax {
+		for k, e := range c.m {
+			if !now.Before(e.until) {
+				delete(c.m, k)
+			}
+		}
+		for k := range c.m { // still full: forget any tenth
+			if len(c.m) < localUsersMax*9/10 {
+				break
+			}
+			delete(c.m, k)
+		}
+	}
+	c.m[org+" "+id] = cachedUser{info: u, until: now.Add(ttl)}
+}
 
 // userInfo is what the adapter keeps of a users.info answer.
 type userInfo struct {
@@ -48,12 +115,16 @@ func infoOf(u *slackapi.User) userInfo {
 }
 
 // user looks a user up with users.info (with their locale), through the
-// store's cache that replicas share.
+// replica's memory and the store's cache that replicas share.
 func (a *Adapter) user(ctx context.Context, org, id string) (userInfo, error) {
+	if u, ok := a.users.get(org, id); ok {
+		return u, nil
+	}
 	key := "user:" + id
-	if v, ok, err := a.st.CacheGet(ctx, org, key); err == nil && ok {
+	if v, ttl, ok, err := a.st.CacheGetTTL(ctx, org, key); err == nil && ok {
 		var u userInfo
 		if json.Unmarshal([]byte(v), &u) == nil {
+			a.users.put(org, id, u, ttl)
 			return u, nil
 		}
 	}
@@ -76,12 +147,16 @@ func (a *Adapter) user(ctx context.Context, org, id string) (userInfo, error) {
 			a.log.Warn("cache user", "org", org, "err", err)
 		}
 	}
+	a.users.put(org, id, info, userTTL)
 	return info, nil
 }
 
 // cachedLocale is the user's locale if the cache knows it, without asking
 // Slack.
 func (a *Adapter) cachedLocale(ctx context.Context, o origin) string {
+	if u, ok := a.users.get(o.org(), o.user); ok {
+		return u.Locale
+	}
 	v, ok, err := a.st.CacheGet(ctx, o.org(), "user:"+o.user)
 	if err != nil || !ok {
 		return ""
