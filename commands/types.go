@@ -298,6 +298,31 @@ type Notifier interface {
 // lacks a permission.
 var ErrPermanent = errors.New("cannot be delivered")
 
+// Deliveries sums up the deliveries of one notification to several
+// destinations (the admins' direct messages), each error nil or what the
+// Notifier returns, for the outbox: err is one worth retrying when any
+// was (the destinations that got it are skipped next time), or a
+// permanent one when all failed for good; lost are the permanent failures
+// beside deliveries that worked, which a retry would not mend either (to
+// be logged).
+func Deliveries(errs []error) (err, lost error) {
+	var later, never []error
+	for _, e := range errs {
+		if errors.Is(e, ErrPermanent) {
+			never = append(never, e)
+		} else if e != nil {
+			later = append(later, e)
+		}
+	}
+	switch {
+	case len(later) > 0:
+		return errors.Join(later...), nil
+	case len(never) == len(errs):
+		return errors.Join(never...), nil
+	}
+	return nil, errors.Join(never...)
+}
+
 // RateLimitedError is a delivery the platform refused for now: it asked to
 // wait Wait before trying again.
 type RateLimitedError struct {

@@ -83,13 +83,7 @@ func (s *Store) OutboxOrgs(ctx context.Context, now, later time.Time, max int) (
 	if err != nil {
 		return nil, wrap("outbox orgs", err)
 	}
-	out := orgs[:0]
-	for _, org := range orgs {
-		if ValidID(org) {
-			out = append(out, org)
-		}
-	}
-	return out, nil
+	return validOrgs(orgs), nil
 }
 
 // OutboxLookAt brings the next look at an organization's outbox forward
@@ -251,13 +245,7 @@ func (s *Store) DeadOrgs(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, wrap("dead orgs", err)
 	}
-	out := orgs[:0]
-	for _, org := range orgs {
-		if ValidID(org) {
-			out = append(out, org)
-		}
-	}
-	return out, nil
+	return validOrgs(orgs), nil
 }
 
 // RetryDead puts an organization's dead letters back into its outbox, with
@@ -342,11 +330,17 @@ func (s *Store) OutboxIndex(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, wrap("outbox index", err)
 	}
+	return validOrgs(orgs), nil
+}
+
+// validOrgs keeps the organization ids that are valid (an index set by
+// hand may hold others).
+func validOrgs(orgs []string) []string {
 	out := orgs[:0]
 	for _, org := range orgs {
 		if ValidID(org) {
 			out = append(out, org)
 		}
 	}
-	return out, nil
+	return out
 }

@@ -45,23 +45,15 @@ func (a *Adapter) Notify(ctx context.Context, n commands.Notification) error {
 		return fmt.Errorf("discord notify %s: no admin channel set (an admin can run /billing admin channel) and no BILLINGBOT_ADMINS: %w",
 			n.Org, commands.ErrPermanent)
 	}
-	var later, never []error
+	var errs []error
 	for id := range a.admins {
-		if err := deliveryErr(a.dm(ctx, n, guild, id, msg)); errors.Is(err, commands.ErrPermanent) {
-			never = append(never, err)
-		} else if err != nil {
-			later = append(later, err)
-		}
+		errs = append(errs, deliveryErr(a.dm(ctx, n, guild, id, msg)))
 	}
-	switch {
-	case len(later) > 0: // again later; the admins who have it are skipped
-		return errors.Join(later...)
-	case len(never) == len(a.admins):
-		return errors.Join(never...)
-	case len(never) > 0:
-		a.log.Warn("discord: some admins cannot get direct messages", "org", n.Org, "err", errors.Join(never...))
+	err, lost := commands.Deliveries(errs)
+	if lost != nil {
+		a.log.Warn("discord: some admins cannot get direct messages", "org", n.Org, "err", lost)
 	}
-	return nil
+	return err
 }
 
 // dm sends a notification to a user's DM channel; its buttons name the guild.

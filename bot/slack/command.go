@@ -125,16 +125,9 @@ func (a *Adapter) postOne(ctx context.Context, o origin, p post) error {
 
 // dm posts a direct message to a user.
 func (a *Adapter) dm(ctx context.Context, user string, opts ...slackapi.MsgOption) error {
-	var ch string
-	err := a.retry(ctx, func() error {
-		c, _, _, err := a.api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
-		if err == nil {
-			ch = c.ID
-		}
-		return err
-	})
+	ch, err := a.imChannel(ctx, user)
 	if err != nil {
-		return slackErr("conversations.open", err)
+		return err
 	}
 	return slackErr("chat.postMessage", a.retry(ctx, func() error {
 		_, _, err := a.api.PostMessageContext(ctx, ch, opts...)
@@ -172,6 +165,19 @@ func postWebhook(ctx context.Context, client *http.Client, url string, doc []byt
 		return slackapi.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
 	}
 	return nil
+}
+
+// imChannel opens (or finds) the direct message conversation with a user.
+func (a *Adapter) imChannel(ctx context.Context, user string) (string, error) {
+	var ch string
+	err := a.retry(ctx, func() error {
+		c, _, _, err := a.api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
+		if err == nil {
+			ch = c.ID
+		}
+		return err
+	})
+	return ch, slackErr("conversations.open", err)
 }
 
 func isHTTPURL(s string) bool {

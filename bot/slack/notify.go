@@ -47,16 +47,9 @@ func (a *Adapter) notifyUser(ctx context.Context, n commands.Notification, user 
 	if u, err := a.user(ctx, n.Org, user); err == nil && strings.HasPrefix(strings.ToLower(u.Locale), "de") {
 		lang = "de"
 	}
-	var ch string
-	err := a.retry(ctx, func() error {
-		c, _, _, err := a.api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
-		if err == nil {
-			ch = c.ID
-		}
-		return err
-	})
+	ch, err := a.imChannel(ctx, user)
 	if err != nil {
-		return slackErr("conversations.open", err)
+		return err
 	}
 	return a.send(ctx, n, "dm:"+user, ch, lang)
 }
@@ -130,7 +123,7 @@ func (a *Adapter) shown(ctx context.Context, channel string, n commands.Notifica
 // tried again later rather than replaced by DMs.
 func (a *Adapter) notifyAdmins(ctx context.Context, n commands.Notification, team string) error {
 	var tried []string
-	var errs []error
+	var chErrs []error
 	for _, ch := range a.adminChannels(ctx, n.Org) {
 		id, err := a.channelID(ctx, n.Org, ch)
 		if err == nil {
@@ -144,32 +137,24 @@ func (a *Adapter) notifyAdmins(ctx context.Context, n commands.Notification, tea
 		}
 		a.log.Warn("admin channel", "org", n.Org, "channel", ch, "err", err)
 		tried = append(tried, ch)
-		errs = append(errs, err)
+		chErrs = append(chErrs, err)
 	}
 	admins, err := a.admins(ctx, n.Org, team)
 	if err != nil {
 		return deliveryErr(err)
 	}
 	if len(admins) == 0 {
-		return errors.Join(append(errs, fmt.Errorf("slack: notify %s: no admin channel (tried %q) and no admins: %w", n.Org, tried, commands.ErrPermanent))...)
+		return errors.Join(append(chErrs, fmt.Errorf("slack: notify %s: no admin channel (tried %q) and no admins: %w", n.Org, tried, commands.ErrPermanent))...)
 	}
-	var later, never []error
-	for _, u := range admins {
-		if err := deliveryErr(a.notifyUser(ctx, n, u)); errors.Is(err, commands.ErrPermanent) {
-			never = append(never, err)
-		} else if err != nil {
-			later = append(later, err)
-		}
+	errs := make([]error, len(admins))
+	for i, u := range admins {
+		errs[i] = deliveryErr(a.notifyUser(ctx, n, u))
 	}
-	switch {
-	case len(later) > 0: // again later; the admins who have it are skipped
-		return errors.Join(later...)
-	case len(never) == len(admins):
-		return errors.Join(never...)
-	case len(never) > 0:
-		a.log.Warn("some admins cannot get direct messages", "org", n.Org, "err", errors.Join(never...))
+	err, lost := commands.Deliveries(errs)
+	if lost != nil {
+		a.log.Warn("some admins cannot get direct messages", "org", n.Org, "err", lost)
 	}
-	return nil
+	return err
 }
 
 // deliveryErr says what a failed Slack call means for the outbox: a rate
