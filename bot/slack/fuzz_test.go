@@ -115,7 +115,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	if err != nil {
 		f.Fatal(err)
 	}
-	fs := &fakeSlack{signal: make(chan struct{}, 1), users: map[string]map[string]any{}, limited: map[string]int{}}
+	fs := emptyFakeSlack()
 	fs.srv = httptest.NewServer(http.HandlerFunc(fs.serve))
 	f.Cleanup(fs.srv.Close)
 	fs.addUser("U1", "Alice", "en-US", nil)

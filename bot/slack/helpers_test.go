@@ -68,11 +68,17 @@ type fakeSlack struct {
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
-	f := &fakeSlack{t: t, signal: make(chan struct{}, 1), users: map[string]map[string]any{}, limited: map[string]int{},
-		failing: map[string]string{}, history: map[string][]map[string]any{}}
+	f := emptyFakeSlack()
+	f.t = t
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// emptyFakeSlack is a fake with no users, channels or history, not serving yet.
+func emptyFakeSlack() *fakeSlack {
+	return &fakeSlack{signal: make(chan struct{}, 1), users: map[string]map[string]any{}, limited: map[string]int{},
+		failing: map[string]string{}, history: map[string][]map[string]any{}}
 }
 
 func (f *fakeSlack) addUser(id, name, locale string, extra map[string]any) {
