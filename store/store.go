@@ -22,6 +22,7 @@ import (
 // many goroutines and by many bot replicas sharing one Redis.
 type Store struct {
 	rdb     redis.UniversalClient
+	views   *batcher // runs of the view script, sent together
 	idemTTL time.Duration
 	// skew is how far Redis's clock is ahead of this process's, in
 	// milliseconds, as Ping last measured it: deadlines of changes are
@@ -34,7 +35,7 @@ type Store struct {
 
 // New returns a store on rdb.
 func New(rdb redis.UniversalClient) *Store {
-	return &Store{rdb: rdb, idemTTL: 24 * time.Hour, noted: make(chan string, 64)}
+	return &Store{rdb: rdb, views: newBatcher(rdb, scriptView), idemTTL: 24 * time.Hour, noted: make(chan string, 64)}
 }
 
 // Noted delivers the organization of each notification that a change made

@@ -80,10 +80,10 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 		}
 		once = k.idem(opt.Once)
 	}
-	v, err := scriptView.Run(ctx, s.rdb,
+	v, err := s.views.run(ctx,
 		[]string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user), once,
 			k.rate(user, opt.Now)},
-		args...).Result()
+		args)
 	if err != nil {
 		return View{}, wrap(op, err)
 	}
