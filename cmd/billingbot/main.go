@@ -20,13 +20,22 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
 )
 
+// gcPercent is the garbage collector's target unless GOGC is set: the
+// heap is small (about 60 MB resident under full load), and the default
+// 100 spends several percent of a busy bot's CPU on collecting it.
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	quietRedis()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], environ(os.Environ()), os.Stdin, os.Stdout, os.Stderr)
