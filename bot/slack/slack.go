@@ -218,10 +218,19 @@ func writeReply(w http.ResponseWriter, rep reply) {
 // background runs f after the acknowledgement, with a context that outlives
 // the request.
 func (a *Adapter) background(ctx context.Context, f func(ctx context.Context)) {
+	a.detach(ctx, backgroundFor, f)
+}
+
+// backgroundFor bounds work done after the acknowledgement.
+const backgroundFor = 2 * time.Minute
+
+// detach runs f on a worker with a context that outlives the request's and
+// ends after d; shutdown waits for it.
+func (a *Adapter) detach(ctx context.Context, d time.Duration, f func(ctx context.Context)) {
 	a.wg.Add(1)
 	a.workers.Go(func() {
 		defer a.wg.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
 		defer cancel()
 		defer func() {
 			if p := recover(); p != nil {
@@ -292,14 +301,11 @@ const ackMargin = 300 * time.Millisecond
 // gives up and answers (that the service is unavailable) in time.
 func within[T any](a *Adapter, ctx context.Context, f func(ctx context.Context) T) (T, bool, <-chan T) {
 	done := make(chan T, 1)
-	a.background(ctx, func(ctx context.Context) {
-		if a.ackWithin > ackMargin {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, a.ackWithin-ackMargin)
-			defer cancel()
-		}
-		done <- f(ctx)
-	})
+	d := backgroundFor
+	if a.ackWithin > ackMargin {
+		d = a.ackWithin - ackMargin
+	}
+	a.detach(ctx, d, func(ctx context.Context) { done <- f(ctx) })
 	if a.ackWithin <= 0 { // tests: always answer later
 		var zero T
 		return zero, false, done
