@@ -131,8 +131,9 @@ func (b *batcher) sendBatch(calls []*batchCall) {
 	for i, c := range live {
 		v, err := cmds[i].Result()
 		if redis.HasErrorPrefix(err, "NOSCRIPT") {
-			// Redis lost its scripts (a restart, SCRIPT FLUSH): this
-			// call sends the source, which loads it for the others.
+			// Redis lost its scripts (a restart, SCRIPT FLUSH): the
+			// calls of this pipeline send the source, which Redis keeps
+			// for the next ones.
 			v, err = b.script.Eval(ctx, b.rdb, c.keys, c.args...).Result()
 		}
 		c.done <- batchResult{v, err}

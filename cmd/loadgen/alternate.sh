@@ -14,9 +14,11 @@
 # (CPU ticks of 10 ms from /proc/PID/stat: Linux) and, with python3, the
 # medians per target: throughput, its ratio to the floor of the same cycle
 # (with quartiles), latencies and CPU per request of each process.
+# Ports 8081 (floor), 9391 (fake API) and 8090 on (bots) must be free.
 set -eu
-if [ $# -lt 3 ]; then sed -n 2,20p "$0" | sed 's/^# \{0,1\}//'; exit 2; fi
+if [ $# -lt 3 ]; then sed -n 2,17p "$0" | sed 's/^# \{0,1\}//'; exit 2; fi
 N=$1; S=$2; shift 2
+here=$PWD
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d); L=$work/loadgen
 go build -o "$L" ./cmd/loadgen
@@ -40,6 +42,7 @@ labels=(floor); urls=(http://127.0.0.1:8081); pids=($!); PIDS="$PIDS $!"; port=8
 for spec in "$@"; do
   label=${spec%%=*}; rest=${spec#*=}; bin=${rest%%:*}; vars=""
   [[ "$rest" == *:* ]] && vars=${rest#*:}
+  [[ "$bin" == /* ]] || bin=$here/$bin
   env REDIS_URL=redis://127.0.0.1:$RPORT SLACK_SIGNING_SECRET=$SECRET SLACK_BOT_TOKEN=xoxb-alternate \
     DISCORD_PUBLIC_KEY=$PUB DISCORD_APP_ID=1234 DISCORD_BOT_TOKEN=alternate \
     SLACK_API_URL=http://127.0.0.1:9391/api/ DISCORD_API_URL=http://127.0.0.1:9391/discord/api/v10 \
