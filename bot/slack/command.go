@@ -51,7 +51,7 @@ func (a *Adapter) onCommand(ctx context.Context, sc slashCommand) reply {
 		req.IdempotencyKey = sc.TriggerID
 		return a.handle(ctx, req)
 	}
-	resp, inTime, later := within(a, ctx, run)
+	resp, inTime, later := a.within(ctx, o, run)
 	if !inTime {
 		a.background(ctx, func(ctx context.Context) { a.answer(ctx, o, <-later, sc.Text) })
 		return ok200

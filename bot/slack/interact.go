@@ -151,14 +151,11 @@ func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 		req.IdempotencyKey = p.View.ID
 		return a.handle(ctx, req)
 	}
-	resp, inTime, later := within(a, ctx, run)
+	resp, inTime, later := a.within(ctx, o, run)
 	if !inTime {
 		// Too slow for Slack's 3 s: the modal says so, and shows the
 		// outcome when it comes.
-		lang := "en"
-		if strings.HasPrefix(strings.ToLower(a.cachedLocale(ctx, o)), "de") {
-			lang = "de"
-		}
+		lang := a.cachedLang(ctx, o)
 		viewID := p.View.ID
 		a.background(ctx, func(ctx context.Context) {
 			resp := <-later

@@ -295,20 +295,30 @@ func (a *Adapter) handle(ctx context.Context, req commands.Request) commands.Res
 const ackMargin = 300 * time.Millisecond
 
 // within runs f in the background and waits for it up to the adapter's
-// acknowledgement deadline. It returns f's result and true when it was in
+// acknowledgement deadline. It returns f's response and true when it was in
 // time; otherwise a channel that delivers it later. f's context ends a
 // little before the deadline, so that work waiting on a Redis that hangs
-// gives up and answers (that the service is unavailable) in time.
-func within[T any](a *Adapter, ctx context.Context, f func(ctx context.Context) T) (T, bool, <-chan T) {
-	done := make(chan T, 1)
+// gives up and answers (that the service is unavailable) in time. When f
+// panics, the answer is the internal error message, in time or later, so
+// that nothing waits for an answer that never comes.
+func (a *Adapter) within(ctx context.Context, o origin, f func(ctx context.Context) commands.Response) (commands.Response, bool, <-chan commands.Response) {
+	done := make(chan commands.Response, 1)
 	d := backgroundFor
 	if a.ackWithin > ackMargin {
 		d = a.ackWithin - ackMargin
 	}
-	a.detach(ctx, d, func(ctx context.Context) { done <- f(ctx) })
+	a.detach(ctx, d, func(ctx context.Context) {
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.Error("panic in core run", "org", o.org(), "user", o.user, "panic", p)
+				lang := a.cachedLang(ctx, o)
+				done <- commands.Response{Lang: lang, Messages: []commands.Message{{Text: a.bot.Text(lang, "ErrInternal")}}}
+			}
+		}()
+		done <- f(ctx)
+	})
 	if a.ackWithin <= 0 { // tests: always answer later
-		var zero T
-		return zero, false, done
+		return commands.Response{}, false, done
 	}
 	t := time.NewTimer(a.ackWithin)
 	defer t.Stop()
@@ -316,8 +326,7 @@ func within[T any](a *Adapter, ctx context.Context, f func(ctx context.Context) 
 	case v := <-done:
 		return v, true, nil
 	case <-t.C:
-		var zero T
-		return zero, false, done
+		return commands.Response{}, false, done
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/commands/catalog"
+	"github.com/billingbot/billingbot/commands/payment"
 )
 
 // TestVerifierSlackExample checks the verifier against the example in
@@ -583,4 +585,43 @@ func TestSlowCore(t *testing.T) {
 	if u := e.slack.waitFor("views.update"); !strings.Contains(u.Body, "VS") {
 		t.Errorf("views.update = %s, want view VS", u.Body)
 	}
+}
+
+// TestCorePanic: a panic while the core runs a request answers with the
+// internal error message, in the user's language, whether the answer is in
+// time or follows later; no goroutine is left waiting for it.
+func TestCorePanic(t *testing.T) {
+	panicky := func(e *env) {
+		bot, err := commands.New(e.st, catalog.Demo(), payment.NewSandbox(), commands.Config{},
+			commands.WithClock(func() time.Time { return t0 }),
+			commands.WithObserver(func(context.Context, commands.Outcome) { panic("observer broke") }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.a.bot = bot
+	}
+	t.Run("in time", func(t *testing.T) {
+		e := newEnv(t)
+		panicky(e)
+		w := e.command("U1", "products", "trig-panic")
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "Something went wrong on our side") {
+			t.Errorf("answer = %d %s, want the internal error message", w.Code, w.Body)
+		}
+	})
+	t.Run("later", func(t *testing.T) {
+		e := newEnv(t)
+		panicky(e)
+		e.a.ackWithin = 0
+		e.command("U3", "hilfe", "trig-panic-later")
+		if hook := e.slack.waitFor("hook"); !strings.Contains(hook.Body, "Bei uns ist ein Fehler aufgetreten") {
+			t.Errorf("late answer = %s, want the German internal error message", hook.Body)
+		}
+		waited := make(chan struct{})
+		go func() { e.a.Wait(); close(waited) }()
+		select {
+		case <-waited:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the adapter's background work did not end after the panic")
+		}
+	})
 }

@@ -166,6 +166,14 @@ func (a *Adapter) cachedLocale(ctx context.Context, o origin) string {
 	return u.Locale
 }
 
+// cachedLang is the language of the user's cached locale: "de" or "en".
+func (a *Adapter) cachedLang(ctx context.Context, o origin) string {
+	if strings.HasPrefix(strings.ToLower(a.cachedLocale(ctx, o)), "de") {
+		return "de"
+	}
+	return "en"
+}
+
 // directory finds the people of one workspace for the core: user ids and
 // mentions as Slack writes them ("U123", "<@U123>", "<@U123|name>").
 type directory struct {
