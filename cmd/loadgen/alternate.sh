@@ -8,8 +8,8 @@
 # Starts a private redis-server (no persistence) on REDIS_PORT (default
 # 6399), the fake Slack/Discord API, the floor and every given billingbot
 # binary (`serve`, each on its own port), all on loopback. Then, in each
-# cycle, sends SECONDS of load (-c 64, the default mix) to the floor and
-# then to each bot in turn. It prints one line per slice
+# cycle, sends SECONDS of load (-c 64; the default mix, or MIX, e.g.
+# MIX=slack-submit) to the floor and then to each bot in turn. It prints one line per slice
 #   cycle target requests errors req/s p50 p99 p99.9 max target-ticks redis-ticks fakeapi-ticks
 # (CPU ticks of 10 ms from /proc/PID/stat: Linux) and, with python3, the
 # medians per target: throughput, its ratio to the floor of the same cycle
@@ -50,7 +50,7 @@ for spec in "$@"; do
   pids+=($!); PIDS="$PIDS $!"; labels+=("$label"); urls+=(http://127.0.0.1:$port); port=$((port + 1))
 done
 ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
-load() { "$L" -url "$1" -c 64 -d "$2" -slack-secret $SECRET -discord-key $KEY -hook $HOOK 2>&1; }
+load() { "$L" -url "$1" -c 64 -d "$2" ${MIX:+-mix "$MIX"} -slack-secret $SECRET -discord-key $KEY -hook $HOOK 2>&1; }
 for u in "${urls[@]}"; do # until each answers, then warm up
   for _ in $(seq 100); do curl -s -o /dev/null "$u/" && break; sleep 0.1; done
   load "$u" 2s >/dev/null
