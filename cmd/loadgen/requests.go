@@ -19,7 +19,7 @@ import (
 // The request kinds the generator sends.
 const (
 	kindSlackCommand   = "slack-command"   // "/billing products", form-encoded
-	kindSlackSubmit    = "slack-submit"    // view_submission of the invoices range form (6m)
+	kindSlackSubmit    = "slack-submit"    // view_submission of the invoices range form (6m), the whole view as Slack sends it
 	kindDiscordCommand = "discord-command" // chat-input interaction "/billing products"
 )
 
@@ -134,22 +134,46 @@ func (s *signer) build(kind string, n int64, run string) (*http.Request, error) 
 		metaDoc, _ := json.Marshal(meta)
 		uid := fmt.Sprintf("ULOAD%06d", user)
 		tid := fmt.Sprintf("TLOAD%04d", team)
+		viewID := fmt.Sprintf("V%s%d", run, n)
+		option := func(label, value string) map[string]any {
+			return map[string]any{"text": plainText(label), "value": value}
+		}
+		// The whole view, as Slack sends it back: the blocks billingbot
+		// rendered (the English invoices range form), Slack's own fields
+		// and the state of the inputs.
 		payload := map[string]any{
-			"type": "view_submission", "team": map[string]any{"id": tid},
-			"user": map[string]any{"id": uid, "team_id": tid, "name": fmt.Sprintf("user%d", user)},
+			"type": "view_submission", "api_app_id": "ALOAD", "token": "loadgenverificationtokn0",
+			"trigger_id": fmt.Sprintf("%s.%d.trig", run, n), "is_enterprise_install": false, "enterprise": nil,
+			"team": map[string]any{"id": tid, "domain": "load"},
+			"user": map[string]any{"id": uid, "team_id": tid, "name": fmt.Sprintf("user%d", user), "username": fmt.Sprintf("user%d", user)},
 			"view": map[string]any{
-				"id": fmt.Sprintf("V%s%d", run, n), "type": "modal", "callback_id": "invoices",
-				"private_metadata": string(metaDoc),
+				"id": viewID, "team_id": tid, "type": "modal", "callback_id": "invoices",
+				"private_metadata": string(metaDoc), "external_id": "", "hash": fmt.Sprintf("%d.%s", n, run),
+				"title": plainText("Invoices"), "close": plainText("Close"), "submit": plainText("Show"),
+				"clear_on_close": false, "notify_on_close": false, "previous_view_id": nil, "root_view_id": viewID,
+				"app_id": "ALOAD", "app_installed_team_id": tid, "bot_id": "BLOAD",
 				"blocks": []any{
-					map[string]any{"type": "input", "block_id": "range"},
-					map[string]any{"type": "input", "block_id": "from"},
-					map[string]any{"type": "input", "block_id": "to"},
+					map[string]any{"type": "input", "block_id": "range", "label": plainText("Date range"), "optional": false,
+						"dispatch_action": false, "element": map[string]any{"type": "static_select", "action_id": "range",
+							"placeholder": plainText("Choose…"),
+							"options": []any{option("Last 3 months", "3m"), option("Last 6 months", "6m"),
+								option("Specify a date range", "custom")},
+							"initial_option": option("Last 3 months", "3m")}},
+					map[string]any{"type": "input", "block_id": "from", "label": plainText("From"), "optional": true,
+						"dispatch_action": false, "hint": plainText("YYYY-MM-DD"),
+						"element": map[string]any{"type": "datepicker", "action_id": "from"}},
+					map[string]any{"type": "input", "block_id": "to", "label": plainText("To"), "optional": true,
+						"dispatch_action": false, "hint": plainText("YYYY-MM-DD"),
+						"element": map[string]any{"type": "datepicker", "action_id": "to"}},
 				},
 				"state": map[string]any{"values": map[string]any{
 					"range": map[string]any{"range": map[string]any{"type": "static_select",
-						"selected_option": map[string]any{"value": "6m"}}},
+						"selected_option": option("Last 6 months", "6m")}},
+					"from": map[string]any{"from": map[string]any{"type": "datepicker", "selected_date": nil}},
+					"to":   map[string]any{"to": map[string]any{"type": "datepicker", "selected_date": nil}},
 				}},
 			},
+			"response_urls": []any{},
 		}
 		doc, err := json.Marshal(payload)
 		if err != nil {
@@ -162,12 +186,24 @@ func (s *signer) build(kind string, n int64, run string) (*http.Request, error) 
 		}
 		id := fmt.Sprint(700000000000000000 + n%100000000000000000)
 		uid := fmt.Sprint(200000000000000000 + user)
+		guild := fmt.Sprint(100000000000000000 + team)
+		// The fields Discord sends with a slash command in a guild.
 		in := map[string]any{
 			"id": id, "application_id": "1", "type": 2, "token": "tok" + run + id, "version": 1,
-			"guild_id": fmt.Sprint(100000000000000000 + team), "channel_id": "400000000000000000",
-			"locale": "en-US", "guild_locale": "en-US",
-			"member": map[string]any{"user": map[string]any{"id": uid, "username": fmt.Sprintf("user%d", user),
-				"global_name": fmt.Sprintf("User %d", user)}, "permissions": "0"},
+			"guild_id": guild, "channel_id": "400000000000000000",
+			"locale": "en-US", "guild_locale": "en-US", "app_permissions": "562949953601536",
+			"entitlements": []any{}, "authorizing_integration_owners": map[string]any{"0": guild}, "context": 0,
+			"attachment_size_limit": 10485760,
+			"guild":                 map[string]any{"id": guild, "locale": "en-US", "features": []any{}},
+			"channel": map[string]any{"id": "400000000000000000", "type": 0, "guild_id": guild, "name": "general",
+				"position": 0, "parent_id": "400000000000000001", "topic": nil, "nsfw": false, "flags": 0,
+				"rate_limit_per_user": 0, "last_message_id": "400000000000000002", "permissions": "2248473465835073"},
+			"member": map[string]any{
+				"user": map[string]any{"id": uid, "username": fmt.Sprintf("user%d", user), "global_name": fmt.Sprintf("User %d", user),
+					"discriminator": "0", "avatar": nil, "public_flags": 0, "avatar_decoration_data": nil, "clan": nil},
+				"roles": []any{}, "joined_at": "2025-01-01T00:00:00.000000+00:00", "nick": nil, "avatar": nil,
+				"premium_since": nil, "deaf": false, "mute": false, "pending": false, "flags": 0,
+				"communication_disabled_until": nil, "unusual_dm_activity_until": nil, "permissions": "2248473465835073"},
 			"data": map[string]any{"id": "1", "name": "billing", "type": 1,
 				"options": []any{map[string]any{"name": "products", "type": 1}}},
 		}
@@ -187,6 +223,11 @@ func (s *signer) build(kind string, n int64, run string) (*http.Request, error) 
 		return r, nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
+}
+
+// plainText is a Block Kit plain_text object.
+func plainText(s string) map[string]any {
+	return map[string]any{"type": "plain_text", "text": s, "emoji": true}
 }
 
 // slack makes a signed POST /slack/events.
