@@ -9,14 +9,15 @@
 # 6399), the fake Slack/Discord API, the floor and every given billingbot
 # binary (`serve`, each on its own port), all on loopback. Then, in each
 # cycle, sends SECONDS of load (-c 64; the default mix, or MIX, e.g.
-# MIX=slack-submit) to the floor and then to each bot in turn. It prints one line per slice
+# MIX=slack-submit) to the floor and then to each bot in turn. It prints
+# one line per slice
 #   cycle target requests errors req/s p50 p99 p99.9 max target-ticks redis-ticks fakeapi-ticks
 # (CPU ticks of 10 ms from /proc/PID/stat: Linux) and, with python3, the
 # medians per target: throughput, its ratio to the floor of the same cycle
 # (with quartiles), latencies and CPU per request of each process.
 # Ports 8081 (floor), 9391 (fake API) and 8090 on (bots) must be free.
 set -eu
-if [ $# -lt 3 ]; then sed -n 2,17p "$0" | sed 's/^# \{0,1\}//'; exit 2; fi
+if [ $# -lt 3 ]; then sed -n 2,18p "$0" | sed 's/^# \{0,1\}//'; exit 2; fi
 N=$1; S=$2; shift 2
 here=$PWD
 cd "$(dirname "$0")/../.."
