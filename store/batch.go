@@ -99,7 +99,8 @@ func (b *batcher) send() {
 
 // sendBatch sends calls as one pipeline, bounded by the latest of their
 // deadlines: it serves the caller that waits longest, and ends when no
-// caller waits any more. Calls whose caller has already given up stay out.
+// caller waits any more. Calls whose caller has already given up are not
+// sent.
 func (b *batcher) sendBatch(calls []*batchCall) {
 	live := calls[:0]
 	var deadline time.Time
