@@ -162,7 +162,9 @@ func invoicesSubmit(c *call) Response {
 	if len(errs) > 0 {
 		return Response{FieldErrors: errs}
 	}
-	return c.invoiceList(r)
+	resp := c.invoiceList(r)
+	resp.Query = true
+	return resp
 }
 
 // invoiceList shows the invoices the view read for a range.

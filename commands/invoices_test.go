@@ -167,6 +167,9 @@ func TestInvoicesRangeForm(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				r := e.at(t).send(tt.as, tt.f)
 				wantMessage(t, r, tt.title)
+				if !r.Query {
+					t.Error("the range form's answer is not marked a query")
+				}
 				if got := len(rows(t, r)); got != tt.count {
 					t.Errorf("%d invoices, want %d", got, tt.count)
 				}

@@ -80,6 +80,11 @@ type Response struct {
 	// FieldErrors answer a Submission whose rules broke: input id → message.
 	// Nothing was changed.
 	FieldErrors map[string]string
+	// Query marks the answer to a form that only asked what to show (the
+	// invoice range): nothing was changed and its messages are the user's
+	// own. An adapter whose forms can show an answer in their place (a
+	// Slack modal) shows it there, where the question was asked.
+	Query bool
 }
 
 // Message is something to show.

@@ -25,11 +25,11 @@ import (
 
 // Benchmarks of the adapter's request handling end to end, as cmd/loadgen
 // sends it (a slash command "/billing products" and a submitted invoices
-// form), against a private real redis-server: each op is one signed
-// request through ServeHTTP, and the work it continues after answering
-// (the submission's answer posted to response_url). cpu-µs/op is the CPU
-// time of this process per op: the adapter, the core, the Redis client and
-// the in-process fake Slack API answering users.info and response_url.
+// form, whose answer updates the modal), against a private real
+// redis-server: each op is one signed request through ServeHTTP, and any
+// work it continues after answering. cpu-µs/op is the CPU time of this
+// process per op: the adapter, the core, the Redis client and the
+// in-process fake Slack API answering users.info.
 
 type benchSlack struct {
 	a     *Adapter

@@ -128,8 +128,10 @@ func (e *env) renderAll(t *testing.T, lang string) map[string]any {
 		"subscription": {assign.Context}, "users": {"U2", "U3"}}})
 	form("unassign", "unassign visio")
 	form("cancel", "cancel visio")
-	form("invoices", "invoices range")
+	rangeForm := form("invoices", "invoices range")
 	msgs("invoices", "invoices", nil)
+	answer := handle("", &commands.Submission{FormID: rangeForm.ID, Values: map[string][]string{"range": {"6m"}}})
+	out["modal invoices"] = e.a.resultModal(answer, rangeForm.Title, meta)
 	pay := msgs("payment", "payment", nil)
 	for _, m := range pay.Messages {
 		for _, b := range m.Buttons {
@@ -166,9 +168,10 @@ func (e *env) renderAll(t *testing.T, lang string) map[string]any {
 		long.Table.Rows = append(long.Table.Rows, []string{fmt.Sprintf("row %d <x>", i), strings.Repeat("cell ", 30)})
 	}
 	out["messages oversized"] = messagePosts([]commands.Message{long}, maxMessageBlocks)
-	out["modal result"] = e.a.resultModal(commands.Response{Lang: lang, FieldErrors: map[string]string{"licenses": strings.Repeat("x", 5000)}}, nil)
+	out["modal result"] = e.a.resultModal(commands.Response{Lang: lang, FieldErrors: map[string]string{"licenses": strings.Repeat("x", 5000)}},
+		"billingbot", meta)
 	out["modal working"] = messageModal(e.bot.Text(lang, "SlackWorkingTitle"), e.bot.Text(lang, "BtnClose"),
-		[]commands.Message{{Text: e.bot.Text(lang, "SlackWorking")}})
+		[]commands.Message{{Text: e.bot.Text(lang, "SlackWorking")}}, metadata{})
 	return out
 }
 

@@ -40,6 +40,7 @@ var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 // apiCall is one call the fake Slack Web API received.
 type apiCall struct {
 	Method string     // e.g. "views.open", or "hook" for a response_url
+	Path   string     // the URL's path
 	Form   url.Values // form-encoded parameters
 	JSON   map[string]any
 	Body   string
@@ -94,7 +95,7 @@ func (f *fakeSlack) addUser(id, name, locale string, extra map[string]any) {
 
 func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	c := apiCall{Body: string(body)}
+	c := apiCall{Body: string(body), Path: r.URL.Path}
 	if strings.HasPrefix(r.URL.Path, "/hook/") {
 		c.Method = "hook"
 	} else {

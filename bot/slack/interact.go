@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 
@@ -40,9 +41,12 @@ type interaction struct {
 		ActionTs string `json:"action_ts"`
 	} `json:"actions"`
 	View struct {
-		ID              string `json:"id"`
-		Type            string `json:"type"`
-		CallbackID      string `json:"callback_id"`
+		ID         string `json:"id"`
+		Type       string `json:"type"`
+		CallbackID string `json:"callback_id"`
+		Title      struct {
+			Text string `json:"text"`
+		} `json:"title"`
 		PrivateMetadata string `json:"private_metadata"`
 		Blocks          []struct {
 			Type    string `json:"type"`
@@ -129,10 +133,14 @@ func (a *Adapter) onInteraction(ctx context.Context, raw []byte) reply {
 }
 
 // onSubmit hands a submitted modal to the core: broken rules come back as
-// field errors in the modal; success closes it and confirms to the user.
+// field errors in the modal; the answer to a query (the invoice range)
+// replaces the form in the modal; any other success closes it and confirms
+// to the user in the conversation.
 func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 	meta := decodeMetadata(p.View.PrivateMetadata)
+	meta.Context = ""
 	o := origin{team: p.team(), user: p.User.ID, userName: p.userName(), channel: meta.Channel, responseURL: meta.ResponseURL}
+	title := nonBlank(p.View.Title.Text, "billingbot")
 	sub := &commands.Submission{FormID: p.View.CallbackID, Context: meta.Context, Values: map[string][]string{}}
 	for block, actions := range p.View.State.Values {
 		for _, st := range actions {
@@ -159,31 +167,32 @@ func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 		viewID := p.View.ID
 		a.background(ctx, func(ctx context.Context) {
 			resp := <-later
-			v := a.resultModal(resp, inputs)
-			if err := a.retry(ctx, func() error {
+			v := a.resultModal(resp, title, meta)
+			err := a.retry(ctx, func() error {
 				_, err := a.api.UpdateViewContext(ctx, v, "", "", viewID)
 				return err
-			}); err != nil {
+			})
+			if err != nil {
 				a.log.Warn("views.update", "err", err)
 			}
-			if len(resp.FieldErrors) == 0 && resp.Form == nil {
+			// A query's answer is in the modal, unless it could not be.
+			if len(resp.FieldErrors) == 0 && resp.Form == nil && (!resp.Query || err != nil) {
 				a.post(ctx, o, resp.Messages)
 			}
 		})
-		return reply{body: &slackapi.ViewSubmissionResponse{ResponseAction: slackapi.RAUpdate,
-			View: messageModal(a.bot.Text(lang, "SlackWorkingTitle"), a.bot.Text(lang, "BtnClose"),
-				[]commands.Message{{Text: a.bot.Text(lang, "SlackWorking")}})}}
+		return updateView(*messageModal(a.bot.Text(lang, "SlackWorkingTitle"), a.bot.Text(lang, "BtnClose"),
+			[]commands.Message{{Text: a.bot.Text(lang, "SlackWorking")}}, metadata{}))
 	}
 	switch {
 	case len(resp.FieldErrors) > 0:
 		if errs := fieldErrors(resp.FieldErrors, inputs); errs != nil {
 			return reply{body: slackapi.NewErrorsViewSubmissionResponse(errs)}
 		}
-		v := a.resultModal(resp, nil)
-		return reply{body: &slackapi.ViewSubmissionResponse{ResponseAction: slackapi.RAUpdate, View: &v}}
+		return updateView(a.resultModal(resp, title, meta))
 	case resp.Form != nil:
-		v := a.modal(resp.Form, metadata{Channel: o.channel, ResponseURL: o.responseURL}, resp.Lang)
-		return reply{body: &slackapi.ViewSubmissionResponse{ResponseAction: slackapi.RAUpdate, View: &v}}
+		return updateView(a.modal(resp.Form, meta, resp.Lang))
+	case resp.Query:
+		return updateView(a.resultModal(resp, title, meta))
 	}
 	msgs := resp.Messages
 	a.background(ctx, func(ctx context.Context) { a.post(ctx, o, msgs) })
@@ -223,8 +232,8 @@ func fieldErrors(errs map[string]string, inputs []string) map[string]string {
 }
 
 // resultModal shows the outcome of a submission in the modal: its messages,
-// or its field errors as text.
-func (a *Adapter) resultModal(resp commands.Response, _ []string) slackapi.ModalViewRequest {
+// or its field errors as text. meta is where the submitted modal answered.
+func (a *Adapter) resultModal(resp commands.Response, title string, meta metadata) slackapi.ModalViewRequest {
 	msgs := resp.Messages
 	if len(resp.FieldErrors) > 0 {
 		var lines []string
@@ -241,15 +250,18 @@ func (a *Adapter) resultModal(resp commands.Response, _ []string) slackapi.Modal
 	if resp.Form != nil && len(msgs) == 0 {
 		msgs = []commands.Message{{Text: a.bot.Text(resp.Lang, "SlackModalFailed")}}
 	}
-	return *messageModal("billingbot", a.bot.Text(resp.Lang, "BtnClose"), msgs)
+	return *messageModal(title, a.bot.Text(resp.Lang, "BtnClose"), msgs, meta)
 }
 
-// messageModal is a modal that only shows messages (without buttons: a
-// modal's buttons would need their own routing).
-func messageModal(title, closeText string, msgs []commands.Message) *slackapi.ModalViewRequest {
+// messageModal is a modal that shows messages. Their buttons work in it: a
+// click's answer takes the modal's place (onAction). meta says where the
+// modal's answers go when they cannot be shown in it.
+func messageModal(title, closeText string, msgs []commands.Message, meta metadata) *slackapi.ModalViewRequest {
 	v := &slackapi.ModalViewRequest{Type: slackapi.VTModal, Title: plain(title, maxViewTitle), Close: plain(closeText, maxViewTitle)}
+	if meta != (metadata{}) {
+		v.PrivateMetadata = meta.encode()
+	}
 	for i, m := range msgs {
-		m.Buttons = nil
 		v.Blocks.BlockSet = append(v.Blocks.BlockSet, messageBlocks(m, i)...)
 	}
 	if len(v.Blocks.BlockSet) > maxViewBlocks {
@@ -259,8 +271,9 @@ func messageModal(title, closeText string, msgs []commands.Message) *slackapi.Mo
 }
 
 // onAction runs a clicked button's command line, as if typed. Slack is
-// acknowledged at once; the answer follows (a modal with the click's
-// trigger id, or messages where the click happened).
+// acknowledged at once; the answer follows: in the modal, when the click
+// was in one; else a modal with the click's trigger id, or messages where
+// the click happened.
 func (a *Adapter) onAction(ctx context.Context, p *interaction) reply {
 	if len(p.Actions) == 0 {
 		return ok200
@@ -271,18 +284,50 @@ func (a *Adapter) onAction(ctx context.Context, p *interaction) reply {
 	}
 	o := origin{team: p.team(), user: p.User.ID, userName: p.userName(), channel: nonBlank(p.Channel.ID, p.Container.ChannelID),
 		responseURL: p.ResponseURL, triggerID: p.TriggerID}
+	inModal := p.View.Type == string(slackapi.VTModal) && p.View.ID != ""
+	if inModal {
+		meta := decodeMetadata(p.View.PrivateMetadata)
+		o.channel, o.responseURL = meta.Channel, meta.ResponseURL
+	}
 	key := p.TriggerID
 	if key == "" {
 		key = act.ActionTs
 	}
-	line := act.Value
+	line, viewID, title := act.Value, p.View.ID, nonBlank(p.View.Title.Text, "billingbot")
 	a.background(ctx, func(ctx context.Context) {
 		req := a.request(ctx, o)
 		req.Text = line
 		req.IdempotencyKey = key
-		a.answer(ctx, o, a.handle(ctx, req), "")
+		resp := a.handle(ctx, req)
+		if !inModal || !a.showInModal(ctx, o, resp, viewID, title) {
+			a.answer(ctx, o, resp, "")
+		}
 	})
 	return ok200
+}
+
+// showInModal shows the answer to a click in a modal in that modal: its
+// form, or its messages. false: the answer has to go elsewhere (it is for
+// the channel, or the modal could not be updated, closed meanwhile).
+func (a *Adapter) showInModal(ctx context.Context, o origin, resp commands.Response, viewID, title string) bool {
+	meta := metadata{Channel: o.channel, ResponseURL: o.responseURL}
+	var v slackapi.ModalViewRequest
+	switch {
+	case resp.Form != nil:
+		v = a.modal(resp.Form, meta, resp.Lang)
+	case len(resp.Messages) > 0 && !slices.ContainsFunc(resp.Messages, func(m commands.Message) bool { return m.Public }):
+		v = *messageModal(title, a.bot.Text(resp.Lang, "BtnClose"), resp.Messages, meta)
+	default:
+		return false
+	}
+	err := a.retry(ctx, func() error {
+		_, err := a.api.UpdateViewContext(ctx, v, "", "", viewID)
+		return err
+	})
+	if err != nil {
+		a.log.Warn("views.update", "err", err)
+	}
+	return err == nil
 }
 
 // openModal opens a form as a modal with a trigger id.

@@ -241,21 +241,61 @@ func (p post) webhookJSON() ([]byte, error) {
 	if len(p.blocks) == 0 {
 		return json.Marshal(p.webhook())
 	}
-	w := webhookDoc{Text: p.text, Blocks: make([]any, len(p.blocks)), ResponseType: slackapi.ResponseTypeEphemeral}
+	w := webhookDoc{Text: p.text, Blocks: blockDocs(p.blocks), ResponseType: slackapi.ResponseTypeEphemeral}
 	if p.public {
 		w.ResponseType = slackapi.ResponseTypeInChannel
 	}
-	for i, b := range p.blocks {
-		w.Blocks[i] = b
+	return json.Marshal(w)
+}
+
+// blockDocs are blocks for encoding/json without slack-go's MarshalJSON
+// of Blocks and of an actions block's elements; the bytes are the same.
+func blockDocs(blocks []slackapi.Block) []any {
+	out := make([]any, len(blocks))
+	for i, b := range blocks {
+		out[i] = b
 		if ab, ok := b.(*slackapi.ActionBlock); ok && ab != nil {
 			doc := actionBlockDoc{Type: ab.Type, BlockID: ab.BlockID}
 			if ab.Elements != nil {
 				doc.Elements = ab.Elements.ElementSet
 			}
-			w.Blocks[i] = doc
+			out[i] = doc
 		}
 	}
-	return json.Marshal(w)
+	return out
+}
+
+// updateView is the answer to a submission that shows v in the modal
+// (response_action update), encoded as json.Marshal encodes
+// slackapi.ViewSubmissionResponse, with the blocks encoded directly.
+func updateView(v slackapi.ModalViewRequest) reply {
+	doc, err := json.Marshal(updateDoc{ResponseAction: slackapi.RAUpdate, View: viewDoc{Type: v.Type, Title: v.Title,
+		Blocks: blockDocs(v.Blocks.BlockSet), Close: v.Close, Submit: v.Submit, PrivateMetadata: v.PrivateMetadata,
+		CallbackID: v.CallbackID, ClearOnClose: v.ClearOnClose, NotifyOnClose: v.NotifyOnClose, ExternalID: v.ExternalID}})
+	if err != nil {
+		return reply{body: &slackapi.ViewSubmissionResponse{ResponseAction: slackapi.RAUpdate, View: &v}}
+	}
+	return reply{body: json.RawMessage(doc)}
+}
+
+// updateDoc is slackapi.ViewSubmissionResponse that updates the view.
+type updateDoc struct {
+	ResponseAction slackapi.ViewResponseAction `json:"response_action"`
+	View           viewDoc                     `json:"view"`
+}
+
+// viewDoc is slackapi.ModalViewRequest with its blocks from blockDocs.
+type viewDoc struct {
+	Type            slackapi.ViewType         `json:"type"`
+	Title           *slackapi.TextBlockObject `json:"title,omitempty"`
+	Blocks          []any                     `json:"blocks"`
+	Close           *slackapi.TextBlockObject `json:"close,omitempty"`
+	Submit          *slackapi.TextBlockObject `json:"submit,omitempty"`
+	PrivateMetadata string                    `json:"private_metadata,omitempty"`
+	CallbackID      string                    `json:"callback_id,omitempty"`
+	ClearOnClose    bool                      `json:"clear_on_close,omitempty"`
+	NotifyOnClose   bool                      `json:"notify_on_close,omitempty"`
+	ExternalID      string                    `json:"external_id,omitempty"`
 }
 
 // webhookDoc is slackapi.WebhookMessage with the fields the adapter sets,

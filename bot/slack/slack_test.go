@@ -625,3 +625,91 @@ func TestCorePanic(t *testing.T) {
 		}
 	})
 }
+
+// TestQueryAnswersInModal: the invoice range form's answer replaces the
+// form in the modal, in the user's language, instead of a message; its
+// buttons run in the modal (a range, the form again), and a click whose
+// modal is gone is answered in the conversation.
+func TestQueryAnswersInModal(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ user, title, header string }{
+		{"U1", "Invoices", "Invoices: Last 6 months"},
+		{"U3", "Rechnungen", "Rechnungen: Letzte 6 Monate"},
+	} {
+		e.command(tc.user, "invoices range", "trig-r"+tc.user)
+		form, _ := openedView(e.slack.waitFor("views.open"))
+		form["title"] = map[string]any{"type": "plain_text", "text": tc.title}
+		sub := e.submission(tc.user, "VR"+tc.user, form, map[string]any{"range": sel("6m")})
+		sub["view"].(map[string]any)["title"] = form["title"]
+		w := e.interact(sub)
+		var ack struct {
+			ResponseAction string         `json:"response_action"`
+			View           map[string]any `json:"view"`
+		}
+		if json.Unmarshal(w.Body.Bytes(), &ack) != nil || ack.ResponseAction != "update" {
+			t.Fatalf("%s: range submitted: %d %s, want response_action update", tc.user, w.Code, w.Body)
+		}
+		view := mustJSON(t, ack.View)
+		for _, want := range []string{`"type":"modal"`, `"text":"` + tc.title + `"`, tc.header, `"value":"invoices 3m"`, `"value":"invoices range"`} {
+			if !strings.Contains(view, want) {
+				t.Errorf("%s: answer modal lacks %s: %s", tc.user, want, view)
+			}
+		}
+		var meta metadata
+		json.Unmarshal([]byte(ack.View["private_metadata"].(string)), &meta)
+		if meta.Channel != "C100" || !strings.HasSuffix(meta.ResponseURL, "/hook/trig-r"+tc.user) || meta.Context != "" {
+			t.Errorf("%s: answer modal's metadata = %+v, want the form's channel and response_url", tc.user, meta)
+		}
+	}
+	e.a.Wait()
+	if n := e.slack.count("hook"); n != 0 {
+		t.Errorf("%d posts to response_url, want the answers in the modal only", n)
+	}
+
+	answer := func(value string) map[string]any {
+		return map[string]any{"type": "block_actions", "team": map[string]any{"id": testTeam},
+			"user": map[string]any{"id": "U1", "team_id": testTeam}, "trigger_id": "trig-" + value,
+			"container": map[string]any{"type": "view", "view_id": "VR1"},
+			"view": map[string]any{"id": "VR1", "type": "modal", "title": map[string]any{"type": "plain_text", "text": "Invoices"},
+				"private_metadata": `{"ch":"C100","ru":"` + e.slack.srv.URL + `/hook/trig-rU1"}`},
+			"actions": []any{map[string]any{"type": "button", "action_id": "btn-0-0", "value": value, "action_ts": "1.2"}}}
+	}
+	e.interact(answer("invoices 3m"))
+	u := e.slack.waitFor("views.update")
+	if u.JSON["view_id"] != "VR1" || !strings.Contains(mustJSON(t, u.JSON["view"]), "Invoices: Last 3 months") {
+		t.Errorf("3 months clicked: views.update %s, want view VR1 with the last 3 months", u.Body)
+	}
+	e.interact(answer("invoices range"))
+	u = e.slack.waitFor("views.update")
+	form, _ := u.JSON["view"].(map[string]any)
+	if u.JSON["view_id"] != "VR1" || form["callback_id"] != commands.FormInvoices ||
+		!strings.Contains(fmt.Sprint(form["private_metadata"]), "/hook/trig-rU1") {
+		t.Errorf("range clicked: views.update %s, want the range form in VR1, answering where it did", u.Body)
+	}
+
+	e.slack.failing["views.update"] = "view_not_found" // closed meanwhile
+	e.interact(answer("invoices 6m"))
+	if hook := e.slack.waitFor("hook"); !strings.HasSuffix(hook.Path, "/hook/trig-rU1") || !strings.Contains(hook.Body, "Last 6 months") {
+		t.Errorf("click in a closed modal: %s %s, want the answer through the form's response_url", hook.Path, hook.Body)
+	}
+	e.slack.waitFor("views.update") // the one that failed
+	delete(e.slack.failing, "views.update")
+
+	// Too slow for Slack's 3 s: the working modal, then the answer in it.
+	e.a.ackWithin = 0
+	e.interact(e.submission("U1", "VSLOW", map[string]any{"callback_id": commands.FormInvoices,
+		"private_metadata": `{"ch":"C100","ru":"` + e.slack.srv.URL + `/hook/slow"}`}, map[string]any{"range": sel("3m")}))
+	if u := e.slack.waitFor("views.update"); u.JSON["view_id"] != "VSLOW" || !strings.Contains(mustJSON(t, u.JSON["view"]), "Invoices: Last 3 months") {
+		t.Errorf("slow answer: views.update %s, want VSLOW with the answer", u.Body)
+	}
+	e.a.Wait()
+	if n := e.slack.count("hook"); n != 1 {
+		t.Errorf("%d posts to response_url, want only the closed modal's", n)
+	}
+	e.slack.failing["views.update"] = "view_not_found"
+	e.interact(e.submission("U1", "VSLOW2", map[string]any{"callback_id": commands.FormInvoices,
+		"private_metadata": `{"ch":"C100","ru":"` + e.slack.srv.URL + `/hook/slow2"}`}, map[string]any{"range": sel("3m")}))
+	if hook := e.slack.waitFor("hook"); !strings.HasSuffix(hook.Path, "/hook/slow2") || !strings.Contains(hook.Body, "Last 3 months") {
+		t.Errorf("slow answer to a closed modal: %s %s, want it through response_url", hook.Path, hook.Body)
+	}
+}

@@ -54,6 +54,39 @@ func TestWebhookJSON(t *testing.T) {
 	}
 }
 
+// TestUpdateViewJSON: the adapter's encoding of a submission's answer that
+// updates the modal is byte for byte slack-go's encoding of the same
+// ViewSubmissionResponse, for every modal the core renders.
+func TestUpdateViewJSON(t *testing.T) {
+	for _, lang := range []string{"en", "de"} {
+		e := newEnv(t)
+		n := 0
+		for name, v := range e.renderAll(t, lang) {
+			var view slackapi.ModalViewRequest
+			switch v := v.(type) {
+			case slackapi.ModalViewRequest:
+				view = v
+			case *slackapi.ModalViewRequest:
+				view = *v
+			default:
+				continue
+			}
+			n++
+			want, err := json.Marshal(&slackapi.ViewSubmissionResponse{ResponseAction: slackapi.RAUpdate, View: &view})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := updateView(view).body.(json.RawMessage)
+			if !ok || string(got) != string(want) {
+				t.Errorf("%s %s:\n got %s\nwant %s", lang, name, got, want)
+			}
+		}
+		if n < 10 {
+			t.Fatalf("only %d modals to compare", n)
+		}
+	}
+}
+
 // TestPostWebhook: posting to a response_url sends what slack-go sends and
 // fails as it fails.
 func TestPostWebhook(t *testing.T) {
