@@ -138,10 +138,10 @@ func (a *Adapter) onInteraction(ctx context.Context, raw []byte) reply {
 // to the user in the conversation.
 func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 	meta := decodeMetadata(p.View.PrivateMetadata)
-	meta.Context = ""
+	sub := &commands.Submission{FormID: p.View.CallbackID, Context: meta.Context, Values: map[string][]string{}}
+	meta.Context = "" // the form's; where the modal answers stays
 	o := origin{team: p.team(), user: p.User.ID, userName: p.userName(), channel: meta.Channel, responseURL: meta.ResponseURL}
 	title := nonBlank(p.View.Title.Text, "billingbot")
-	sub := &commands.Submission{FormID: p.View.CallbackID, Context: meta.Context, Values: map[string][]string{}}
 	for block, actions := range p.View.State.Values {
 		for _, st := range actions {
 			sub.Values[block] = append(sub.Values[block], st.values()...)

@@ -713,3 +713,25 @@ func TestQueryAnswersInModal(t *testing.T) {
 		t.Errorf("slow answer to a closed modal: %s %s, want it through response_url", hook.Path, hook.Body)
 	}
 }
+
+// TestFormContext: what a form keeps in its context (here the payment
+// method being edited) reaches the core when the modal is submitted.
+func TestFormContext(t *testing.T) {
+	e := newEnv(t)
+	e.addCard("U1")
+	v, err := e.st.View(context.Background(), testOrg, "U1", storeViewAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := v.Billing.Accounts[0].Profiles[0].Methods[0].ID
+	e.command("U1", "payment edit "+id, "trig-pay")
+	view, _ := openedView(e.slack.waitFor("views.open"))
+	w := e.interact(e.submission("U1", "VPAY", view, map[string]any{"name": "Alice Adams", "exp_month": "12",
+		"exp_year": "2031", "address": "Main Street 1"}))
+	if !strings.Contains(w.Body.String(), `"response_action":"clear"`) {
+		t.Fatalf("edited method: %s, want response_action clear", w.Body)
+	}
+	if hook := e.slack.waitFor("hook"); !strings.Contains(hook.Body, "Payment method saved") {
+		t.Errorf("answer = %s, want the method saved", hook.Body)
+	}
+}
