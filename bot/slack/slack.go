@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/billingbot/billingbot/bot/internal/httpbody"
 	"github.com/billingbot/billingbot/bot/internal/workers"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
@@ -157,7 +157,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := httpbody.Read(w, r, maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
