@@ -51,6 +51,7 @@ type benchBot struct {
 	trips *roundTrips
 	now   time.Time
 	n     int
+	last  string // the result of the last request
 }
 
 func newBenchBot(b *testing.B) *benchBot {
@@ -59,8 +60,9 @@ func newBenchBot(b *testing.B) *benchBot {
 	b.Cleanup(func() { rdb.Close() })
 	bb := &benchBot{st: store.New(rdb), trips: &roundTrips{}, now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	rdb.AddHook(bb.trips)
-	bot, err := commands.New(bb.st, catalog.Demo(), payment.NewSandbox(), commands.Config{PublicURL: "https://pay.example"},
-		commands.WithClock(func() time.Time { return bb.now }))
+	bot, err := commands.New(bb.st, catalog.Demo(), payment.NewSandbox(), commands.Config{PublicURL: "https://pay.example", RatePerMinute: 1 << 30},
+		commands.WithClock(func() time.Time { return bb.now }),
+		commands.WithObserver(func(_ context.Context, o commands.Outcome) { bb.last = o.Result }))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,8 +85,8 @@ func (bb *benchBot) do(b *testing.B, req commands.Request) commands.Response {
 	req.Org, req.User, req.Locale, req.Members = "bench", commands.Member{ID: "owner", Name: "Owner"}, "de-DE", anyone{}
 	req.IdempotencyKey = "k" + strconv.Itoa(bb.n)
 	resp, err := bb.bot.Handle(context.Background(), req)
-	if err != nil || len(resp.FieldErrors) > 0 {
-		b.Fatalf("%+v: %v %v", req, err, resp.FieldErrors)
+	if err != nil || len(resp.FieldErrors) > 0 || bb.last != "ok" {
+		b.Fatalf("%+v: %v %v %s %+v", req, err, resp.FieldErrors, bb.last, resp.Messages)
 	}
 	return resp
 }
