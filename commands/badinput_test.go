@@ -1,15 +1,18 @@
 package commands_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/payment"
+	"github.com/billingbot/billingbot/store/redistest"
 )
 
 // TestBadInput: whatever arrives is answered with a clear message or field
@@ -182,5 +185,40 @@ func TestRedisDown(t *testing.T) {
 	}
 	if _, err := e.bot.CompletePayLink(t.Context(), token, visa(cardNumber)); err == nil || errors.Is(err, payment.ErrInvalidNumber) {
 		t.Errorf("CompletePayLink = %v, want a Redis error", err)
+	}
+}
+
+// TestTimeout: while Redis hangs, a request gives up at the core's
+// Timeout, or at the caller's deadline when that comes first, and says
+// the service is unavailable.
+func TestTimeout(t *testing.T) {
+	mr := miniredis.RunT(t)
+	proxy := redistest.NewProxy(t, mr.Addr())
+	e := start(t, &redis.Options{Addr: proxy.Addr(), MaxRetries: -1}, func(c *commands.Config) { c.Timeout = 50 * time.Millisecond })
+	proxy.Stall()
+	for name, ctx := range map[string]func() (context.Context, context.CancelFunc){
+		"core's timeout": func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) },
+		"caller's deadline": func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 20*time.Millisecond)
+		},
+		"later deadline": func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), time.Hour)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := ctx()
+			defer cancel()
+			done := make(chan commands.Response, 1)
+			go func() {
+				resp, _ := e.bot.Handle(ctx, commands.Request{Org: "T1", User: alice.m, Text: "products"})
+				done <- resp
+			}()
+			select {
+			case resp := <-done:
+				wantText(t, resp, "temporarily unavailable")
+			case <-time.After(10 * time.Second): // a guard against a hang, not a measurement
+				t.Fatal("Handle did not give up while Redis hangs")
+			}
+		})
 	}
 }

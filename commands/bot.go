@@ -142,8 +142,13 @@ type call struct {
 // Response still holds a polite message to show.
 func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
-	defer cancel()
+	if d, ok := ctx.Deadline(); !ok || d.Sub(start) > b.cfg.Timeout {
+		// An adapter's deadline that comes first is enough: a context of
+		// the core's own would cost a timer and a cancelation each time.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.cfg.Timeout)
+		defer cancel()
+	}
 	c := &call{b: b, ctx: ctx, req: req, now: b.now().UTC(), t: b.tr(langOf("", req.Locale)), name: "unknown"}
 	resp, err := b.handle(c)
 	if b.observe != nil {
