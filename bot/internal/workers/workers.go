@@ -20,7 +20,8 @@ type Pool struct {
 	ended func() // tests: called when a goroutine ends
 }
 
-// New returns a pool whose goroutines end after idle without work.
+// New returns a pool whose goroutines end after idle to twice idle without
+// work.
 func New(idle time.Duration) *Pool {
 	return &Pool{work: make(chan func()), idle: idle}
 }
@@ -34,20 +35,29 @@ func (p *Pool) Go(f func()) {
 	}
 }
 
+// run runs f and then the work it takes until it was idle for a whole
+// period of its timer. The timer is not reset for every function (under
+// load that was a timer change per request), only when it fires.
 func (p *Pool) run(f func()) {
 	t := time.NewTimer(p.idle)
 	defer t.Stop()
 	for {
 		f()
 		f = nil // let it be collected while idle
-		t.Reset(p.idle)
-		select {
-		case f = <-p.work:
-		case <-t.C:
-			if p.ended != nil {
-				p.ended()
+		worked := true
+		for f == nil {
+			select {
+			case f = <-p.work:
+			case <-t.C:
+				if !worked {
+					if p.ended != nil {
+						p.ended()
+					}
+					return
+				}
+				worked = false
+				t.Reset(p.idle)
 			}
-			return
 		}
 	}
 }

@@ -50,13 +50,17 @@ func TestGoReuses(t *testing.T) {
 	}
 }
 
-// TestIdleGoroutinesEnd: the pool's goroutines end after idle.
+// TestIdleGoroutinesEnd: the pool's goroutines end when idle, also after
+// working for longer than idle.
 func TestIdleGoroutinesEnd(t *testing.T) {
 	p := New(time.Millisecond)
 	ended := make(chan struct{})
 	p.ended = func() { close(ended) }
 	ran := make(chan struct{})
-	p.Go(func() { close(ran) })
+	p.Go(func() {
+		time.Sleep(5 * time.Millisecond) // the timer fires while it works
+		close(ran)
+	})
 	<-ran
 	<-ended
 }
