@@ -316,7 +316,7 @@ func (a *Adapter) showInModal(ctx context.Context, o origin, resp commands.Respo
 	case resp.Form != nil:
 		v = a.modal(resp.Form, meta, resp.Lang)
 	case len(resp.Messages) > 0 && !slices.ContainsFunc(resp.Messages, func(m commands.Message) bool { return m.Public }):
-		v = *messageModal(title, a.bot.Text(resp.Lang, "BtnClose"), resp.Messages, meta)
+		v = a.resultModal(resp, title, meta)
 	default:
 		return false
 	}
