@@ -112,7 +112,7 @@ func TestOddIdempotencyKey(t *testing.T) {
 	for name, key := range map[string]string{"spaces": "a key with spaces", "201 bytes": strings.Repeat("k", 201), "tab": "tab\tkey"} {
 		t.Run(name, func(t *testing.T) {
 			r := e.at(t).sendKey(alice, key, e.buyForm(alice, "visio-plan-2", 1, "monthly"))
-			wantMessage(t, r, "Purchase complete")
+			wantMessage(t, r, "Payment in progress")
 			before := e.snapshot()
 			again := e.at(t).sendKey(alice, key, e.buyForm(alice, "visio-plan-2", 1, "monthly"))
 			if text(again) != text(r) {

@@ -126,7 +126,8 @@ func (c *call) paymentOverview() Response {
 func (c *call) payLink(profileID, methodID string) Response {
 	expires := c.now.Add(c.b.cfg.PayLinkTTL)
 	token, err := c.b.store.CreatePayLink(c.ctx, store.PayLink{Org: c.req.Org, User: c.req.User.ID,
-		ProfileID: profileID, MethodID: methodID, Lang: c.t.lang, Expires: expires}, c.b.cfg.PayLinkTTL)
+		ProfileID: profileID, MethodID: methodID, Lang: c.t.lang, Expires: expires,
+		ChatURL: c.req.ChatURL, OrgName: c.req.OrgName}, c.b.cfg.PayLinkTTL)
 	if err != nil {
 		return c.storeFault(err)
 	}
@@ -241,66 +242,269 @@ func addMethod(b store.Billing, profileID string, m store.PaymentMethod) store.B
 	return b
 }
 
-// ErrPayLink is returned by CompletePayLink for a link that was used,
-// expired or never existed.
-var ErrPayLink = errors.New("payment link used or expired")
+// Errors of payment links.
+var (
+	// ErrPayLink: the link was used, expired, failed too often or never
+	// existed.
+	ErrPayLink = errors.New("payment link used or expired")
+	// ErrDuplicateCard: the profile has this card already.
+	ErrDuplicateCard = errors.New("card already saved in this billing profile")
+	// ErrHosted: the payment provider's own page takes the cards.
+	ErrHosted = errors.New("cards are taken on the payment provider's page")
+)
 
-// PayLink returns what a payment link is for, without using it up, so the
-// payment page can show its form in the right language.
-func (b *Bot) PayLink(ctx context.Context, token string) (store.PayLink, error) {
-	l, err := b.store.PeekPayLink(ctx, token)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && b.now().After(l.Expires)) {
-		return store.PayLink{}, ErrPayLink
-	}
-	return l, err
+// MaxPayLinkFailures is how many refused cards a payment link takes before
+// it stops working.
+const MaxPayLinkFailures = 5
+
+// PayLinkInfo is what the payment page shows about a payment link.
+type PayLinkInfo struct {
+	Link    store.PayLink
+	Account string // the billing account's name
+	Profile string // the billing profile's name
+	// Replaces is the method a replace link replaces (nil when adding).
+	Replaces *store.PaymentMethod
+	// Saved is the method the link saved, once used (nil before).
+	Saved *store.PaymentMethod
+	// Invoice is the invoice whose charge a confirmation link is for
+	// (Link.Invoice; see ConfirmCharge).
+	Invoice  *store.Invoice
+	Operator Operator
+	TestMode bool
+	// Hosted: the payment provider's own page takes the card
+	// (StartHostedSetup); else the page asks for it (CompletePayLink).
+	Hosted bool
 }
 
-// CompletePayLink is the payment page's submit: it tokenizes the card with
-// the gateway, uses the link up and adds (or replaces) the payment method.
+// PayLink returns what a payment link is for, without using it up. A link
+// that saved a method keeps answering with it (Saved) for a day, so that
+// a reload shows the result; one that expired or took too many refused
+// cards fails with ErrPayLink.
+func (b *Bot) PayLink(ctx context.Context, token string) (PayLinkInfo, error) {
+	l, err := b.store.PayLink(ctx, token)
+	if errors.Is(err, store.ErrNotFound) {
+		return PayLinkInfo{}, ErrPayLink
+	}
+	if err != nil {
+		return PayLinkInfo{}, err
+	}
+	info, err := b.payLinkInfo(ctx, l)
+	if err != nil {
+		return PayLinkInfo{}, err
+	}
+	if info.Saved == nil && (b.now().After(l.Expires) || l.Failures >= MaxPayLinkFailures) {
+		return PayLinkInfo{}, ErrPayLink
+	}
+	return info, nil
+}
+
+func (b *Bot) payLinkInfo(ctx context.Context, l store.PayLink) (PayLinkInfo, error) {
+	v, err := b.store.View(ctx, l.Org, l.User, store.ViewOptions{})
+	if err != nil {
+		return PayLinkInfo{}, err
+	}
+	t := b.tr(langOf("", l.Lang))
+	info := PayLinkInfo{Link: l, Operator: b.cfg.Operator, TestMode: b.TestMode()}
+	_, info.Hosted = b.pay.(payment.HostedSetup)
+	c := &call{b: b, view: v, t: t}
+	bill := c.billing()
+	info.Account, info.Profile = bill.Accounts[0].Name, bill.Accounts[0].Profiles[0].Name
+	for _, a := range bill.Accounts {
+		for _, p := range a.Profiles {
+			if p.ID == l.ProfileID {
+				info.Account, info.Profile = a.Name, p.Name
+			}
+		}
+	}
+	if m, _, ok := bill.Method(l.MethodID); ok && l.MethodID != "" && l.Saved == "" {
+		info.Replaces = &m
+	}
+	if m, _, ok := bill.Method(l.Saved); ok && l.Saved != "" {
+		info.Saved = &m
+	}
+	if l.Invoice != "" {
+		inv, err := b.store.Invoice(ctx, l.Org, l.Invoice)
+		if err != nil {
+			return PayLinkInfo{}, err
+		}
+		info.Invoice = &inv
+	}
+	return info, nil
+}
+
+// CompletePayLink is the sandbox payment page's submit: it has the
+// provider check the card and saves the method, using the link up in the
+// same step. A repeat after success returns the method the first saved.
 // Card errors (payment.ErrInvalidNumber, …) leave the link usable so the
-// user can correct them; only what a receipt shows and the token are kept.
+// user can correct them, until MaxPayLinkFailures; only what a receipt
+// shows and the token are kept.
 func (b *Bot) CompletePayLink(ctx context.Context, token string, card payment.Card) (store.PaymentMethod, error) {
-	l, err := b.PayLink(ctx, token)
+	info, err := b.PayLink(ctx, token)
 	if err != nil {
 		return store.PaymentMethod{}, err
 	}
-	tok, err := b.gateway.Tokenize(ctx, card, b.now().UTC())
-	if err != nil {
-		return store.PaymentMethod{}, err
+	if info.Saved != nil {
+		return *info.Saved, nil
 	}
-	if _, err := b.store.ConsumePayLink(ctx, token); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return store.PaymentMethod{}, ErrPayLink
+	if info.Invoice != nil {
+		return store.PaymentMethod{}, ErrPayLink
+	}
+	taker, ok := b.pay.(payment.CardTaker)
+	if !ok {
+		return store.PaymentMethod{}, ErrHosted
+	}
+	tok, err := taker.Tokenize(ctx, card, b.now().UTC())
+	if err != nil {
+		if errors.Is(err, payment.ErrInvalidNumber) || errors.Is(err, payment.ErrInvalidCVC) || errors.Is(err, payment.ErrExpired) ||
+			errors.Is(err, payment.ErrInvalidExpiry) || errors.Is(err, payment.ErrDeclined) {
+			if _, ferr := b.store.PayLinkFailed(ctx, info.Link); ferr != nil {
+				return store.PaymentMethod{}, ferr
+			}
 		}
 		return store.PaymentMethod{}, err
 	}
+	tok.Name, tok.Address = strings.TrimSpace(card.Name), strings.TrimSpace(card.Address)
+	return b.saveLinkMethod(ctx, info.Link, tok)
+}
+
+// saveLinkMethod adds (or replaces) the method a payment link is for and
+// uses the link up, in one step, and tells the user in chat.
+func (b *Bot) saveLinkMethod(ctx context.Context, l store.PayLink, tok payment.Method) (store.PaymentMethod, error) {
 	m := store.PaymentMethod{ID: store.NewID(), Brand: tok.Brand, Last4: tok.Last4, ExpMonth: tok.ExpMonth,
-		ExpYear: tok.ExpYear, Name: strings.TrimSpace(card.Name), Address: strings.TrimSpace(card.Address), Token: tok.Token}
+		ExpYear: tok.ExpYear, Name: tok.Name, Address: tok.Address, Token: tok.Token, Fingerprint: tok.Fingerprint}
 	c := &call{b: b, ctx: ctx, req: Request{Org: l.Org, User: Member{ID: l.User}, Locale: l.Lang}, t: b.tr(l.Lang)}
 	for attempt := 0; ; attempt++ {
 		if err := b.load(c, store.ViewOptions{}); err != nil {
 			return store.PaymentMethod{}, err
 		}
 		bill := c.billing()
+		profileID := l.ProfileID
+		if _, ok := bill.Profile(profileID); !ok {
+			profileID = bill.Accounts[0].Profiles[0].ID
+		}
 		what := "payment-add"
-		if l.MethodID != "" {
-			if _, _, ok := bill.Method(l.MethodID); ok {
-				// The new card keeps the old one's id, so subscriptions paid
-				// with it are paid with the new card from now on.
-				m.ID = l.MethodID
-				bill, what = replaceMethod(bill, l.MethodID, m), "payment-replace"
+		if _, p, ok := bill.Method(l.MethodID); ok && l.MethodID != "" {
+			// The new card keeps the old one's id, so subscriptions paid
+			// with it are paid with the new card from now on.
+			m.ID, profileID, what = l.MethodID, p.ID, "payment-replace"
+		}
+		p, _ := bill.Profile(profileID)
+		for _, old := range p.Methods {
+			if tok.Fingerprint != "" && old.Fingerprint == tok.Fingerprint && old.ID != m.ID {
+				return store.PaymentMethod{}, fmt.Errorf("%w: %s", ErrDuplicateCard, methodLabel(old))
 			}
 		}
-		if what == "payment-add" {
-			if _, ok := bill.Profile(l.ProfileID); !ok {
-				l.ProfileID = bill.Accounts[0].Profiles[0].ID
-			}
-			bill = addMethod(bill, l.ProfileID, m)
+		if what == "payment-replace" {
+			bill = replaceMethod(bill, m.ID, m)
+		} else {
+			bill = addMethod(bill, profileID, m)
 		}
-		_, err := b.store.SaveBilling(ctx, store.Once{Key: "paylink:" + token}, l.Org, l.User, bill, what)
+		var note *store.Note
+		if !l.Quiet {
+			n := Notification{Org: l.Org, To: l.User, Kind: NoteMethodSaved, Key: "method-saved:" + l.Ref,
+				Sub: NotifiedSub{Method: methodLabel(m)}}
+			note = n.Note()
+		}
+		res, err := b.store.CompletePayLink(ctx, l, bill, m.ID, what, note)
 		if errors.Is(err, store.ErrStale) && attempt < 3 {
 			continue // the user changed their billing meanwhile: apply to the new version
 		}
-		return m, err
+		if errors.Is(err, store.ErrNotFound) {
+			return store.PaymentMethod{}, ErrPayLink
+		}
+		if err != nil {
+			return store.PaymentMethod{}, err
+		}
+		if res.Repeat {
+			// Another request saved first: answer with what it saved.
+			if saved, _, ok := c.view.Billing.Method(res.Value); ok {
+				return saved, nil
+			}
+			v, err := b.store.View(ctx, l.Org, l.User, store.ViewOptions{})
+			if err != nil {
+				return store.PaymentMethod{}, err
+			}
+			saved, _, _ := v.Billing.Method(res.Value)
+			return saved, nil
+		}
+		b.indexMethod(ctx, l.Org, l.User, m.Token)
+		return m, nil
+	}
+}
+
+// StartHostedSetup opens the payment provider's page for a payment link
+// (Stripe Checkout in setup mode) and returns its URL; the method is saved
+// when the provider reports it (PaymentEvent). The billing profile gets
+// the provider's customer first, if it has none.
+func (b *Bot) StartHostedSetup(ctx context.Context, token string) (string, error) {
+	info, err := b.PayLink(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	hosted, ok := b.pay.(payment.HostedSetup)
+	if !ok || info.Saved != nil || info.Invoice != nil {
+		return "", ErrPayLink
+	}
+	l := info.Link
+	customer, err := b.customer(ctx, l)
+	if err != nil {
+		return "", err
+	}
+	base := b.cfg.PublicURL + "/pay/" + token
+	s, err := hosted.StartSetup(ctx, payment.SetupRequest{Customer: customer, Lang: langOf("", l.Lang), Reference: l.Ref,
+		SuccessURL: base + "/done", CancelURL: base, IdempotencyKey: "bb-setup-" + l.Ref})
+	if err != nil {
+		return "", fmt.Errorf("start setup: %w", err)
+	}
+	return s.URL, nil
+}
+
+// customer returns the payment provider's customer of a payment link's
+// billing profile, creating it (and the user's billing document) first
+// when there is none.
+func (b *Bot) customer(ctx context.Context, l store.PayLink) (string, error) {
+	c := &call{b: b, ctx: ctx, req: Request{Org: l.Org, User: Member{ID: l.User}, Locale: l.Lang}, t: b.tr(l.Lang)}
+	for attempt := 0; ; attempt++ {
+		if err := b.load(c, store.ViewOptions{}); err != nil {
+			return "", err
+		}
+		bill := c.billing()
+		profileID := l.ProfileID
+		if _, ok := bill.Profile(profileID); !ok {
+			profileID = bill.Accounts[0].Profiles[0].ID
+		}
+		p, _ := bill.Profile(profileID)
+		if p.Customer != "" {
+			return p.Customer, nil
+		}
+		id, err := b.pay.Customer(ctx, payment.CustomerRequest{Org: l.Org, User: l.User, Profile: profileID, Name: p.Name,
+			IdempotencyKey: "bb-customer-" + l.Org + "-" + l.User + "-" + profileID})
+		if err != nil {
+			return "", fmt.Errorf("customer: %w", err)
+		}
+		for ai := range bill.Accounts {
+			for pi := range bill.Accounts[ai].Profiles {
+				if bill.Accounts[ai].Profiles[pi].ID == profileID {
+					bill.Accounts[ai].Profiles[pi].Customer = id
+				}
+			}
+		}
+		_, err = b.store.SaveBilling(ctx, store.Once{Key: "customer:" + store.NewID()}, l.Org, l.User, bill, "payment-customer")
+		if errors.Is(err, store.ErrStale) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return id, nil
+	}
+}
+
+// indexMethod records whose method a provider's token is, for the
+// provider's reports of changes to it; a failure only costs those reports
+// their chat message, so it is logged.
+func (b *Bot) indexMethod(ctx context.Context, org, user, token string) {
+	if err := b.store.IndexMethod(ctx, token, org, user); err != nil {
+		b.log.Warn("index payment method", "org", org, "err", err)
 	}
 }

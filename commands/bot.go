@@ -34,11 +34,20 @@ type Config struct {
 	// RatePerMinute is how many requests one user may make per minute
 	// (default 60); more are answered politely and do nothing.
 	RatePerMinute int
+	// Operator is who sells through billingbot: the seller on invoices and
+	// the payment page.
+	Operator Operator
 	// Timeout bounds the time a request waits for Redis (default 2 s, so
 	// that an answer is back within the 3 s that Slack and Discord allow):
 	// after it, the user hears that the service is unavailable and that
 	// nothing was changed, and a change still on its way does nothing.
 	Timeout time.Duration
+}
+
+// Operator is the business that runs billingbot and sells through it.
+type Operator struct {
+	Name    string
+	Address string
 }
 
 // Support is a deployment's help contact: sovereign-cloud deployments point
@@ -53,7 +62,7 @@ type Support struct {
 type Bot struct {
 	store   *store.Store
 	catalog *catalog.Catalog
-	gateway payment.Gateway
+	pay     payment.Provider
 	bundle  *i18n.Bundle
 	locs    map[string]*i18n.Localizer
 	fixed   map[string]*sync.Map
@@ -91,8 +100,8 @@ func WithClock(now func() time.Time) BotOption { return func(b *Bot) { b.now = n
 // WithLogger sets the bot's logger.
 func WithLogger(l *slog.Logger) BotOption { return func(b *Bot) { b.log = l } }
 
-// New returns a bot on a store, a catalog and a payment gateway.
-func New(st *store.Store, cat *catalog.Catalog, gw payment.Gateway, cfg Config, opts ...BotOption) (*Bot, error) {
+// New returns a bot on a store, a catalog and a payment provider.
+func New(st *store.Store, cat *catalog.Catalog, pay payment.Provider, cfg Config, opts ...BotOption) (*Bot, error) {
 	bundle, err := locales.Bundle()
 	if err != nil {
 		return nil, err
@@ -106,9 +115,12 @@ func New(st *store.Store, cat *catalog.Catalog, gw payment.Gateway, cfg Config, 
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second
 	}
+	if cfg.Operator.Name == "" {
+		cfg.Operator.Name = "billingbot"
+	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	b := &Bot{
-		store: st, catalog: cat, gateway: gw, bundle: bundle, cfg: cfg,
+		store: st, catalog: cat, pay: pay, bundle: bundle, cfg: cfg,
 		now: time.Now, log: slog.Default(),
 		locs: map[string]*i18n.Localizer{}, fixed: map[string]*sync.Map{},
 	}
@@ -123,6 +135,13 @@ func New(st *store.Store, cat *catalog.Catalog, gw payment.Gateway, cfg Config, 
 	b.forms = b.formHandlers()
 	return b, nil
 }
+
+// TestMode reports that the payment provider moves no real money (the
+// sandbox): pages, confirmations and invoices say so.
+func (b *Bot) TestMode() bool { return b.pay != nil && b.pay.TestMode() }
+
+// Operator is who sells through this bot.
+func (b *Bot) Operator() Operator { return b.cfg.Operator }
 
 // call is one request in progress.
 type call struct {

@@ -257,16 +257,16 @@ func TestBuy(t *testing.T) {
 		notice   string
 	}{
 		{alice, store.Monthly, 98, 123480, 1260, t0.AddDate(0, 1, 0),
-			"You bought 98 licenses of Visio Plan 2 for €1,234.80 (monthly). The subscription renews on Dec 25, 2026.\nInvoice ",
+			"You are buying 98 licenses of Visio Plan 2 for €1,234.80 (monthly). We are charging Visa •••• 4242 (12/2030) (invoice ",
 			"Alice bought 98 licenses of Visio Plan 2."},
 		{alice.de(), store.Monthly, 98, 123480, 1260, t0.AddDate(0, 1, 0),
-			"Sie haben 98 Lizenzen von Visio Plan 2 für 1.234,80 € (monatlich) gekauft. Das Abonnement wird am 25.12.2026 verlängert.\nDie Rechnung ",
+			"Sie kaufen 98 Lizenzen von Visio Plan 2 für 1.234,80 € (monatlich). Wir belasten Visa •••• 4242 (12/2030) (Rechnung ",
 			"Alice hat 98 Lizenzen von Visio Plan 2 gekauft."},
 		{alice, store.Annual, 5, 75600, 15120, t0.AddDate(1, 0, 0),
-			"You bought 5 licenses of Visio Plan 2 for €756.00 (annual). The subscription renews on Nov 25, 2027.",
+			"You are buying 5 licenses of Visio Plan 2 for €756.00 (annual).",
 			"Alice bought 5 licenses of Visio Plan 2."},
 		{alice.de(), store.Annual, 1, 15120, 15120, t0.AddDate(1, 0, 0),
-			"Sie haben 1 Lizenz von Visio Plan 2 für 151,20 € (jährlich) gekauft.",
+			"Sie kaufen 1 Lizenz von Visio Plan 2 für 151,20 € (jährlich).",
 			"Alice hat 1 Lizenz von Visio Plan 2 gekauft."},
 	}
 	for _, tt := range tests {
@@ -275,25 +275,33 @@ func TestBuy(t *testing.T) {
 			e.buyer(alice)
 			r := e.send(tt.as, e.buyForm(alice, "visio-plan-2", tt.licenses, tt.period))
 			wantMessage(t, r, tt.answer)
-			id := subID(t, r, "assign ")
+			wantText(t, r, "Test")
+			id := e.invoice(alice, invoiceOf(t, r)).SubID
 
+			// Nothing is granted before the money is.
 			s := e.sub("T1", id)
-			if s.Status != store.StatusActive || s.Total != tt.licenses || s.UnitPrice != tt.unit || s.Period != tt.period ||
+			if s.Status != store.StatusPending || s.Total != tt.licenses || s.UnitPrice != tt.unit || s.Period != tt.period ||
 				!s.RenewsAt.Equal(tt.renews) || s.Purchaser.ID != alice.m.ID || !s.SelfService || s.Currency != "EUR" {
-				t.Errorf("subscription = %+v", s)
+				t.Errorf("subscription before the charge = %+v", s)
 			}
 			wantText(t, e.run(tt.as, "products"), "Visio Plan 2")
-
+			if notes := e.notes(); len(notes) != 0 {
+				t.Errorf("notified before the charge: %+v", notes)
+			}
 			invs := e.invoices(alice)
 			if len(invs) != 1 {
 				t.Fatalf("%d invoices, want 1", len(invs))
 			}
 			wantText(t, r, invs[0].ID, "Visa •••• 4242 (12/2030)")
-			if invs[0].Status != store.InvoiceOpen {
-				t.Errorf("invoice %s before the charge, want open", invs[0].Status)
+			if invs[0].Status != store.InvoiceOpen || !invs[0].Test {
+				t.Errorf("invoice %s (test %v) before the charge, want open, test mode", invs[0].Status, invs[0].Test)
 			}
-			if notes := e.charge(); len(notes) != 0 {
-				t.Errorf("charging notified %+v", notes)
+			paid := e.charge()
+			if len(paid) != 2 || paid[0].Kind != commands.NotePaid || paid[0].To != alice.m.ID {
+				t.Errorf("charging notified %+v, want the purchaser and the admins", paid)
+			}
+			if s := e.sub("T1", id); s.Status != store.StatusActive {
+				t.Errorf("subscription after the charge is %s, want active", s.Status)
 			}
 			invs = e.invoices(alice)
 			if inv := invs[0]; inv.Total != tt.total || inv.Currency != "EUR" || inv.Status != store.InvoicePaid ||
@@ -301,9 +309,14 @@ func TestBuy(t *testing.T) {
 				t.Errorf("invoice = %+v, want total %d paid", inv, tt.total)
 			}
 
-			noted := e.notes()
+			var noted []commands.Notification
+			for _, n := range paid {
+				if n.To == "" {
+					noted = append(noted, n)
+				}
+			}
 			if len(noted) != 1 {
-				t.Fatalf("%d notifications, want 1", len(noted))
+				t.Fatalf("%d notifications to admins, want 1", len(noted))
 			}
 			n := noted[0]
 			want := commands.NotifiedSub{ID: id, ProductID: "visio-plan-2", Product: "Visio Plan 2", Purchaser: "Alice",
@@ -343,7 +356,7 @@ func TestBuyChargeDeclined(t *testing.T) {
 		t.Fatalf("CompletePayLink: %v", err)
 	}
 	r := e.send(alice, e.buyForm(alice, "visio-plan-2", 2, store.Monthly))
-	wantMessage(t, r, "You bought 2 licenses of Visio Plan 2")
+	wantMessage(t, r, "You are buying 2 licenses of Visio Plan 2")
 	notes := e.charge()
 	inv := e.invoices(alice)[0]
 	if inv.Status != store.InvoiceFailed {
@@ -352,9 +365,17 @@ func TestBuyChargeDeclined(t *testing.T) {
 	if len(notes) != 1 || notes[0].Kind != commands.NotePaymentFailed || notes[0].To != alice.m.ID || notes[0].Sub.Invoice != inv.ID {
 		t.Fatalf("notifications %+v, want a failed payment to Alice", notes)
 	}
+	// A declined card leaves no subscription.
+	if s := e.sub("T1", inv.SubID); s.Status != store.StatusDeclined {
+		t.Errorf("subscription after the decline is %s, want declined", s.Status)
+	}
+	if v := e.view(alice); len(v.Subs) != 0 {
+		t.Errorf("after the decline, Alice has %+v", v.Subs)
+	}
+	wantText(t, e.run(alice, "products"), "You have no subscriptions yet")
 	for lang, want := range map[string]string{
-		"en": "The payment of €25.20 for invoice " + inv.ID + " (Visio Plan 2) failed.",
-		"de": "Die Zahlung von 25,20 € für die Rechnung " + inv.ID + " (Visio Plan 2) ist fehlgeschlagen.",
+		"en": "The payment of €25.20 for Visio Plan 2 (invoice " + inv.ID + ") was declined, so nothing was bought.",
+		"de": "Die Zahlung von 25,20 € für Visio Plan 2 (Rechnung " + inv.ID + ") wurde abgelehnt; es wurde nichts gekauft.",
 	} {
 		if msg := e.bot.RenderNotification(notes[0], lang); !strings.Contains(msg.Text, want) {
 			t.Errorf("%s notice %q, want %q", lang, msg.Text, want)
@@ -480,21 +501,24 @@ func TestTrialConversion(t *testing.T) {
 	})
 
 	r := e.send(alice, e.buyForm(alice, "visio-plan-2", 10, store.Monthly))
-	wantMessage(t, r, "Your trial of Visio Plan 2 is now a subscription; its 2 users keep their licenses.",
-		"You bought 10 licenses of Visio Plan 2 for €126.00 (monthly).")
-	if got := subID(t, r, "assign "); got != id {
-		t.Errorf("conversion made subscription %s, want the trial %s", got, id)
+	wantMessage(t, r, "Your trial of Visio Plan 2 becomes a subscription once paid; its 2 users keep their licenses.",
+		"You are buying 10 licenses of Visio Plan 2 for €126.00 (monthly).")
+	if got := e.invoice(alice, invoiceOf(t, r)).SubID; got != id {
+		t.Errorf("conversion bills subscription %s, want the trial %s", got, id)
 	}
+	if s := e.sub("T1", id); s.Status != store.StatusTrial || s.Total != 25 {
+		t.Errorf("trial before the payment = %+v, want it unchanged", s)
+	}
+	noted := e.charge()
 	s := e.sub("T1", id)
 	if s.Status != store.StatusActive || s.Total != 10 || len(s.Assigned) != 2 || !s.IsAssigned(bob.m.ID) || !s.IsAssigned(carol.m.ID) ||
-		!s.RenewsAt.Equal(e.clock.Now().AddDate(0, 1, 0)) {
+		!s.RenewsAt.Equal(e.clock.Now().AddDate(0, 1, 0)) || s.Period != store.Monthly || s.UnitPrice != 1260 || s.MethodID == "" {
 		t.Errorf("converted subscription = %+v", s)
 	}
-	noted := e.notes()
-	if len(noted) != 1 || noted[0].Kind != commands.NoteConversion || noted[0].Sub.Licenses != 10 {
-		t.Errorf("notifications = %+v, want one of kind conversion", noted)
+	if len(noted) != 2 || noted[1].Kind != commands.NoteConversion || noted[1].Sub.Licenses != 10 || noted[0].Kind != commands.NotePaid {
+		t.Fatalf("notifications = %+v, want the purchaser's and one of kind conversion", noted)
 	}
-	if msg := e.bot.RenderNotification(noted[0], "de"); !strings.Contains(msg.Text, "Alice hat die Testversion von Visio Plan 2 gekauft.") {
+	if msg := e.bot.RenderNotification(noted[1], "de"); !strings.Contains(msg.Text, "Alice hat die Testversion von Visio Plan 2 gekauft.") {
 		t.Errorf("German conversion notice = %q", msg.Text)
 	}
 	if invs := e.invoices(alice); len(invs) != 1 || invs[0].Total != 12600 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -558,9 +559,38 @@ func (e *env) buyer(w who) store.PaymentMethod {
 func (e *env) buy(w who, product string, n int) string {
 	e.t.Helper()
 	r := e.send(w, e.buyForm(w, product, n, store.Monthly))
-	id := subID(e.t, r, "assign ")
+	inv := invoiceOf(e.t, r)
 	e.charge()
+	id := e.invoice(w, inv).SubID
+	if s := e.sub(w.org, id); s.Status != store.StatusActive {
+		e.t.Fatalf("bought %s is %s after the charge, want active", product, s.Status)
+	}
 	return id
+}
+
+// invoiceRe is what an invoice number looks like.
+var invoiceRe = regexp.MustCompile(`\b\d{8}-[A-Z0-9]{8,}\b`)
+
+// invoiceOf is the invoice a response names.
+func invoiceOf(t *testing.T, r commands.Response) string {
+	t.Helper()
+	for _, m := range r.Messages {
+		if id := invoiceRe.FindString(m.Text); id != "" {
+			return id
+		}
+	}
+	t.Fatalf("no invoice in the response:\n%s", text(r))
+	return ""
+}
+
+// invoice reads one of w's invoices.
+func (e *env) invoice(w who, id string) store.Invoice {
+	e.t.Helper()
+	inv, err := e.st.Invoice(e.t.Context(), w.org, id)
+	if err != nil {
+		e.t.Fatalf("invoice %s: %v", id, err)
+	}
+	return inv
 }
 
 // charge runs the jobs due now (the charges of new invoices) and returns

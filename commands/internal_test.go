@@ -247,10 +247,17 @@ func fuzzBot(tb testing.TB) *Bot {
 	req.Form = &Submission{FormID: FormBuy, Values: map[string][]string{"product": {"visio-plan-2"}, "licenses": {"5"},
 		"period": {"monthly"}, "method": {m.ID}}}
 	r, err := b.Handle(ctx, req)
-	if err != nil || len(r.Messages) != 1 || len(r.Messages[0].Buttons) == 0 {
+	if err != nil || len(r.Messages) != 1 {
 		tb.Fatalf("buy: %+v, %v", r, err)
 	}
-	id := strings.TrimPrefix(r.Messages[0].Buttons[0].Command, "assign ")
+	if _, err := b.RunDue(ctx); err != nil { // the charge
+		tb.Fatalf("charge: %v", err)
+	}
+	v, err := st.View(ctx, "T1", "U1", store.ViewOptions{})
+	if err != nil || len(v.Subs) != 1 || v.Subs[0].Status != store.StatusActive {
+		tb.Fatalf("after the charge: %+v, %v", v.Subs, err)
+	}
+	id := v.Subs[0].ID
 	req.Form = &Submission{FormID: FormAssign, Context: id, Values: map[string][]string{"users": {"U2"}}}
 	if r, err := b.Handle(ctx, req); err != nil || r.FieldErrors != nil {
 		tb.Fatalf("assign: %+v, %v", r, err)

@@ -207,6 +207,14 @@ func (c *call) invoiceStatus(s store.InvoiceStatus) string {
 		return c.t.T("InvoicePaid")
 	case store.InvoiceFailed:
 		return c.t.T("InvoiceFailed")
+	case store.InvoiceAction:
+		return c.t.T("InvoiceAction")
+	case store.InvoiceVoid:
+		return c.t.T("InvoiceVoid")
+	case store.InvoiceRefunded:
+		return c.t.T("InvoiceRefunded")
+	case store.InvoiceDisputed:
+		return c.t.T("InvoiceDisputed")
 	}
 	return c.t.T("InvoiceOpen")
 }

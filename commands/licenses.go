@@ -73,31 +73,52 @@ func licensesSubmit(c *call) Response {
 	if len(errs) > 0 {
 		return Response{FieldErrors: errs}
 	}
-	var inv *store.Invoice
-	var jobs []store.Job
-	// Added licenses are billed for the rest of the period; nothing when
-	// none of it is left (the pending renewal bills them) or they are free.
+	// Added licenses are billed for the rest of the period, and added once
+	// paid; nothing is billed when none of the period is left (the pending
+	// renewal bills them) or they are free.
 	days, periodDays := remainingDays(c.now, s)
 	if added := total - s.Total; added > 0 {
 		if amount := prorate(s.UnitPrice*int64(added), days, periodDays); amount > 0 {
-			i := c.invoice(s, store.InvoiceLine{Product: s.ProductName, Quantity: added, UnitPrice: s.UnitPrice,
-				Amount: amount, Kind: "licenses", Days: days, PeriodDays: periodDays})
-			inv, jobs = &i, []store.Job{chargeJob(i, c.now)}
+			return c.buyLicenses(s, added, amount, days, periodDays)
 		}
 	}
 	before := s.Total
 	s.Total = total
 	text := c.t.T("LicensesSet", "Product", s.ProductName, "Total", c.t.N("Licenses", total),
 		"Before", c.t.Num(before), "Price", c.price(s))
-	if inv != nil {
-		text += "\n" + c.t.T("LicensesBilled", "Amount", c.t.Money(inv.Total, inv.Currency), "Date", c.t.Date(s.RenewsAt), "Invoice", inv.ID)
-	}
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleLicensesSet"), Text: text}}}
-	res, err := c.b.store.SetLicenses(c.ctx, c.once(resp, c.note(NoteLicenses, s, before)), c.req.Org, c.req.User.ID, s.ID, total, before, inv, jobs...)
+	res, err := c.b.store.SetLicenses(c.ctx, c.once(resp, c.note(NoteLicenses, s, before)), c.req.Org, c.req.User.ID, s.ID, total, before, nil)
 	switch {
 	case errors.Is(err, store.ErrBelowAssigned):
 		return Response{FieldErrors: fieldErrors{"total": c.t.T("ErrBelowAssignedNow")}}
 	case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrNotLive), errors.Is(err, store.ErrPermission):
+		return Response{FieldErrors: fieldErrors{"subscription": c.t.T("ErrStale")}}
+	case err != nil:
+		return c.storeFault(err)
+	case res.Repeat:
+		return c.replay(res, resp)
+	}
+	return resp
+}
+
+// buyLicenses bills added licenses for the rest of the period; they are
+// added when the payment has gone through.
+func (c *call) buyLicenses(s store.Subscription, added int, amount int64, days, periodDays int) Response {
+	inv := c.invoice(s, store.InvoiceLine{Product: s.ProductName, Quantity: added, UnitPrice: s.UnitPrice,
+		Amount: amount, Kind: "licenses", Days: days, PeriodDays: periodDays})
+	inv.Grant = &store.Grant{Kind: store.GrantLicenses, Added: added}
+	method := c.t.T("FieldMethod")
+	if m, _, ok := c.view.Billing.Method(s.MethodID); ok {
+		method = methodLabel(m)
+	}
+	text := c.t.T("LicensesPending", "Product", s.ProductName, "Added", c.t.N("Licenses", added),
+		"Total", c.t.N("Licenses", s.Total+added), "Amount", c.t.Money(amount, s.Currency),
+		"Date", c.t.Date(s.RenewsAt), "Method", method, "Invoice", inv.ID)
+	resp := Response{Messages: []Message{{Title: c.t.T("TitlePaymentPending"), Text: text + c.testNote(),
+		Buttons: []Button{{Label: c.t.T("BtnInvoices"), Command: "invoices"}}}}}
+	res, err := c.b.store.AddInvoice(c.ctx, c.once(resp), inv, chargeJob(inv, c.now))
+	switch {
+	case errors.Is(err, store.ErrNotLive), errors.Is(err, store.ErrPermission), errors.Is(err, store.ErrNotFound):
 		return Response{FieldErrors: fieldErrors{"subscription": c.t.T("ErrStale")}}
 	case err != nil:
 		return c.storeFault(err)

@@ -90,13 +90,17 @@ func TestLicenses(t *testing.T) {
 		e.clock.Add(0, 0, 10) // Dec 5: 20 of the period's 30 days are left
 		r := e.send(alice, licensesForm(id, "15"))
 		// 5 × €12.60 × 20/30 = €42.00
-		wantMessage(t, r, "Visio Plan 2 now has 15 licenses (before: 10). New price: €189.00 monthly.",
-			"The added licenses are billed €42.00 until Dec 25, 2026")
+		wantMessage(t, r, "5 licenses for Visio Plan 2 cost €42.00 until Dec 25, 2026",
+			"They are added as soon as the payment has gone through (then 15 licenses)")
+		if s := e.sub("T1", id); s.Total != 10 {
+			t.Errorf("total before the payment = %d, want still 10", s.Total)
+		}
+		if notes := e.notes(); len(notes) != 0 {
+			t.Errorf("notified before the payment: %+v", notes)
+		}
+		noted := e.charge()
 		if s := e.sub("T1", id); s.Total != 15 {
 			t.Errorf("total = %d, want 15", s.Total)
-		}
-		if notes := e.charge(); len(notes) != 0 {
-			t.Errorf("charging notified %+v", notes)
 		}
 		invs := e.invoices(alice)
 		if len(invs) != 2 {
@@ -106,10 +110,9 @@ func TestLicenses(t *testing.T) {
 		if inv := invs[0]; inv.Total != 4200 || len(inv.Lines) != 1 || inv.Lines[0] != want || inv.Status != store.InvoicePaid {
 			t.Errorf("newest invoice = %+v, want one paid line %+v", inv, want)
 		}
-		noted := e.notes()
-		if len(noted) != 1 || noted[0].Kind != commands.NoteLicenses ||
-			noted[0].Sub.Before != 10 || noted[0].Sub.Licenses != 15 {
-			t.Errorf("notifications = %+v, want licenses 10 → 15", noted)
+		if len(noted) != 2 || noted[0].Kind != commands.NotePaid || noted[1].Kind != commands.NoteLicenses ||
+			noted[1].Sub.Before != 10 || noted[1].Sub.Licenses != 15 {
+			t.Errorf("notifications = %+v, want the purchaser's and licenses 10 → 15", noted)
 		}
 	})
 

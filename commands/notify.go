@@ -37,8 +37,41 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 	case NoteExpiry:
 		title, text = "NoteTitleExpiry", c.t.T("NoteExpiry", "Product", s.Product, "Purchaser", s.Purchaser)
 	case NotePaymentFailed:
+		text := "NotePaymentFailed"
+		if s.Grant != "" {
+			text = "NotePaymentFailedNothingBought"
+		}
 		return Message{Title: c.t.T("NoteTitlePaymentFailed"),
-			Text:    c.t.T("NotePaymentFailed", "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency), "Invoice", s.Invoice),
+			Text:    c.t.T(text, "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency), "Invoice", s.Invoice),
+			Buttons: []Button{{Label: c.t.T("BtnPayment"), Command: "payment"}}}
+	case NotePaid:
+		return Message{Title: c.t.T("NoteTitlePaid"),
+			Text: c.t.T("NotePaid", "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency), "Invoice", s.Invoice,
+				"Licenses", licenses) + c.testNote(),
+			Buttons: []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + s.ID, Style: StylePrimary},
+				{Label: c.t.T("BtnInvoices"), Command: "invoices"}}}
+	case NoteActionRequired:
+		return Message{Title: c.t.T("NoteTitleActionRequired"),
+			Text: c.t.T("NoteActionRequired", "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency),
+				"Date", c.t.DateTime(n.At.Add(ChargeExpiry))),
+			Buttons: []Button{{Label: c.t.T("BtnConfirmPayment"), URL: s.URL, Style: StylePrimary}}}
+	case NotePaymentExpired:
+		return Message{Title: c.t.T("NoteTitlePaymentExpired"),
+			Text: c.t.T("NotePaymentExpired", "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency), "Invoice", s.Invoice)}
+	case NoteRefunded:
+		return Message{Title: c.t.T("NoteTitleRefunded"),
+			Text: c.t.T("NoteRefunded", "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency), "Invoice", s.Invoice)}
+	case NoteDisputed:
+		return Message{Title: c.t.T("NoteTitleDisputed"),
+			Text: c.t.T("NoteDisputed", "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency), "Invoice", s.Invoice)}
+	case NoteMethodSaved, NoteMethodUpdated, NoteMethodRemoved, NoteDuplicateCard:
+		ids := map[NotificationKind][2]string{
+			NoteMethodSaved:   {"TitleMethodSaved", "MethodSaved"},
+			NoteMethodUpdated: {"NoteTitleMethodUpdated", "NoteMethodUpdated"},
+			NoteMethodRemoved: {"NoteTitleMethodRemoved", "NoteMethodRemoved"},
+			NoteDuplicateCard: {"NoteTitleDuplicateCard", "NoteDuplicateCard"},
+		}[n.Kind]
+		return Message{Title: c.t.T(ids[0]), Text: c.t.T(ids[1], "Method", s.Method),
 			Buttons: []Button{{Label: c.t.T("BtnPayment"), Command: "payment"}}}
 	case NoteReminder:
 		days := int(s.Expires.Sub(b.now()).Hours()/24 + 0.5)
@@ -53,6 +86,14 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 		{c.t.T("FieldPrice"), price},
 		{c.t.T("FieldExpires"), c.t.Date(s.Expires)},
 	}}
+}
+
+// testNote is the test-mode mark that a confirmation ends with, or "".
+func (c *call) testNote() string {
+	if c.b.TestMode() {
+		return "\n" + c.t.T("TestMode")
+	}
+	return ""
 }
 
 // Scheduling: trial reminders, trial ends, renewals and expiries.
@@ -140,44 +181,10 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
 		return err
 	case store.JobCharge:
 		return c.charge(s, j.Invoice)
+	case store.JobChargeExpiry:
+		return c.expireCharge(j.Invoice)
 	}
 	return nil
-}
-
-// charge collects an open invoice from the subscription's payment method
-// and records the outcome; the purchaser hears of a failed payment. The
-// gateway's idempotency key is the invoice, so a job that runs twice (its
-// replica died after charging) charges once, and the outcome is recorded
-// (and notified) once.
-func (c *call) charge(s store.Subscription, invoiceID string) error {
-	inv, err := c.b.store.Invoice(c.ctx, s.Org, invoiceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // its change never happened
-	}
-	if err != nil || inv.Status != store.InvoiceOpen {
-		return err
-	}
-	v, err := c.b.store.View(c.ctx, s.Org, s.Purchaser.ID, store.ViewOptions{})
-	if err != nil {
-		return err
-	}
-	status := store.InvoiceFailed
-	if m, _, ok := v.Billing.Method(s.MethodID); ok {
-		_, err := c.b.gateway.Charge(c.ctx, m.Token, inv.Total, inv.Currency, "inv:"+inv.Org+":"+inv.ID)
-		if err == nil {
-			status = store.InvoicePaid
-		} else {
-			c.b.log.Warn("charge failed", "org", inv.Org, "invoice", inv.ID, "err", err)
-		}
-	}
-	var note *store.Note
-	if status == store.InvoiceFailed {
-		n := c.note(NotePaymentFailed, s, 0)
-		n.To, n.Sub.Price, n.Sub.Currency, n.Sub.Invoice = s.Purchaser.ID, inv.Total, inv.Currency, inv.ID
-		note = n.Note()
-	}
-	_, err = c.b.store.SetInvoiceStatus(c.ctx, inv, status, note)
-	return err
 }
 
 func jobKey(j store.Job) string {

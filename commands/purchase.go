@@ -174,41 +174,58 @@ func buySubmit(c *call) Response {
 	sub := store.Subscription{
 		ID: store.NewID(), Org: c.req.Org, ProductID: p.ID, ProductName: p.Name,
 		Purchaser: store.Member{ID: c.req.User.ID, Name: c.req.User.Name}, SelfService: true,
-		Status: store.StatusActive, Total: n, Period: period, UnitPrice: unit, Currency: p.Currency,
+		Status: store.StatusPending, Total: n, Period: period, UnitPrice: unit, Currency: p.Currency,
 		ProfileID: profile.ID, MethodID: method.ID,
 		PurchasedAt: c.now, RenewsAt: c.now.AddDate(0, period.Months(), 0),
 	}
+	grant := &store.Grant{Kind: store.GrantPurchase}
 	if converting {
 		sub.ID, sub.Assigned, sub.AssignedCount, sub.TrialEnd = trial.ID, trial.Assigned, trial.AssignedCount, trial.TrialEnd
+		grant = &store.Grant{Kind: store.GrantConversion, Fields: []string{
+			"status", string(store.StatusActive), "total", strconv.Itoa(n), "period", string(period),
+			"price", strconv.FormatInt(unit, 10), "cur", p.Currency, "profile", profile.ID, "method", method.ID,
+			"purchased", strconv.FormatInt(c.now.Unix(), 10), "renews", strconv.FormatInt(sub.RenewsAt.Unix(), 10)}}
 	}
 	inv := c.invoice(sub, store.InvoiceLine{Product: p.Name, Quantity: n, UnitPrice: unit, Amount: unit * int64(n), Kind: "purchase"})
-	jobs := []store.Job{{Kind: store.JobRenewal, Org: sub.Org, SubID: sub.ID, Due: sub.RenewsAt}}
-	if inv.Status == store.InvoiceOpen {
-		jobs = append(jobs, chargeJob(inv, c.now))
-	}
-	text := c.t.T("Bought", "Licenses", c.t.N("Licenses", n), "Product", p.Name,
-		"Price", c.t.Money(inv.Total, p.Currency), "Period", c.period(period), "Date", c.t.Date(sub.RenewsAt)) + "\n" +
-		c.t.T("Charged", "Invoice", inv.ID, "Method", methodLabel(method))
-	kind := NotePurchase
+	inv.Grant = grant
+	// The renewal is scheduled now; it does nothing unless the payment
+	// made the subscription active.
+	jobs := []store.Job{{Kind: store.JobRenewal, Org: sub.Org, SubID: sub.ID, Due: sub.RenewsAt}, chargeJob(inv, c.now)}
+	text := c.t.T("BuyPending", "Licenses", c.t.N("Licenses", n), "Product", p.Name,
+		"Price", c.t.Money(inv.Total, p.Currency), "Period", c.period(period), "Method", methodLabel(method), "Invoice", inv.ID)
 	if converting {
-		kind = NoteConversion
-		text = c.t.T("Converted", "Product", p.Name, "Assigned", c.t.N("Users", trial.AssignedCount)) + "\n" + text
+		text = c.t.T("ConvertPending", "Product", p.Name, "Assigned", c.t.N("Users", trial.AssignedCount)) + "\n" + text
 	}
-	resp := Response{Messages: []Message{{Title: c.t.T("TitleBought"), Text: text,
-		Buttons: []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + sub.ID, Style: StylePrimary},
-			{Label: c.t.T("BtnInvoices"), Command: "invoices"}}}}}
+	resp := Response{Messages: []Message{{Title: c.t.T("TitlePaymentPending"), Text: text + c.testNote(),
+		Buttons: []Button{{Label: c.t.T("BtnProducts"), Command: "products"}, {Label: c.t.T("BtnInvoices"), Command: "invoices"}}}}}
 	var res store.Result
 	var err error
-	once := c.once(resp, c.note(kind, sub, 0))
-	if converting {
-		res, err = c.b.store.ConvertTrial(c.ctx, once, sub, inv, jobs...)
-	} else {
-		res, err = c.b.store.CreateSubscription(c.ctx, once, sub, &inv, jobs...)
+	switch {
+	case inv.Status == store.InvoicePaid:
+		// Nothing to pay: granted at once.
+		sub.Status, inv.Grant = store.StatusActive, nil
+		kind := NotePurchase
+		if converting {
+			kind = NoteConversion
+		}
+		resp.Messages[0].Title = c.t.T("TitleBought")
+		resp.Messages[0].Text = c.t.T("Bought", "Licenses", c.t.N("Licenses", n), "Product", p.Name,
+			"Price", c.t.Money(0, p.Currency), "Period", c.period(period), "Date", c.t.Date(sub.RenewsAt))
+		once := c.once(resp, c.note(kind, sub, 0))
+		if converting {
+			res, err = c.b.store.ConvertTrial(c.ctx, once, sub, inv, jobs[0])
+		} else {
+			res, err = c.b.store.CreateSubscription(c.ctx, once, sub, &inv, jobs[0])
+		}
+	case converting:
+		res, err = c.b.store.AddInvoice(c.ctx, c.once(resp), inv, jobs...)
+	default:
+		res, err = c.b.store.CreateSubscription(c.ctx, c.once(resp), sub, &inv, jobs...)
 	}
 	switch {
 	case errors.Is(err, store.ErrBelowAssigned):
 		return Response{FieldErrors: fieldErrors{"licenses": c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", trial.AssignedCount))}}
-	case errors.Is(err, store.ErrNotTrial):
+	case errors.Is(err, store.ErrNotTrial), errors.Is(err, store.ErrNotLive), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrPermission):
 		return Response{FieldErrors: fieldErrors{"product": c.t.T("ErrTrialGone")}}
 	case err != nil:
 		return c.storeFault(err)
@@ -235,6 +252,7 @@ func (c *call) invoice(s store.Subscription, line store.InvoiceLine) store.Invoi
 	return store.Invoice{
 		ID: invoiceID(c.now), Org: s.Org, User: s.Purchaser.ID, ProfileID: s.ProfileID, SubID: s.ID,
 		Date: c.now, Lines: []store.InvoiceLine{line}, Total: line.Amount, Currency: s.Currency, Status: status,
+		Method: s.MethodID, Test: c.b.TestMode(),
 	}
 }
 

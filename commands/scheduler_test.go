@@ -84,6 +84,9 @@ func TestSchedulerConvertedTrial(t *testing.T) {
 	e.buyer(alice)
 	e.clock.Add(0, 0, 2)
 	e.send(alice, e.buyForm(alice, "visio-plan-2", 3, store.Monthly)) // renews Dec 27
+	if got := kinds(e.charge()); got != "paid>U1,conversion>" {
+		t.Errorf("charging the conversion notified %q, want the purchaser and the admins", got)
+	}
 	end := t0.AddDate(0, 0, 30)
 	for _, at := range []time.Time{end.AddDate(0, 0, -7), end.AddDate(0, 0, -1), end, end.Add(time.Hour)} {
 		if notes := e.due(at); len(notes) != 0 {
@@ -104,7 +107,8 @@ func TestSchedulerRenewal(t *testing.T) {
 	backends(t, func(t *testing.T, e *env) {
 		e.buyer(alice)
 		monthly := e.buy(alice, "visio-plan-2", 5)
-		annual := subID(t, e.send(alice, e.buyForm(alice, "project-plan-1", 2, store.Annual)), "assign ")
+		annual := e.invoice(alice, invoiceOf(t, e.send(alice, e.buyForm(alice, "project-plan-1", 2, store.Annual)))).SubID
+		e.charge()
 		canceled := e.buy(alice, "teams-premium", 1)
 		wantMessage(t, e.send(alice, cancelForm(canceled, "other", "", "yes")), "canceled")
 

@@ -122,6 +122,8 @@ func (c *call) status(s store.Subscription) string {
 		return c.t.T("StatusActive")
 	case store.StatusCanceled:
 		return c.t.T("StatusCanceled")
+	case store.StatusPending:
+		return c.t.T("StatusPending")
 	}
 	return c.t.T("StatusExpired")
 }
@@ -150,6 +152,8 @@ func (c *call) expiry(s store.Subscription) string {
 		return c.t.T("Renews", "Date", c.t.Date(s.RenewsAt))
 	case store.StatusCanceled:
 		return c.t.T("EndsOn", "Date", c.t.Date(s.EndsAt()))
+	case store.StatusPending:
+		return c.t.T("StartsWhenPaid")
 	}
 	return c.t.T("EndedOn", "Date", c.t.Date(s.EndsAt()))
 }

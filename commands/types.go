@@ -35,6 +35,12 @@ type Request struct {
 
 	// Members resolves people of the organization.
 	Members Directory
+
+	// OrgName is the organization's name, where the platform says it.
+	OrgName string
+	// ChatURL leads back to the conversation of the request (pages that
+	// chat links open offer it), where the platform has one.
+	ChatURL string
 }
 
 // Submission is a form the user filled in.
@@ -262,7 +268,15 @@ type NotifiedSub struct {
 	Period    string    `json:"period,omitempty"`
 	Expires   time.Time `json:"expires"`
 	Reason    string    `json:"reason,omitempty"`  // cancellation reason key
-	Invoice   string    `json:"invoice,omitempty"` // the invoice of a failed payment
+	Invoice   string    `json:"invoice,omitempty"` // the invoice of a payment
+	// Method names a payment method ("Visa •••• 4242 (12/2030)").
+	Method string `json:"method,omitempty"`
+	// Grant is what the invoice's payment buys (store.Grant's kind; ""
+	// for a renewal).
+	Grant string `json:"grant,omitempty"`
+	// URL is where the user acts on the notification (a payment to
+	// confirm).
+	URL string `json:"url,omitempty"`
 }
 
 // NotificationKind names a change.
@@ -280,6 +294,24 @@ const (
 	NoteReminder   NotificationKind = "reminder"
 	// NotePaymentFailed tells a purchaser that an invoice could not be charged.
 	NotePaymentFailed NotificationKind = "payment-failed"
+	// NotePaid tells a purchaser that an invoice was paid and what it bought.
+	NotePaid NotificationKind = "paid"
+	// NoteActionRequired asks a purchaser to confirm a payment (3-D Secure).
+	NoteActionRequired NotificationKind = "action-required"
+	// NotePaymentExpired tells a purchaser that a payment was not
+	// confirmed in time: nothing was bought.
+	NotePaymentExpired NotificationKind = "payment-expired"
+	// NoteRefunded and NoteDisputed tell a purchaser of a refund or a
+	// dispute of a payment.
+	NoteRefunded NotificationKind = "refunded"
+	NoteDisputed NotificationKind = "disputed"
+	// NoteMethodSaved, NoteMethodUpdated and NoteMethodRemoved tell a user
+	// of a change of their payment methods; NoteDuplicateCard that a card
+	// added on the provider's page was saved already.
+	NoteMethodSaved   NotificationKind = "method-saved"
+	NoteMethodUpdated NotificationKind = "method-updated"
+	NoteMethodRemoved NotificationKind = "method-removed"
+	NoteDuplicateCard NotificationKind = "duplicate-card"
 )
 
 // A Notifier delivers notifications on one platform: to the admin channel

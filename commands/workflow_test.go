@@ -39,16 +39,19 @@ func TestWorkflow(t *testing.T) {
 		f = wantForm(t, e.run(alice.de(), "kaufen visio 10"), commands.FormBuy)
 		r = e.send(alice.de(), form(commands.FormBuy, "", "product", input(t, f, "product").Value[0], "licenses", "10",
 			"period", "annual", "method", m.ID))
-		wantMessage(t, r, "Ihre Testversion von Visio Plan 2 ist jetzt ein Abonnement", "1.512,00 € (jährlich)", "02.12.2027")
-		noted := e.notes()
-		if len(noted) != 1 || noted[0].Kind != commands.NoteConversion {
-			t.Errorf("notifications %+v, want a conversion", noted)
+		wantMessage(t, r, "Ihre Testversion von Visio Plan 2 wird nach der Zahlung zu einem Abonnement", "1.512,00 € (jährlich)")
+		if got := kinds(e.charge()); got != "paid>U1,conversion>" {
+			t.Errorf("notifications %q, want the payment and a conversion", got)
 		}
+		wantText(t, e.run(alice.de(), "produkte"), "02.12.2027")
 
 		// Half a year on she needs 15: 5 × €151.20 for 183 of 365 days.
 		e.clock.Add(0, 6, 0) // Jun 2, 2027
 		r = e.send(alice, licensesForm(id, "15"))
-		wantMessage(t, r, "Visio Plan 2 now has 15 licenses (before: 10).", "€379.04")
+		wantMessage(t, r, "5 licenses for Visio Plan 2 cost €379.04")
+		if got := kinds(e.charge()); got != "paid>U1,licenses>" {
+			t.Errorf("notifications %q, want the payment and the licenses", got)
+		}
 		if got := e.invoices(alice)[0].Total; got != 37904 {
 			t.Errorf("prorated invoice %d, want 37904 (75600 × 183 / 365)", got)
 		}
@@ -80,8 +83,8 @@ func TestWorkflow(t *testing.T) {
 		if s.Status != store.StatusExpired || s.Total != 15 || len(s.Assigned) != 2 || s.CancelReason != "switched_service" {
 			t.Errorf("at the end: %+v", s)
 		}
-		if _, err := e.bot.CompletePayLink(ctx, token, visa(cardNumber)); err != commands.ErrPayLink {
-			t.Errorf("reused link: %v", err)
+		if again, err := e.bot.CompletePayLink(ctx, token, visa("5555555555554444")); err != nil || again != m {
+			t.Errorf("reused link = %+v, %v; want the method it saved", again, err)
 		}
 	})
 }

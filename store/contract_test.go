@@ -1128,7 +1128,8 @@ func testPrefsSettings(t *testing.T, f *fixture) {
 }
 
 func testPayLink(t *testing.T, f *fixture) {
-	link := store.PayLink{Org: orgA, User: buyer, ProfileID: "prof1", MethodID: "pm1", Lang: "de", Expires: sec(t0.Add(15 * time.Minute))}
+	link := store.PayLink{Org: orgA, User: buyer, ProfileID: "prof1", MethodID: "pm1", Lang: "de", Expires: sec(t0.Add(15 * time.Minute)),
+		ChatURL: "https://slack.com/app_redirect?team=T1&channel=C1", OrgName: "Acme"}
 	token, err := f.s.CreatePayLink(f.ctx, link, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -1141,31 +1142,66 @@ func testPayLink(t *testing.T, f *fixture) {
 		t.Errorf("second link: token %q, %v; want a different token", other, err)
 	}
 	want := link
-	want.Token = token
+	want.Token, want.Ref = token, store.PayLinkRef(token)
 	for i := range 2 {
-		got, err := f.s.PeekPayLink(f.ctx, token)
+		got, err := f.s.PayLink(f.ctx, token)
 		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("peek %d = %+v, %v; want %+v", i+1, got, err, want)
+			t.Errorf("read %d = %+v, %v; want %+v", i+1, got, err, want)
 		}
 	}
-	got, err := f.s.ConsumePayLink(f.ctx, token)
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("consume = %+v, %v; want %+v", got, err, want)
+	byRef, err := f.s.PayLinkByRef(f.ctx, want.Ref)
+	want.Token = ""
+	if err != nil || !reflect.DeepEqual(byRef, want) {
+		t.Errorf("by reference = %+v, %v; want %+v", byRef, err, want)
 	}
-	_, err = f.s.ConsumePayLink(f.ctx, token)
-	wantErr(t, "second consume", err, store.ErrNotFound)
-	_, err = f.s.PeekPayLink(f.ctx, token)
-	wantErr(t, "peek after consume", err, store.ErrNotFound)
-	if _, err := f.s.PeekPayLink(f.ctx, other); err != nil {
-		t.Errorf("the other link after consuming the first: %v", err)
+	for k, v := range f.snapshot(t) {
+		if strings.Contains(k, token) || strings.Contains(v, token) {
+			t.Errorf("key %q holds the token", k)
+		}
+	}
+
+	// Completing saves the billing document and uses the link up, once.
+	b := store.Billing{Accounts: []store.BillingAccount{{ID: "a", Profiles: []store.BillingProfile{{ID: "prof1",
+		Methods: []store.PaymentMethod{{ID: "pm2", Brand: "visa", Last4: "4242", Token: "tok"}}}}}}}
+	res, err := f.s.CompletePayLink(f.ctx, byRef, b, "pm2", "payment-add", &store.Note{Key: "saved:" + byRef.Ref, Body: "{}"})
+	if err != nil || res.Repeat || res.Value != "pm2" {
+		t.Fatalf("complete = %+v, %v; want new pm2", res, err)
+	}
+	again, err := f.s.CompletePayLink(f.ctx, byRef, b, "pm3", "payment-add", &store.Note{Key: "saved2:" + byRef.Ref, Body: "{}"})
+	if err != nil || !again.Repeat || again.Value != "pm2" {
+		t.Errorf("complete again = %+v, %v; want a repeat naming pm2", again, err)
+	}
+	if v := f.view(t, orgA, buyer, store.ViewOptions{}); v.Billing.Version != 1 || len(v.Billing.Accounts) != 1 {
+		t.Errorf("billing after completing twice = %+v; want version 1, saved once", v.Billing)
+	}
+	if n := f.s.Client().XLen(f.ctx, "bb:{"+orgA+"}:outbox").Val(); n != 1 {
+		t.Errorf("outbox after completing twice: %d entries, want 1", n)
+	}
+	if got, err := f.s.PayLink(f.ctx, token); err != nil || got.Saved != "pm2" {
+		t.Errorf("used link = %+v, %v; want Saved pm2", got, err)
+	}
+	// A stale document changes nothing and leaves the link usable.
+	otherLink, _ := f.s.PayLink(f.ctx, other)
+	_, err = f.s.CompletePayLink(f.ctx, otherLink, store.Billing{}, "pm9", "payment-add", nil)
+	wantErr(t, "complete with a stale document", err, store.ErrStale)
+	if got, _ := f.s.PayLink(f.ctx, other); got.Saved != "" {
+		t.Errorf("link after a stale completion: Saved %q, want none", got.Saved)
+	}
+	for i := 1; i <= 3; i++ {
+		if n, err := f.s.PayLinkFailed(f.ctx, otherLink); err != nil || n != i {
+			t.Errorf("failure %d counted as %d, %v", i, n, err)
+		}
+	}
+	if got, _ := f.s.PayLink(f.ctx, other); got.Failures != 3 {
+		t.Errorf("failures = %d, want 3", got.Failures)
 	}
 
 	for _, junk := range []string{"", "x", strings.Repeat("a", 48), strings.ToUpper(other), other + "x", other[:47],
 		"bb:paylink:" + other, "../" + other[3:], other[:40] + "{org}:xx"} {
-		_, err := f.s.PeekPayLink(f.ctx, junk)
-		wantErr(t, fmt.Sprintf("peek %q", junk), err, store.ErrNotFound)
-		_, err = f.s.ConsumePayLink(f.ctx, junk)
-		wantErr(t, fmt.Sprintf("consume %q", junk), err, store.ErrNotFound)
+		_, err := f.s.PayLink(f.ctx, junk)
+		wantErr(t, fmt.Sprintf("read %q", junk), err, store.ErrNotFound)
+		_, err = f.s.PayLinkByRef(f.ctx, junk)
+		wantErr(t, fmt.Sprintf("reference %q", junk), err, store.ErrNotFound)
 	}
 	for _, ttl := range []time.Duration{0, -time.Second} {
 		_, err := f.s.CreatePayLink(f.ctx, link, ttl)
@@ -1175,19 +1211,34 @@ func testPayLink(t *testing.T, f *fixture) {
 
 func testPayLinkExpires(t *testing.T, f *fixture) {
 	link := store.PayLink{Org: orgA, User: buyer, ProfileID: "prof1", Lang: "en"}
-	token, err := f.s.CreatePayLink(f.ctx, link, time.Second)
+	token, err := f.s.CreatePayLink(f.ctx, link, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.PeekPayLink(f.ctx, token); err != nil {
-		t.Fatalf("peek before expiry: %v", err)
+	if _, err := f.s.PayLink(f.ctx, token); err != nil {
+		t.Fatalf("read before expiry: %v", err)
 	}
-	f.elapse(t, 2*time.Second, func() bool {
-		_, err := f.s.PeekPayLink(f.ctx, token)
-		return errors.Is(err, store.ErrNotFound)
-	})
-	_, err = f.s.ConsumePayLink(f.ctx, token)
-	wantErr(t, "consume after expiry", err, store.ErrNotFound)
+	// Both of the link's keys are forgotten a day after it stops working.
+	n := 0
+	for k := range f.snapshot(t) {
+		if !strings.Contains(k, "paylink:") {
+			continue
+		}
+		n++
+		ttl := f.s.Client().TTL(f.ctx, k).Val()
+		if ttl <= 24*time.Hour || ttl > 24*time.Hour+time.Minute {
+			t.Errorf("TTL of %s = %v, want a minute and a day", k, ttl)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d keys of the link, want 2", n)
+	}
+	if _, ok := clocks.Load(f.s); ok {
+		f.elapse(t, 24*time.Hour+2*time.Minute, func() bool {
+			_, err := f.s.PayLink(f.ctx, token)
+			return errors.Is(err, store.ErrNotFound)
+		})
+	}
 }
 
 func testScheduler(t *testing.T, f *fixture) {

@@ -47,11 +47,12 @@ func (k keys) idem(key string) string      { return k.p + "idem:" + key }
 func (k keys) rate(user string, now time.Time) string {
 	return k.p + "rate:" + user + ":" + strconv.FormatInt(now.Unix()/60, 10)
 }
-func (k keys) cache(key string) string { return k.p + "cache:" + key }
-func (k keys) outbox() string          { return k.p + "outbox" }
-func (k keys) outboxRetry() string     { return k.p + "outbox:retry" }
-func (k keys) outboxDead() string      { return k.p + "outbox:dead" }
-func (k keys) sent(id string) string   { return k.p + "sent:" + id }
+func (k keys) cache(key string) string   { return k.p + "cache:" + key }
+func (k keys) outbox() string            { return k.p + "outbox" }
+func (k keys) outboxRetry() string       { return k.p + "outbox:retry" }
+func (k keys) outboxDead() string        { return k.p + "outbox:dead" }
+func (k keys) sent(id string) string     { return k.p + "sent:" + id }
+func (k keys) payLink(ref string) string { return k.p + "paylink:" + ref }
 
 // The prefix that scripts append ids to when they reach keys they learn
 // while running (all in the organization's slot).
@@ -69,7 +70,9 @@ const (
 // streamID is what a Redis stream entry id looks like.
 var streamID = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}$`)
 
-func payLinkKey(token string) string { return "bb:paylink:" + token }
+// payLinkOrg names the organization of a payment link, found by its
+// reference: the link itself lives in the organization's slot.
+func payLinkOrg(ref string) string { return "bb:paylink:" + ref }
 
 // jobMember encodes a job as a member of the due set.
 func jobMember(j Job) string {

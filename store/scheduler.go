@@ -99,7 +99,7 @@ func (s *Store) Settle(ctx context.Context, j Job, next time.Time, inv *Invoice,
 		user = "none"
 	}
 	args := append([]any{string(j.Kind), unix(j.Due), unix(next)}, ia...)
-	v, err := s.change(ctx, scriptSettle, j.Org, note, nil, []string{k.sub(j.SubID), k.audit(), k.invoice(invID), k.invoices(user)}, args...)
+	v, err := s.change(ctx, scriptSettle, j.Org, []*Note{note}, nil, []string{k.sub(j.SubID), k.audit(), k.invoice(invID), k.invoices(user)}, args...)
 	if err != nil {
 		return "", wrap(op, err)
 	}
@@ -120,7 +120,7 @@ func (s *Store) Notify(ctx context.Context, org string, once Once) (Result, erro
 	if once.Note == nil {
 		return Result{}, &Error{Op: op, Err: fmt.Errorf("%w: no notification", ErrInvalid)}
 	}
-	v, err := s.change(ctx, scriptNotify, org, once.Note, nil, []string{orgKeys(org).idem(once.Key)}, s.ttl())
+	v, err := s.change(ctx, scriptNotify, org, []*Note{once.Note}, nil, []string{orgKeys(org).idem(once.Key)}, s.ttl())
 	return result(op, v, err)
 }
 

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,17 +68,22 @@ func (s *Store) SaveBilling(ctx context.Context, once Once, org, user string, b 
 		return Result{}, err
 	}
 	k := orgKeys(org)
-	v, err := s.change(ctx, scriptBilling, org, once.Note, nil, []string{k.idem(once.Key), k.billing(user), k.audit()},
+	v, err := s.change(ctx, scriptBilling, org, []*Note{once.Note}, nil, []string{k.idem(once.Key), k.billing(user), k.audit()},
 		s.ttl(), once.Reply, user, strconv.FormatInt(old, 10), strconv.FormatInt(b.Version, 10), string(doc), what)
 	return result(op, v, err)
 }
 
-// SetInvoiceStatus records whether an invoice was paid, with an audit
-// entry and the notification the outcome causes (nil: none), if the
-// invoice's status is still inv.Status. It reports false, and changes
-// nothing, when the status had changed meanwhile (another replica recorded
-// the outcome first).
-func (s *Store) SetInvoiceStatus(ctx context.Context, inv Invoice, status InvoiceStatus, note *Note) (bool, error) {
+// SetInvoiceStatus records where an invoice's payment stands (status, and
+// the provider's charge in inv.Charge), with an audit entry and the
+// notifications the outcome causes, if the invoice's status is still
+// inv.Status (as read): two replicas or two reports of one outcome record
+// it once. In
+// the same step it applies the invoice's Grant: on InvoicePaid it grants
+// what was bought (a pending or declined purchase becomes active, a trial
+// converts, licenses are added); on InvoiceFailed or InvoiceVoid a pending
+// purchase is declined and leaves every list. It reports false, and
+// changes nothing, when the status had changed meanwhile.
+func (s *Store) SetInvoiceStatus(ctx context.Context, inv Invoice, status InvoiceStatus, notes ...*Note) (bool, error) {
 	const op = "set invoice status"
 	if err := checkIDs(op, inv.Org, inv.ID); err != nil {
 		return false, err
@@ -88,12 +95,55 @@ func (s *Store) SetInvoiceStatus(ctx context.Context, inv Invoice, status Invoic
 		return false, err
 	}
 	k := orgKeys(inv.Org)
-	v, err := s.change(ctx, scriptInvoiceStatus, inv.Org, note, nil, []string{k.invoice(inv.ID), k.audit()},
-		string(doc), inv.ID, string(before), string(status))
+	var grant, added string
+	var fields []any
+	subID := "-"
+	if inv.Grant != nil {
+		grant, added = string(inv.Grant.Kind), strconv.Itoa(inv.Grant.Added)
+		for _, f := range inv.Grant.Fields {
+			fields = append(fields, f)
+		}
+		if err := checkIDs(op, inv.SubID, inv.User); err != nil {
+			return false, err
+		}
+		subID = inv.SubID
+	}
+	user := inv.User
+	if !ValidID(user) {
+		user = "-"
+	}
+	args := append([]any{string(doc), inv.ID, string(before), string(inv.Status), grant, added}, fields...)
+	v, err := s.change(ctx, scriptInvoiceStatus, inv.Org, notes, nil,
+		[]string{k.invoice(inv.ID), k.audit(), k.sub(subID), k.subUsers(subID), k.subs(), k.bought(user)}, args...)
 	if err != nil {
 		return false, wrap(op, err)
 	}
 	return v == int64(1), nil
+}
+
+// AddInvoice records an invoice of a subscription that is paid before it
+// grants anything (licenses added, a trial converted; inv.Grant), and
+// the jobs that collect it, once.
+func (s *Store) AddInvoice(ctx context.Context, once Once, inv Invoice, jobs ...Job) (Result, error) {
+	const op = "add invoice"
+	if err := checkIdem(op, once.Key); err != nil {
+		return Result{}, err
+	}
+	if err := checkIDs(op, inv.Org, inv.ID, inv.User, inv.SubID); err != nil {
+		return Result{}, err
+	}
+	if err := checkJobs(op, jobs); err != nil {
+		return Result{}, err
+	}
+	ia, err := invoiceArgs(&inv)
+	if err != nil {
+		return Result{}, err
+	}
+	k := orgKeys(inv.Org)
+	v, err := s.change(ctx, scriptInvoiceAdd, inv.Org, []*Note{once.Note}, jobs,
+		[]string{k.idem(once.Key), k.sub(inv.SubID), k.audit(), k.invoice(inv.ID), k.invoices(inv.User)},
+		append([]any{s.ttl(), once.Reply, inv.User}, ia...)...)
+	return result(op, v, err)
 }
 
 // Audit returns the organization's newest audit entries, newest first.
@@ -129,7 +179,19 @@ func cutInt(id string) (int64, string, bool) {
 	return 0, "", false
 }
 
-// CreatePayLink stores a single-use payment link that expires after ttl and
+// payLinkKeep is how long a used or expired payment link is remembered
+// after it stopped working: a reload shows what it saved, and a provider's
+// late report of a card added through it still finds it.
+const payLinkKeep = 24 * time.Hour
+
+// PayLinkRef is the reference of a payment link's token: a hash, so that
+// neither Redis's keys nor a payment provider learn the token itself.
+func PayLinkRef(token string) string {
+	sum := sha256.Sum256([]byte("paylink\x00" + token))
+	return hex.EncodeToString(sum[:20])
+}
+
+// CreatePayLink stores a single-use payment link that works for ttl and
 // returns its token (32 random bytes; only the token's holder can use it).
 func (s *Store) CreatePayLink(ctx context.Context, l PayLink, ttl time.Duration) (string, error) {
 	const op = "create pay link"
@@ -144,46 +206,98 @@ func (s *Store) CreatePayLink(ctx context.Context, l PayLink, ttl time.Duration)
 	if err != nil {
 		return "", err
 	}
-	if err := s.rdb.Set(ctx, payLinkKey(token), doc, ttl).Err(); err != nil {
+	ref := PayLinkRef(token)
+	keep := ttl + payLinkKeep
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, orgKeys(l.Org).payLink(ref), "doc", doc, "state", "open")
+		p.Expire(ctx, orgKeys(l.Org).payLink(ref), keep)
+		return nil
+	}); err != nil {
+		return "", wrap(op, err)
+	}
+	if err := s.rdb.Set(ctx, payLinkOrg(ref), l.Org, keep).Err(); err != nil {
 		return "", wrap(op, err)
 	}
 	return token, nil
 }
 
-// PeekPayLink reads a payment link without using it up (to show the page).
-func (s *Store) PeekPayLink(ctx context.Context, token string) (PayLink, error) {
-	return s.payLink(ctx, "peek pay link", token, false)
-}
-
-// ConsumePayLink uses a payment link up: a second call, or a call after it
-// expired, fails with ErrNotFound.
-func (s *Store) ConsumePayLink(ctx context.Context, token string) (PayLink, error) {
-	return s.payLink(ctx, "consume pay link", token, true)
-}
-
-func (s *Store) payLink(ctx context.Context, op, token string, consume bool) (PayLink, error) {
+// PayLink reads a payment link by its token; a link that was never made
+// or is forgotten fails with ErrNotFound. Whether it still works is for
+// the caller to say from Expires and Saved.
+func (s *Store) PayLink(ctx context.Context, token string) (PayLink, error) {
 	if len(token) != 48 || !ValidID(token) {
+		return PayLink{}, &Error{Op: "pay link", Err: ErrNotFound}
+	}
+	l, err := s.PayLinkByRef(ctx, PayLinkRef(token))
+	l.Token = token
+	return l, err
+}
+
+// PayLinkByRef reads a payment link by its reference (PayLinkRef), as a
+// payment provider reports it.
+func (s *Store) PayLinkByRef(ctx context.Context, ref string) (PayLink, error) {
+	const op = "pay link"
+	if len(ref) != 40 || !ValidID(ref) {
 		return PayLink{}, &Error{Op: op, Err: ErrNotFound}
 	}
-	var doc string
-	var err error
-	if consume {
-		doc, err = s.rdb.GetDel(ctx, payLinkKey(token)).Result()
-	} else {
-		doc, err = s.rdb.Get(ctx, payLinkKey(token)).Result()
-	}
-	if errors.Is(err, redis.Nil) {
+	org, err := s.rdb.Get(ctx, payLinkOrg(ref)).Result()
+	if errors.Is(err, redis.Nil) || err == nil && !ValidID(org) {
 		return PayLink{}, &Error{Op: op, Err: ErrNotFound}
 	}
 	if err != nil {
 		return PayLink{}, wrap(op, err)
 	}
-	var l PayLink
-	if err := json.Unmarshal([]byte(doc), &l); err != nil {
+	h, err := s.rdb.HGetAll(ctx, orgKeys(org).payLink(ref)).Result()
+	if err != nil {
 		return PayLink{}, wrap(op, err)
 	}
-	l.Token = token
+	if h["doc"] == "" {
+		return PayLink{}, &Error{Op: op, Err: ErrNotFound}
+	}
+	var l PayLink
+	if err := json.Unmarshal([]byte(h["doc"]), &l); err != nil {
+		return PayLink{}, wrap(op, err)
+	}
+	if l.Org != org {
+		return PayLink{}, &Error{Op: op, Err: ErrNotFound}
+	}
+	l.Ref, l.Saved = ref, h["method"]
+	l.Failures, _ = strconv.Atoi(h["failures"])
 	return l, nil
+}
+
+// CompletePayLink uses a payment link up and saves the billing document
+// that holds the method it added (methodID), in one step: the link works
+// once, and never without the method saved. b.Version must be the version
+// that was read (else ErrStale). A link already used returns Repeat with
+// the method it saved; a link no longer kept fails with ErrNotFound.
+// note, when set, tells the user in chat.
+func (s *Store) CompletePayLink(ctx context.Context, l PayLink, b Billing, methodID, what string, note *Note) (Result, error) {
+	const op = "complete pay link"
+	if err := checkIDs(op, l.Org, l.User, methodID); err != nil {
+		return Result{}, err
+	}
+	old := b.Version
+	b.Version++
+	doc, err := json.Marshal(b)
+	if err != nil {
+		return Result{}, err
+	}
+	k := orgKeys(l.Org)
+	v, err := s.change(ctx, scriptPayLinkComplete, l.Org, []*Note{note}, nil, []string{k.payLink(l.Ref), k.billing(l.User), k.audit()},
+		l.User, strconv.FormatInt(old, 10), strconv.FormatInt(b.Version, 10), string(doc), what, methodID)
+	return result(op, v, err)
+}
+
+// PayLinkFailed counts a card attempt of a payment link that the provider
+// refused and returns how many there were.
+func (s *Store) PayLinkFailed(ctx context.Context, l PayLink) (int, error) {
+	const op = "pay link failed"
+	if err := checkIDs(op, l.Org, l.Ref); err != nil {
+		return 0, err
+	}
+	n, err := s.rdb.HIncrBy(ctx, orgKeys(l.Org).payLink(l.Ref), "failures", 1).Result()
+	return int(n), wrap(op, err)
 }
 
 // cacheTimeout bounds a cache call: a Redis that hangs must not hold a

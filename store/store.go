@@ -78,19 +78,23 @@ func (s *Store) notAfter(ctx context.Context) int64 {
 
 // change runs a script that changes an organization's state, with the
 // envelope every change carries (lua/lib/envelope.lua): the organization's
-// outbox and the notification the change causes (nil: none), and the
-// latest time the change may still happen. Jobs go into the due set before
-// the script, in the same round trip (a job whose change is then refused
-// finds nothing to do when it runs); a notification's organization is
-// marked due for the senders after it.
-func (s *Store) change(ctx context.Context, sc *redis.Script, org string, note *Note, jobs []Job, keys []string, args ...any) (any, error) {
+// outbox and the notifications the change causes (nil ones are none), and
+// the latest time the change may still happen. Jobs go into the due set
+// before the script, in the same round trip (a job whose change is then
+// refused finds nothing to do when it runs); a notification's organization
+// is marked due for the senders after it.
+func (s *Store) change(ctx context.Context, sc *redis.Script, org string, notes []*Note, jobs []Job, keys []string, args ...any) (any, error) {
 	keys = append(keys, orgKeys(org).outbox())
-	var noteKey, noteBody string
-	if note != nil {
-		noteKey, noteBody = note.Key, note.Body
+	args = append(args, s.notAfter(ctx))
+	n := 0
+	for _, note := range notes {
+		if note != nil {
+			args = append(args, note.Key, note.Body)
+			n++
+		}
 	}
-	args = append(args, s.notAfter(ctx), noteKey, noteBody)
-	if len(jobs) == 0 && note == nil {
+	args = append(args, n)
+	if len(jobs) == 0 && n == 0 {
 		return sc.Run(ctx, s.rdb, keys, args...).Result()
 	}
 	due := redis.Z{Score: 0, Member: org}
@@ -101,7 +105,7 @@ func (s *Store) change(ctx context.Context, sc *redis.Script, org string, note *
 			zadd = p.ZAdd(ctx, keyDue, dueMembers(jobs)...)
 		}
 		cmd = sc.EvalSha(ctx, p, keys, args...)
-		if note != nil {
+		if n > 0 {
 			p.ZAdd(ctx, keyOutboxDue, due)
 		}
 		return nil
@@ -112,12 +116,12 @@ func (s *Store) change(ctx context.Context, sc *redis.Script, org string, note *
 	v, err := cmd.Result()
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		v, err = sc.Eval(ctx, s.rdb, keys, args...).Result()
-		if err == nil && note != nil {
+		if err == nil && n > 0 {
 			// The entry came after the mark: mark again.
 			err = s.rdb.ZAdd(ctx, keyOutboxDue, due).Err()
 		}
 	}
-	if err == nil && note != nil {
+	if err == nil && n > 0 {
 		select {
 		case s.noted <- org:
 		default:
@@ -225,23 +229,25 @@ func changeScript(name string) *redis.Script {
 }
 
 var (
-	scriptCreate        = changeScript("create")
-	scriptConvert       = changeScript("convert")
-	scriptLicenses      = changeScript("licenses")
-	scriptAssign        = changeScript("assign")
-	scriptUnassign      = changeScript("unassign")
-	scriptCancel        = changeScript("cancel")
-	scriptBilling       = changeScript("billing")
-	scriptSettle        = changeScript("settle")
-	scriptInvoiceStatus = changeScript("invoice_status")
-	scriptNotify        = changeScript("notify")
-	scriptClaim         = script("claim")
-	scriptDone          = script("done")
-	scriptView          = script("view")
-	scriptOutboxDue     = script("outbox_due")
-	scriptOutboxFetch   = script("outbox_fetch")
-	scriptOutboxSettle  = script("outbox_settle")
-	scriptOutboxRedrive = script("outbox_redrive")
+	scriptCreate          = changeScript("create")
+	scriptConvert         = changeScript("convert")
+	scriptLicenses        = changeScript("licenses")
+	scriptAssign          = changeScript("assign")
+	scriptUnassign        = changeScript("unassign")
+	scriptCancel          = changeScript("cancel")
+	scriptBilling         = changeScript("billing")
+	scriptSettle          = changeScript("settle")
+	scriptInvoiceStatus   = changeScript("invoice_status")
+	scriptNotify          = changeScript("notify")
+	scriptPayLinkComplete = changeScript("paylink_complete")
+	scriptInvoiceAdd      = changeScript("invoice_add")
+	scriptClaim           = script("claim")
+	scriptDone            = script("done")
+	scriptView            = script("view")
+	scriptOutboxDue       = script("outbox_due")
+	scriptOutboxFetch     = script("outbox_fetch")
+	scriptOutboxSettle    = script("outbox_settle")
+	scriptOutboxRedrive   = script("outbox_redrive")
 )
 
 // NewID returns a random, unguessable id (80 bits, base32, lower case).

@@ -153,7 +153,7 @@ func (s *Store) CreateSubscription(ctx context.Context, once Once, sub Subscript
 	}
 	args := append([]any{s.ttl(), once.Reply, sub.Purchaser.ID, sub.ID}, ia...)
 	args = append(args, subFields(sub)...)
-	v, err := s.change(ctx, scriptCreate, sub.Org, once.Note, jobs, keys, args...)
+	v, err := s.change(ctx, scriptCreate, sub.Org, []*Note{once.Note}, jobs, keys, args...)
 	return result(op, v, err)
 }
 
@@ -184,7 +184,7 @@ func (s *Store) ConvertTrial(ctx context.Context, once Once, sub Subscription, i
 		"price", strconv.FormatInt(sub.UnitPrice, 10), "cur", sub.Currency,
 		"profile", sub.ProfileID, "method", sub.MethodID,
 		"purchased", unix(sub.PurchasedAt), "renews", unix(sub.RenewsAt))
-	v, err := s.change(ctx, scriptConvert, sub.Org, once.Note, jobs,
+	v, err := s.change(ctx, scriptConvert, sub.Org, []*Note{once.Note}, jobs,
 		[]string{k.idem(once.Key), k.sub(sub.ID), k.subUsers(sub.ID), k.audit(), k.invoice(inv.ID), k.invoices(sub.Purchaser.ID)}, args...)
 	return result(op, v, err)
 }
@@ -217,7 +217,7 @@ func (s *Store) SetLicenses(ctx context.Context, once Once, org, actor, subID st
 		return Result{}, err
 	}
 	args := append([]any{s.ttl(), once.Reply, actor, strconv.Itoa(total), strconv.Itoa(expected)}, ia...)
-	v, err := s.change(ctx, scriptLicenses, org, once.Note, jobs,
+	v, err := s.change(ctx, scriptLicenses, org, []*Note{once.Note}, jobs,
 		[]string{k.idem(once.Key), k.sub(subID), k.subUsers(subID), k.audit(), k.invoice(invID), k.invoices(actor)}, args...)
 	return result(op, v, err)
 }
@@ -254,7 +254,7 @@ func (s *Store) AssignLicenses(ctx context.Context, once Once, org, actor, subID
 		keys = append(keys, k.holds(u.ID))
 		args = append(args, u.ID, u.Name)
 	}
-	v, err := s.change(ctx, scriptAssign, org, once.Note, nil, keys, args...)
+	v, err := s.change(ctx, scriptAssign, org, []*Note{once.Note}, nil, keys, args...)
 	return result(op, v, err)
 }
 
@@ -283,7 +283,7 @@ func (s *Store) UnassignLicenses(ctx context.Context, once Once, org, actor, sub
 		keys = append(keys, k.holds(u))
 		args = append(args, u)
 	}
-	v, err := s.change(ctx, scriptUnassign, org, once.Note, nil, keys, args...)
+	v, err := s.change(ctx, scriptUnassign, org, []*Note{once.Note}, nil, keys, args...)
 	return result(op, v, err)
 }
 
@@ -298,7 +298,7 @@ func (s *Store) Cancel(ctx context.Context, once Once, org, actor, subID, reason
 		return Result{}, err
 	}
 	k := orgKeys(org)
-	v, err := s.change(ctx, scriptCancel, org, once.Note, nil, []string{k.idem(once.Key), k.sub(subID), k.audit()},
+	v, err := s.change(ctx, scriptCancel, org, []*Note{once.Note}, nil, []string{k.idem(once.Key), k.sub(subID), k.audit()},
 		s.ttl(), once.Reply, actor, reason, comment, unix(at))
 	return result(op, v, err)
 }

@@ -19,6 +19,12 @@ const (
 	StatusActive   Status = "active"
 	StatusCanceled Status = "canceled"
 	StatusExpired  Status = "expired"
+	// StatusPending is a purchase whose payment has not gone through yet:
+	// nothing is granted before the money is.
+	StatusPending Status = "pending"
+	// StatusDeclined is a purchase whose payment failed or was never
+	// confirmed; it is in no list.
+	StatusDeclined Status = "declined"
 )
 
 // Period is a billing period.
@@ -115,7 +121,44 @@ type Invoice struct {
 	Total     int64         `json:"total"`
 	Currency  string        `json:"currency"`
 	Status    InvoiceStatus `json:"status"`
+	// Method is the payment method it is charged to.
+	Method string `json:"method,omitempty"`
+	// Charge is the payment provider's charge that pays it.
+	Charge string `json:"charge,omitempty"`
+	// Grant is what paying the invoice gives; nil for a renewal.
+	Grant *Grant `json:"grant,omitempty"`
+	// Test marks an invoice of the sandbox: no real money.
+	Test bool `json:"test,omitempty"`
 }
+
+// Grant is what an invoice's payment gives, applied in the same step that
+// records the payment (SetInvoiceStatus): nothing is granted before the
+// money is.
+type Grant struct {
+	Kind GrantKind `json:"kind"`
+	// Added is the number of licenses a GrantLicenses adds.
+	Added int `json:"added,omitempty"`
+	// Fields are the subscription's fields that a GrantConversion sets,
+	// as name, value pairs.
+	Fields []string `json:"fields,omitempty"`
+}
+
+// GrantKind says what an invoice buys.
+type GrantKind string
+
+// Grant kinds.
+const (
+	// GrantPurchase activates a pending subscription.
+	GrantPurchase GrantKind = "purchase"
+	// GrantConversion turns a trial into a paid subscription.
+	GrantConversion GrantKind = "conversion"
+	// GrantLicenses adds licenses to a subscription.
+	GrantLicenses GrantKind = "licenses"
+)
+
+// Paid reports whether the money of an invoice was taken (and not given
+// back).
+func (inv Invoice) Paid() bool { return inv.Status == InvoicePaid }
 
 // InvoiceLine is one position of an invoice.
 type InvoiceLine struct {
@@ -138,6 +181,13 @@ const (
 	InvoiceOpen   InvoiceStatus = "open"
 	InvoicePaid   InvoiceStatus = "paid"
 	InvoiceFailed InvoiceStatus = "failed"
+	// InvoiceAction: the purchaser must confirm the payment (3-D Secure).
+	InvoiceAction InvoiceStatus = "requires_action"
+	// InvoiceVoid: the payment was not confirmed in time; nothing was
+	// charged or granted.
+	InvoiceVoid     InvoiceStatus = "void"
+	InvoiceRefunded InvoiceStatus = "refunded"
+	InvoiceDisputed InvoiceStatus = "disputed"
 )
 
 // Billing is everything one user pays with: billing accounts, their billing
@@ -160,6 +210,8 @@ type BillingProfile struct {
 	ID      string          `json:"id"`
 	Name    string          `json:"name"`
 	Methods []PaymentMethod `json:"methods"`
+	// Customer is the payment provider's customer for this profile.
+	Customer string `json:"customer,omitempty"`
 }
 
 // PaymentMethod is a tokenized card. It never holds a card number or a
@@ -173,6 +225,9 @@ type PaymentMethod struct {
 	Name     string `json:"name"`
 	Address  string `json:"address"`
 	Token    string `json:"token"`
+	// Fingerprint is the provider's fingerprint of the card number: the
+	// same card is not saved twice in one profile.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // Expired reports whether the card's expiry month lies before now's month.
@@ -229,15 +284,31 @@ type AuditEntry struct {
 }
 
 // PayLink is a single-use permission to add or replace a payment method on
-// the payment page.
+// the payment page. Once used, it remembers the method it saved for a
+// while, so that a reload or a repeated submit shows the same result.
 type PayLink struct {
 	Token     string    `json:"-"`
+	Ref       string    `json:"-"` // PayLinkRef(Token): what the provider is told
 	Org       string    `json:"org"`
 	User      string    `json:"user"`
 	ProfileID string    `json:"profile"`
 	MethodID  string    `json:"method,omitempty"` // set when replacing
 	Lang      string    `json:"lang"`
 	Expires   time.Time `json:"expires"`
+	// ChatURL leads back to the conversation the link was asked for in.
+	ChatURL string `json:"chat,omitempty"`
+	// OrgName is the organization's name where the platform said it.
+	OrgName string `json:"org_name,omitempty"`
+	// Quiet links tell nobody in chat when used (the console's demo card).
+	Quiet bool `json:"quiet,omitempty"`
+	// Invoice, when set, makes the link one to confirm the invoice's
+	// charge with the bank (3-D Secure) instead of adding a method.
+	Invoice string `json:"invoice,omitempty"`
+
+	// Saved is the payment method the link saved; empty while unused.
+	Saved string `json:"-"`
+	// Failures counts the card attempts the provider refused.
+	Failures int `json:"-"`
 }
 
 // JobKind names what a due job does.
@@ -249,6 +320,9 @@ const (
 	JobTrialEnd      JobKind = "trial-end"
 	JobRenewal       JobKind = "renewal"
 	JobCharge        JobKind = "charge" // collect an invoice's payment
+	// JobChargeExpiry voids an invoice whose payment is still not
+	// confirmed.
+	JobChargeExpiry JobKind = "charge-expiry"
 )
 
 // Job is work that falls due at a time: a trial reminder, a trial's end, a

@@ -182,11 +182,13 @@ func TestBuyAssignProducts(t *testing.T) {
 		"Licenses (1–10000) [5]: \n",
 		"Billing period – Choose a number [monthly]: 2\n",
 		"Visa •••• 4242",
-		"Purchase complete",
-		"You bought 5 licenses of Visio Plan 2",
+		"Payment in progress",
+		"You are buying 5 licenses of Visio Plan 2",
 		"(annual)",
-		"[1] Assign licenses",
-		"→ /billing assign ",
+		"Test mode — no real money.",
+		"[notification to @alice] Payment received",
+		"has gone through: the subscription now has 5 licenses.",
+		"- Assign licenses → /billing assign ",
 		"[admin notification] New self-service purchase",
 		"  Alice Adams bought 5 licenses of Visio Plan 2.",
 		"Assign licenses\n---------------\n",
@@ -215,10 +217,10 @@ func TestFieldErrorAsksAgain(t *testing.T) {
 		"3", // licenses again
 		"products",
 	}, "\n") + "\n"
-	out := tb.run(t, script, Options{})
+	out := tb.run(t, script, Options{DueEvery: time.Hour})
 	mustContain(t, out,
 		"Licenses\n  ! Enter a whole number from 1 to 10,000.\n",
-		"You bought 3 licenses of Visio Plan 2",
+		"You are buying 3 licenses of Visio Plan 2",
 		"(annual)",
 		"You have 1 product.",
 	)
@@ -238,8 +240,10 @@ func TestFieldErrorGerman(t *testing.T) {
 		"Lizenzen kaufen\n---------------\n",
 		"Produkt – Nummer wählen [Visio Plan 2]: ",
 		"  ! Geben Sie eine ganze Zahl von 1 bis 10.000 ein.\n",
-		"Kauf abgeschlossen",
-		"Sie haben 2 Lizenzen von Visio Plan 2",
+		"Zahlung wird ausgeführt",
+		"Sie kaufen 2 Lizenzen von Visio Plan 2",
+		"Testmodus – kein echtes Geld.",
+		"[notification to @alice] Zahlung eingegangen",
 		"[admin notification] Neuer Self-Service-Kauf",
 	)
 }
@@ -255,7 +259,7 @@ func TestUsersAreCheckedByTheBot(t *testing.T) {
 		"@carol, Dave Davis, <@erin>, bob", // four for three licenses
 		"carol dave erin",                  // three, by id, space-separated
 	}, "\n") + "\n"
-	out := tb.run(t, script, Options{})
+	out := tb.run(t, script, Options{DueEvery: time.Hour})
 	mustContain(t, out,
 		"Mallory Moore is deactivated.",
 		"Build Bot is an app, not a person.",
@@ -271,6 +275,7 @@ func TestButtonByNumber(t *testing.T) {
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
 	script := strings.Join([]string{
 		"buy visio 2", "", "", "", "",
+		"products",
 		"1",     // [1] Assign licenses
 		"",      // subscription
 		"heidi", // people
@@ -279,7 +284,7 @@ func TestButtonByNumber(t *testing.T) {
 		"3", // [3] Add: answers with a payment link
 		"1", // [1] Open payment page: a URL to open
 	}, "\n") + "\n"
-	out := tb.run(t, script, Options{})
+	out := tb.run(t, script, Options{DueEvery: time.Hour})
 	mustContain(t, out,
 		"» /billing assign ",
 		"Visio Plan 2 is now assigned to Heidi Hill.",

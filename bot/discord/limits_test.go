@@ -113,6 +113,9 @@ func TestLimits(t *testing.T) {
 			form("submit buy broken", commands.FormBuy, "", map[string][]string{"product": {"nope"}, "licenses": {"0"}, "period": {"x"}})
 			form("submit buy", commands.FormBuy, "", map[string][]string{"product": {"visio-plan-2"}, "licenses": {"7"},
 				"period": {"monthly"}, "method": {pm}})
+			if _, err := bot.RunDue(ctx); err != nil { // the purchase's charge
+				t.Fatal(err)
+			}
 			form("submit trial", commands.FormTrial, "", map[string][]string{"product": {"project-plan-3"}})
 			view, _ = st.View(ctx, testOrg, alice, store.ViewOptions{})
 			var sub string

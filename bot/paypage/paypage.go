@@ -93,18 +93,19 @@ func (h *handler) show(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lang := langOf(l.Lang)
-	h.render(w, http.StatusOK, h.formPage(lang, l, entry{}, problems{}))
-	h.log.Info("payment page", "org", l.Org, "outcome", "shown")
+	lang := langOf(l.Link.Lang)
+	h.render(w, http.StatusOK, h.formPage(lang, l.Link, entry{}, problems{}))
+	h.log.Info("payment page", "org", l.Link.Org, "outcome", "shown")
 }
 
 // submit answers POST /pay/{token}: it checks the fields, has the core
 // tokenize the card and save the method, and shows the result.
 func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
-	l, ok := h.link(w, r)
+	info, ok := h.link(w, r)
 	if !ok {
 		return
 	}
+	l := info.Link
 	lang := langOf(l.Lang)
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
@@ -163,7 +164,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 
 // link finds the request's payment link without using it up. When there is
 // none, it answers and returns false.
-func (h *handler) link(w http.ResponseWriter, r *http.Request) (store.PayLink, bool) {
+func (h *handler) link(w http.ResponseWriter, r *http.Request) (commands.PayLinkInfo, bool) {
 	l, err := h.bot.PayLink(r.Context(), r.PathValue("token"))
 	switch {
 	case err == nil:
@@ -174,7 +175,7 @@ func (h *handler) link(w http.ResponseWriter, r *http.Request) (store.PayLink, b
 	default:
 		h.fault(w, r, acceptLang(r), "", err)
 	}
-	return store.PayLink{}, false
+	return commands.PayLinkInfo{}, false
 }
 
 // notFound answers paths that cannot hold a token, like a link that does

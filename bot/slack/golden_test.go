@@ -121,6 +121,9 @@ func (e *env) renderAll(t *testing.T, lang string) map[string]any {
 	method := buy.Inputs[3].Options[0].Value
 	msgs("bought", "", &commands.Submission{FormID: buy.ID, Context: buy.Context, Values: map[string][]string{
 		"product": {"visio-plan-2"}, "licenses": {"5"}, "period": {"monthly"}, "method": {method}}})
+	if _, err := e.bot.RunDue(ctx); err != nil { // the purchase's charge
+		t.Fatal(err)
+	}
 	form("trial", "trial project-plan-3")
 	form("licenses", "licenses visio")
 	assign := form("assign", "assign visio")

@@ -131,10 +131,14 @@ func TestBuyModalErrorsAndSuccess(t *testing.T) {
 		t.Fatalf("valid: %d %s, want response_action clear", w.Code, w.Body)
 	}
 	hook := e.slack.waitFor("hook")
-	if !strings.Contains(hook.Body, "Purchase complete") || !strings.Contains(hook.Body, `"ephemeral"`) {
-		t.Errorf("confirmation = %s, want an ephemeral purchase message", hook.Body)
+	if !strings.Contains(hook.Body, "Payment in progress") || !strings.Contains(hook.Body, `"ephemeral"`) {
+		t.Errorf("confirmation = %s, want an ephemeral message that the payment is in progress", hook.Body)
 	}
-	e.deliver()
+	e.deliver() // charges, then tells the purchaser and the admins
+	paid := e.slack.waitFor("chat.postMessage")
+	if ch := paid.Form.Get("channel"); ch != "DU1" || !strings.Contains(paid.Form.Get("blocks"), "Payment received") {
+		t.Errorf("first notification to %q: %s, want the purchaser's payment received", ch, paid.Form.Get("blocks"))
+	}
 	note := e.slack.waitFor("chat.postMessage")
 	if ch := note.Form.Get("channel"); ch != "C999" {
 		t.Errorf("notification to %q, want C999", ch)
@@ -159,8 +163,8 @@ func TestBuyModalErrorsAndSuccess(t *testing.T) {
 	if n := len(e.subs(t, "U1")); n != 1 {
 		t.Errorf("%d subscriptions after a retry, want 1", n)
 	}
-	if n := e.slack.count("chat.postMessage"); n != 1 {
-		t.Errorf("%d notifications after a retry, want 1", n)
+	if n := e.slack.count("chat.postMessage"); n != 2 {
+		t.Errorf("%d notifications after a retry, want 2", n)
 	}
 }
 
@@ -245,6 +249,7 @@ func TestAssignChecksMembers(t *testing.T) {
 		t.Fatalf("buy: %s", w.Body)
 	}
 	e.slack.waitFor("hook") // the purchase's confirmation
+	e.deliver()             // its charge
 	e.command("U1", "assign visio", "trig-a")
 	view, _ = openedView(e.slack.waitFor("views.open"))
 	if !strings.Contains(mustJSON(t, view), `"type":"multi_users_select"`) || !strings.Contains(mustJSON(t, view), `"max_selected_items":20`) {

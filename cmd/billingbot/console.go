@@ -211,7 +211,7 @@ func seedCard(ctx context.Context, st *store.Store, bot *commands.Bot, cf consol
 		lang = "de"
 	}
 	token, err := st.CreatePayLink(ctx, store.PayLink{Org: cf.org, User: cf.user, ProfileID: "default", Lang: lang,
-		Expires: now.Add(seedLinkTTL)}, seedLinkTTL)
+		Expires: now.Add(seedLinkTTL), Quiet: true}, seedLinkTTL)
 	if err != nil {
 		return fmt.Errorf("demo card: %w", err)
 	}

@@ -75,7 +75,7 @@ func TestConsoleDemoCard(t *testing.T) {
 	script := "payment\nbuy visio 2\n\n\n\n\ninvoices\n"
 	r := runMain(t, nil, script, "console", "--user", "bob")
 	r.check(t, 0, []string{"Visa •••• 4242", "Bob Brown", "Demo Street 1, 10115 Berlin",
-		"You bought 2 licenses of Visio Plan 2", "[admin notification] New self-service purchase",
+		"You are buying 2 licenses of Visio Plan 2", "[admin notification] New self-service purchase",
 		"Visio Plan 2 × 2 licenses"}, nil)
 	for _, out := range []string{r.stdout, r.stderr} {
 		if strings.Contains(out, "4242424242424242") || strings.Contains(out, "4242 4242") {
@@ -173,7 +173,7 @@ func TestConsoleRedis(t *testing.T) {
 	mr.RequireAuth("s3cret-pw")
 	t.Run("connects", func(t *testing.T) {
 		r := runMain(t, nil, "buy visio 1\n\n\n\n\n", "console", "--redis", "redis://:s3cret-pw@"+mr.Addr())
-		r.check(t, 0, []string{"Purchase complete"}, []string{"connected to redis"})
+		r.check(t, 0, []string{"Payment in progress"}, []string{"connected to redis"})
 		if strings.Contains(r.stderr, "in-memory") {
 			t.Errorf("used the in-memory store:\n%s", r.stderr)
 		}

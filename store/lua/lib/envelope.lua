@@ -1,12 +1,15 @@
 -- The envelope of every change (Store.change), prepended to its script.
 -- After the script's own keys and arguments come the organization's outbox
--- (a key), and three arguments: the latest time the change may still
--- happen (Redis clock, milliseconds; 0: any time), and the key and body of
--- the notification the change causes ('' for none). They are taken off
--- KEYS and ARGV here, so the script sees only its own.
+-- (a key), and these arguments: the latest time the change may still
+-- happen (Redis clock, milliseconds; 0: any time), the key and body of
+-- each notification the change causes, and how many there are (last).
+-- They are taken off KEYS and ARGV here, so the script sees only its own.
 local OUTBOX = table.remove(KEYS)
-local NOTE_BODY = table.remove(ARGV)
-local NOTE_KEY = table.remove(ARGV)
+local NOTES = {}
+for i = tonumber(table.remove(ARGV)), 1, -1 do
+  local body = table.remove(ARGV)
+  NOTES[i] = {table.remove(ARGV), body}
+end
 local NOT_AFTER = tonumber(table.remove(ARGV))
 -- A change that reaches Redis after its deadline (it was held up on the
 -- way, and the caller has told the user that nothing was changed) does
@@ -17,13 +20,15 @@ if NOT_AFTER > 0 then
     return redis.error_reply('BB:LATE')
   end
 end
--- emit adds the change's notification to the outbox; a script calls it when
--- the change happens, so both are one atomic step. The first entry makes
--- the stream and the senders' consumer group.
+-- emit adds the change's notifications to the outbox; a script calls it
+-- when the change happens, so both are one atomic step. The first entry
+-- makes the stream and the senders' consumer group.
 local function emit()
-  if NOTE_BODY == '' then return end
+  if #NOTES == 0 then return end
   if redis.call('EXISTS', OUTBOX) == 0 then
     redis.call('XGROUP', 'CREATE', OUTBOX, 'senders', '0', 'MKSTREAM')
   end
-  redis.call('XADD', OUTBOX, '*', 'key', NOTE_KEY, 'body', NOTE_BODY, 'attempts', '0')
+  for _, n in ipairs(NOTES) do
+    redis.call('XADD', OUTBOX, '*', 'key', n[1], 'body', n[2], 'attempts', '0')
+  end
 end
