@@ -3,6 +3,7 @@ package discord
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -316,5 +317,51 @@ func checkModal(t *testing.T, name string, m *modal) {
 		default:
 			t.Errorf("%s: unknown top-level component %T", name, c)
 		}
+	}
+}
+
+// TestButtonRows: buttons fill rows of five; one marked NewRow starts a
+// row; what does not fit in five rows, and a link too long for Discord,
+// is left out.
+func TestButtonRows(t *testing.T) {
+	cmd := func(n int) commands.Button {
+		return commands.Button{Label: fmt.Sprint(n), Command: fmt.Sprint("help ", n)}
+	}
+	link := func(n int, newRow bool) commands.Button {
+		return commands.Button{Label: fmt.Sprint(n), URL: fmt.Sprint("https://billing.example/", n), NewRow: newRow}
+	}
+	tests := []struct {
+		name string
+		bs   []commands.Button
+		want string // labels, rows separated by "|"
+	}{
+		{"rows of five", []commands.Button{cmd(1), cmd(2), cmd(3), cmd(4), cmd(5), cmd(6)}, "1 2 3 4 5|6"},
+		{"new row", []commands.Button{cmd(1), cmd(2), link(3, true), link(4, false)}, "1 2|3 4"},
+		{"new row first", []commands.Button{link(1, true), cmd(2)}, "1 2"},
+		{"new row after a full row", []commands.Button{cmd(1), cmd(2), cmd(3), cmd(4), cmd(5), link(6, true)}, "1 2 3 4 5|6"},
+		{"five rows at most", func() []commands.Button {
+			bs := []commands.Button{cmd(1), cmd(2), cmd(3)}
+			for i := 4; i <= 30; i++ {
+				bs = append(bs, link(i, i == 4))
+			}
+			return bs
+		}(), "1 2 3|4 5 6 7 8|9 10 11 12 13|14 15 16 17 18|19 20 21 22 23"},
+		{"link too long", []commands.Button{cmd(1), {Label: "2", URL: "https://billing.example/" + strings.Repeat("x", 500)}, link(3, false)}, "1 3"},
+	}
+	r := renderer{a: newEnv(t).a, ctx: t.Context(), org: testOrg}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rows []string
+			for _, row := range r.buttons(tt.bs) {
+				var labels []string
+				for _, b := range row.Components {
+					labels = append(labels, b.Label)
+				}
+				rows = append(rows, strings.Join(labels, " "))
+			}
+			if got := strings.Join(rows, "|"); got != tt.want {
+				t.Errorf("rows %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
