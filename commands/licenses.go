@@ -93,6 +93,9 @@ func licensesSubmit(c *call) Response {
 		text += "\n" + c.t.T("LicensesBilled", "Amount", c.t.Money(inv.Total, inv.Currency), "Date", c.t.Date(s.RenewsAt), "Invoice", inv.ID)
 	}
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleLicensesSet"), Text: text}}}
+	if inv != nil {
+		resp.Messages[0].Buttons = []Button{c.invoiceButton(*inv)}
+	}
 	res, err := c.b.store.SetLicenses(c.ctx, c.once(resp, c.note(NoteLicenses, s, before)), c.req.Org, c.req.User.ID, s.ID, total, before, inv, jobs...)
 	switch {
 	case errors.Is(err, store.ErrBelowAssigned):

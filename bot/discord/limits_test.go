@@ -19,6 +19,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/billingbot/billingbot/bot/internal/bottest"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
 	"github.com/billingbot/billingbot/commands/payment"
@@ -197,6 +198,8 @@ func golden(t *testing.T, path string, v any, replace map[string]string) {
 	}
 	s = keyRE.ReplaceAllString(s, `"$1:KEY`)
 	s = regexp.MustCompile(`/pay/[a-z2-7]+`).ReplaceAllString(s, "/pay/TOKEN")
+	// Invoice links are signed with a random key per run.
+	s = regexp.MustCompile(`/invoices/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.pdf`).ReplaceAllString(s, "/invoices/TOKEN.pdf")
 	s = regexp.MustCompile(`\b(\d{8})-[A-Z2-7]{8}\b`).ReplaceAllString(s, "$1-INVOICE")
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -317,6 +320,54 @@ func checkModal(t *testing.T, name string, m *modal) {
 		default:
 			t.Errorf("%s: unknown top-level component %T", name, c)
 		}
+	}
+}
+
+// TestManyInvoices: a list of more invoices than Discord has buttons for
+// keeps the range buttons in their row and gives the newest invoices a
+// download button each in the four rows left, and says so.
+func TestManyInvoices(t *testing.T) {
+	e := newEnv(t)
+	bottest.Invoices(t, e.bot, e.st, testOrg, alice, 25)
+	for _, tt := range []struct {
+		locale, more string
+	}{
+		{"en-US", "PDF buttons are shown for the newest 20 invoices"},
+		{"de", "PDF-Schaltflächen gibt es für die neuesten 20 Rechnungen"},
+	} {
+		t.Run(tt.locale, func(t *testing.T) {
+			resp, err := e.bot.Handle(t.Context(), commands.Request{Org: testOrg, User: commands.Member{ID: alice, Name: "Alice"},
+				Locale: tt.locale, Text: "invoices", IdempotencyKey: "many-" + tt.locale})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms := renderer{a: e.a, ctx: t.Context(), org: testOrg}.messages(resp.Messages)
+			if len(ms) != 1 {
+				t.Fatalf("%d messages, want 1", len(ms))
+			}
+			m := ms[0]
+			checkMessage(t, "invoices", m)
+			if !strings.Contains(m.Embeds[0].Description, tt.more) {
+				t.Errorf("the list does not say that only some invoices have buttons:\n%s", m.Embeds[0].Description)
+			}
+			if len(m.Components) != maxRows {
+				t.Fatalf("%d rows, want %d", len(m.Components), maxRows)
+			}
+			if first := m.Components[0].Components; len(first) != 3 || first[0].URL != "" {
+				t.Errorf("first row %+v, want the three range buttons", first)
+			}
+			links := 0
+			for _, row := range m.Components[1:] {
+				for _, b := range row.Components {
+					if b.Style == styleLink && strings.HasPrefix(b.Label, "PDF ") && strings.Contains(b.URL, commands.InvoicePath) {
+						links++
+					}
+				}
+			}
+			if links != 20 {
+				t.Errorf("%d download buttons, want 20", links)
+			}
+		})
 	}
 }
 
