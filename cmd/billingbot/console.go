@@ -86,9 +86,7 @@ func runConsole(ctx context.Context, args []string, env map[string]string, stdin
 	}
 	defer closeRedis()
 	st := store.New(rdb)
-	bot, err := commands.New(st, cat, payment.NewSandbox(),
-		commands.Config{PublicURL: cfg.PublicURL, Support: cfg.Support, Admins: cfg.Admins, RatePerMinute: cfg.RateLimit},
-		commands.WithLogger(log))
+	bot, err := commands.New(st, cat, payment.NewSandbox(), cfg.core(), commands.WithLogger(log))
 	if err != nil {
 		fmt.Fprintf(stderr, "billingbot: %v\n", err)
 		return exitFailure
