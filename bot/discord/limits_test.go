@@ -263,7 +263,7 @@ func checkMessage(t *testing.T, name string, m *outMessage) {
 			if n := runes(b.Label); n == 0 || n > maxButtonLabel {
 				t.Errorf("%s: button label of %d characters", name, n)
 			}
-			if (b.URL == "") == (b.CustomID == "") || len(b.CustomID) > maxCustomID || ids[b.CustomID] && b.CustomID != "" {
+			if (b.URL == "") == (b.CustomID == "") || len(b.CustomID) > maxCustomID || len(b.URL) > maxButtonURL || ids[b.CustomID] && b.CustomID != "" {
 				t.Errorf("%s: button custom id %q, url %q", name, b.CustomID, b.URL)
 			}
 			ids[b.CustomID] = true

@@ -49,7 +49,7 @@ func runConsole(ctx context.Context, args []string, env map[string]string, stdin
 	fs.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "product catalog TOML `file` (BILLINGBOT_CATALOG); empty: the built-in demo catalog")
 	// No default from the environment here: flag would print it, password and all.
 	redisURL := fs.String("redis", "", "Redis `URL` (default $REDIS_URL); neither: an in-memory store that keeps nothing")
-	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "base `URL` of payment pages (BILLINGBOT_PUBLIC_URL)")
+	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "base `URL` of payment pages and invoice links (BILLINGBOT_PUBLIC_URL)")
 	fs.StringVar(&cf.org, "org", "demo", "organization `id`")
 	fs.StringVar(&cf.user, "user", "alice", "user `id` you type as")
 	fs.StringVar(&cf.name, "name", "", "your display `name` (default: from the demo directory)")
