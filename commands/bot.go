@@ -34,21 +34,27 @@ type Config struct {
 	// RatePerMinute is how many requests one user may make per minute
 	// (default 60); more are answered politely and do nothing.
 	RatePerMinute int
-	// Operator is who sells through billingbot: the seller on invoices and
-	// the payment page.
-	Operator Operator
 	// Timeout bounds the time a request waits for Redis (default 2 s, so
 	// that an answer is back within the 3 s that Slack and Discord allow):
 	// after it, the user hears that the service is unavailable and that
 	// nothing was changed, and a change still on its way does nothing.
 	Timeout time.Duration
+	// SecretKey signs the invoices' download links: at least 32 bytes.
+	// Empty, New makes a random one, and links work only with this Bot.
+	SecretKey []byte
+	// Operator is who runs the deployment: the seller that invoices name.
+	// An empty name is "billingbot".
+	Operator Operator
 }
 
-// Operator is the business that runs billingbot and sells through it.
+// Operator is who runs a deployment and sells through it.
 type Operator struct {
 	Name    string
-	Address string
+	Address string // postal address; lines separated by "\n"
 }
+
+// MinSecretKey is the fewest bytes Config.SecretKey may have.
+const MinSecretKey = 32
 
 // Support is a deployment's help contact: sovereign-cloud deployments point
 // to other portals.
@@ -72,6 +78,8 @@ type Bot struct {
 	specs   []spec
 	forms   map[string]form
 	observe func(context.Context, Outcome)
+	// linkKey signs invoice links; derived from Config.SecretKey.
+	linkKey []byte
 }
 
 // Outcome is what became of one request, for metrics and request logs. It
@@ -115,14 +123,18 @@ func New(st *store.Store, cat *catalog.Catalog, pay payment.Provider, cfg Config
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second
 	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.Operator.Name == "" {
 		cfg.Operator.Name = "billingbot"
 	}
-	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	linkKey, err := invoiceLinkKey(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
 	b := &Bot{
 		store: st, catalog: cat, pay: pay, bundle: bundle, cfg: cfg,
 		now: time.Now, log: slog.Default(),
-		locs: map[string]*i18n.Localizer{}, fixed: map[string]*sync.Map{},
+		locs: map[string]*i18n.Localizer{}, fixed: map[string]*sync.Map{}, linkKey: linkKey,
 	}
 	for _, lang := range locales.Languages {
 		b.locs[lang] = i18n.NewLocalizer(bundle, lang)

@@ -189,6 +189,17 @@ func (c *call) invoiceList(r dateRange) Response {
 	if c.view.More {
 		m.Text += "\n" + c.t.T("InvoicesMore")
 	}
+	// A download button for each invoice, newest first, as many as every
+	// platform shows beside the range buttons.
+	for i, inv := range c.view.Invoices {
+		if i == maxInvoiceButtons {
+			m.Text += "\n" + c.t.T("InvoicesPDFMore", "Count", c.t.Num(maxInvoiceButtons))
+			break
+		}
+		b := c.invoiceButton(inv)
+		b.NewRow = i == 0
+		m.Buttons = append(m.Buttons, b)
+	}
 	m.Table = &Table{Columns: []string{c.t.T("ColDate"), c.t.T("ColInvoice"), c.t.T("ColProduct"), c.t.T("ColAmount"), c.t.T("ColStatus")}}
 	for _, inv := range c.view.Invoices {
 		products := make([]string, len(inv.Lines))

@@ -115,7 +115,7 @@ func (c *call) buyLicenses(s store.Subscription, added int, amount int64, days, 
 		"Total", c.t.N("Licenses", s.Total+added), "Amount", c.t.Money(amount, s.Currency),
 		"Date", c.t.Date(s.RenewsAt), "Method", method, "Invoice", inv.ID)
 	resp := Response{Messages: []Message{{Title: c.t.T("TitlePaymentPending"), Text: text + c.testNote(),
-		Buttons: []Button{{Label: c.t.T("BtnInvoices"), Command: "invoices"}}}}}
+		Buttons: []Button{c.invoiceButton(inv)}}}}
 	res, err := c.b.store.AddInvoice(c.ctx, c.once(resp), inv, chargeJob(inv, c.now))
 	switch {
 	case errors.Is(err, store.ErrNotLive), errors.Is(err, store.ErrPermission), errors.Is(err, store.ErrNotFound):

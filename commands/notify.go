@@ -49,7 +49,8 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 			Text: c.t.T("NotePaid", "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency), "Invoice", s.Invoice,
 				"Licenses", licenses) + c.testNote(),
 			Buttons: []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + s.ID, Style: StylePrimary},
-				{Label: c.t.T("BtnInvoices"), Command: "invoices"}}}
+				{Label: c.t.T("BtnInvoicePDF", "Invoice", s.Invoice), URL: b.InvoiceURL(InvoiceLink{Org: n.Org, User: n.To,
+					Invoice: s.Invoice, Lang: c.t.lang, Expires: b.now().Add(InvoiceLinkTTL)})}}}
 	case NoteActionRequired:
 		return Message{Title: c.t.T("NoteTitleActionRequired"),
 			Text: c.t.T("NoteActionRequired", "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency),

@@ -197,7 +197,7 @@ func buySubmit(c *call) Response {
 		text = c.t.T("ConvertPending", "Product", p.Name, "Assigned", c.t.N("Users", trial.AssignedCount)) + "\n" + text
 	}
 	resp := Response{Messages: []Message{{Title: c.t.T("TitlePaymentPending"), Text: text + c.testNote(),
-		Buttons: []Button{{Label: c.t.T("BtnProducts"), Command: "products"}, {Label: c.t.T("BtnInvoices"), Command: "invoices"}}}}}
+		Buttons: []Button{{Label: c.t.T("BtnProducts"), Command: "products"}, c.invoiceButton(inv)}}}}
 	var res store.Result
 	var err error
 	switch {
@@ -209,6 +209,7 @@ func buySubmit(c *call) Response {
 			kind = NoteConversion
 		}
 		resp.Messages[0].Title = c.t.T("TitleBought")
+		resp.Messages[0].Buttons = []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + sub.ID, Style: StylePrimary}, c.invoiceButton(inv)}
 		resp.Messages[0].Text = c.t.T("Bought", "Licenses", c.t.N("Licenses", n), "Product", p.Name,
 			"Price", c.t.Money(0, p.Currency), "Period", c.period(period), "Date", c.t.Date(sub.RenewsAt))
 		once := c.once(resp, c.note(kind, sub, 0))

@@ -151,6 +151,10 @@ type Button struct {
 	Command string
 	URL     string
 	Style   ButtonStyle
+	// NewRow starts a new row of buttons: where a platform lays buttons
+	// out in rows (Discord's action rows, Slack's actions blocks), this
+	// one and those after it go below the ones before.
+	NewRow bool `json:",omitempty"`
 }
 
 // ButtonStyle says how prominent a button is.

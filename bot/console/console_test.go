@@ -188,7 +188,7 @@ func TestBuyAssignProducts(t *testing.T) {
 		"Test mode — no real money.",
 		"[notification to @alice] Payment received",
 		"has gone through: the subscription now has 5 licenses.",
-		"- Assign licenses → /billing assign ",
+		"  - Assign licenses       → /billing assign ",
 		"[admin notification] New self-service purchase",
 		"  Alice Adams bought 5 licenses of Visio Plan 2.",
 		"Assign licenses\n---------------\n",

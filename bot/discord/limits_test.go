@@ -3,6 +3,7 @@ package discord
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/billingbot/billingbot/bot/internal/bottest"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
 	"github.com/billingbot/billingbot/commands/payment"
@@ -199,6 +201,8 @@ func golden(t *testing.T, path string, v any, replace map[string]string) {
 	}
 	s = keyRE.ReplaceAllString(s, `"$1:KEY`)
 	s = regexp.MustCompile(`/pay/[a-z2-7]+`).ReplaceAllString(s, "/pay/TOKEN")
+	// Invoice links are signed with a random key per run.
+	s = regexp.MustCompile(`/invoices/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.pdf`).ReplaceAllString(s, "/invoices/TOKEN.pdf")
 	s = regexp.MustCompile(`\b(\d{8})-[A-Z2-7]{8}\b`).ReplaceAllString(s, "$1-INVOICE")
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -262,7 +266,7 @@ func checkMessage(t *testing.T, name string, m *outMessage) {
 			if n := runes(b.Label); n == 0 || n > maxButtonLabel {
 				t.Errorf("%s: button label of %d characters", name, n)
 			}
-			if (b.URL == "") == (b.CustomID == "") || len(b.CustomID) > maxCustomID || ids[b.CustomID] && b.CustomID != "" {
+			if (b.URL == "") == (b.CustomID == "") || len(b.CustomID) > maxCustomID || len(b.URL) > maxButtonURL || ids[b.CustomID] && b.CustomID != "" {
 				t.Errorf("%s: button custom id %q, url %q", name, b.CustomID, b.URL)
 			}
 			ids[b.CustomID] = true
@@ -319,5 +323,99 @@ func checkModal(t *testing.T, name string, m *modal) {
 		default:
 			t.Errorf("%s: unknown top-level component %T", name, c)
 		}
+	}
+}
+
+// TestManyInvoices: a list of more invoices than Discord has buttons for
+// keeps the range buttons in their row and gives the newest invoices a
+// download button each in the four rows left, and says so.
+func TestManyInvoices(t *testing.T) {
+	e := newEnv(t)
+	bottest.Invoices(t, e.bot, e.st, testOrg, alice, 25)
+	for _, tt := range []struct {
+		locale, more string
+	}{
+		{"en-US", "PDF buttons are shown for the newest 20 invoices"},
+		{"de", "PDF-Schaltflächen gibt es für die neuesten 20 Rechnungen"},
+	} {
+		t.Run(tt.locale, func(t *testing.T) {
+			resp, err := e.bot.Handle(t.Context(), commands.Request{Org: testOrg, User: commands.Member{ID: alice, Name: "Alice"},
+				Locale: tt.locale, Text: "invoices", IdempotencyKey: "many-" + tt.locale})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms := renderer{a: e.a, ctx: t.Context(), org: testOrg}.messages(resp.Messages)
+			if len(ms) != 1 {
+				t.Fatalf("%d messages, want 1", len(ms))
+			}
+			m := ms[0]
+			checkMessage(t, "invoices", m)
+			if !strings.Contains(m.Embeds[0].Description, tt.more) {
+				t.Errorf("the list does not say that only some invoices have buttons:\n%s", m.Embeds[0].Description)
+			}
+			if len(m.Components) != maxRows {
+				t.Fatalf("%d rows, want %d", len(m.Components), maxRows)
+			}
+			if first := m.Components[0].Components; len(first) != 3 || first[0].URL != "" {
+				t.Errorf("first row %+v, want the three range buttons", first)
+			}
+			links := 0
+			for _, row := range m.Components[1:] {
+				for _, b := range row.Components {
+					if b.Style == styleLink && strings.HasPrefix(b.Label, "PDF ") && strings.Contains(b.URL, commands.InvoicePath) {
+						links++
+					}
+				}
+			}
+			if links != 20 {
+				t.Errorf("%d download buttons, want 20", links)
+			}
+		})
+	}
+}
+
+// TestButtonRows: buttons fill rows of five; one marked NewRow starts a
+// row; what does not fit in five rows, and a link too long for Discord,
+// is left out.
+func TestButtonRows(t *testing.T) {
+	cmd := func(n int) commands.Button {
+		return commands.Button{Label: fmt.Sprint(n), Command: fmt.Sprint("help ", n)}
+	}
+	link := func(n int, newRow bool) commands.Button {
+		return commands.Button{Label: fmt.Sprint(n), URL: fmt.Sprint("https://billing.example/", n), NewRow: newRow}
+	}
+	tests := []struct {
+		name string
+		bs   []commands.Button
+		want string // labels, rows separated by "|"
+	}{
+		{"rows of five", []commands.Button{cmd(1), cmd(2), cmd(3), cmd(4), cmd(5), cmd(6)}, "1 2 3 4 5|6"},
+		{"new row", []commands.Button{cmd(1), cmd(2), link(3, true), link(4, false)}, "1 2|3 4"},
+		{"new row first", []commands.Button{link(1, true), cmd(2)}, "1 2"},
+		{"new row after a full row", []commands.Button{cmd(1), cmd(2), cmd(3), cmd(4), cmd(5), link(6, true)}, "1 2 3 4 5|6"},
+		{"five rows at most", func() []commands.Button {
+			bs := []commands.Button{cmd(1), cmd(2), cmd(3)}
+			for i := 4; i <= 30; i++ {
+				bs = append(bs, link(i, i == 4))
+			}
+			return bs
+		}(), "1 2 3|4 5 6 7 8|9 10 11 12 13|14 15 16 17 18|19 20 21 22 23"},
+		{"link too long", []commands.Button{cmd(1), {Label: "2", URL: "https://billing.example/" + strings.Repeat("x", 500)}, link(3, false)}, "1 3"},
+	}
+	r := renderer{a: newEnv(t).a, ctx: t.Context(), org: testOrg}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rows []string
+			for _, row := range r.buttons(tt.bs) {
+				var labels []string
+				for _, b := range row.Components {
+					labels = append(labels, b.Label)
+				}
+				rows = append(rows, strings.Join(labels, " "))
+			}
+			if got := strings.Join(rows, "|"); got != tt.want {
+				t.Errorf("rows %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

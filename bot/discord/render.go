@@ -23,6 +23,7 @@ const (
 	maxRows           = 5
 	maxRowButtons     = 5
 	maxButtonLabel    = 80
+	maxButtonURL      = 512 // a link button's url
 	maxCustomID       = 100
 	maxModalTitle     = 45
 	maxModalTop       = 5
@@ -262,12 +263,16 @@ func table(t *commands.Table, budget int) string {
 	return fence + "\n" + strings.Join(lines, "\n") + "\n" + fence
 }
 
-// buttons renders buttons as action rows: five a row, five rows.
+// buttons renders buttons as action rows: five a row (a button marked
+// NewRow starts one), five rows; the buttons that do not fit are left out.
 func (r renderer) buttons(bs []commands.Button) []actionRow {
 	var rows []actionRow
 	seen := map[string]bool{}
-	for i, b := range bs {
-		if i == maxRows*maxRowButtons {
+	brk := false // the next button starts a row
+	for _, b := range bs {
+		brk = brk || b.NewRow
+		newRow := len(rows) == 0 || len(rows[len(rows)-1].Components) == maxRowButtons || brk
+		if newRow && len(rows) == maxRows {
 			break
 		}
 		out := button{Type: ctButton, Label: nonBlank(truncate(b.Label, maxButtonLabel)), Style: styleSecondary}
@@ -278,6 +283,9 @@ func (r renderer) buttons(bs []commands.Button) []actionRow {
 			out.Style = styleDanger
 		}
 		if b.URL != "" {
+			if len(b.URL) > maxButtonURL {
+				continue
+			}
 			out.Style, out.URL = styleLink, b.URL
 		} else {
 			out.CustomID = r.commandID(b.Command, seen)
@@ -286,10 +294,11 @@ func (r renderer) buttons(bs []commands.Button) []actionRow {
 			}
 			seen[out.CustomID] = true
 		}
-		if len(rows) == 0 || len(rows[len(rows)-1].Components) == maxRowButtons {
+		if newRow {
 			rows = append(rows, actionRow{Type: ctActionRow})
 		}
 		rows[len(rows)-1].Components = append(rows[len(rows)-1].Components, out)
+		brk = false
 	}
 	return rows
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/billingbot/billingbot/bot/internal/bottest"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
 )
@@ -208,8 +210,12 @@ func (e *env) normalize(t *testing.T, doc []byte) []byte {
 			}
 		}
 	}
+	// Invoice links are signed with a random key per run.
+	s = invoiceLinkRE.ReplaceAllString(s, "/invoices/TOKEN.pdf")
 	return []byte(s)
 }
+
+var invoiceLinkRE = regexp.MustCompile(`/invoices/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.pdf`)
 
 // checkLimits walks a rendered view or list of posts and reports what
 // breaks Block Kit's limits.
@@ -325,3 +331,63 @@ func checkLimits(t *testing.T, name string, v any) {
 // The renderers' output is what slack-go sends: check a post marshals as
 // a webhook message with its blocks.
 var _ = slackapi.WebhookMessage{}
+
+// TestManyInvoices: a list of more invoices than the core gives buttons
+// stays within Block Kit's limits as a message and in the range form's
+// modal: the range buttons, then the newest invoices' download buttons in
+// an actions block of their own, and a word that only those have one.
+func TestManyInvoices(t *testing.T) {
+	e := newEnv(t)
+	bottest.Invoices(t, e.bot, e.st, testOrg, "U1", 25)
+	for _, tt := range []struct {
+		locale, more string
+	}{
+		{"en-US", "PDF buttons are shown for the newest 20 invoices"},
+		{"de-DE", "PDF-Schaltflächen gibt es für die neuesten 20 Rechnungen"},
+	} {
+		t.Run(tt.locale, func(t *testing.T) {
+			resp, err := e.bot.Handle(context.Background(), commands.Request{Org: testOrg, User: commands.Member{ID: "U1", Name: "Alice"},
+				Locale: tt.locale, Form: &commands.Submission{FormID: commands.FormInvoices, Values: map[string][]string{"range": {"3m"}}},
+				IdempotencyKey: "many-" + tt.locale})
+			if err != nil {
+				t.Fatal(err)
+			}
+			posts := messagePosts(resp.Messages, maxMessageBlocks)
+			modal := e.a.resultModal(resp, "Invoices", metadata{Channel: "C1"})
+			checkLimits(t, "message", webhooks(posts))
+			checkLimits(t, "modal", modal)
+			for name, blocks := range map[string][]slackapi.Block{"message": posts[0].blocks, "modal": modal.Blocks.BlockSet} {
+				var actions []*slackapi.ActionBlock
+				text := ""
+				for _, b := range blocks {
+					switch b := b.(type) {
+					case *slackapi.ActionBlock:
+						actions = append(actions, b)
+					case *slackapi.SectionBlock:
+						if b.Text != nil {
+							text += b.Text.Text + "\n"
+						}
+					}
+				}
+				if !strings.Contains(text, tt.more) {
+					t.Errorf("%s: does not say that only some invoices have buttons:\n%s", name, text)
+				}
+				if len(actions) != 2 {
+					t.Fatalf("%s: %d actions blocks, want 2 (ranges, downloads)", name, len(actions))
+				}
+				if n := len(actions[0].Elements.ElementSet); n != 3 {
+					t.Errorf("%s: %d range buttons, want 3", name, n)
+				}
+				links := 0
+				for _, el := range actions[1].Elements.ElementSet {
+					if b, ok := el.(*slackapi.ButtonBlockElement); ok && strings.Contains(b.URL, commands.InvoicePath) && strings.HasPrefix(b.Text.Text, "PDF ") {
+						links++
+					}
+				}
+				if links != 20 {
+					t.Errorf("%s: %d download buttons, want 20", name, links)
+				}
+			}
+		})
+	}
+}

@@ -146,6 +146,9 @@ func messageBlocks(m commands.Message, n int) []slackapi.Block {
 		}
 	}
 	for i, b := range m.Buttons {
+		if b.NewRow {
+			flush()
+		}
 		el := button(b, fmt.Sprintf("btn-%d-%d", n, i))
 		if el == nil {
 			continue

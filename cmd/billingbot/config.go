@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,6 +33,12 @@ type config struct {
 	// that does not deliver it before another takes it over
 	// (BILLINGBOT_OUTBOX_CLAIM_AFTER).
 	OutboxClaimAfter time.Duration
+	// SecretKey signs download links (BILLINGBOT_SECRET_KEY, hex or
+	// base64); empty: a random key of this process.
+	SecretKey []byte
+	// Operator is the seller that invoices name (BILLINGBOT_OPERATOR_NAME,
+	// BILLINGBOT_OPERATOR_ADDRESS).
+	Operator commands.Operator
 }
 
 // Defaults of the configuration.
@@ -75,6 +84,15 @@ func loadConfig(env map[string]string) (config, error) {
 		cfg.RateLimit = n
 	}
 	cfg.LogLevel = level
+	if v := get("BILLINGBOT_SECRET_KEY"); v != "" {
+		if cfg.SecretKey, err = parseSecretKey(v); err != nil {
+			return config{}, err
+		}
+	}
+	cfg.Operator = commands.Operator{Name: get("BILLINGBOT_OPERATOR_NAME"), Address: parseAddress(get("BILLINGBOT_OPERATOR_ADDRESS"))}
+	if cfg.Operator.Name == "" {
+		cfg.Operator.Name = "billingbot"
+	}
 	for _, d := range []struct {
 		name string
 		to   *time.Duration
@@ -95,6 +113,13 @@ func loadConfig(env map[string]string) (config, error) {
 	return cfg, cfg.check()
 }
 
+// core is the core's part of the configuration. Without a secret key the
+// core signs links with a random key of its own.
+func (c config) core() commands.Config {
+	return commands.Config{PublicURL: c.PublicURL, Support: c.Support, Admins: c.Admins, RatePerMinute: c.RateLimit,
+		SecretKey: c.SecretKey, Operator: c.Operator}
+}
+
 // check reports the first invalid setting.
 func (c config) check() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
@@ -113,6 +138,56 @@ func (c config) check() error {
 		}
 	}
 	return nil
+}
+
+// parseSecretKey reads BILLINGBOT_SECRET_KEY: at least 32 bytes, written
+// as hex (64 or more hex digits) or base64 (standard or URL alphabet,
+// padded or not). The error never shows the value.
+func parseSecretKey(v string) ([]byte, error) {
+	var key []byte
+	if isHex(v) {
+		key, _ = hex.DecodeString(v)
+	} else {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if k, err := enc.DecodeString(v); err == nil {
+				key = k
+				break
+			}
+		}
+		if key == nil {
+			return nil, errors.New("BILLINGBOT_SECRET_KEY: neither hex nor base64; make one with openssl rand -base64 32")
+		}
+	}
+	if len(key) < commands.MinSecretKey {
+		return nil, fmt.Errorf("BILLINGBOT_SECRET_KEY: %d bytes, want at least %d; make one with openssl rand -base64 32", len(key), commands.MinSecretKey)
+	}
+	return key, nil
+}
+
+// isHex reports whether s is an even number of hex digits, 64 or more:
+// a hex key, not base64 that happens to use only hex digits' letters.
+func isHex(s string) bool {
+	if len(s) < 2*commands.MinSecretKey || len(s)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseAddress turns a postal address from the environment into lines:
+// a literal "\n" (hard to put into some environment files) separates lines
+// as a newline does.
+func parseAddress(v string) string {
+	lines := strings.Split(strings.ReplaceAll(v, `\n`, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
 // checkURL requires an absolute http(s) URL.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -12,7 +14,9 @@ import (
 
 func TestLoadConfig(t *testing.T) {
 	defaults := config{Addr: ":8080", PublicURL: "http://localhost:8080", LogLevel: slog.LevelInfo, LogFormat: "text",
-		JobsEvery: 15 * time.Second, OutboxClaimAfter: time.Minute}
+		JobsEvery: 15 * time.Second, OutboxClaimAfter: time.Minute, Operator: commands.Operator{Name: "billingbot"}}
+	key := []byte("0123456789abcdef0123456789abcdef") // 32 bytes
+	with := func(f func(*config)) config { c := defaults; f(&c); return c }
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -43,7 +47,7 @@ func TestLoadConfig(t *testing.T) {
 				PublicURL: "https://billing.example.com", Admins: []string{"U123", "U456"},
 				LogLevel: slog.LevelDebug, LogFormat: "json",
 				Support:   commands.Support{URL: "https://support.example.com", FAQ: "https://support.example.com/faq", Email: "billing@example.com"},
-				JobsEvery: 2 * time.Second, OutboxClaimAfter: 30 * time.Second,
+				JobsEvery: 2 * time.Second, OutboxClaimAfter: 30 * time.Second, Operator: commands.Operator{Name: "billingbot"},
 			},
 		},
 		{name: "warn", env: map[string]string{"BILLINGBOT_LOG_LEVEL": "warn"}, want: withLevel(defaults, slog.LevelWarn)},
@@ -56,6 +60,27 @@ func TestLoadConfig(t *testing.T) {
 		{name: "bad jobs interval", env: map[string]string{"BILLINGBOT_JOBS_EVERY": "often"}, wantErr: "BILLINGBOT_JOBS_EVERY"},
 		{name: "claim timeout too short", env: map[string]string{"BILLINGBOT_OUTBOX_CLAIM_AFTER": "1ms"}, wantErr: "BILLINGBOT_OUTBOX_CLAIM_AFTER"},
 		{name: "bad support URL", env: map[string]string{"BILLINGBOT_SUPPORT_FAQ": "ftp://x"}, wantErr: "BILLINGBOT_SUPPORT_FAQ"},
+		{name: "secret key hex", env: map[string]string{"BILLINGBOT_SECRET_KEY": hex.EncodeToString(key)},
+			want: with(func(c *config) { c.SecretKey = key })},
+		{name: "secret key hex upper case", env: map[string]string{"BILLINGBOT_SECRET_KEY": strings.ToUpper(hex.EncodeToString(key))},
+			want: with(func(c *config) { c.SecretKey = key })},
+		{name: "secret key base64", env: map[string]string{"BILLINGBOT_SECRET_KEY": base64.StdEncoding.EncodeToString(key)},
+			want: with(func(c *config) { c.SecretKey = key })},
+		{name: "secret key base64url unpadded", env: map[string]string{"BILLINGBOT_SECRET_KEY": base64.RawURLEncoding.EncodeToString([]byte("\xff\xfe" + string(key)))},
+			want: with(func(c *config) { c.SecretKey = []byte("\xff\xfe" + string(key)) })},
+		{name: "secret key too short", env: map[string]string{"BILLINGBOT_SECRET_KEY": base64.StdEncoding.EncodeToString(key[:31])},
+			wantErr: "BILLINGBOT_SECRET_KEY: 31 bytes, want at least 32"},
+		{name: "secret key short hex", env: map[string]string{"BILLINGBOT_SECRET_KEY": hex.EncodeToString(key[:20])},
+			wantErr: "BILLINGBOT_SECRET_KEY: 30 bytes"},
+		{name: "secret key not encoded", env: map[string]string{"BILLINGBOT_SECRET_KEY": "my password is very secret!!!!!!!!!!"},
+			wantErr: "BILLINGBOT_SECRET_KEY: neither hex nor base64"},
+		{name: "operator", env: map[string]string{"BILLINGBOT_OPERATOR_NAME": " Contoso GmbH ",
+			"BILLINGBOT_OPERATOR_ADDRESS": `Hauptstraße 1\n 10115 Berlin \nGermany`},
+			want: with(func(c *config) {
+				c.Operator = commands.Operator{Name: "Contoso GmbH", Address: "Hauptstraße 1\n10115 Berlin\nGermany"}
+			})},
+		{name: "operator address with newlines", env: map[string]string{"BILLINGBOT_OPERATOR_ADDRESS": "Hauptstraße 1\n10115 Berlin"},
+			want: with(func(c *config) { c.Operator.Address = "Hauptstraße 1\n10115 Berlin" })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,7 +49,7 @@ func runConsole(ctx context.Context, args []string, env map[string]string, stdin
 	fs.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "product catalog TOML `file` (BILLINGBOT_CATALOG); empty: the built-in demo catalog")
 	// No default from the environment here: flag would print it, password and all.
 	redisURL := fs.String("redis", "", "Redis `URL` (default $REDIS_URL); neither: an in-memory store that keeps nothing")
-	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "base `URL` of payment pages (BILLINGBOT_PUBLIC_URL)")
+	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "base `URL` of payment pages and invoice links (BILLINGBOT_PUBLIC_URL)")
 	fs.StringVar(&cf.org, "org", "demo", "organization `id`")
 	fs.StringVar(&cf.user, "user", "alice", "user `id` you type as")
 	fs.StringVar(&cf.name, "name", "", "your display `name` (default: from the demo directory)")
@@ -86,9 +86,7 @@ func runConsole(ctx context.Context, args []string, env map[string]string, stdin
 	}
 	defer closeRedis()
 	st := store.New(rdb)
-	bot, err := commands.New(st, cat, payment.NewSandbox(),
-		commands.Config{PublicURL: cfg.PublicURL, Support: cfg.Support, Admins: cfg.Admins, RatePerMinute: cfg.RateLimit},
-		commands.WithLogger(log))
+	bot, err := commands.New(st, cat, payment.NewSandbox(), cfg.core(), commands.WithLogger(log))
 	if err != nil {
 		fmt.Fprintf(stderr, "billingbot: %v\n", err)
 		return exitFailure

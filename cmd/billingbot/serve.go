@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/billingbot/billingbot/bot/invoicepdf"
 	"github.com/billingbot/billingbot/bot/paypage"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
@@ -95,9 +96,10 @@ func openBot(ctx context.Context, cfg config, stderr io.Writer, log *slog.Logger
 	}
 	rdb.AddHook(redisHook{errors: m.redisErrors})
 	st := store.New(rdb)
-	bot, err := commands.New(st, cat, payment.NewSandbox(),
-		commands.Config{PublicURL: cfg.PublicURL, Support: cfg.Support, Admins: cfg.Admins, RatePerMinute: cfg.RateLimit},
-		commands.WithLogger(log), commands.WithObserver(m.observe(log)))
+	if len(cfg.SecretKey) == 0 {
+		log.Warn("BILLINGBOT_SECRET_KEY is not set: using a random key, so invoice download links work only on this replica and until it restarts")
+	}
+	bot, err := commands.New(st, cat, payment.NewSandbox(), cfg.core(), commands.WithLogger(log), commands.WithObserver(m.observe(log)))
 	if err != nil {
 		closeRedis()
 		fmt.Fprintf(stderr, "billingbot: %v\n", err)
@@ -128,6 +130,7 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 	})
 	mux.Handle("GET /metrics", m.handler())
 	mux.Handle("/pay/", m.route("pay", paypage.New(bot, log)))
+	mux.Handle(commands.InvoicePath, m.route("invoice", invoicepdf.New(bot, log)))
 	var notifiers []commands.Notifier
 	for _, p := range platforms {
 		if p.path != "" {

@@ -205,3 +205,109 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// TestServeInvoice: serve answers the download links of /billing invoices
+// at /invoices/, also for the links another replica made with the same
+// BILLINGBOT_SECRET_KEY, and refuses those of a replica with a key of its
+// own; the route has its metrics.
+func TestServeInvoice(t *testing.T) {
+	mr := miniredis.RunT(t)
+	st := store.New(redis.NewClient(&redis.Options{Addr: mr.Addr()}))
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg, err := loadConfig(map[string]string{"BILLINGBOT_SECRET_KEY": strings.Repeat("ab", 32),
+		"BILLINGBOT_PUBLIC_URL": "https://billing.example", "BILLINGBOT_OPERATOR_NAME": "Contoso GmbH"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newBot := func(c commands.Config) *commands.Bot {
+		b, err := commands.New(st, catalog.Demo(), payment.NewSandbox(), c, commands.WithLogger(quiet))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	served, replica := newBot(cfg.core()), newBot(cfg.core())
+	noKey := cfg.core()
+	noKey.SecretKey = nil
+	stranger := newBot(noKey)
+
+	// alice buys with a sandbox card, as the payment page and the buy form do.
+	ctx := t.Context()
+	token, err := st.CreatePayLink(ctx, store.PayLink{Org: "T1", User: "U1", ProfileID: "default", Lang: "en",
+		Expires: time.Now().Add(time.Hour)}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := replica.CompletePayLink(ctx, token, payment.Card{Number: "4242424242424242", CVC: "123", ExpMonth: 12, ExpYear: 2040})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handle := func(b *commands.Bot, req commands.Request) commands.Response {
+		req.Org, req.User, req.Locale, req.IdempotencyKey = "T1", commands.Member{ID: "U1", Name: "Alice"}, "en-US", store.NewID()
+		resp, err := b.Handle(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	handle(replica, commands.Request{Form: &commands.Submission{FormID: commands.FormBuy, Values: map[string][]string{
+		"product": {"visio-plan-2"}, "licenses": {"2"}, "period": {"monthly"}, "method": {pm.ID}}}})
+	link := func(b *commands.Bot) string {
+		for _, btn := range handle(b, commands.Request{Text: "invoices"}).Messages[0].Buttons {
+			if strings.HasPrefix(btn.URL, "https://billing.example"+commands.InvoicePath) {
+				return strings.TrimPrefix(btn.URL, "https://billing.example")
+			}
+		}
+		t.Fatal("no invoice link in /billing invoices")
+		return ""
+	}
+
+	m := newMetrics()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan int)
+	go func() { done <- serve(sctx, ln, st, served, nil, cfg, m, quiet) }()
+	defer func() { cancel(); <-done }()
+	base := "http://" + ln.Addr().String()
+	get := func(path string) (*http.Response, []byte) {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	for _, tt := range []struct {
+		name   string
+		path   string
+		status int
+		ctype  string
+	}{
+		{"its own link", link(served), http.StatusOK, "application/pdf"},
+		{"a replica's link", link(replica), http.StatusOK, "application/pdf"},
+		{"a link of another key", link(stranger), http.StatusNotFound, "text/html; charset=utf-8"},
+		{"no link", commands.InvoicePath + "nothing.pdf", http.StatusNotFound, "text/html; charset=utf-8"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := get(tt.path)
+			if resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != tt.ctype {
+				t.Errorf("%d %s, want %d %s", resp.StatusCode, resp.Header.Get("Content-Type"), tt.status, tt.ctype)
+			}
+			if tt.status == http.StatusOK && !bytes.HasPrefix(body, []byte("%PDF-")) {
+				t.Errorf("not a PDF: %.20q", body)
+			}
+		})
+	}
+	_, metricsText := get("/metrics")
+	for _, want := range []string{`billingbot_http_requests_total{code="200",route="invoice"} 2`,
+		`billingbot_http_requests_total{code="404",route="invoice"} 2`} {
+		if !strings.Contains(string(metricsText), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -5,8 +5,15 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"testing"
+	"time"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/commands/payment"
+	"github.com/billingbot/billingbot/store"
 )
 
 // PanicLog is a slog handler that drops everything but remembers the
@@ -51,4 +58,44 @@ func (f ToFake) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.URL.Scheme, r.URL.Host, r.Host = "http", f.Host, f.Host
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Invoices gives user n invoices through the core, as a user makes them: a
+// sandbox card, a purchase of one license of Visio Plan 2 (of the demo
+// catalog), then n-1 times one license more, each billed for the rest of
+// the period.
+func Invoices(tb testing.TB, bot *commands.Bot, st *store.Store, org, user string, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	token, err := st.CreatePayLink(ctx, store.PayLink{Org: org, User: user, ProfileID: "default", Lang: "en",
+		Expires: time.Now().Add(time.Hour), Quiet: true}, time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pm, err := bot.CompletePayLink(ctx, token, payment.Card{Number: "4242424242424242", CVC: "123", ExpMonth: 12, ExpYear: 2040,
+		Name: "Alice Adams", Address: "Hauptstr. 1, Berlin"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	submit := func(id, formCtx string, values map[string][]string) {
+		tb.Helper()
+		resp, err := bot.Handle(ctx, commands.Request{Org: org, User: commands.Member{ID: user, Name: user}, Locale: "en-US",
+			Form: &commands.Submission{FormID: id, Context: formCtx, Values: values}, IdempotencyKey: store.NewID()})
+		if err != nil || len(resp.FieldErrors) > 0 {
+			tb.Fatalf("%s: %v %v", id, err, resp.FieldErrors)
+		}
+	}
+	submit(commands.FormBuy, "", map[string][]string{"product": {"visio-plan-2"}, "licenses": {"1"}, "period": {"monthly"},
+		"method": {pm.ID}})
+	if _, err := bot.RunDue(ctx); err != nil { // the purchase's charge
+		tb.Fatal(err)
+	}
+	v, err := st.View(ctx, org, user, store.ViewOptions{})
+	if err != nil || len(v.Subs) == 0 {
+		tb.Fatalf("view after the purchase: %v, %d subscriptions", err, len(v.Subs))
+	}
+	sub := v.Subs[0].ID
+	for total := 2; total <= n; total++ {
+		submit(commands.FormLicenses, sub, map[string][]string{"subscription": {sub}, "total": {strconv.Itoa(total)}})
+	}
 }

@@ -1,0 +1,183 @@
+package commands
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/billingbot/billingbot/commands/invoicedoc"
+	"github.com/billingbot/billingbot/store"
+)
+
+// Invoices as PDF documents, behind signed links that expire.
+//
+// A link names an organization, a user, one of the user's invoices, a
+// language and when it expires, signed with HMAC-SHA256 under a key derived
+// from Config.SecretKey. It needs nothing in Redis to be made or checked,
+// so every invoice in a list gets one at no cost, and every replica that
+// shares the key honours it.
+
+// InvoiceLinkTTL is how long an invoice's download link works.
+const InvoiceLinkTTL = 24 * time.Hour
+
+// InvoicePath is where the server answers invoice links, below the public
+// URL: InvoicePath + token + ".pdf".
+const InvoicePath = "/invoices/"
+
+// maxInvoiceToken is the longest token worth checking: its fields are ids
+// of at most 64 characters.
+const maxInvoiceToken = 512
+
+// maxInvoiceButtons is the most invoices of a list that get a download
+// button beside the list's three range buttons: Discord shows at most 5
+// rows of 5 buttons, and the range buttons take the first row.
+const maxInvoiceButtons = 20
+
+// InvoiceLink is what a download link grants: User of Org may download
+// their invoice Invoice, in Lang, until Expires.
+type InvoiceLink struct {
+	Org     string
+	User    string
+	Invoice string
+	Lang    string // "de" or "en"
+	Expires time.Time
+}
+
+// Errors of invoice links. Neither tells anything about the invoice.
+var (
+	// ErrInvoiceLink is a link that was not made by a bot with this key,
+	// was changed, or names an invoice that is not the user's (any more).
+	ErrInvoiceLink = errors.New("invoice link not valid")
+	// ErrInvoiceLinkExpired is a link older than InvoiceLinkTTL.
+	ErrInvoiceLinkExpired = errors.New("invoice link expired")
+)
+
+// invoiceLinkKey derives the key that signs invoice links from the secret
+// key, so that other uses of the secret never share a key with them. An
+// empty secret gives a random key.
+func invoiceLinkKey(secret []byte) ([]byte, error) {
+	if len(secret) == 0 {
+		secret = make([]byte, MinSecretKey)
+		_, _ = rand.Read(secret) // never fails (crypto/rand)
+	}
+	if len(secret) < MinSecretKey {
+		return nil, fmt.Errorf("commands: secret key of %d bytes, want at least %d", len(secret), MinSecretKey)
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("billingbot invoice link v1"))
+	return m.Sum(nil), nil
+}
+
+// linkPayload is what a link's signature covers.
+func linkPayload(l InvoiceLink) string {
+	return strings.Join([]string{"1", l.Org, l.User, l.Invoice, l.Lang, strconv.FormatInt(l.Expires.Unix(), 10)}, "|")
+}
+
+func (b *Bot) linkMAC(payload []byte) []byte {
+	m := hmac.New(sha256.New, b.linkKey)
+	m.Write(payload)
+	return m.Sum(nil)
+}
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// InvoiceURL is the download link of an invoice: the public URL, the
+// path, and a token of the payload and its signature, both base64url.
+func (b *Bot) InvoiceURL(l InvoiceLink) string {
+	p := []byte(linkPayload(l))
+	return b.cfg.PublicURL + InvoicePath + b64.EncodeToString(p) + "." + b64.EncodeToString(b.linkMAC(p)) + ".pdf"
+}
+
+// ParseInvoiceLink checks a link's token (what follows InvoicePath, without
+// ".pdf") and returns what it grants. A token that is malformed or whose
+// signature does not match is ErrInvoiceLink; one whose time is up is
+// ErrInvoiceLinkExpired, returned with the link. It reads nothing from
+// Redis: ParseInvoiceLink is as cheap for a forged link as for a good one.
+func (b *Bot) ParseInvoiceLink(token string) (InvoiceLink, error) {
+	if len(token) > maxInvoiceToken {
+		return InvoiceLink{}, ErrInvoiceLink
+	}
+	encPayload, encMAC, ok := strings.Cut(token, ".")
+	if !ok {
+		return InvoiceLink{}, ErrInvoiceLink
+	}
+	payload, err1 := b64.DecodeString(encPayload)
+	mac, err2 := b64.DecodeString(encMAC)
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, b.linkMAC(payload)) {
+		return InvoiceLink{}, ErrInvoiceLink
+	}
+	f := strings.Split(string(payload), "|")
+	if len(f) != 6 || f[0] != "1" {
+		return InvoiceLink{}, ErrInvoiceLink
+	}
+	exp, err := strconv.ParseInt(f[5], 10, 64)
+	l := InvoiceLink{Org: f[1], User: f[2], Invoice: f[3], Lang: f[4], Expires: time.Unix(exp, 0).UTC()}
+	if err != nil || !store.ValidID(l.Org) || !store.ValidID(l.User) || !store.ValidID(l.Invoice) || (l.Lang != "en" && l.Lang != "de") {
+		return InvoiceLink{}, ErrInvoiceLink
+	}
+	if !b.now().Before(l.Expires) {
+		return l, ErrInvoiceLinkExpired
+	}
+	return l, nil
+}
+
+// invoiceButton opens the download link of one of the user's invoices,
+// in the user's language, for InvoiceLinkTTL.
+func (c *call) invoiceButton(inv store.Invoice) Button {
+	return Button{Label: c.t.T("BtnInvoicePDF", "Invoice", inv.ID), URL: c.b.InvoiceURL(InvoiceLink{
+		Org: c.req.Org, User: c.req.User.ID, Invoice: inv.ID, Lang: c.t.lang, Expires: c.now.Add(InvoiceLinkTTL)})}
+}
+
+// InvoiceDocument is an invoice ready to be written as a PDF.
+type InvoiceDocument struct {
+	doc invoicedoc.Document
+	t   tr
+}
+
+// InvoiceDocument reads the invoice a link grants and the name of the
+// billing profile it is addressed to. An invoice that is not there, or
+// not the link's user's, is ErrInvoiceLink; Redis's faults are errors
+// that wrap store.ErrUnavailable.
+func (b *Bot) InvoiceDocument(ctx context.Context, l InvoiceLink) (*InvoiceDocument, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
+	defer cancel()
+	inv, err := b.store.Invoice(ctx, l.Org, l.Invoice)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid):
+		return nil, ErrInvoiceLink
+	case err != nil:
+		return nil, fmt.Errorf("invoice document: %w", err)
+	case inv.User != l.User || (inv.Org != "" && inv.Org != l.Org):
+		return nil, ErrInvoiceLink
+	}
+	v, err := b.store.View(ctx, l.Org, l.User, store.ViewOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("invoice document: %w", err)
+	}
+	profile, _ := v.Billing.Profile(inv.ProfileID)
+	c := &call{b: b, ctx: ctx, now: b.now().UTC(), t: b.tr(l.Lang), req: Request{Org: l.Org, User: Member{ID: l.User}}}
+	return &InvoiceDocument{t: c.t, doc: invoicedoc.Document{
+		Invoice:  inv,
+		Lang:     c.t.lang,
+		Seller:   invoicedoc.Party{Name: b.cfg.Operator.Name, Address: b.cfg.Operator.Address},
+		Customer: profile.Name,
+		Status:   c.invoiceStatus(inv.Status),
+		TestMode: inv.Test || b.TestMode(),
+		Created:  c.now,
+	}}, nil
+}
+
+// Filename is the name the document is saved under: invoice-<id>.pdf.
+func (d *InvoiceDocument) Filename() string { return invoicedoc.Filename(d.doc.Invoice) }
+
+// WritePDF renders the document to w. When the document cannot be made,
+// nothing is written to w.
+func (d *InvoiceDocument) WritePDF(w io.Writer) error { return invoicedoc.Write(w, d.doc, d.t) }

@@ -1,0 +1,297 @@
+package commands_test
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/commands/invoicedoc/pdftest"
+	"github.com/billingbot/billingbot/store"
+)
+
+// testKey is a secret key of the tests: replicas that share it honour each
+// other's links.
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+func withKey(c *commands.Config) { c.SecretKey = testKey }
+
+// token is the token of an invoice link the core made.
+func token(t *testing.T, e *env, url string) string {
+	t.Helper()
+	prefix := e.cfg.PublicURL + commands.InvoicePath
+	if !strings.HasPrefix(url, prefix) || !strings.HasSuffix(url, ".pdf") {
+		t.Fatalf("invoice link %q, want %s….pdf", url, prefix)
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(url, prefix), ".pdf")
+}
+
+// pdfButtons are a message's download buttons.
+func pdfButtons(m commands.Message) []commands.Button {
+	var out []commands.Button
+	for _, b := range m.Buttons {
+		if b.URL != "" && strings.Contains(b.URL, commands.InvoicePath) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// TestInvoiceButtons: every invoice of a list has a download button, in a
+// row of its own after the range buttons, whose link grants the user that
+// invoice in their language for 24 hours.
+func TestInvoiceButtons(t *testing.T) {
+	e := invoiceEnv(t)
+	for _, tt := range []struct {
+		as    who
+		line  string
+		label string
+		lang  string
+	}{
+		{alice, "invoices 6m", "PDF ", "en"},
+		{alice.de(), "rechnungen 6m", "PDF ", "de"},
+	} {
+		t.Run(tt.lang, func(t *testing.T) {
+			r := e.at(t).run(tt.as, tt.line)
+			m := r.Messages[0]
+			invs := rows(t, r)
+			btns := pdfButtons(m)
+			if len(btns) != len(invs) || len(btns) != 4 {
+				t.Fatalf("%d download buttons for %d invoices, want 4", len(btns), len(invs))
+			}
+			if len(m.Buttons) != 3+len(btns) || m.Buttons[3].URL == "" || !m.Buttons[3].NewRow || m.Buttons[4].NewRow {
+				t.Errorf("buttons %+v: want the 3 range buttons, then the downloads, the first starting a row", m.Buttons)
+			}
+			for i, b := range btns {
+				id := invs[i][1]
+				if b.Label != tt.label+id {
+					t.Errorf("button %q, want %q", b.Label, tt.label+id)
+				}
+				l, err := e.bot.ParseInvoiceLink(token(t, e, b.URL))
+				want := commands.InvoiceLink{Org: "T1", User: alice.m.ID, Invoice: id, Lang: tt.lang, Expires: t0.Add(24 * time.Hour)}
+				if err != nil || l != want {
+					t.Errorf("link of %s grants %+v, %v; want %+v", id, l, err, want)
+				}
+			}
+		})
+	}
+	t.Run("none", func(t *testing.T) {
+		r := e.at(t).run(bob, "invoices")
+		if btns := pdfButtons(r.Messages[0]); len(btns) != 0 {
+			t.Errorf("a list without invoices has download buttons: %+v", btns)
+		}
+	})
+}
+
+// TestInvoiceButtonsMany: a list of more invoices than there are buttons
+// gives the newest 20 one each and says so.
+func TestInvoiceButtonsMany(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	id := e.buy(alice, "visio-plan-2", 1)
+	for n := 2; n <= 25; n++ { // one more license a day, until Dec 19
+		e.clock.Add(0, 0, 1)
+		wantText(t, e.send(alice, licensesForm(id, strconv.Itoa(n))), "They are added as soon as the payment has gone through")
+		e.charge()
+	}
+	for _, tt := range []struct {
+		as   who
+		line string
+		want string
+	}{
+		{alice, "invoices", "PDF buttons are shown for the newest 20 invoices; choose a shorter date range to download the others."},
+		{alice.de(), "rechnungen", "PDF-Schaltflächen gibt es für die neuesten 20 Rechnungen; wählen Sie einen kürzeren Datumsbereich, um die übrigen herunterzuladen."},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			r := e.at(t).run(tt.as, tt.line)
+			wantText(t, r, tt.want)
+			btns := pdfButtons(r.Messages[0])
+			rs := rows(t, r)
+			if len(rs) != 25 || len(btns) != 20 {
+				t.Fatalf("%d rows, %d download buttons; want 25, 20", len(rs), len(btns))
+			}
+			for i, b := range btns {
+				if !strings.HasSuffix(b.Label, rs[i][1]) {
+					t.Errorf("button %d is %q, want the newest invoices' in order: %s", i, b.Label, rs[i][1])
+				}
+			}
+		})
+	}
+	t.Run("20 fit", func(t *testing.T) {
+		r := e.at(t).run(alice, "invoices 2026-11-30 2026-12-19")
+		if len(rows(t, r)) != 20 || len(pdfButtons(r.Messages[0])) != 20 || strings.Contains(text(r), "PDF buttons") {
+			t.Errorf("20 invoices: want 20 buttons and no word of more; got:\n%s", text(r))
+		}
+	})
+}
+
+// TestLicensesInvoiceButton: the confirmation of added licenses that are
+// billed has the invoice's download button; a change that bills nothing
+// has none.
+func TestLicensesInvoiceButton(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	id := e.buy(alice, "visio-plan-2", 5)
+	e.clock.Add(0, 0, 1)
+	r := e.send(alice.de(), licensesForm(id, "8"))
+	inv := e.invoices(alice)[0]
+	wantText(t, r, "Rechnung "+inv.ID)
+	btns := pdfButtons(r.Messages[0])
+	if len(btns) != 1 || btns[0].Label != "PDF "+inv.ID {
+		t.Fatalf("buttons %+v, want the download of %s", r.Messages[0].Buttons, inv.ID)
+	}
+	if l, err := e.bot.ParseInvoiceLink(token(t, e, btns[0].URL)); err != nil || l.Invoice != inv.ID || l.Lang != "de" || l.User != alice.m.ID {
+		t.Errorf("link grants %+v, %v", l, err)
+	}
+	e.charge()
+	if r := e.send(alice, licensesForm(id, "6")); len(pdfButtons(r.Messages[0])) != 0 {
+		t.Errorf("fewer licenses, nothing billed, yet a download button: %+v", r.Messages[0].Buttons)
+	}
+}
+
+// TestParseInvoiceLink: a link works on every replica with the same key
+// until it expires; a changed, forged or foreign one does not.
+func TestParseInvoiceLink(t *testing.T) {
+	e := newEnv(t, withKey)
+	good := commands.InvoiceLink{Org: "T1", User: "U1", Invoice: "20261125-ABCDEFGH", Lang: "en", Expires: t0.Add(24 * time.Hour)}
+	tok := token(t, e, e.bot.InvoiceURL(good))
+	payload, mac, _ := strings.Cut(tok, ".")
+	other := newEnv(t) // a random key of its own
+
+	signed := func(l commands.InvoiceLink) string { return token(t, e, e.bot.InvoiceURL(l)) }
+	with := func(f func(*commands.InvoiceLink)) commands.InvoiceLink { l := good; f(&l); return l }
+	// swap puts one link's payload under another's signature.
+	swap := func(l commands.InvoiceLink) string {
+		p, _, _ := strings.Cut(signed(l), ".")
+		return p + "." + mac
+	}
+	flip := func(s string, i int) string {
+		b := []byte(s)
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name  string
+		bot   *commands.Bot
+		token string
+		want  error
+	}{
+		{"good", e.bot, tok, nil},
+		{"another replica with the key", e.newBot(), tok, nil},
+		{"a bot with another key", other.bot, tok, commands.ErrInvoiceLink},
+		{"signature changed", e.bot, payload + "." + flip(mac, 3), commands.ErrInvoiceLink},
+		{"signature cut", e.bot, payload + "." + mac[:20], commands.ErrInvoiceLink},
+		{"no signature", e.bot, payload, commands.ErrInvoiceLink},
+		{"empty signature", e.bot, payload + ".", commands.ErrInvoiceLink},
+		{"payload changed", e.bot, flip(payload, 5) + "." + mac, commands.ErrInvoiceLink},
+		{"other user", e.bot, swap(with(func(l *commands.InvoiceLink) { l.User = "U2" })), commands.ErrInvoiceLink},
+		{"other organization", e.bot, swap(with(func(l *commands.InvoiceLink) { l.Org = "T2" })), commands.ErrInvoiceLink},
+		{"other invoice", e.bot, swap(with(func(l *commands.InvoiceLink) { l.Invoice = "20261125-ZZZZZZZZ" })), commands.ErrInvoiceLink},
+		{"other language", e.bot, swap(with(func(l *commands.InvoiceLink) { l.Lang = "de" })), commands.ErrInvoiceLink},
+		{"later expiry", e.bot, swap(with(func(l *commands.InvoiceLink) { l.Expires = l.Expires.Add(time.Hour) })), commands.ErrInvoiceLink},
+		{"expired", e.bot, signed(with(func(l *commands.InvoiceLink) { l.Expires = t0 })), commands.ErrInvoiceLinkExpired},
+		{"unknown language", e.bot, signed(with(func(l *commands.InvoiceLink) { l.Lang = "fr" })), commands.ErrInvoiceLink},
+		{"bad id", e.bot, signed(with(func(l *commands.InvoiceLink) { l.Invoice = "../x" })), commands.ErrInvoiceLink},
+		{"not base64", e.bot, "%%%." + mac, commands.ErrInvoiceLink},
+		{"empty", e.bot, "", commands.ErrInvoiceLink},
+		{"too long", e.bot, strings.Repeat("A", 600) + "." + mac, commands.ErrInvoiceLink},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := tt.bot.ParseInvoiceLink(tt.token)
+			if !errors.Is(err, tt.want) || (tt.want == nil && l != good) {
+				t.Errorf("ParseInvoiceLink = %+v, %v; want %v", l, err, tt.want)
+			}
+		})
+	}
+	t.Run("expires after 24 hours", func(t *testing.T) {
+		e.clock.Set(t0.Add(24*time.Hour - time.Second))
+		if _, err := e.bot.ParseInvoiceLink(tok); err != nil {
+			t.Errorf("a second before it expires: %v", err)
+		}
+		e.clock.Set(t0.Add(24 * time.Hour))
+		if l, err := e.bot.ParseInvoiceLink(tok); !errors.Is(err, commands.ErrInvoiceLinkExpired) || l.Org != "T1" {
+			t.Errorf("when it expires: %+v, %v; want ErrInvoiceLinkExpired with the link", l, err)
+		}
+	})
+	t.Run("short key", func(t *testing.T) {
+		if _, err := commands.New(e.st, e.cat, nil, commands.Config{SecretKey: []byte("short")}); err == nil {
+			t.Error("New takes a secret key of 5 bytes")
+		}
+	})
+}
+
+// TestInvoiceDocument: a link's invoice as a PDF, in the link's language,
+// with the billing profile (named as it was made, in English here), the
+// seller and the test-mode mark; an invoice
+// that is not the link's user's is refused like a forged link.
+func TestInvoiceDocument(t *testing.T) {
+	e := newEnv(t, withKey, func(c *commands.Config) {
+		c.Operator = commands.Operator{Name: "Contoso Software GmbH", Address: "Hauptstraße 1\n10115 Berlin"}
+	})
+	e.buyer(alice)
+	e.buy(alice, "visio-plan-2", 5)
+	inv := e.invoices(alice)[0]
+	link := func(w who, id, lang string) commands.InvoiceLink {
+		return commands.InvoiceLink{Org: w.org, User: w.m.ID, Invoice: id, Lang: lang, Expires: t0.Add(time.Hour)}
+	}
+	for _, tt := range []struct {
+		lang string
+		want []string
+	}{
+		{"en", []string{"Contoso Software GmbH", "Hauptstraße 1", "Invoice", inv.ID, "Billing profile", "Nov 25, 2026",
+			"Visio Plan 2", "€12.60", "€63.00", "Purchase", "Paid", "Test mode — no real money", "No VAT is charged."}},
+		{"de", []string{"Contoso Software GmbH", "Rechnung", inv.ID, "Billing profile", "25.11.2026",
+			"12,60 €", "63,00 €", "Kauf", "Bezahlt", "Testmodus – kein echtes Geld", "Es wird keine Umsatzsteuer berechnet."}},
+	} {
+		t.Run(tt.lang, func(t *testing.T) {
+			d, err := e.bot.InvoiceDocument(t.Context(), link(alice, inv.ID, tt.lang))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := d.Filename(), "invoice-"+inv.ID+".pdf"; got != want {
+				t.Errorf("filename %q, want %q", got, want)
+			}
+			var buf bytes.Buffer
+			if err := d.WritePDF(&buf); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(buf.Bytes(), []byte("%PDF-")) {
+				t.Fatalf("not a PDF: %.20q", buf.Bytes())
+			}
+			text := pdftest.Text(t, buf.Bytes())
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("the PDF lacks %q; its text:\n%s", w, text)
+				}
+			}
+		})
+	}
+	for _, tt := range []struct {
+		name string
+		l    commands.InvoiceLink
+	}{
+		{"another user's invoice", link(bob, inv.ID, "en")},
+		{"another organization", link(zoe, inv.ID, "en")},
+		{"no such invoice", link(alice, "20261125-NOTTHERE", "en")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := e.bot.InvoiceDocument(t.Context(), tt.l); !errors.Is(err, commands.ErrInvoiceLink) {
+				t.Errorf("InvoiceDocument = %v, want ErrInvoiceLink", err)
+			}
+		})
+	}
+	t.Run("redis down", func(t *testing.T) {
+		e.mr.Close()
+		if _, err := e.bot.InvoiceDocument(t.Context(), link(alice, inv.ID, "en")); !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("InvoiceDocument = %v, want store.ErrUnavailable", err)
+		}
+	})
+}
