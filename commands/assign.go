@@ -77,8 +77,7 @@ func (c *call) member(ref string) (Member, string) {
 }
 
 func assignSubmit(c *call) Response {
-	errs := fieldErrors{}
-	c.checkValues(errs)
+	errs := c.checked
 	s, ok := c.ownSub("subscription", live, errs)
 	picked := c.values("users")
 	switch {
@@ -176,8 +175,7 @@ func unassignCmd(c *call) Response {
 }
 
 func unassignSubmit(c *call) Response {
-	errs := fieldErrors{}
-	c.checkValues(errs)
+	errs := c.checked
 	s, ok := c.ownSub("subscription", func(store.Subscription) bool { return true }, errs)
 	picked := c.values("users")
 	var members []store.Member

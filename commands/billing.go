@@ -155,17 +155,7 @@ func (c *call) methodForm(m store.PaymentMethod) *Form {
 }
 
 func paymentSubmit(c *call) Response {
-	errs := fieldErrors{}
-	for _, id := range []string{"name", "address"} {
-		if payment.ContainsCardNumber(c.value(id)) {
-			errs.add(id, c.t.T("ErrCardInChat"))
-		}
-	}
-	if len(errs) > 0 {
-		// Never echo what was typed: it may be a card number.
-		return Response{FieldErrors: errs}
-	}
-	c.checkValues(errs)
+	errs := c.checked // card numbers in the name or address were refused before
 	b := c.billing()
 	m, _, ok := b.Method(c.req.Form.Context)
 	if !ok {

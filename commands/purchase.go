@@ -140,8 +140,7 @@ func (c *call) ownTrial(productID string) (store.Subscription, bool) {
 }
 
 func buySubmit(c *call) Response {
-	errs := fieldErrors{}
-	c.checkValues(errs)
+	errs := c.checked
 	p, ok := c.b.catalog.Get(c.value("product"))
 	if !ok {
 		errs.add("product", c.t.T("ErrChooseProduct"))
@@ -297,8 +296,7 @@ func trialCmd(c *call) Response {
 }
 
 func trialSubmit(c *call) Response {
-	errs := fieldErrors{}
-	c.checkValues(errs)
+	errs := c.checked
 	p, ok := c.b.catalog.Get(c.value("product"))
 	switch {
 	case !ok:
