@@ -93,7 +93,7 @@ func paymentCmd(c *call) Response {
 		}
 		return c.payLink(p.ID, "")
 	}
-	return c.fail(c.t.T("ErrPaymentArgs", "Word", c.args[0]))
+	return c.fail(c.t.T("ErrPaymentArgs", "Word", shown(c.args[0])))
 }
 
 func (c *call) paymentOverview() Response {

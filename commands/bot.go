@@ -204,7 +204,7 @@ func (b *Bot) handle(c *call) (Response, error) {
 			if err := b.load(c, store.ViewOptions{Count: true, Now: now}); err != nil {
 				return c.unavailable(err)
 			}
-			return c.fail(c.t.T("ErrUnknownCommand", "Command", args[0])), nil
+			return c.fail(c.t.T("ErrUnknownCommand", "Command", shown(args[0]))), nil
 		}
 		if len(args) > 0 {
 			c.args = args[1:]

@@ -3,6 +3,8 @@ package commands
 import (
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/billingbot/billingbot/commands/payment"
 )
@@ -58,4 +60,25 @@ func snowflake(s string) bool {
 		return false
 	}
 	return len(s) < 19 || s[0] == '1' || s[0] == '2'
+}
+
+// maxShown is the most characters of a typed word an answer repeats.
+const maxShown = 40
+
+// shown is a word the user typed, made safe to repeat in an answer:
+// without invisible formatting characters (zero-width spaces and joiners,
+// bidirectional overrides and isolates, byte order marks: Unicode's Cf)
+// and line or paragraph separators, which could hide or reorder what the
+// answer says, and cut to maxShown characters.
+func shown(word string) string {
+	word = strings.Map(func(r rune) rune {
+		if unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) || unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, word)
+	if utf8.RuneCountInString(word) > maxShown {
+		word = string([]rune(word)[:maxShown-1]) + "…"
+	}
+	return word
 }

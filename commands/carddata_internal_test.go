@@ -1,6 +1,9 @@
 package commands
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestHoldsCardNumber(t *testing.T) {
 	tests := []struct {
@@ -40,6 +43,29 @@ func TestHoldsCardNumber(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := HoldsCardNumber(tt.text); got != tt.want {
 				t.Errorf("HoldsCardNumber(%q) = %v, want %v", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestShown(t *testing.T) {
+	tests := []struct{ name, word, want string }{
+		{"plain", "frobnicate", "frobnicate"},
+		{"zero-width space", "frob\u200bnicate", "frobnicate"},
+		{"zero-width joiner and marks", "f\u200cr\u200do\u200eb\u200f", "frob"},
+		{"right-to-left override", "\u202eetacinborf", "etacinborf"},
+		{"embeddings", "\u202a\u202b\u202c\u202dx", "x"},
+		{"isolates", "\u2066\u2067\u2068x\u2069", "x"},
+		{"byte order mark", "\ufeffhelp", "help"},
+		{"word joiner and soft hyphen", "he\u2060l\u00adp", "help"},
+		{"line separator", "a\u2028b\u2029c", "abc"},
+		{"umlauts stay", "kündigen", "kündigen"},
+		{"long", strings.Repeat("x", 100), strings.Repeat("x", maxShown-1) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := shown(tt.word); got != tt.want {
+				t.Errorf("shown(%q) = %q, want %q", tt.word, got, tt.want)
 			}
 		})
 	}

@@ -231,3 +231,26 @@ func TestNumbersThatAreNoCardNumbers(t *testing.T) {
 	r := e.send(alice, form(commands.FormAssign, sub, "users", "1234567890123456789"))
 	wantFieldError(t, r, "users", "1234567890123456789 is not a member of your organization.")
 }
+
+// TestUnknownCommandShownSafely: the unknown-command answer repeats the
+// word without invisible characters that could hide or reorder it.
+func TestUnknownCommandShownSafely(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		name, line, want string
+	}{
+		{"zero-width space", "frob\u200bnicate", "“frobnicate”"},
+		{"right-to-left override", "\u202eetacinborf now", "“etacinborf”"},
+		{"isolate and byte order mark", "\ufeff\u2067frob\u2069", "“frob”"},
+		{"long", strings.Repeat("x", 300), "“" + strings.Repeat("x", 39) + "…”"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.at(t).run(alice, tt.line)
+			wantMessage(t, r, "I don't know the command "+tt.want)
+			if strings.ContainsAny(text(r), "\u200b\u202e\ufeff\u2067\u2069") {
+				t.Errorf("the answer holds invisible characters: %q", text(r))
+			}
+		})
+	}
+	wantMessage(t, e.run(alice.de(), "hilf\u200be"), "Den Befehl „hilfe“ kenne ich nicht.")
+}

@@ -27,11 +27,11 @@ func (c *call) pickProduct(words []string, keep func(catalog.Product) bool, cmd,
 	case len(matches) == 1:
 		return matches[0], nil
 	case len(matches) == 0:
-		r := c.fail(c.t.T("ErrNoProduct", "Query", query))
+		r := c.fail(c.t.T("ErrNoProduct", "Query", shown(query)))
 		r.Messages[0].Buttons = []Button{{Label: c.t.T("BtnCatalog"), Command: "catalog"}}
 		return catalog.Product{}, &r
 	}
-	msg := Message{Text: c.t.T("ChooseProduct", "Query", query)}
+	msg := Message{Text: c.t.T("ChooseProduct", "Query", shown(query))}
 	for i, p := range matches {
 		if i == 20 {
 			break
