@@ -267,8 +267,8 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 	} else if req.Form != nil {
 		// The submitted form is done with: answered, or refused and kept
 		// anew below with what was entered. (After a fault it stays, to be
-		// sent again.)
-		defer a.dropForm(ctx, req.Org, key)
+		// sent again.) Deleted after the answer, which need not wait.
+		a.background(func() { a.dropForm(context.WithoutCancel(ctx), req.Org, key) })
 	}
 	lang := resp.Lang
 	if lang == "" {
