@@ -28,8 +28,8 @@ import (
 // command options as mentions ("<@123…>", "<#123…>"). A card number
 // grouped in any other way, or of 12 to 16 digits, always counts.
 func HoldsCardNumber(text string) bool {
-	if !payment.ContainsCardNumber(text) {
-		return false // the common case: one pass over the text
+	if !hasDigits(text, 12) || !payment.ContainsCardNumber(text) {
+		return false // the common case, the first check without a pattern
 	}
 	if snowflake(strings.TrimSpace(text)) {
 		return false
@@ -41,6 +41,16 @@ func HoldsCardNumber(text string) bool {
 		return "<>" // not a separator: digits on either side stay apart
 	})
 	return payment.ContainsCardNumber(rest)
+}
+
+// hasDigits reports whether s has at least n digits 0-9.
+func hasDigits(s string, n int) bool {
+	for i := 0; i < len(s) && n > 0; i++ {
+		if '0' <= s[i] && s[i] <= '9' {
+			n--
+		}
+	}
+	return n == 0
 }
 
 // notCard matches the numbers in a text that may be no card numbers:
