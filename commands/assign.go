@@ -62,23 +62,22 @@ func (c *call) member(ref string) (Member, string) {
 	m, err := c.req.Members.Member(c.ctx, ref)
 	switch {
 	case errors.Is(err, ErrNoMember):
-		return m, c.t.T("ErrNotMember", "User", ref)
+		return m, c.t.T("ErrNotMember", "User", shown(ref))
 	case err != nil:
 		c.b.log.Warn("member lookup", "org", c.req.Org, "err", err)
-		return m, c.t.T("ErrLookup", "User", ref)
+		return m, c.t.T("ErrLookup", "User", shown(ref))
 	case m.Bot:
 		return m, c.t.T("ErrIsBot", "User", m.Name)
 	case m.Gone:
 		return m, c.t.T("ErrDeactivated", "User", m.Name)
 	case !store.ValidID(m.ID):
-		return m, c.t.T("ErrNotMember", "User", ref)
+		return m, c.t.T("ErrNotMember", "User", shown(ref))
 	}
 	return m, ""
 }
 
 func assignSubmit(c *call) Response {
-	errs := fieldErrors{}
-	c.checkValues(errs)
+	errs := c.checked
 	s, ok := c.ownSub("subscription", live, errs)
 	picked := c.values("users")
 	switch {
@@ -176,8 +175,7 @@ func unassignCmd(c *call) Response {
 }
 
 func unassignSubmit(c *call) Response {
-	errs := fieldErrors{}
-	c.checkValues(errs)
+	errs := c.checked
 	s, ok := c.ownSub("subscription", func(store.Subscription) bool { return true }, errs)
 	picked := c.values("users")
 	var members []store.Member

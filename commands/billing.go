@@ -93,7 +93,7 @@ func paymentCmd(c *call) Response {
 		}
 		return c.payLink(p.ID, "")
 	}
-	return c.fail(c.t.T("ErrPaymentArgs", "Word", c.args[0]))
+	return c.fail(c.t.T("ErrPaymentArgs", "Word", shown(c.args[0])))
 }
 
 func (c *call) paymentOverview() Response {
@@ -156,17 +156,7 @@ func (c *call) methodForm(m store.PaymentMethod) *Form {
 }
 
 func paymentSubmit(c *call) Response {
-	errs := fieldErrors{}
-	for _, id := range []string{"name", "address"} {
-		if payment.ContainsCardNumber(c.value(id)) {
-			errs.add(id, c.t.T("ErrCardInChat"))
-		}
-	}
-	if len(errs) > 0 {
-		// Never echo what was typed: it may be a card number.
-		return Response{FieldErrors: errs}
-	}
-	c.checkValues(errs)
+	errs := c.checked // card numbers in the name or address were refused before
 	b := c.billing()
 	m, _, ok := b.Method(c.req.Form.Context)
 	if !ok {

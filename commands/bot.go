@@ -166,6 +166,9 @@ type call struct {
 	now    time.Time
 	t      tr
 	args   []string
+	// checked are the problems checkValues found in a submitted form's
+	// values, which the form's own rules add to.
+	checked fieldErrors
 }
 
 // Handle answers a request. Mistakes of the user are answered in the
@@ -223,8 +226,8 @@ func (b *Bot) handle(c *call) (Response, error) {
 		opts.Once = onceKey(c.req)
 		run = f.submit
 	default:
-		if msg := checkText(c.t, req.Text, maxLine); msg != "" {
-			return c.fail(msg), nil
+		if checkText(c.t, req.Text, maxLine) != "" {
+			return b.refuseLine(c), nil
 		}
 		args := tokenize(req.Text)
 		sp, ok := b.lookup(args)
@@ -232,7 +235,7 @@ func (b *Bot) handle(c *call) (Response, error) {
 			if err := b.load(c, store.ViewOptions{Count: true, Now: now}); err != nil {
 				return c.unavailable(err)
 			}
-			return c.fail(c.t.T("ErrUnknownCommand", "Command", args[0])), nil
+			return c.fail(c.t.T("ErrUnknownCommand", "Command", shown(args[0]))), nil
 		}
 		if len(args) > 0 {
 			c.args = args[1:]
@@ -251,9 +254,15 @@ func (b *Bot) handle(c *call) (Response, error) {
 		return c.unavailable(err)
 	}
 	if c.view.Requests > b.cfg.RatePerMinute {
-		r := c.fail(c.t.T("ErrRateLimited"))
-		c.result = "limited"
-		return r, nil
+		return c.limited(), nil
+	}
+	if req.Form != nil {
+		c.checked = fieldErrors{}
+		if c.checkValues(c.checked) {
+			// Card data: the form's own rules do not run, so that nothing
+			// of the submission is looked up, kept or shown again.
+			return Response{Lang: c.t.lang, FieldErrors: c.checked}, nil
+		}
 	}
 	if c.view.Reply != "" {
 		return c.replay(store.Result{Repeat: true, Value: c.view.Reply}, c.fail(c.t.T("ErrRepeated"))), nil
@@ -264,6 +273,23 @@ func (b *Bot) handle(c *call) (Response, error) {
 		resp.FieldErrors = nil
 	}
 	return resp, nil
+}
+
+// refuseLine answers a command line that checkText refuses (a card number,
+// control characters, too long) with why, in the user's language, and
+// does nothing else with it: no word of it is looked at, looked up, kept,
+// logged or repeated.
+//
+// The refusal counts as one of the user's requests of the minute: it reads
+// the user's language, a round trip like any other request's, so that a
+// client sending such lines again and again is limited like any other.
+// When Redis does not answer, the refusal needs nothing of it: it comes in
+// the platform's language.
+func (b *Bot) refuseLine(c *call) Response {
+	if err := b.load(c, store.ViewOptions{Count: true, Now: c.now}); err == nil && c.view.Requests > b.cfg.RatePerMinute {
+		return c.limited()
+	}
+	return c.fail(checkText(c.t, c.req.Text, maxLine))
 }
 
 // load reads the user's view and sets the call's language from it.
@@ -292,6 +318,13 @@ func langOf(pref, locale string) string {
 func (c *call) fail(text string) Response {
 	c.result = "refused"
 	return Response{Lang: c.t.lang, Messages: []Message{{Text: text}}}
+}
+
+// limited answers a request over the user's requests per minute.
+func (c *call) limited() Response {
+	r := c.fail(c.t.T("ErrRateLimited"))
+	c.result = "limited"
+	return r
 }
 
 // unavailable answers when Redis cannot be reached: nothing was changed.

@@ -56,12 +56,11 @@ func cancelCmd(c *call) Response {
 }
 
 func cancelSubmit(c *call) Response {
-	errs := fieldErrors{}
+	errs := c.checked
 	feedback := c.value("feedback")
 	if n := utf8.RuneCountInString(feedback); n > maxFeedback {
 		errs.add("feedback", c.t.T("ErrTooLong", "Max", c.t.Num(maxFeedback)))
 	}
-	c.checkValues(errs)
 	s, _ := c.ownSub("subscription", live, errs)
 	key := c.value("reason")
 	if _, ok := c.reason(key); !ok {

@@ -73,9 +73,12 @@ func (e fieldErrors) add(id, msg string) {
 	}
 }
 
-// checkValues refuses values that no input of any form takes: overlong
-// text or control characters. It applies to every submitted value.
-func (c *call) checkValues(errs fieldErrors) {
+// checkValues refuses values that no input of any form takes: card
+// numbers, overlong text or control characters (checkText). Bot.handle
+// runs it on every submitted value of every form, before the form's own
+// rules, which start from what it found (call.checked). It reports whether
+// a value holds a card number.
+func (c *call) checkValues(errs fieldErrors) (card bool) {
 	for id, vals := range c.req.Form.Values {
 		for _, v := range vals {
 			most := 200
@@ -83,13 +86,20 @@ func (c *call) checkValues(errs fieldErrors) {
 				most = 1000
 			}
 			if msg := checkText(c.t, v, most); msg != "" {
-				errs.add(id, msg)
+				// A card number's warning wins over another value's
+				// problem in the same input.
+				if HoldsCardNumber(v) {
+					errs[id], card = msg, true
+				} else {
+					errs.add(id, msg)
+				}
 			}
 		}
 	}
 	if utf8.RuneCountInString(c.req.Form.Context) > MaxContext {
 		errs.add("_form", c.t.T("ErrBadRequest"))
 	}
+	return card
 }
 
 // ownSub finds the user's subscription a form names in input id, keeping

@@ -189,12 +189,15 @@ func (d *directory) Member(_ context.Context, ref string) (commands.Member, erro
 type env struct {
 	t     *testing.T
 	mr    *miniredis.Miniredis // nil on a real Redis
+	addr  string               // of the Redis
 	rdb   *redis.Client
 	st    *store.Store
 	bot   *commands.Bot
 	clock *clock
 	cfg   commands.Config
 	cat   *catalog.Catalog
+	// logs is everything the bots logged, at every level.
+	logs *logBuffer
 
 	// last are the notifications the latest request that caused any
 	// added to the outbox.
@@ -307,7 +310,7 @@ func start(t *testing.T, opt *redis.Options, opts ...func(*commands.Config)) *en
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e := &env{t: t, rdb: rdb, st: store.New(rdb), clock: &clock{now: t0}, cfg: cfg, cat: cat}
+	e := &env{t: t, addr: opt.Addr, rdb: rdb, st: store.New(rdb), clock: &clock{now: t0}, cfg: cfg, cat: cat, logs: &logBuffer{}}
 	e.bot = e.newBot()
 	return e
 }
@@ -315,20 +318,46 @@ func start(t *testing.T, opt *redis.Options, opts ...func(*commands.Config)) *en
 // newBot is another bot (replica) on the same store and clock.
 func (e *env) newBot() *commands.Bot {
 	e.t.Helper()
+	log := slog.New(slog.NewTextHandler(testLog{e.t, e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b, err := commands.New(e.st, e.cat, payment.NewSandbox(), e.cfg, commands.WithClock(e.clock.Now),
-		commands.WithLogger(slog.New(slog.NewTextHandler(testLog{e.t}, nil))))
+		commands.WithLogger(log), commands.WithObserver(func(ctx context.Context, o commands.Outcome) {
+			// What serve logs of every request (cmd/billingbot).
+			log.InfoContext(ctx, "request", "org", o.Org, "command", o.Command, "result", o.Result)
+		}))
 	if err != nil {
 		e.t.Fatalf("commands.New: %v", err)
 	}
 	return b
 }
 
-// testLog writes the bot's log to the test's log.
-type testLog struct{ t *testing.T }
+// testLog writes the bot's log to the test's log, and keeps it.
+type testLog struct {
+	t    *testing.T
+	keep *logBuffer
+}
 
 func (l testLog) Write(p []byte) (int, error) {
+	l.keep.Write(p)
 	l.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
+}
+
+// logBuffer is a log that the bots' goroutines and the test share.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // at is the env for a subtest.

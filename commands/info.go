@@ -44,7 +44,7 @@ func productsCmd(c *call) Response {
 			selfServiceOnly = true
 		case "all", "alle":
 		default:
-			return c.fail(c.t.T("ErrBadFilter", "Filter", c.args[0]))
+			return c.fail(c.t.T("ErrBadFilter", "Filter", shown(c.args[0])))
 		}
 	}
 	var msgs []Message
@@ -156,7 +156,7 @@ func languageCmd(c *call) Response {
 		lang = "en"
 	case "auto":
 	default:
-		return c.fail(c.t.T("ErrBadLanguage", "Language", c.args[0]))
+		return c.fail(c.t.T("ErrBadLanguage", "Language", shown(c.args[0])))
 	}
 	if err := c.b.store.SetPrefs(c.ctx, c.req.Org, c.req.User.ID, store.Prefs{Lang: lang}); err != nil {
 		return c.storeFault(err)
@@ -168,7 +168,7 @@ func languageCmd(c *call) Response {
 func adminCmd(c *call) Response {
 	if len(c.args) > 0 {
 		if w := strings.ToLower(c.args[0]); w != "channel" && w != "kanal" {
-			return c.fail(c.t.T("ErrBadAdminArg", "Word", c.args[0]))
+			return c.fail(c.t.T("ErrBadAdminArg", "Word", shown(c.args[0])))
 		}
 		if len(c.args) < 2 {
 			return c.fail(c.t.T("AdminChannelIs", "Channel", c.channelName()))

@@ -153,8 +153,7 @@ func invoicesFormView(s *Submission, now time.Time) store.ViewOptions {
 }
 
 func invoicesSubmit(c *call) Response {
-	errs := fieldErrors{}
-	c.checkValues(errs)
+	errs := c.checked
 	r, err := formRange(c.req.Form, c.now)
 	if err != nil {
 		errs.add(err.field, c.t.T(err.msg, err.kv...))

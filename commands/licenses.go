@@ -51,8 +51,7 @@ func (c *call) productMax(s store.Subscription) int {
 }
 
 func licensesSubmit(c *call) Response {
-	errs := fieldErrors{}
-	c.checkValues(errs)
+	errs := c.checked
 	s, ok := c.ownSub("subscription", live, errs)
 	if ok && s.Status == store.StatusTrial {
 		errs.add("subscription", c.t.T("ErrTrialLicenses", "Product", s.ProductName))

@@ -65,11 +65,18 @@ func closing(open rune) rune {
 	return open
 }
 
-// checkText returns a message when s is longer than max characters or holds
-// control characters (other than line breaks and tabs), else "".
+// checkText returns a message when s holds a card number (HoldsCardNumber),
+// is longer than most characters or holds control characters (other than
+// line breaks and tabs), else "". It is the one check of everything users
+// type: every command line (Bot.handle) and every submitted value
+// (checkValues). Card data comes first: whatever else is wrong, the user
+// hears that it has no place in chat.
 func checkText(t tr, s string, most int) string {
 	if !utf8.ValidString(s) {
 		return t.T("ErrControlChars")
+	}
+	if HoldsCardNumber(s) {
+		return t.T("ErrCardInChat")
 	}
 	if n := utf8.RuneCountInString(s); n > most {
 		return t.T("ErrTooLong", "Max", t.Num(most))

@@ -27,11 +27,11 @@ func (c *call) pickProduct(words []string, keep func(catalog.Product) bool, cmd,
 	case len(matches) == 1:
 		return matches[0], nil
 	case len(matches) == 0:
-		r := c.fail(c.t.T("ErrNoProduct", "Query", query))
+		r := c.fail(c.t.T("ErrNoProduct", "Query", shown(query)))
 		r.Messages[0].Buttons = []Button{{Label: c.t.T("BtnCatalog"), Command: "catalog"}}
 		return catalog.Product{}, &r
 	}
-	msg := Message{Text: c.t.T("ChooseProduct", "Query", query)}
+	msg := Message{Text: c.t.T("ChooseProduct", "Query", shown(query))}
 	for i, p := range matches {
 		if i == 20 {
 			break
@@ -140,8 +140,7 @@ func (c *call) ownTrial(productID string) (store.Subscription, bool) {
 }
 
 func buySubmit(c *call) Response {
-	errs := fieldErrors{}
-	c.checkValues(errs)
+	errs := c.checked
 	p, ok := c.b.catalog.Get(c.value("product"))
 	if !ok {
 		errs.add("product", c.t.T("ErrChooseProduct"))
@@ -316,8 +315,7 @@ func trialCmd(c *call) Response {
 }
 
 func trialSubmit(c *call) Response {
-	errs := fieldErrors{}
-	c.checkValues(errs)
+	errs := c.checked
 	p, ok := c.b.catalog.Get(c.value("product"))
 	switch {
 	case !ok:

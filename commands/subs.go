@@ -56,7 +56,7 @@ func (c *call) pickSub(words []string, candidates []store.Subscription, cmd stri
 			}
 		}
 		if len(matches) == 0 {
-			r := c.fail(c.t.T("ErrNoSubMatch", "Query", query))
+			r := c.fail(c.t.T("ErrNoSubMatch", "Query", shown(query)))
 			return store.Subscription{}, &r
 		}
 	}

@@ -1698,6 +1698,24 @@ func TestCacheMiniredis(t *testing.T) {
 	if err := s.CachePut(ctx, orgA, "k", "v", 0); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("CachePut without TTL = %v, want ErrInvalid", err)
 	}
+
+	for _, org := range []string{orgA, orgB} {
+		if err := s.CachePut(ctx, org, "form:k", "v", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CacheDelete(ctx, orgA, "form:k"); err != nil {
+		t.Errorf("CacheDelete = %v", err)
+	}
+	if _, ok, _ := s.CacheGet(ctx, orgA, "form:k"); ok {
+		t.Error("a deleted value is still kept")
+	}
+	if _, ok, _ := s.CacheGet(ctx, orgB, "form:k"); !ok {
+		t.Error("CacheDelete deleted another organization's value")
+	}
+	if err := s.CacheDelete(ctx, orgA, "form:k"); err != nil {
+		t.Errorf("CacheDelete of nothing = %v, want nil", err)
+	}
 }
 
 func TestSettingsMiniredis(t *testing.T) {

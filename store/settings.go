@@ -338,6 +338,18 @@ func (s *Store) CacheGet(ctx context.Context, org, key string) (string, bool, er
 	return v, true, nil
 }
 
+// CacheDelete drops a value CachePut kept, when it is no longer needed
+// (a form's values once the form is done); there may be none.
+func (s *Store) CacheDelete(ctx context.Context, org, key string) error {
+	const op = "cache delete"
+	if err := checkIDs(op, org); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	defer cancel()
+	return wrap(op, s.rdb.Del(ctx, orgKeys(org).cache(key)).Err())
+}
+
 // CacheGetTTL is CacheGet that also says how much longer the value is kept
 // (GET and PTTL in one round trip), so that a copy kept elsewhere can
 // expire with it.

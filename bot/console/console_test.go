@@ -44,22 +44,49 @@ type testBot struct {
 	bot   *commands.Bot
 	store *store.Store
 	clock *clock
+	addr  string // of the Redis
+	// logs is what the bot logged, at every level.
+	logs *logBuffer
+}
+
+// logBuffer is a log that the bot's goroutines and the test share.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func newTestBot(t *testing.T) *testBot {
 	t.Helper()
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	return newTestBotAt(t, miniredis.RunT(t).Addr())
+}
+
+// newTestBotAt is newTestBot on the Redis at addr.
+func newTestBotAt(t *testing.T, addr string) *testBot {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
 	st := store.New(rdb)
 	clk := &clock{now: time.Now().UTC()}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &logBuffer{}
+	quiet := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b, err := commands.New(st, catalog.Demo(), payment.NewSandbox(),
 		commands.Config{PublicURL: "http://localhost:8080"}, commands.WithClock(clk.Now), commands.WithLogger(quiet))
 	if err != nil {
 		t.Fatalf("commands.New: %v", err)
 	}
-	return &testBot{bot: b, store: st, clock: clk}
+	return &testBot{bot: b, store: st, clock: clk, addr: addr, logs: logs}
 }
 
 // seedCard gives a user a sandbox card through the payment link, as the

@@ -167,6 +167,11 @@ func (s *session) ask(ctx context.Context, in commands.Input, w chrome) ([]strin
 		if problem == "" {
 			return v, nil
 		}
+		if commands.HoldsCardNumber(line) {
+			// The problem repeats the answer: say what the bot says of a
+			// card number instead.
+			problem = s.bot.Text(s.language(), "ErrCardInChat")
+		}
 		s.out.print("  ! " + problem + "\n")
 	}
 }

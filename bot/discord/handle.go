@@ -264,6 +264,11 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 	resp := res.resp
 	if res.err != nil {
 		a.log.Error("discord: core fault", "org", req.Org, "err", res.err)
+	} else if req.Form != nil {
+		// The submitted form is done with: answered, or refused and kept
+		// anew below with what was entered. (After a fault it stays, to be
+		// sent again.) Deleted after the answer, which need not wait.
+		a.background(func() { a.dropForm(context.WithoutCancel(ctx), req.Org, key) })
 	}
 	lang := resp.Lang
 	if lang == "" {
@@ -273,7 +278,7 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 	var rep reply
 	switch {
 	case resp.Form != nil:
-		fkey, err := a.keepForm(ctx, req.Org, resp.Form)
+		fkey, err := a.keepForm(ctx, req.Org, resp.Form, cacheTTL)
 		if err != nil {
 			a.log.Warn("discord: keep form", "org", req.Org, "err", err)
 			if !modalOK {
@@ -333,7 +338,7 @@ func (a *Adapter) fieldErrors(ctx context.Context, req commands.Request, sent *c
 		Components: []actionRow{}, AllowedMentions: allowedMentions{Parse: []string{}}}
 	if sent != nil {
 		filled := withValues(*sent, req.Form.Values)
-		if key, err := a.keepForm(ctx, req.Org, &filled); err == nil {
+		if key, err := a.keepForm(ctx, req.Org, &filled, refusedTTL); err == nil {
 			m.Components = []actionRow{{Type: ctActionRow, Components: []button{{Type: ctButton, Style: stylePrimary,
 				Label: truncate(a.bot.Text(lang, "DiscordReopen"), maxButtonLabel), CustomID: reopenPrefix + key}}}}
 		} else {

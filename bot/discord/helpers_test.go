@@ -2,6 +2,7 @@ package discord
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -168,6 +169,8 @@ func (f *fakeDiscord) none(t *testing.T) {
 // and a fake Discord behind it.
 type env struct {
 	t    *testing.T
+	addr string // of the Redis
+	logs *logBuffer
 	st   *store.Store
 	bot  *commands.Bot
 	a    *Adapter
@@ -178,13 +181,24 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	return newEnvAt(t, miniredis.RunT(t).Addr())
+}
+
+// newEnvAt is newEnv on the Redis at addr. The bot's and the adapter's
+// logs, at every level, and the log line serve writes for every request,
+// go to env.logs.
+func newEnvAt(t *testing.T, addr string) *env {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
 	st := store.New(rdb)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &logBuffer{}
+	quiet := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	bot, err := commands.New(st, catalog.Demo(), payment.NewSandbox(),
-		commands.Config{PublicURL: "http://localhost:8080"}, commands.WithLogger(quiet))
+		commands.Config{PublicURL: "http://localhost:8080"}, commands.WithLogger(quiet),
+		commands.WithObserver(func(ctx context.Context, o commands.Outcome) {
+			quiet.InfoContext(ctx, "request", "org", o.Org, "command", o.Command, "result", o.Result)
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +213,25 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Wait)
-	return &env{t: t, st: st, bot: bot, a: a, fake: fake, priv: priv}
+	return &env{t: t, addr: addr, logs: logs, st: st, bot: bot, a: a, fake: fake, priv: priv}
+}
+
+// logBuffer is a log that the adapter's goroutines and the test share.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // deliver runs a sender over the outboxes, as serve does, until nothing is

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/billingbot/billingbot/commands"
@@ -78,17 +80,36 @@ type cachedForm struct {
 	Form commands.Form `json:"form"`
 }
 
-// keepForm stores a form under a fresh key.
-func (a *Adapter) keepForm(ctx context.Context, org string, f *commands.Form) (string, error) {
+// keepForm stores a form under a fresh key for ttl: cacheTTL for a form
+// the core opens, refusedTTL for a refused one filled with what the user
+// entered.
+func (a *Adapter) keepForm(ctx context.Context, org string, f *commands.Form, ttl time.Duration) (string, error) {
 	doc, err := json.Marshal(cachedForm{Form: *f})
 	if err != nil {
 		return "", err
 	}
 	key := store.NewID()
-	if err := a.store.CachePut(ctx, org, "form:"+key, string(doc), cacheTTL); err != nil {
+	if err := a.store.CachePut(ctx, org, "form:"+key, string(doc), ttl); err != nil {
 		return "", fmt.Errorf("keep form %q: %w", f.ID, err)
 	}
 	return key, nil
+}
+
+// refusedTTL is how long a refused form is kept with what the user
+// entered, for its reopen button: long enough to correct it, and no
+// longer. The entry is deleted as soon as the form is submitted again.
+const refusedTTL = 15 * time.Minute
+
+// dropForm deletes a form keepForm stored once its modal was submitted and
+// answered: a refused one lives on under a new key, with the values
+// entered.
+func (a *Adapter) dropForm(ctx context.Context, org, key string) {
+	if !store.ValidID(key) {
+		return
+	}
+	if err := a.store.CacheDelete(ctx, org, "form:"+key); err != nil {
+		a.log.Warn("discord: drop form", "org", org, "err", err)
+	}
 }
 
 // errFormGone is a form that keepForm never stored or that expired.
@@ -323,11 +344,14 @@ func snowflake(ref string) string {
 	return ref
 }
 
-// withValues is the form filled with what a submission entered.
+// withValues is the form filled with what a submission entered, but for
+// values that hold a card number (commands.HoldsCardNumber): those inputs
+// keep their initial values, so that no card number is kept or shown
+// again.
 func withValues(f commands.Form, values map[string][]string) commands.Form {
 	f.Inputs = append([]commands.Input(nil), f.Inputs...)
 	for i, in := range f.Inputs {
-		if v, ok := values[in.ID]; ok && in.Kind != commands.KindInfo {
+		if v, ok := values[in.ID]; ok && in.Kind != commands.KindInfo && !slices.ContainsFunc(v, commands.HoldsCardNumber) {
 			f.Inputs[i].Value = append([]string(nil), v...)
 		}
 	}

@@ -227,6 +227,8 @@ func (f *fakeSlack) methods() []string {
 // env is an adapter on a real bot on miniredis, talking to a fake Slack.
 type env struct {
 	t     *testing.T
+	addr  string     // of the Redis
+	logs  *logBuffer // what the bot and the adapter logged
 	slack *fakeSlack
 	st    *store.Store
 	bot   *commands.Bot
@@ -250,13 +252,24 @@ func (e *env) deliver() {
 
 func newEnv(t *testing.T, opts ...func(*Config)) *env {
 	t.Helper()
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	return newEnvAt(t, miniredis.RunT(t).Addr(), opts...)
+}
+
+// newEnvAt is newEnv on the Redis at addr. The bot's and the adapter's
+// logs, and the log line serve writes for every request, go to the test's
+// log and to env.logs.
+func newEnvAt(t *testing.T, addr string, opts ...func(*Config)) *env {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
 	st := store.New(rdb)
-	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(testLog{t, logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	bot, err := commands.New(st, catalog.Demo(), payment.NewSandbox(), commands.Config{PublicURL: "https://pay.example"},
-		commands.WithClock(func() time.Time { return t0 }), commands.WithLogger(log))
+		commands.WithClock(func() time.Time { return t0 }), commands.WithLogger(log),
+		commands.WithObserver(func(ctx context.Context, o commands.Outcome) {
+			log.InfoContext(ctx, "request", "org", o.Org, "command", o.Command, "result", o.Result)
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,15 +291,37 @@ func newEnv(t *testing.T, opts ...func(*Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.wg.Wait) // background work ends before miniredis does
-	return &env{t: t, slack: fs, st: st, bot: bot, a: a, now: t0}
+	return &env{t: t, addr: addr, logs: logs, slack: fs, st: st, bot: bot, a: a, now: t0}
 }
 
-// testLog writes logs to the test's log.
-type testLog struct{ t *testing.T }
+// testLog writes logs to the test's log, and keeps them.
+type testLog struct {
+	t    *testing.T
+	keep *logBuffer
+}
 
 func (l testLog) Write(p []byte) (int, error) {
+	l.keep.Write(p)
 	l.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
+}
+
+// logBuffer is a log that the adapter's goroutines and the test share.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // addCard gives a user a payment method, as the payment page does.
