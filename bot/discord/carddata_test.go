@@ -159,6 +159,9 @@ func (e *env) buyVisio() string {
 	_, data = answer(e.t, e.post(e.interaction(aliceEN, itModalSubmit, submission(data["custom_id"].(string), map[string][]string{
 		"product": {"visio-plan-2"}, "licenses": {"5"}, "period": {"monthly"}, "method": {e.methodID(alice)}}, "licenses"), "")))
 	e.a.Wait()
+	if _, err := e.bot.RunDue(e.t.Context()); err != nil { // the purchase's charge
+		e.t.Fatal(err)
+	}
 	view, err := e.st.View(e.t.Context(), testOrg, alice, store.ViewOptions{})
 	if err != nil || len(view.Subs) != 1 {
 		e.t.Fatalf("after buying: %+v, %v; answer %s", view.Subs, err, text(data))

@@ -142,6 +142,9 @@ func (e *env) buyVisio(user string) string {
 		e.t.Fatalf("buy: %s", w.Body)
 	}
 	e.a.wg.Wait()
+	if _, err := e.bot.RunDue(context.Background()); err != nil { // the purchase's charge
+		e.t.Fatal(err)
+	}
 	v, err := e.st.View(context.Background(), testOrg, user, store.ViewOptions{})
 	if err != nil || len(v.Subs) != 1 {
 		e.t.Fatalf("after buying: %+v, %v", v.Subs, err)
