@@ -1,5 +1,6 @@
-// Package payment turns cards into reusable tokens and charges them,
-// through a Gateway: a real payment provider, or the offline Sandbox.
+// Package payment charges customers through a Provider: Stripe, whose own
+// pages take the cards, or the offline Sandbox, whose cards are typed on
+// billingbot's payment page.
 //
 // Card numbers and security codes are never logged, stored or put in error
 // messages: a Card formats itself without them, and only a Method (brand,
@@ -7,14 +8,12 @@
 package payment
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
-	"time"
 )
 
 // Card is a payment card as entered by its holder. It exists only while a
@@ -43,26 +42,7 @@ func (c Card) LogValue() slog.Value { return slog.StringValue(c.redacted()) }
 // MarshalJSON encodes the redacted card, so that it cannot be stored.
 func (c Card) MarshalJSON() ([]byte, error) { return json.Marshal(c.redacted()) }
 
-// Method is a tokenized card: all of it that may be stored and shown.
-type Method struct {
-	Token    string // the gateway's reusable token, for Charge
-	Brand    string // one of the Brand… constants
-	Last4    string // last four digits of the number
-	ExpMonth int
-	ExpYear  int
-}
-
-// Gateway is a payment provider.
-type Gateway interface {
-	// Tokenize checks a card and turns it into a reusable token.
-	Tokenize(ctx context.Context, c Card, now time.Time) (Method, error)
-	// Charge takes amount (minor units) in currency from a tokenized
-	// method. idempotencyKey: a repeat with the same key returns the first
-	// result and charges nothing twice.
-	Charge(ctx context.Context, token string, amount int64, currency, idempotencyKey string) (chargeID string, err error)
-}
-
-// Kinds of errors of a Gateway; check them with errors.Is. No error names
+// Kinds of errors of a Provider; check them with errors.Is. No error names
 // a card's number or security code.
 var (
 	ErrInvalidNumber = errors.New("invalid card number")

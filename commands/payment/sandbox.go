@@ -38,15 +38,48 @@ const (
 	tokenRandSize = 8 // bytes
 )
 
-// Sandbox is an offline Gateway for trying the bot and for tests: it checks
-// cards like a real provider, knows a few test cards, and charges nothing.
+// Sandbox is an offline Provider for trying the bot and for tests: it
+// checks the cards typed on billingbot's payment page like a real provider,
+// knows a few test cards, and charges nothing. It is in test mode.
 //
-// It keeps no state: a token holds all that Charge needs, and a charge id
-// is derived from the token and the idempotency key, so that a repeated
-// charge returns the same id on any replica. It is safe for concurrent use.
+// It keeps no state: a token holds all that Charge needs, and customer and
+// charge ids are derived from the idempotency keys, so that a repeat
+// returns the same id on any replica. It is safe for concurrent use.
 type Sandbox struct{}
 
-var _ Gateway = (*Sandbox)(nil)
+var (
+	_ Provider  = (*Sandbox)(nil)
+	_ CardTaker = (*Sandbox)(nil)
+)
+
+// Name is "sandbox".
+func (s *Sandbox) Name() string { return "sandbox" }
+
+// TestMode is true: the sandbox moves no money.
+func (s *Sandbox) TestMode() bool { return true }
+
+// Customer returns a customer id derived from the idempotency key.
+func (s *Sandbox) Customer(ctx context.Context, r CustomerRequest) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("customer: %w", err)
+	}
+	if r.IdempotencyKey == "" {
+		return "", fmt.Errorf("customer: %w: empty idempotency key", ErrInvalidCharge)
+	}
+	sum := sha256.Sum256([]byte("customer\x00" + r.IdempotencyKey))
+	return "cus_sandbox_" + hex.EncodeToString(sum[:12]), nil
+}
+
+// Detach checks the form of the token; the sandbox keeps nothing to remove.
+func (s *Sandbox) Detach(ctx context.Context, token string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("detach: %w", err)
+	}
+	if _, ok := parseToken(token); !ok {
+		return fmt.Errorf("detach: %w", ErrInvalidToken)
+	}
+	return nil
+}
 
 // NewSandbox returns a sandbox gateway.
 func NewSandbox() *Sandbox { return &Sandbox{} }
@@ -90,41 +123,46 @@ func (s *Sandbox) Tokenize(ctx context.Context, c Card, now time.Time) (Method, 
 		return Method{}, fmt.Errorf("tokenize card: %w", err)
 	}
 	last4 := n[len(n)-4:]
+	// The fingerprint is keyed, so that it cannot be reversed by trying
+	// every number of a brand and its last four digits.
+	mac := sha256.Sum256([]byte("billingbot sandbox fingerprint\x00" + n))
 	return Method{
-		Token:    tokenPrefix + strings.Join([]string{brand, last4, flag, hex.EncodeToString(random)}, "_"),
-		Brand:    brand,
-		Last4:    last4,
-		ExpMonth: c.ExpMonth,
-		ExpYear:  c.ExpYear,
+		Token:       tokenPrefix + strings.Join([]string{brand, last4, flag, hex.EncodeToString(random)}, "_"),
+		Brand:       brand,
+		Last4:       last4,
+		ExpMonth:    c.ExpMonth,
+		ExpYear:     c.ExpYear,
+		Fingerprint: "fp_sandbox_" + hex.EncodeToString(mac[:8]),
 	}, nil
 }
 
-// Charge charges amount minor units of the ISO 4217 currency cur to the
-// method of token. The charge id depends only on token and idempotencyKey:
-// a repeat returns the same id, and the sandbox charges nothing anyway.
-// Like a real provider, it does not notice a repeat with other amounts.
-func (s *Sandbox) Charge(ctx context.Context, token string, amount int64, cur, idempotencyKey string) (string, error) {
+// Charge charges r.Amount minor units of the ISO 4217 currency r.Currency
+// to the method of r.Method, at once. The charge id depends only on the
+// token and the idempotency key: a repeat returns the same id, and the
+// sandbox charges nothing anyway. Like a real provider, it does not notice
+// a repeat with other amounts.
+func (s *Sandbox) Charge(ctx context.Context, r ChargeRequest) (Charge, error) {
 	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("charge: %w", err)
+		return Charge{}, fmt.Errorf("charge: %w", err)
 	}
-	flag, ok := parseToken(token)
+	flag, ok := parseToken(r.Method)
 	if !ok {
-		return "", fmt.Errorf("charge: %w", ErrInvalidToken)
+		return Charge{}, fmt.Errorf("charge: %w", ErrInvalidToken)
 	}
-	if amount <= 0 {
-		return "", fmt.Errorf("charge: %w: amount %d is not positive", ErrInvalidCharge, amount)
+	if r.Amount <= 0 {
+		return Charge{}, fmt.Errorf("charge: %w: amount %d is not positive", ErrInvalidCharge, r.Amount)
 	}
-	if _, err := currency.ParseISO(cur); err != nil {
-		return "", fmt.Errorf("charge: %w: unknown currency %q", ErrInvalidCharge, cur)
+	if _, err := currency.ParseISO(r.Currency); err != nil {
+		return Charge{}, fmt.Errorf("charge: %w: unknown currency %q", ErrInvalidCharge, r.Currency)
 	}
-	if idempotencyKey == "" {
-		return "", fmt.Errorf("charge: %w: empty idempotency key", ErrInvalidCharge)
+	if r.IdempotencyKey == "" {
+		return Charge{}, fmt.Errorf("charge: %w: empty idempotency key", ErrInvalidCharge)
 	}
 	if flag == flagDecline {
-		return "", fmt.Errorf("charge: %w", ErrDeclined)
+		return Charge{}, fmt.Errorf("charge: %w", ErrDeclined)
 	}
-	sum := sha256.Sum256([]byte(token + "\x00" + idempotencyKey))
-	return "ch_" + hex.EncodeToString(sum[:12]), nil
+	sum := sha256.Sum256([]byte(r.Method + "\x00" + r.IdempotencyKey))
+	return Charge{ID: "ch_" + hex.EncodeToString(sum[:12]), Status: ChargeSucceeded}, nil
 }
 
 // parseToken checks the form of a sandbox token and returns its flag.

@@ -140,15 +140,15 @@ func TestSandboxCharge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, err := s.Charge(context.Background(), tt.token, tt.amount, tt.currency, tt.key)
+			ch, err := s.Charge(context.Background(), ChargeRequest{Method: tt.token, Amount: tt.amount, Currency: tt.currency, IdempotencyKey: tt.key})
 			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) || id != "" {
-					t.Errorf("Charge() = %q, %v, want error %v", id, err, tt.wantErr)
+				if !errors.Is(err, tt.wantErr) || ch != (Charge{}) {
+					t.Errorf("Charge() = %+v, %v, want error %v", ch, err, tt.wantErr)
 				}
 				return
 			}
-			if err != nil || !regexp.MustCompile(`^ch_[0-9a-f]{24}$`).MatchString(id) {
-				t.Errorf("Charge() = %q, %v, want a charge id ch_<24 hex digits>", id, err)
+			if err != nil || !regexp.MustCompile(`^ch_[0-9a-f]{24}$`).MatchString(ch.ID) || ch.Status != ChargeSucceeded {
+				t.Errorf("Charge() = %+v, %v, want a succeeded charge with an id ch_<24 hex digits>", ch, err)
 			}
 		})
 	}
@@ -160,11 +160,11 @@ func TestSandboxChargeIdempotent(t *testing.T) {
 	other := tokenize(t, s, "4242424242424242")
 	charge := func(s *Sandbox, token, key string) string {
 		t.Helper()
-		id, err := s.Charge(context.Background(), token, 1260, "EUR", key)
+		ch, err := s.Charge(context.Background(), ChargeRequest{Method: token, Amount: 1260, Currency: "EUR", IdempotencyKey: key})
 		if err != nil {
 			t.Fatalf("Charge() error = %v", err)
 		}
-		return id
+		return ch.ID
 	}
 	first := charge(s, visa, "order-1")
 	if again := charge(s, visa, "order-1"); again != first {
@@ -189,7 +189,7 @@ func TestSandboxContext(t *testing.T) {
 	if _, err := s.Tokenize(ctx, card("4242424242424242"), testNow()); !errors.Is(err, context.Canceled) {
 		t.Errorf("Tokenize(canceled) error = %v, want context.Canceled", err)
 	}
-	if _, err := s.Charge(ctx, visa, 1, "EUR", "k"); !errors.Is(err, context.Canceled) {
+	if _, err := s.Charge(ctx, ChargeRequest{Method: visa, Amount: 1, Currency: "EUR", IdempotencyKey: "k"}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Charge(canceled) error = %v, want context.Canceled", err)
 	}
 }
@@ -229,7 +229,8 @@ func TestSandboxErrorsHideCard(t *testing.T) {
 func TestSandboxConcurrent(t *testing.T) {
 	s := NewSandbox()
 	visa := tokenize(t, s, "4242424242424242")
-	want, err := s.Charge(context.Background(), visa, 1260, "EUR", "order-1")
+	order := ChargeRequest{Method: visa, Amount: 1260, Currency: "EUR", IdempotencyKey: "order-1"}
+	want, err := s.Charge(context.Background(), order)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,12 +243,12 @@ func TestSandboxConcurrent(t *testing.T) {
 	)
 	for range n {
 		wg.Go(func() {
-			id, err := s.Charge(context.Background(), visa, 1260, "EUR", "order-1")
+			ch, err := s.Charge(context.Background(), order)
 			if err != nil {
 				errs <- err
 				return
 			}
-			ids <- id
+			ids <- ch.ID
 		})
 		wg.Go(func() {
 			m, err := s.Tokenize(context.Background(), card("5555555555554444"), testNow())
@@ -266,8 +267,8 @@ func TestSandboxConcurrent(t *testing.T) {
 		t.Errorf("concurrent call error = %v", err)
 	}
 	for id := range ids {
-		if id != want {
-			t.Errorf("concurrent Charge() = %q, want %q", id, want)
+		if id != want.ID {
+			t.Errorf("concurrent Charge() = %q, want %q", id, want.ID)
 		}
 	}
 	seen := map[string]bool{}
