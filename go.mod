@@ -11,6 +11,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/slack-go/slack v0.35.0
+	github.com/stripe/stripe-go/v83 v83.2.1
 	golang.org/x/image v0.48.0
 	golang.org/x/text v0.44.0
 )
