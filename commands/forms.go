@@ -117,7 +117,7 @@ func (c *call) ownSub(id string, keep func(store.Subscription) bool, errs fieldE
 		case s.Purchaser.ID != c.req.User.ID:
 			errs.add(id, c.t.T("ErrNotPurchaser", "Product", s.ProductName, "Purchaser", s.Purchaser.Name))
 		case !keep(s):
-			errs.add(id, c.t.T("ErrNotLive", "Product", s.ProductName, "Status", c.status(s)))
+			errs.add(id, c.notLive(s))
 		default:
 			return s, true
 		}

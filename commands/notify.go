@@ -57,8 +57,13 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 				"Date", c.t.DateTime(n.At.Add(ChargeExpiry))),
 			Buttons: []Button{{Label: c.t.T("BtnConfirmPayment"), URL: s.URL, Style: StylePrimary}}}
 	case NotePaymentExpired:
+		text := "NotePaymentExpired"
+		if s.Grant == "" {
+			text = "NoteRenewalExpired"
+		}
 		return Message{Title: c.t.T("NoteTitlePaymentExpired"),
-			Text: c.t.T("NotePaymentExpired", "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency), "Invoice", s.Invoice)}
+			Text:    c.t.T(text, "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency), "Invoice", s.Invoice),
+			Buttons: []Button{{Label: c.t.T("BtnPayment"), Command: "payment"}}}
 	case NoteRefunded:
 		return Message{Title: c.t.T("NoteTitleRefunded"),
 			Text: c.t.T("NoteRefunded", "Product", s.Product, "Amount", c.t.Money(s.Price, s.Currency), "Invoice", s.Invoice)}

@@ -43,7 +43,7 @@ func (c *call) pickSub(words []string, candidates []store.Subscription, cmd stri
 		}
 		// An id of a subscription the user cannot change here: say why.
 		if s, ok := c.subscription(query); ok {
-			r := c.fail(c.t.T("ErrNotLive", "Product", s.ProductName, "Status", c.status(s)))
+			r := c.fail(c.notLive(s))
 			if s.Purchaser.ID != c.req.User.ID {
 				r = c.fail(c.t.T("ErrNotPurchaser", "Product", s.ProductName, "Purchaser", s.Purchaser.Name))
 			}
@@ -112,6 +112,14 @@ func nameMatches(name, q string) bool {
 func (c *call) subLabel(s store.Subscription) string {
 	return c.t.T("SubLabel", "Product", s.ProductName, "Licenses", c.t.N("Licenses", s.Total),
 		"Date", c.t.Date(s.PurchasedAt))
+}
+
+// notLive says why a subscription cannot be changed.
+func (c *call) notLive(s store.Subscription) string {
+	if s.Status == store.StatusPending {
+		return c.t.T("ErrPending", "Product", s.ProductName)
+	}
+	return c.t.T("ErrNotLive", "Product", s.ProductName, "Status", c.status(s))
 }
 
 func (c *call) status(s store.Subscription) string {

@@ -39,6 +39,19 @@ type config struct {
 	// Operator is the seller that invoices name (BILLINGBOT_OPERATOR_NAME,
 	// BILLINGBOT_OPERATOR_ADDRESS).
 	Operator commands.Operator
+	// Payments is the payment provider (BILLINGBOT_PAYMENTS): "stripe",
+	// "sandbox", or "" when none was chosen.
+	Payments string
+	// Stripe is the Stripe account's settings (STRIPE_*).
+	Stripe stripeConfig
+}
+
+// stripeConfig is how billingbot reaches Stripe. The key and the webhook
+// secret are never printed.
+type stripeConfig struct {
+	SecretKey     string // STRIPE_SECRET_KEY
+	WebhookSecret string // STRIPE_WEBHOOK_SECRET
+	APIURL        string // STRIPE_API_URL; empty: Stripe's own
 }
 
 // Defaults of the configuration.
@@ -61,6 +74,12 @@ func loadConfig(env map[string]string) (config, error) {
 			URL:   get("BILLINGBOT_SUPPORT_URL"),
 			FAQ:   get("BILLINGBOT_SUPPORT_FAQ"),
 			Email: get("BILLINGBOT_SUPPORT_EMAIL"),
+		},
+		Payments: strings.ToLower(get("BILLINGBOT_PAYMENTS")),
+		Stripe: stripeConfig{
+			SecretKey:     get("STRIPE_SECRET_KEY"),
+			WebhookSecret: get("STRIPE_WEBHOOK_SECRET"),
+			APIURL:        get("STRIPE_API_URL"),
 		},
 	}
 	if cfg.Addr == "" {
@@ -128,8 +147,17 @@ func (c config) check() error {
 	if err := checkURL("BILLINGBOT_PUBLIC_URL", c.PublicURL); err != nil {
 		return err
 	}
+	switch c.Payments {
+	case "", "sandbox":
+	case "stripe":
+		if c.Stripe.SecretKey == "" || c.Stripe.WebhookSecret == "" {
+			return errors.New("BILLINGBOT_PAYMENTS=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
+		}
+	default:
+		return fmt.Errorf("BILLINGBOT_PAYMENTS: %q: want stripe or sandbox", c.Payments)
+	}
 	for _, k := range []struct{ name, value string }{
-		{"BILLINGBOT_SUPPORT_URL", c.Support.URL}, {"BILLINGBOT_SUPPORT_FAQ", c.Support.FAQ},
+		{"BILLINGBOT_SUPPORT_URL", c.Support.URL}, {"BILLINGBOT_SUPPORT_FAQ", c.Support.FAQ}, {"STRIPE_API_URL", c.Stripe.APIURL},
 	} {
 		if k.value != "" {
 			if err := checkURL(k.name, k.value); err != nil {

@@ -60,6 +60,17 @@ func TestLoadConfig(t *testing.T) {
 		{name: "bad jobs interval", env: map[string]string{"BILLINGBOT_JOBS_EVERY": "often"}, wantErr: "BILLINGBOT_JOBS_EVERY"},
 		{name: "claim timeout too short", env: map[string]string{"BILLINGBOT_OUTBOX_CLAIM_AFTER": "1ms"}, wantErr: "BILLINGBOT_OUTBOX_CLAIM_AFTER"},
 		{name: "bad support URL", env: map[string]string{"BILLINGBOT_SUPPORT_FAQ": "ftp://x"}, wantErr: "BILLINGBOT_SUPPORT_FAQ"},
+		{name: "sandbox", env: map[string]string{"BILLINGBOT_PAYMENTS": " Sandbox "}, want: with(func(c *config) { c.Payments = "sandbox" })},
+		{name: "stripe", env: map[string]string{"BILLINGBOT_PAYMENTS": "stripe", "STRIPE_SECRET_KEY": "sk_test_1",
+			"STRIPE_WEBHOOK_SECRET": "whsec_1", "STRIPE_API_URL": "http://127.0.0.1:12111"},
+			want: with(func(c *config) {
+				c.Payments, c.Stripe = "stripe", stripeConfig{SecretKey: "sk_test_1", WebhookSecret: "whsec_1", APIURL: "http://127.0.0.1:12111"}
+			})},
+		{name: "stripe without keys", env: map[string]string{"BILLINGBOT_PAYMENTS": "stripe", "STRIPE_SECRET_KEY": "sk_test_1"},
+			wantErr: "BILLINGBOT_PAYMENTS=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"},
+		{name: "unknown provider", env: map[string]string{"BILLINGBOT_PAYMENTS": "paypal"}, wantErr: `BILLINGBOT_PAYMENTS: "paypal": want stripe or sandbox`},
+		{name: "bad Stripe API URL", env: map[string]string{"BILLINGBOT_PAYMENTS": "stripe", "STRIPE_SECRET_KEY": "sk_test_1",
+			"STRIPE_WEBHOOK_SECRET": "whsec_1", "STRIPE_API_URL": "localhost:12111"}, wantErr: "STRIPE_API_URL"},
 		{name: "secret key hex", env: map[string]string{"BILLINGBOT_SECRET_KEY": hex.EncodeToString(key)},
 			want: with(func(c *config) { c.SecretKey = key })},
 		{name: "secret key hex upper case", env: map[string]string{"BILLINGBOT_SECRET_KEY": strings.ToUpper(hex.EncodeToString(key))},

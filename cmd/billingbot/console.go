@@ -86,7 +86,12 @@ func runConsole(ctx context.Context, args []string, env map[string]string, stdin
 	}
 	defer closeRedis()
 	st := store.New(rdb)
-	bot, err := commands.New(st, cat, payment.NewSandbox(), cfg.core(), commands.WithLogger(log))
+	pay, err := cfg.provider(false)
+	if err != nil {
+		fmt.Fprintf(stderr, "billingbot console: %v\n", err)
+		return exitUsage
+	}
+	bot, err := commands.New(st, cat, pay, cfg.core(), commands.WithLogger(log))
 	if err != nil {
 		fmt.Fprintf(stderr, "billingbot: %v\n", err)
 		return exitFailure
@@ -99,7 +104,9 @@ func runConsole(ctx context.Context, args []string, env map[string]string, stdin
 			cf.name = m.Name
 		}
 	}
-	if err := seedCard(ctx, st, bot, cf, log); err != nil {
+	if _, ok := pay.(payment.CardTaker); !ok {
+		// The provider's own page takes the cards: no demo card.
+	} else if err := seedCard(ctx, st, bot, cf, log); err != nil {
 		fmt.Fprintf(stderr, "billingbot: %v\n", redact(err.Error(), cfg.RedisURL))
 		return exitFailure
 	}

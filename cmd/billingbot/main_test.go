@@ -230,6 +230,10 @@ func TestUsage(t *testing.T) {
 		{name: "bad scheduler", args: []string{"console", "--scheduler", "maybe"}, code: 2, stderr: "-scheduler"},
 		{name: "bad log level", args: []string{"console"}, env: map[string]string{"BILLINGBOT_LOG_LEVEL": "loud"}, code: 2,
 			stderr: "BILLINGBOT_LOG_LEVEL"},
+		{name: "serve without a payment provider", args: []string{"serve"}, code: 2,
+			stderr: "no payment provider is configured: set BILLINGBOT_PAYMENTS=stripe with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, or BILLINGBOT_PAYMENTS=sandbox"},
+		{name: "serve with a bad Stripe key", args: []string{"serve"}, env: map[string]string{"BILLINGBOT_PAYMENTS": "stripe",
+			"STRIPE_SECRET_KEY": "pk_test_publishable", "STRIPE_WEBHOOK_SECRET": "whsec_1"}, code: 2, stderr: "billingbot serve: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -75,7 +75,7 @@ func startReplica(t *testing.T, name, redisAddr string, api *slackFake) *replica
 	r.cmd = exec.Command(bin, "serve")
 	r.cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-		"REDIS_URL=redis://" + redisAddr, "BILLINGBOT_ADDR=" + addr, "BILLINGBOT_LOG_FORMAT=json",
+		"REDIS_URL=redis://" + redisAddr, "BILLINGBOT_ADDR=" + addr, "BILLINGBOT_LOG_FORMAT=json", "BILLINGBOT_PAYMENTS=sandbox",
 		"SLACK_SIGNING_SECRET=" + testSigningSecret, "SLACK_BOT_TOKEN=xoxb-test",
 		"SLACK_API_URL=" + api.srv.URL + "/" + name + "/slack/", "SLACK_ADMIN_CHANNEL=C0ADMINS",
 		"BILLINGBOT_JOBS_EVERY=200ms", "BILLINGBOT_OUTBOX_CLAIM_AFTER=1s",

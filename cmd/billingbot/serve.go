@@ -13,6 +13,7 @@ import (
 
 	"github.com/billingbot/billingbot/bot/invoicepdf"
 	"github.com/billingbot/billingbot/bot/paypage"
+	"github.com/billingbot/billingbot/bot/stripehook"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
 	"github.com/billingbot/billingbot/commands/outbox"
@@ -54,9 +55,17 @@ func runServe(ctx context.Context, args []string, env map[string]string, stdout,
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
+	pay, err := cfg.provider(true)
+	if err != nil {
+		fmt.Fprintf(stderr, "billingbot serve: %v\n", err)
+		return exitUsage
+	}
 	log := cfg.logger(stderr)
+	if pay.TestMode() {
+		log.Warn("payments are in test mode: no real money is taken", "provider", pay.Name())
+	}
 	m := newMetrics()
-	bot, st, closeAll, code := openBot(ctx, cfg, stderr, log, m)
+	bot, st, closeAll, code := openBot(ctx, cfg, pay, stderr, log, m)
 	if closeAll == nil {
 		return code
 	}
@@ -74,13 +83,13 @@ func runServe(ctx context.Context, args []string, env map[string]string, stdout,
 		fmt.Fprintf(stderr, "billingbot serve: %v\n", err)
 		return exitFailure
 	}
-	return serve(ctx, ln, st, bot, platforms, cfg, m, log)
+	return serve(ctx, ln, st, bot, pay, platforms, cfg, m, log)
 }
 
 // openBot opens Redis (or an in-memory one), loads the catalog and makes
 // the core, reporting to m. On failure it has printed why and returns a nil
 // close func.
-func openBot(ctx context.Context, cfg config, stderr io.Writer, log *slog.Logger, m *metrics) (*commands.Bot, *store.Store, func(), int) {
+func openBot(ctx context.Context, cfg config, pay payment.Provider, stderr io.Writer, log *slog.Logger, m *metrics) (*commands.Bot, *store.Store, func(), int) {
 	cat := catalog.Demo()
 	if cfg.Catalog != "" {
 		var err error
@@ -99,7 +108,7 @@ func openBot(ctx context.Context, cfg config, stderr io.Writer, log *slog.Logger
 	if len(cfg.SecretKey) == 0 {
 		log.Warn("BILLINGBOT_SECRET_KEY is not set: using a random key, so invoice download links work only on this replica and until it restarts")
 	}
-	bot, err := commands.New(st, cat, payment.NewSandbox(), cfg.core(), commands.WithLogger(log), commands.WithObserver(m.observe(log)))
+	bot, err := commands.New(st, cat, pay, cfg.core(), commands.WithLogger(log), commands.WithObserver(m.observe(log)))
 	if err != nil {
 		closeRedis()
 		fmt.Fprintf(stderr, "billingbot: %v\n", err)
@@ -114,7 +123,7 @@ func openBot(ctx context.Context, cfg config, stderr io.Writer, log *slog.Logger
 // notifications finish (bounded), hands the notifications it holds to the
 // other replicas, and leaves unfinished due jobs to them (their lease runs
 // out).
-func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.Bot, platforms []platform, cfg config, m *metrics, log *slog.Logger) int {
+func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.Bot, pay payment.Provider, platforms []platform, cfg config, m *metrics, log *slog.Logger) int {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -131,6 +140,9 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 	mux.Handle("GET /metrics", m.handler())
 	mux.Handle("/pay/", m.route("pay", paypage.New(bot, log)))
 	mux.Handle(commands.InvoicePath, m.route("invoice", invoicepdf.New(bot, log)))
+	if hooks, ok := pay.(payment.Webhooks); ok {
+		mux.Handle("POST /stripe/webhook", m.route("stripe", stripehook.New(bot, hooks, log)))
+	}
 	var notifiers []commands.Notifier
 	for _, p := range platforms {
 		if p.path != "" {

@@ -25,6 +25,7 @@ import (
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
 	"github.com/billingbot/billingbot/commands/payment"
+	"github.com/billingbot/billingbot/commands/payment/stripetest"
 	"github.com/billingbot/billingbot/store"
 )
 
@@ -54,7 +55,7 @@ func TestServeHealth(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int)
 	go func() {
-		done <- serve(ctx, ln, st, bot, nil, testConfig(t), newMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		done <- serve(ctx, ln, st, bot, payment.NewSandbox(), nil, testConfig(t), newMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}()
 	base := "http://" + ln.Addr().String()
 	status := func(path string) int {
@@ -130,7 +131,7 @@ func TestServeSlack(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int)
-	go func() { done <- serve(ctx, ln, st, bot, platforms, cfg, m, log) }()
+	go func() { done <- serve(ctx, ln, st, bot, payment.NewSandbox(), platforms, cfg, m, log) }()
 	defer func() { cancel(); <-done }()
 
 	body := "team_id=T1&user_id=U1&user_name=alice&command=%2Fbilling&text=hilfe&response_url=" +
@@ -269,7 +270,7 @@ func TestServeInvoice(t *testing.T) {
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan int)
-	go func() { done <- serve(sctx, ln, st, served, nil, cfg, m, quiet) }()
+	go func() { done <- serve(sctx, ln, st, served, payment.NewSandbox(), nil, cfg, m, quiet) }()
 	defer func() { cancel(); <-done }()
 	base := "http://" + ln.Addr().String()
 	get := func(path string) (*http.Response, []byte) {
@@ -309,5 +310,61 @@ func TestServeInvoice(t *testing.T) {
 		if !strings.Contains(string(metricsText), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+// TestServeStripeWebhook: with Stripe as the provider, serve mounts its
+// webhook endpoint: a forged event is refused, a signed one is taken; the
+// sandbox has no such endpoint.
+func TestServeStripeWebhook(t *testing.T) {
+	pay, err := payment.NewStripe(payment.StripeConfig{SecretKey: stripetest.SecretKey, WebhookSecret: stripetest.WebhookSecret,
+		APIURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name           string
+		pay            payment.Provider
+		forged, signed int
+	}{
+		{"stripe", pay, http.StatusBadRequest, http.StatusOK},
+		{"sandbox", payment.NewSandbox(), http.StatusNotFound, http.StatusNotFound},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := store.New(redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()}))
+			bot, err := commands.New(st, catalog.Demo(), tt.pay, commands.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan int)
+			m := newMetrics()
+			go func() {
+				done <- serve(ctx, ln, st, bot, tt.pay, nil, testConfig(t), m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			}()
+			defer func() { cancel(); <-done }()
+			post := func(payload []byte, header string) int {
+				t.Helper()
+				req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/stripe/webhook", bytes.NewReader(payload))
+				req.Header.Set("Stripe-Signature", header)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			payload := stripetest.Event{Type: "customer.created", Object: map[string]any{"id": "cus_1", "object": "customer"}}.JSON(t)
+			if got := post(payload, stripetest.Sign(payload, "whsec_forged", time.Now())); got != tt.forged {
+				t.Errorf("forged event: %d, want %d", got, tt.forged)
+			}
+			if got := post(payload, stripetest.Sign(payload, stripetest.WebhookSecret, time.Now())); got != tt.signed {
+				t.Errorf("signed event: %d, want %d", got, tt.signed)
+			}
+		})
 	}
 }

@@ -84,7 +84,7 @@ func serveOn(t *testing.T, redisURL string) *served {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
-	go func() { done <- serve(ctx, ln, st, bot, platforms, cfg, m, log) }()
+	go func() { done <- serve(ctx, ln, st, bot, payment.NewSandbox(), platforms, cfg, m, log) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return &served{t: t, base: "http://" + ln.Addr().String(), st: st, priv: priv, api: api}
 }

@@ -44,7 +44,7 @@ for spec in "$@"; do
   label=${spec%%=*}; rest=${spec#*=}; bin=${rest%%:*}; vars=""
   [[ "$rest" == *:* ]] && vars=${rest#*:}
   [[ "$bin" == /* ]] || bin=$here/$bin
-  env REDIS_URL=redis://127.0.0.1:$RPORT SLACK_SIGNING_SECRET=$SECRET SLACK_BOT_TOKEN=xoxb-alternate \
+  env REDIS_URL=redis://127.0.0.1:$RPORT BILLINGBOT_PAYMENTS=sandbox SLACK_SIGNING_SECRET=$SECRET SLACK_BOT_TOKEN=xoxb-alternate \
     DISCORD_PUBLIC_KEY=$PUB DISCORD_APP_ID=1234 DISCORD_BOT_TOKEN=alternate \
     SLACK_API_URL=http://127.0.0.1:9391/api/ DISCORD_API_URL=http://127.0.0.1:9391/discord/api/v10 \
     BILLINGBOT_ADDR=127.0.0.1:$port BILLINGBOT_RATE_LIMIT=1000000 ${vars//,/ } "$bin" serve >"$work/$label.log" 2>&1 &
