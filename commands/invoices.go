@@ -200,13 +200,18 @@ func (c *call) invoiceList(r dateRange) Response {
 		m.Buttons = append(m.Buttons, b)
 	}
 	m.Table = &Table{Columns: []string{c.t.T("ColDate"), c.t.T("ColInvoice"), c.t.T("ColProduct"), c.t.T("ColAmount"), c.t.T("ColStatus")}}
+	test := c.b.TestMode()
 	for _, inv := range c.view.Invoices {
+		test = test || inv.Test
 		products := make([]string, len(inv.Lines))
 		for i, l := range inv.Lines {
 			products[i] = c.t.T("InvoiceLine", "Product", l.Product, "Quantity", c.t.N("Licenses", l.Quantity))
 		}
 		m.Table.Rows = append(m.Table.Rows, []string{c.t.Date(inv.Date), inv.ID, strings.Join(products, "; "),
 			c.t.Money(inv.Total, inv.Currency), c.invoiceStatus(inv.Status)})
+	}
+	if test {
+		m.Text += "\n" + c.t.T("TestMode")
 	}
 	return Response{Messages: []Message{m}}
 }
