@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/billingbot/billingbot/commands/payment"
 	"github.com/billingbot/billingbot/store"
@@ -683,4 +684,24 @@ func (b *Bot) indexMethod(ctx context.Context, org, user, token string) {
 	if err := b.store.IndexMethod(ctx, token, org, user); err != nil {
 		b.log.Warn("index payment method", "org", org, "err", err)
 	}
+}
+
+// Limits of card attempts on the payment page from one client address,
+// across payment links, so that it cannot be used to try card numbers
+// (each link also stops working after MaxPayLinkFailures refused cards).
+const (
+	MaxCardAttempts   = 20
+	CardAttemptWindow = 10 * time.Minute
+)
+
+// CardAttempt counts an attempt to enter a card on the payment page from
+// a client (an address, as the page sees it) and reports whether it is
+// within MaxCardAttempts per CardAttemptWindow. Every replica counts in
+// Redis, so the limit holds for all of them together.
+func (b *Bot) CardAttempt(ctx context.Context, client string) (bool, error) {
+	n, err := b.store.CardAttempt(ctx, client, b.now(), CardAttemptWindow)
+	if err != nil {
+		return false, fmt.Errorf("card attempt: %w", err)
+	}
+	return n <= MaxCardAttempts, nil
 }
