@@ -1,6 +1,11 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/billingbot/billingbot/bot/paypage"
 	"github.com/billingbot/billingbot/commands"
 )
 
@@ -30,6 +36,14 @@ type config struct {
 	// that does not deliver it before another takes it over
 	// (BILLINGBOT_OUTBOX_CLAIM_AFTER).
 	OutboxClaimAfter time.Duration
+	// SecretKey is the deployment's secret (BILLINGBOT_SECRET_KEY, hex or
+	// base64 of at least 32 bytes); empty: a random key of this process.
+	// The payment page signs its forms with a key derived from it.
+	SecretKey []byte
+	// TrustProxy: a reverse proxy in front appends the client's address to
+	// X-Forwarded-For (BILLINGBOT_TRUST_PROXY), which the payment page then
+	// counts card attempts by.
+	TrustProxy bool
 }
 
 // Defaults of the configuration.
@@ -75,6 +89,16 @@ func loadConfig(env map[string]string) (config, error) {
 		cfg.RateLimit = n
 	}
 	cfg.LogLevel = level
+	if v := get("BILLINGBOT_SECRET_KEY"); v != "" {
+		if cfg.SecretKey, err = parseSecretKey(v); err != nil {
+			return config{}, err
+		}
+	}
+	if v := get("BILLINGBOT_TRUST_PROXY"); v != "" {
+		if cfg.TrustProxy, err = strconv.ParseBool(v); err != nil {
+			return config{}, fmt.Errorf("BILLINGBOT_TRUST_PROXY: %q: want true or false", v)
+		}
+	}
 	for _, d := range []struct {
 		name string
 		to   *time.Duration
@@ -113,6 +137,61 @@ func (c config) check() error {
 		}
 	}
 	return nil
+}
+
+// minSecretKey is the fewest bytes BILLINGBOT_SECRET_KEY may have.
+const minSecretKey = 32
+
+// parseSecretKey reads BILLINGBOT_SECRET_KEY: at least 32 bytes, written
+// as hex (64 or more hex digits) or base64 (standard or URL alphabet,
+// padded or not). The error never shows the value.
+func parseSecretKey(v string) ([]byte, error) {
+	var key []byte
+	if isHex(v) {
+		key, _ = hex.DecodeString(v)
+	} else {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if k, err := enc.DecodeString(v); err == nil {
+				key = k
+				break
+			}
+		}
+		if key == nil {
+			return nil, errors.New("BILLINGBOT_SECRET_KEY: neither hex nor base64; make one with openssl rand -base64 32")
+		}
+	}
+	if len(key) < minSecretKey {
+		return nil, fmt.Errorf("BILLINGBOT_SECRET_KEY: %d bytes, want at least %d; make one with openssl rand -base64 32", len(key), minSecretKey)
+	}
+	return key, nil
+}
+
+// isHex reports whether s is an even number of hex digits, 64 or more:
+// a hex key, not base64 that happens to use only hex digits' letters.
+func isHex(s string) bool {
+	if len(s) < 2*minSecretKey || len(s)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// payPage is the payment page's part of the configuration. Its form key
+// is derived from the secret key (so that the secret itself signs nothing
+// else's way); without one, the page makes a random key of its own.
+func (c config) payPage() paypage.Config {
+	pc := paypage.Config{PublicURL: c.PublicURL, TrustProxy: c.TrustProxy}
+	if len(c.SecretKey) > 0 {
+		mac := hmac.New(sha256.New, c.SecretKey)
+		mac.Write([]byte("billingbot paypage form key"))
+		pc.Key = mac.Sum(nil)
+	}
+	return pc
 }
 
 // checkURL requires an absolute http(s) URL.

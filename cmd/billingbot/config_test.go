@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -56,6 +58,16 @@ func TestLoadConfig(t *testing.T) {
 		{name: "bad jobs interval", env: map[string]string{"BILLINGBOT_JOBS_EVERY": "often"}, wantErr: "BILLINGBOT_JOBS_EVERY"},
 		{name: "claim timeout too short", env: map[string]string{"BILLINGBOT_OUTBOX_CLAIM_AFTER": "1ms"}, wantErr: "BILLINGBOT_OUTBOX_CLAIM_AFTER"},
 		{name: "bad support URL", env: map[string]string{"BILLINGBOT_SUPPORT_FAQ": "ftp://x"}, wantErr: "BILLINGBOT_SUPPORT_FAQ"},
+		{name: "secret key hex", env: map[string]string{"BILLINGBOT_SECRET_KEY": strings.Repeat("0f", 32)},
+			want: func() config { c := defaults; c.SecretKey = bytes.Repeat([]byte{0x0f}, 32); return c }()},
+		{name: "secret key base64", env: map[string]string{"BILLINGBOT_SECRET_KEY": base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 40))},
+			want: func() config { c := defaults; c.SecretKey = bytes.Repeat([]byte{7}, 40); return c }()},
+		{name: "short secret key", env: map[string]string{"BILLINGBOT_SECRET_KEY": base64.StdEncoding.EncodeToString([]byte("short"))},
+			wantErr: "BILLINGBOT_SECRET_KEY: 5 bytes, want at least 32"},
+		{name: "bad secret key", env: map[string]string{"BILLINGBOT_SECRET_KEY": "not a key!"}, wantErr: "BILLINGBOT_SECRET_KEY: neither hex nor base64"},
+		{name: "trust proxy", env: map[string]string{"BILLINGBOT_TRUST_PROXY": "true"},
+			want: func() config { c := defaults; c.TrustProxy = true; return c }()},
+		{name: "bad trust proxy", env: map[string]string{"BILLINGBOT_TRUST_PROXY": "maybe"}, wantErr: "BILLINGBOT_TRUST_PROXY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +85,24 @@ func TestLoadConfig(t *testing.T) {
 				t.Errorf("loadConfig() =\n%+v\nwant\n%+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPayPageConfig: the payment page gets the public URL, the proxy
+// setting and a form key derived from the secret key (the same on every
+// replica, and not the secret itself), or none without a secret.
+func TestPayPageConfig(t *testing.T) {
+	c := config{PublicURL: "https://billing.example.com", TrustProxy: true, SecretKey: bytes.Repeat([]byte{1}, 32)}
+	pc := c.payPage()
+	if pc.PublicURL != c.PublicURL || !pc.TrustProxy || len(pc.Key) != 32 || bytes.Equal(pc.Key, c.SecretKey) {
+		t.Errorf("payPage() = %+v", pc)
+	}
+	if again := c.payPage(); !bytes.Equal(again.Key, pc.Key) {
+		t.Error("the form key differs between calls (replicas)")
+	}
+	c.SecretKey = nil
+	if pc := c.payPage(); pc.Key != nil {
+		t.Errorf("payPage() without a secret key = %+v, want no key", pc)
 	}
 }
 

@@ -127,7 +127,10 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", m.handler())
-	mux.Handle("/pay/", m.route("pay", paypage.New(bot, log)))
+	if len(cfg.SecretKey) == 0 {
+		log.Warn("BILLINGBOT_SECRET_KEY is not set: the payment page signs its forms with a random key, so a form shown by one replica is refused by another and after a restart")
+	}
+	mux.Handle("/pay/", m.route("pay", paypage.New(bot, log, cfg.payPage())))
 	var notifiers []commands.Notifier
 	for _, p := range platforms {
 		if p.path != "" {
