@@ -604,7 +604,8 @@ type page struct {
 	ErrorTitle string
 	Summary    *summary
 	Test       *testMode
-	Facts      []fact
+	Facts      []fact // whose the page is
+	Details    []fact // what a charge to confirm is for
 	Paragraphs []string
 	Success    bool // the paragraphs report a success
 	Form       *form
@@ -632,7 +633,10 @@ type testMode struct {
 	Cards         []string
 }
 
-type fact struct{ Label, Value string }
+type fact struct {
+	Label, Value string
+	Strong       bool
+}
 
 type form struct {
 	Intro, Secure       string
@@ -691,16 +695,16 @@ func (h *handler) facts(lang string, info commands.PayLinkInfo, expires bool) []
 		org = l.Org
 	}
 	fs := []fact{
-		{h.bot.Text(lang, "PayPageSeller"), info.Operator.Name},
-		{h.bot.Text(lang, "PayPageOrg"), org},
-		{h.bot.Text(lang, "PayPageAccount"), info.Account},
-		{h.bot.Text(lang, "PayPageProfile"), info.Profile},
+		{Label: h.bot.Text(lang, "PayPageSeller"), Value: info.Operator.Name},
+		{Label: h.bot.Text(lang, "PayPageOrg"), Value: org},
+		{Label: h.bot.Text(lang, "PayPageAccount"), Value: info.Account},
+		{Label: h.bot.Text(lang, "PayPageProfile"), Value: info.Profile},
 	}
 	if m := info.Replaces; m != nil {
-		fs = append(fs, fact{h.bot.Text(lang, "PayPageReplaces"), h.methodLabel(lang, *m)})
+		fs = append(fs, fact{Label: h.bot.Text(lang, "PayPageReplaces"), Value: h.methodLabel(lang, *m)})
 	}
 	if expires && !l.Expires.IsZero() {
-		fs = append(fs, fact{h.bot.Text(lang, "PayPageExpires"), format.DateTime(lang, l.Expires)})
+		fs = append(fs, fact{Label: h.bot.Text(lang, "PayPageExpires"), Value: format.DateTime(lang, l.Expires)})
 	}
 	return fs
 }
@@ -784,11 +788,12 @@ func (h *handler) invoicePage(lang string, info commands.PayLinkInfo, token stri
 		products[i] = h.bot.Text(lang, "PayPageLine", "Product", ln.Product,
 			"Quantity", format.Number(lang, int64(ln.Quantity)), "Price", format.Money(lang, ln.UnitPrice, inv.Currency))
 	}
-	pg.Facts = append(pg.Facts,
-		fact{h.bot.Text(lang, "PayPageInvoice"), inv.ID},
-		fact{h.bot.Text(lang, "PayPageProduct"), strings.Join(products, "; ")},
-		fact{h.bot.Text(lang, "PayPageAmount"), format.Money(lang, inv.Total, inv.Currency)},
-		fact{h.bot.Text(lang, "PayPageStatus"), h.invoiceStatus(lang, inv.Status)})
+	pg.Details = []fact{
+		{Label: h.bot.Text(lang, "PayPageProduct"), Value: strings.Join(products, "; ")},
+		{Label: h.bot.Text(lang, "PayPageAmount"), Value: format.Money(lang, inv.Total, inv.Currency), Strong: true},
+		{Label: h.bot.Text(lang, "PayPageInvoice"), Value: inv.ID},
+		{Label: h.bot.Text(lang, "PayPageStatus"), Value: h.invoiceStatus(lang, inv.Status)},
+	}
 	switch inv.Status {
 	case store.InvoiceAction:
 		pg.Paragraphs = []string{h.bot.Text(lang, "PayPageConfirmIntro")}

@@ -887,10 +887,10 @@ func TestConfirmCharge(t *testing.T) {
 		want []string
 	}{
 		{"en", []string{"<title>Confirm your payment</title>", "<dt>Invoice</dt><dd>20261125-ABCDEFGH</dd>",
-			"<dt>Product</dt><dd>Visio Plan 2: 5 × €1,234.56</dd>", "<dt>Amount</dt><dd>€6,172.80</dd>",
+			"<dt>Product</dt><dd>Visio Plan 2: 5 × €1,234.56</dd>", "<dt>Amount</dt><dd class=\"strong\">€6,172.80</dd>",
 			"<dt>Status</dt><dd>waiting for your confirmation</dd>", ">Confirm payment</button>"}},
 		{"de", []string{"<title>Zahlung bestätigen</title>", "<dt>Rechnung</dt><dd>20261125-ABCDEFGH</dd>",
-			"<dt>Produkt</dt><dd>Visio Plan 2: 5 × 1.234,56 €</dd>", "<dt>Betrag</dt><dd>6.172,80 €</dd>",
+			"<dt>Produkt</dt><dd>Visio Plan 2: 5 × 1.234,56 €</dd>", "<dt>Betrag</dt><dd class=\"strong\">6.172,80 €</dd>",
 			">Zahlung bestätigen</button>"}},
 	}
 	for _, tt := range tests {
