@@ -118,7 +118,11 @@ func New(bot *commands.Bot, log *slog.Logger, cfg Config) http.Handler {
 	}
 	h := &handler{bot: bot, log: log, mux: http.NewServeMux(), key: cfg.Key, trustProxy: cfg.TrustProxy}
 	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
-		h.origin = u.Scheme + "://" + strings.ToLower(u.Host)
+		host := strings.ToLower(u.Host)
+		if p := u.Port(); p == "443" && u.Scheme == "https" || p == "80" && u.Scheme == "http" {
+			host = strings.TrimSuffix(host, ":"+p) // browsers leave the default port out of Origin
+		}
+		h.origin = u.Scheme + "://" + host
 		h.hsts = u.Scheme == "https"
 	}
 	if len(h.key) == 0 {

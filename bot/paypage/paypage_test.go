@@ -722,6 +722,7 @@ func TestForeignPosts(t *testing.T) {
 		{"other origin", nil, []string{"Origin", "https://evil.example"}},
 		{"null origin", nil, []string{"Origin", "null"}},
 		{"http origin", nil, []string{"Origin", "http://pay.example"}},
+		{"other port", nil, []string{"Origin", "https://pay.example:8443"}},
 		{"cross-site", nil, []string{"Sec-Fetch-Site", "cross-site"}},
 		{"no form token", func(v url.Values) url.Values { v["form_token"] = []string{""}; return v }, nil},
 		{"another link's form token", func(v url.Values) url.Values {
@@ -752,6 +753,15 @@ func TestForeignPosts(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestOriginDefaultPort: a public URL that names its scheme's default
+// port matches the Origin browsers send, which leaves it out.
+func TestOriginDefaultPort(t *testing.T) {
+	e := newEnv(t, withConfig(Config{PublicURL: "https://Pay.Example:443/billing"}))
+	token := e.link("en", "")
+	wantStatus(t, e.post(token, good(), "Origin", "https://pay.example:444"), http.StatusForbidden)
+	wantDone(t, e.post(token, good(), "Origin", "https://pay.example"), token)
 }
 
 // TestHSTS: browsers are told to keep to https only when the public URL
@@ -938,16 +948,47 @@ func TestConfirmCharge(t *testing.T) {
 }
 
 // TestInvoiceStatus: a charge no longer to confirm shows its status
-// instead of the button.
+// instead of the button, in the link's language.
 func TestInvoiceStatus(t *testing.T) {
-	e := newEnv(t, withProvider(bankProvider{payment.NewSandbox()}))
-	token, _ := e.invoiceLink("en")
-	if err := e.bot.PaymentEvent(t.Context(), payment.Event{ID: "evt_f", Kind: payment.EventChargeFailed, Charge: "ch_1"}); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name string
+		to   func(e *env, inv store.Invoice)
+		lang string
+		want []string
+	}{
+		{"failed", func(e *env, _ store.Invoice) {
+			if err := e.bot.PaymentEvent(e.t.Context(), payment.Event{ID: "evt_f", Kind: payment.EventChargeFailed, Charge: "ch_1"}); err != nil {
+				e.t.Fatal(err)
+			}
+		}, "en", []string{"<title>Payment failed</title>", "PayPageFailed", "<dt>Status</dt><dd>payment failed</dd>"}},
+		{"void", func(e *env, inv store.Invoice) {
+			if ok, err := e.st.SetInvoiceStatus(e.t.Context(), inv, store.InvoiceVoid); err != nil || !ok {
+				e.t.Fatalf("SetInvoiceStatus: %v, %v", ok, err)
+			}
+		}, "de", []string{"<title>Zahlung nicht bestätigt</title>", "PayPageVoid", "<dt>Status</dt><dd>ungültig, nicht bezahlt</dd>"}},
+		{"paid", func(e *env, _ store.Invoice) {
+			if err := e.bot.PaymentEvent(e.t.Context(), payment.Event{ID: "evt_p", Kind: payment.EventChargeSucceeded, Charge: "ch_1"}); err != nil {
+				e.t.Fatal(err)
+			}
+		}, "de", []string{"<title>Zahlung bestätigt</title>", "PayPagePaid", "<dt>Status</dt><dd>bezahlt</dd>"}},
 	}
-	body := e.get("/pay/" + token).Body.String()
-	wantIn(t, body, "<title>Payment failed</title>", e.text("en", "PayPageFailed"), "<dt>Status</dt><dd>payment failed</dd>")
-	wantNotIn(t, body, "<button", "action=")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, withProvider(bankProvider{payment.NewSandbox()}))
+			token, inv := e.invoiceLink(tt.lang)
+			tt.to(e, inv)
+			for _, path := range []string{"/pay/" + token, "/pay/" + token + "/done"} {
+				body := e.get(path).Body.String()
+				for _, w := range tt.want {
+					if strings.HasPrefix(w, "PayPage") {
+						w = e.text(tt.lang, w)
+					}
+					wantIn(t, body, w)
+				}
+				wantNotIn(t, body, "<button", "action=", `http-equiv="refresh"`)
+			}
+		})
+	}
 }
 
 // TestTestMode: with the sandbox every page says that no real money moves
