@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/billingbot/billingbot/commands/payment"
 	"github.com/billingbot/billingbot/store"
@@ -83,6 +85,12 @@ func paymentCmd(c *call) Response {
 			return c.fail(c.t.T("ErrNoMethod"))
 		}
 		return c.payLink(p.ID, m.ID)
+	case "remove", "entfernen":
+		m, p, ok := b.Method(arg)
+		if !ok {
+			return c.fail(c.t.T("ErrNoMethod"))
+		}
+		return c.removeForm(m, p)
 	case "add", "hinzufuegen", "hinzufügen":
 		if arg == "" {
 			arg = b.Accounts[0].Profiles[0].ID
@@ -113,7 +121,8 @@ func (c *call) paymentOverview() Response {
 				m.Fields = append(m.Fields, Field{c.t.T("FieldMethod"), methodLabel(pm) + state + "\n" + pm.Name + "\n" + pm.Address})
 				m.Buttons = append(m.Buttons,
 					Button{Label: c.t.T("BtnEdit"), Command: "payment edit " + pm.ID},
-					Button{Label: c.t.T("BtnReplace"), Command: "payment replace " + pm.ID})
+					Button{Label: c.t.T("BtnReplace"), Command: "payment replace " + pm.ID},
+					Button{Label: c.t.T("BtnRemove"), Command: "payment remove " + pm.ID, Style: StyleDanger})
 			}
 			m.Buttons = append(m.Buttons, Button{Label: c.t.T("BtnAdd"), Command: "payment add " + p.ID, Style: StylePrimary})
 			msgs = append(msgs, m)
@@ -204,6 +213,174 @@ func paymentSubmit(c *call) Response {
 		return c.replay(res, resp)
 	}
 	return resp
+}
+
+// paidWith are the user's own subscriptions that are charged to a payment
+// method and still cost money: active, or pending (their purchase's
+// payment is under way).
+func (c *call) paidWith(methodID string) []store.Subscription {
+	var out []store.Subscription
+	for _, s := range c.view.Subs {
+		if s.Purchaser.ID == c.req.User.ID && s.MethodID == methodID &&
+			(s.Status == store.StatusActive || s.Status == store.StatusPending) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// successor is the method of a profile that takes over from the method
+// with id gone when it is removed: the first other one that has not
+// expired, else the first other one; false when the profile has no other.
+func (c *call) successor(p store.BillingProfile, gone string) (store.PaymentMethod, bool) {
+	var other *store.PaymentMethod
+	for i, m := range p.Methods {
+		switch {
+		case m.ID == gone:
+		case !m.Expired(c.now):
+			return m, true
+		case other == nil:
+			other = &p.Methods[i]
+		}
+	}
+	if other == nil {
+		return store.PaymentMethod{}, false
+	}
+	return *other, true
+}
+
+// subLabels names subscriptions in one line.
+func (c *call) subLabels(subs []store.Subscription) string {
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = c.subLabel(s)
+	}
+	return strings.Join(names, "; ")
+}
+
+// removeForm asks to confirm the removal of a payment method, saying which
+// subscriptions another method pays from then on. The last method of a
+// profile that live subscriptions are paid with is refused at once.
+func (c *call) removeForm(m store.PaymentMethod, p store.BillingProfile) Response {
+	paid := c.paidWith(m.ID)
+	next, ok := c.successor(p, m.ID)
+	if !ok && len(paid) > 0 {
+		return c.fail(c.t.T("ErrMethodInUse", "Method", methodLabel(m), "Profile", p.Name, "Products", c.subLabels(paid)))
+	}
+	effect := c.t.T("RemoveNoSubs")
+	if len(paid) > 0 {
+		effect = c.t.T("RemoveSwitches", "Method", methodLabel(next), "Products", c.subLabels(paid))
+	}
+	f := c.newForm(FormRemoveMethod, "TitleRemoveMethod", "BtnRemove")
+	f.Context = m.ID
+	f.Inputs = []Input{
+		{ID: "method", Kind: KindInfo, Label: c.t.T("FieldMethod"), Text: methodLabel(m) + " – " + p.Name},
+		{ID: "effect", Kind: KindInfo, Label: c.t.T("FieldSubscriptions"), Text: effect},
+		{ID: "confirm", Kind: KindConfirm, Label: c.t.T("FieldConfirm"), Required: true,
+			Options: []Option{{Value: "yes", Label: c.t.T("ConfirmRemoveMethod")}}},
+	}
+	return Response{Form: f}
+}
+
+// removeSubmit removes a payment method: the provider detaches it first
+// (if that fails, nothing is removed), then the billing document loses it
+// and the subscriptions paid with it switch to another method of its
+// profile, in one step (store.RemoveMethod). A document changed meanwhile
+// is read again, up to three times.
+func removeSubmit(c *call) Response {
+	errs := fieldErrors{}
+	c.checkValues(errs)
+	if c.value("confirm") != "yes" {
+		errs.add("confirm", c.t.T("ErrConfirm"))
+	}
+	m, p, ok := c.billing().Method(c.req.Form.Context)
+	if !ok {
+		errs.add("confirm", c.t.T("ErrNoMethod"))
+	}
+	if len(errs) > 0 {
+		return Response{FieldErrors: errs}
+	}
+	label := methodLabel(m)
+	inUse := func(paid []store.Subscription) Response {
+		return Response{FieldErrors: fieldErrors{"confirm": c.t.T("ErrMethodInUse", "Method", label, "Profile", p.Name,
+			"Products", c.subLabels(paid))}}
+	}
+	if _, ok := c.successor(p, m.ID); !ok && len(c.paidWith(m.ID)) > 0 {
+		return inUse(c.paidWith(m.ID))
+	}
+	if err := c.b.pay.Detach(c.ctx, m.Token); err != nil {
+		c.b.log.Warn("detach payment method", "org", c.req.Org, "err", err)
+		return Response{FieldErrors: fieldErrors{"confirm": c.t.T("ErrDetach", "Method", label)}}
+	}
+	for attempt := 0; ; attempt++ {
+		bill := c.billing()
+		profile, _ := bill.Profile(p.ID)
+		next, _ := c.successor(profile, m.ID)
+		paid := c.paidWith(m.ID)
+		resp := c.removed(label, next, paid)
+		bill = dropMethod(bill, m.ID)
+		res, switched, err := c.b.store.RemoveMethod(c.ctx, c.once(resp), c.req.Org, c.req.User.ID, bill, m.ID, next.ID)
+		switch {
+		case errors.Is(err, store.ErrStale) && attempt < 3:
+			// Changed meanwhile (an edit, the provider's report): apply
+			// to the new version.
+			if err := c.b.load(c, store.ViewOptions{}); err != nil {
+				return c.storeFault(err)
+			}
+			continue
+		case errors.Is(err, store.ErrInUse):
+			// A purchase with it came between the check and the removal;
+			// the provider has detached it already.
+			c.b.log.Warn("payment method detached but still in use", "org", c.req.Org)
+			return inUse(c.paidWith(m.ID))
+		case err != nil:
+			return c.storeFault(err)
+		case res.Repeat:
+			return c.replay(res, resp)
+		}
+		// What the store switched counts (a purchase may have come
+		// meanwhile); the answer names the live ones.
+		var now []store.Subscription
+		for _, s := range c.view.Subs {
+			if slices.Contains(switched, s.ID) && (s.Status == store.StatusActive || s.Status == store.StatusPending) {
+				now = append(now, s)
+			}
+		}
+		if !slices.Equal(subIDs(now), subIDs(paid)) {
+			resp = c.removed(label, next, now)
+		}
+		return resp
+	}
+}
+
+// removed is the answer to a removed payment method: which subscriptions
+// are now paid with which method.
+func (c *call) removed(label string, next store.PaymentMethod, switched []store.Subscription) Response {
+	lines := []string{c.t.T("MethodRemoved", "Method", label)}
+	for _, s := range switched {
+		lines = append(lines, c.t.T("MethodSwitched", "Product", c.subLabel(s), "Method", methodLabel(next)))
+	}
+	return Response{Messages: []Message{{Title: c.t.T("TitleMethodRemoved"), Text: strings.Join(lines, "\n")}}}
+}
+
+// subIDs are the ids of subscriptions.
+func subIDs(subs []store.Subscription) []string {
+	ids := make([]string, len(subs))
+	for i, s := range subs {
+		ids[i] = s.ID
+	}
+	return ids
+}
+
+// dropMethod removes the method with id from a billing document.
+func dropMethod(b store.Billing, id string) store.Billing {
+	for ai := range b.Accounts {
+		for pi := range b.Accounts[ai].Profiles {
+			p := &b.Accounts[ai].Profiles[pi]
+			p.Methods = slices.DeleteFunc(slices.Clone(p.Methods), func(m store.PaymentMethod) bool { return m.ID == id })
+		}
+	}
+	return b
 }
 
 // replaceMethod puts m in place of the method with id old.
@@ -497,4 +674,24 @@ func (b *Bot) indexMethod(ctx context.Context, org, user, token string) {
 	if err := b.store.IndexMethod(ctx, token, org, user); err != nil {
 		b.log.Warn("index payment method", "org", org, "err", err)
 	}
+}
+
+// Limits of card attempts on the payment page from one client address,
+// across payment links, so that it cannot be used to try card numbers
+// (each link also stops working after MaxPayLinkFailures refused cards).
+const (
+	MaxCardAttempts   = 20
+	CardAttemptWindow = 10 * time.Minute
+)
+
+// CardAttempt counts an attempt to enter a card on the payment page from
+// a client (an address, as the page sees it) and reports whether it is
+// within MaxCardAttempts per CardAttemptWindow. Every replica counts in
+// Redis, so the limit holds for all of them together.
+func (b *Bot) CardAttempt(ctx context.Context, client string) (bool, error) {
+	n, err := b.store.CardAttempt(ctx, client, b.now(), CardAttemptWindow)
+	if err != nil {
+		return false, fmt.Errorf("card attempt: %w", err)
+	}
+	return n <= MaxCardAttempts, nil
 }

@@ -18,6 +18,8 @@ const (
 	FormCancel   = "cancel"
 	FormInvoices = "invoices"
 	FormPayment  = "payment"
+	// FormRemoveMethod confirms the removal of a payment method.
+	FormRemoveMethod = "remove-method"
 )
 
 // form routes a submitted form to its handler.
@@ -31,14 +33,15 @@ func (b *Bot) formHandlers() map[string]form {
 		return store.ViewOptions{TrialProducts: b.trialProducts()}
 	}
 	return map[string]form{
-		FormBuy:      {submit: buySubmit},
-		FormTrial:    {view: trials, submit: trialSubmit},
-		FormLicenses: {submit: licensesSubmit},
-		FormAssign:   {submit: assignSubmit},
-		FormUnassign: {submit: unassignSubmit},
-		FormCancel:   {submit: cancelSubmit},
-		FormInvoices: {view: invoicesFormView, submit: invoicesSubmit},
-		FormPayment:  {submit: paymentSubmit},
+		FormBuy:          {submit: buySubmit},
+		FormTrial:        {view: trials, submit: trialSubmit},
+		FormLicenses:     {submit: licensesSubmit},
+		FormAssign:       {submit: assignSubmit},
+		FormUnassign:     {submit: unassignSubmit},
+		FormCancel:       {submit: cancelSubmit},
+		FormInvoices:     {view: invoicesFormView, submit: invoicesSubmit},
+		FormPayment:      {submit: paymentSubmit},
+		FormRemoveMethod: {submit: removeSubmit},
 	}
 }
 

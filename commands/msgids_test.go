@@ -108,7 +108,7 @@ func TestMessageIDs(t *testing.T) {
 func TestFormLabelsFit(t *testing.T) {
 	short := []string{"TitleBuy", "TitleTrial", "TitleLicenses", "TitleAssign", "TitleUnassign", "TitleCancel",
 		"TitleInvoices", "TitlePayment", "BtnBuyNow", "BtnStartTrial", "BtnSave", "BtnAssignNow", "BtnUnassignNow",
-		"BtnCancelNow", "BtnShow", "BtnClose"}
+		"BtnCancelNow", "BtnShow", "BtnClose", "TitleRemoveMethod", "BtnRemove"}
 	for _, lang := range []string{"en", "de"} {
 		ids := messageIDs(t, lang)
 		for _, id := range short {

@@ -37,11 +37,12 @@ func (c *call) charge(s store.Subscription, invoiceID string) error {
 	if err != nil {
 		return err
 	}
-	method := inv.Method
-	if method == "" {
-		method = s.MethodID // an invoice of an older version
+	// The invoice's method, or the one that pays the subscription now (the
+	// invoice's was removed meanwhile, and its subscriptions moved on).
+	m, p, ok := v.Billing.Method(inv.Method)
+	if !ok {
+		m, p, ok = v.Billing.Method(s.MethodID)
 	}
-	m, p, ok := v.Billing.Method(method)
 	if !ok {
 		c.b.log.Warn("charge failed", "org", inv.Org, "invoice", inv.ID, "err", "no payment method")
 		_, err := c.b.settle(c.ctx, inv, store.InvoiceFailed, "")

@@ -66,6 +66,8 @@ func runContract(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"idempotency", testIdempotency},
 		{"audit", testAudit},
 		{"save billing compare and set", testSaveBilling},
+		{"remove a payment method", testRemoveMethod},
+		{"card attempts", testCardAttempts},
 		{"invoice status", testInvoiceStatus},
 		{"prefs and settings", testPrefsSettings},
 		{"pay link single use", testPayLink},
@@ -1065,6 +1067,155 @@ func testSaveBilling(t *testing.T, f *fixture) {
 	}
 	if got := f.view(t, orgA, buyer, store.ViewOptions{}).Billing; got.Version != 2 || got.Accounts[0].Name != "ACME AG" {
 		t.Errorf("billing after second save = %+v, want version 2, ACME AG", got)
+	}
+}
+
+// testRemoveMethod: removing a payment method saves the billing document
+// and switches the subscriptions paid with it in one step, once; it
+// refuses a stale document, and without a replacement a method that a live
+// paid subscription is paid with, changing nothing.
+func testRemoveMethod(t *testing.T, f *fixture) {
+	card := func(id, last4 string) store.PaymentMethod {
+		return store.PaymentMethod{ID: id, Brand: "visa", Last4: last4, ExpMonth: 12, ExpYear: 2030, Token: "tok_" + id}
+	}
+	doc := store.Billing{Accounts: []store.BillingAccount{{ID: "acc1", Name: "ACME", Profiles: []store.BillingProfile{
+		{ID: "prof1", Name: "Zentrale", Methods: []store.PaymentMethod{card("pm1", "4242"), card("pm2", "4444")}},
+		{ID: "prof2", Name: "Filiale", Methods: []store.PaymentMethod{card("pm3", "1117")}},
+	}}}}
+	if _, err := f.s.SaveBilling(f.ctx, f.idem(), orgA, buyer, doc, "payment-add"); err != nil {
+		t.Fatal(err)
+	}
+	doc.Version = 1
+	withMethod := func(id, method string, status store.Status) store.Subscription {
+		s := purchase(orgA, id, 1)
+		s.MethodID, s.Status = method, status
+		return s
+	}
+	f.create(t, withMethod("sub1", "pm1", store.StatusActive), nil)
+	f.create(t, withMethod("sub2", "pm1", store.StatusPending), nil)
+	f.create(t, withMethod("sub3", "pm2", store.StatusActive), nil)
+	f.create(t, withMethod("sub4", "pm3", store.StatusActive), nil)
+	f.create(t, withMethod("sub5", "pm3", store.StatusActive), nil)
+	if _, err := f.s.Cancel(f.ctx, f.idem(), orgA, buyer, "sub5", "unused", "", t0); err != nil {
+		t.Fatal(err)
+	}
+	other := withMethod("sub6", "pm1", store.StatusActive) // someone else's pm1
+	other.Purchaser = store.Member{ID: "U2OTHER", Name: "Otto"}
+	f.create(t, other, nil)
+
+	without := func(b store.Billing, id string) store.Billing {
+		out := b
+		out.Accounts = []store.BillingAccount{b.Accounts[0]}
+		out.Accounts[0].Profiles = nil
+		for _, p := range b.Accounts[0].Profiles {
+			p.Methods = slices.DeleteFunc(slices.Clone(p.Methods), func(m store.PaymentMethod) bool { return m.ID == id })
+			out.Accounts[0].Profiles = append(out.Accounts[0].Profiles, p)
+		}
+		return out
+	}
+
+	// Stale: nothing changes.
+	before := f.snapshot(t)
+	stale := without(doc, "pm1")
+	stale.Version = 0
+	_, _, err := f.s.RemoveMethod(f.ctx, f.idem(), orgA, buyer, stale, "pm1", "pm2")
+	wantErr(t, "remove with a stale document", err, store.ErrStale)
+	f.unchanged(t, before, "stale removal")
+
+	// The last method of prof2 pays sub4 (active): refused without a
+	// replacement, whatever the document says.
+	_, _, err = f.s.RemoveMethod(f.ctx, f.idem(), orgA, buyer, without(doc, "pm3"), "pm3", "")
+	wantErr(t, "remove the method of an active subscription without a replacement", err, store.ErrInUse)
+	f.unchanged(t, before, "refused removal")
+
+	// pm1 pays sub1 (active) and sub2 (pending): both switch to pm2, at
+	// once; sub3, sub4 and someone else's sub6 stay as they were.
+	once := f.idem()
+	once.Reply = "the answer"
+	once.Note = &store.Note{Key: "method-removed:pm1", Body: "{}"}
+	res, switched, err := f.s.RemoveMethod(f.ctx, once, orgA, buyer, without(doc, "pm1"), "pm1", "pm2")
+	if err != nil || res.Repeat || !slices.Equal(switched, []string{"sub1", "sub2"}) {
+		t.Fatalf("RemoveMethod(pm1 → pm2) = %+v, %q, %v; want sub1 and sub2 switched", res, switched, err)
+	}
+	want := without(doc, "pm1")
+	want.Version = 2
+	if got := f.view(t, orgA, buyer, store.ViewOptions{}).Billing; !reflect.DeepEqual(got, want) {
+		t.Errorf("billing after removal:\n got %+v\nwant %+v", got, want)
+	}
+	for id, method := range map[string]string{"sub1": "pm2", "sub2": "pm2", "sub3": "pm2", "sub4": "pm3", "sub6": "pm1"} {
+		if got := f.sub(t, orgA, id).MethodID; got != method {
+			t.Errorf("%s is paid with %s, want %s", id, got, method)
+		}
+	}
+	var actions []string
+	for _, a := range f.audit(t, orgA)[:3] {
+		actions = append(actions, a.Actor+" "+a.Action+" "+a.Target+" "+a.Before+"→"+a.After)
+	}
+	if w := []string{buyer + " payment-switch sub2 pm1→pm2", buyer + " payment-switch sub1 pm1→pm2",
+		buyer + " payment-remove pm1 billing 1→2"}; !slices.Equal(actions, w) {
+		t.Errorf("audit, newest first:\n got %q\nwant %q", actions, w)
+	}
+	if n := f.s.Client().XLen(f.ctx, "bb:{"+orgA+"}:outbox").Val(); n != 1 {
+		t.Errorf("outbox after the removal: %d entries, want 1", n)
+	}
+
+	// A repeat gets the first answer and changes nothing.
+	before = f.snapshot(t)
+	again, switched, err := f.s.RemoveMethod(f.ctx, once, orgA, buyer, without(doc, "pm1"), "pm1", "pm2")
+	if err != nil || !again.Repeat || again.Value != "the answer" || switched != nil {
+		t.Errorf("repeat = %+v, %q, %v; want a repeat with the first answer", again, switched, err)
+	}
+	f.unchanged(t, before, "repeated removal")
+
+	// A method only a canceled subscription names goes without a
+	// replacement; the subscription keeps its (gone) method.
+	if _, err := f.s.Cancel(f.ctx, f.idem(), orgA, buyer, "sub4", "unused", "", t0); err != nil {
+		t.Fatal(err)
+	}
+	_, switched, err = f.s.RemoveMethod(f.ctx, f.idem(), orgA, buyer, without(want, "pm3"), "pm3", "")
+	if err != nil || len(switched) != 0 {
+		t.Errorf("RemoveMethod(pm3) with canceled subscriptions only = %q, %v; want none switched", switched, err)
+	}
+	if got := f.sub(t, orgA, "sub4").MethodID; got != "pm3" {
+		t.Errorf("canceled sub4 is paid with %s, want pm3 as before", got)
+	}
+	for _, bad := range []struct{ method, replacement string }{{"", "pm2"}, {"pm 1", "pm2"}, {"pm2", "x{y}"}} {
+		_, _, err := f.s.RemoveMethod(f.ctx, f.idem(), orgA, buyer, want, bad.method, bad.replacement)
+		wantErr(t, fmt.Sprintf("RemoveMethod(%q, %q)", bad.method, bad.replacement), err, store.ErrInvalid)
+	}
+}
+
+// testCardAttempts: attempts are counted per client and window, shared by
+// every store on the Redis, and forgotten after it; no key names the client.
+func testCardAttempts(t *testing.T, f *fixture) {
+	now := time.Now()
+	window := 10 * time.Minute
+	for i := 1; i <= 3; i++ {
+		if n, err := f.s.CardAttempt(f.ctx, "192.0.2.7", now, window); err != nil || n != i {
+			t.Errorf("attempt %d counted as %d, %v", i, n, err)
+		}
+	}
+	if n, err := f.s.CardAttempt(f.ctx, "198.51.100.1", now, window); err != nil || n != 1 {
+		t.Errorf("another client's first attempt counted as %d, %v", n, err)
+	}
+	if n, err := f.s.CardAttempt(f.ctx, "192.0.2.7", now.Add(window), window); err != nil || n != 1 {
+		t.Errorf("first attempt of the next window counted as %d, %v", n, err)
+	}
+	for k := range f.snapshot(t) {
+		if strings.Contains(k, "192.0.2.7") || strings.Contains(k, "198.51") {
+			t.Errorf("key %q names the client", k)
+		}
+		if ttl := f.s.Client().TTL(f.ctx, k).Val(); strings.Contains(k, "cardtries") && (ttl <= 0 || ttl > 2*window) {
+			t.Errorf("TTL of %s = %v, want at most %v", k, ttl, 2*window)
+		}
+	}
+	for _, bad := range []struct {
+		client string
+		window time.Duration
+	}{{"", window}, {"192.0.2.7", 0}} {
+		if _, err := f.s.CardAttempt(f.ctx, bad.client, now, bad.window); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("CardAttempt(%q, %v): %v, want ErrInvalid", bad.client, bad.window, err)
+		}
 	}
 }
 

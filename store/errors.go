@@ -20,7 +20,10 @@ var (
 	ErrTrialUsed       = errors.New("trial already used in this organization")
 	ErrNotTrial        = errors.New("subscription is not a trial")
 	ErrStale           = errors.New("changed by someone else meanwhile")
-	ErrUnavailable     = errors.New("redis unavailable")
+	// ErrInUse: a payment method that live paid subscriptions are paid
+	// with, and no other method of its profile could take over.
+	ErrInUse       = errors.New("payment method pays live subscriptions")
+	ErrUnavailable = errors.New("redis unavailable")
 )
 
 // Error is a failed store operation: what was tried, which kind of failure,
@@ -61,6 +64,7 @@ var scriptErrors = map[string]error{
 	"TRIALUSED":  ErrTrialUsed,
 	"NOTTRIAL":   ErrNotTrial,
 	"STALE":      ErrStale,
+	"INUSE":      ErrInUse,
 	"INVALID":    ErrInvalid,
 	// A change that reached Redis after its caller had given up.
 	"LATE": ErrUnavailable,

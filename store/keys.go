@@ -1,6 +1,8 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"regexp"
 	"strconv"
 	"time"
@@ -73,6 +75,13 @@ var streamID = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}$`)
 // payLinkOrg names the organization of a payment link, found by its
 // reference: the link itself lives in the organization's slot.
 func payLinkOrg(ref string) string { return "bb:paylink:" + ref }
+
+// cardAttempts counts a client's card attempts in one window of time:
+// the client is hashed, so that no address is kept in a key name.
+func cardAttempts(client string, now time.Time, window time.Duration) string {
+	sum := sha256.Sum256([]byte("card-attempts\x00" + client))
+	return "bb:cardtries:" + hex.EncodeToString(sum[:16]) + ":" + strconv.FormatInt(now.UnixNano()/int64(window), 10)
+}
 
 // jobMember encodes a job as a member of the due set.
 func jobMember(j Job) string {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -71,6 +72,46 @@ func (s *Store) SaveBilling(ctx context.Context, once Once, org, user string, b 
 	v, err := s.change(ctx, scriptBilling, org, []*Note{once.Note}, nil, []string{k.idem(once.Key), k.billing(user), k.audit()},
 		s.ttl(), once.Reply, user, strconv.FormatInt(old, 10), strconv.FormatInt(b.Version, 10), string(doc), what)
 	return result(op, v, err)
+}
+
+// RemoveMethod saves user's billing document b, which no longer holds the
+// payment method methodID, and in the same step has the user's
+// subscriptions that were paid with it paid with replacement, another
+// method of the same profile, with an audit entry for each. b.Version
+// must be the version that was read (else ErrStale). Without a
+// replacement ("") it fails with ErrInUse, and changes nothing, while an
+// active or pending subscription is paid with the method. It returns the
+// ids of the subscriptions that switched, sorted (none for a repeat, whose
+// Result.Value is once.Reply).
+func (s *Store) RemoveMethod(ctx context.Context, once Once, org, user string, b Billing, methodID, replacement string) (Result, []string, error) {
+	const op = "remove payment method"
+	if err := checkIdem(op, once.Key); err != nil {
+		return Result{}, nil, err
+	}
+	if err := checkIDs(op, org, user, methodID); err != nil {
+		return Result{}, nil, err
+	}
+	if replacement != "" {
+		if err := checkIDs(op, replacement); err != nil {
+			return Result{}, nil, err
+		}
+	}
+	old := b.Version
+	b.Version++
+	doc, err := json.Marshal(b)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	k := orgKeys(org)
+	v, err := s.change(ctx, scriptMethodRemove, org, []*Note{once.Note}, nil,
+		[]string{k.idem(once.Key), k.billing(user), k.audit(), k.bought(user)},
+		s.ttl(), once.Reply, user, strconv.FormatInt(old, 10), strconv.FormatInt(b.Version, 10), string(doc),
+		methodID, replacement, k.prefix())
+	res, err := result(op, v, err)
+	if err != nil || res.Repeat {
+		return res, nil, err
+	}
+	return res, strings.Fields(res.Value), nil
 }
 
 // SetInvoiceStatus records where an invoice's payment stands (status, and
@@ -298,6 +339,29 @@ func (s *Store) PayLinkFailed(ctx context.Context, l PayLink) (int, error) {
 	}
 	n, err := s.rdb.HIncrBy(ctx, orgKeys(l.Org).payLink(l.Ref), "failures", 1).Result()
 	return int(n), wrap(op, err)
+}
+
+// CardAttempt counts an attempt to enter a card on the payment page from
+// a client (an address) in the window of length window that now falls in,
+// and returns how many there were in it, this one included: replicas share
+// the count. The client is kept only as a hash, and forgotten with its
+// window. One round trip.
+func (s *Store) CardAttempt(ctx context.Context, client string, now time.Time, window time.Duration) (int, error) {
+	const op = "card attempt"
+	if client == "" || window < time.Second {
+		return 0, &Error{Op: op, Err: ErrInvalid}
+	}
+	key := cardAttempts(client, now, window)
+	var n *redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		n = p.Incr(ctx, key)
+		p.Expire(ctx, key, 2*window)
+		return nil
+	})
+	if err != nil {
+		return 0, wrap(op, err)
+	}
+	return int(n.Val()), nil
 }
 
 // cacheTimeout bounds a cache call: a Redis that hangs must not hold a

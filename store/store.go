@@ -241,6 +241,7 @@ var (
 	scriptNotify          = changeScript("notify")
 	scriptPayLinkComplete = changeScript("paylink_complete")
 	scriptInvoiceAdd      = changeScript("invoice_add")
+	scriptMethodRemove    = changeScript("method_remove")
 	scriptClaim           = script("claim")
 	scriptDone            = script("done")
 	scriptView            = script("view")

@@ -308,7 +308,7 @@ func TestButtonByNumber(t *testing.T) {
 		"heidi", // people
 		"9",     // no such button
 		"payment",
-		"3", // [3] Add: answers with a payment link
+		"4", // [4] Add (after Edit, Replace, Remove): answers with a payment link
 		"1", // [1] Open payment page: a URL to open
 	}, "\n") + "\n"
 	out := tb.run(t, script, Options{DueEvery: time.Hour})

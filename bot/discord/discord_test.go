@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -515,4 +516,66 @@ func TestGatewayDispatch(t *testing.T) {
 	e.a.onEvent(t.Context(), &discordgo.Event{Type: "MESSAGE_CREATE", RawData: raw})
 	e.a.onEvent(t.Context(), &discordgo.Event{Type: "INTERACTION_CREATE", RawData: []byte(`{junk`)})
 	e.fake.none(t)
+}
+
+// TestPayLinkChat: a payment link asked for in Discord leads back to the
+// channel, and knows the guild's name when the interaction carries it.
+func TestPayLinkChat(t *testing.T) {
+	tokenRe := regexp.MustCompile(`/pay/([a-z0-9]{48})`)
+	tests := []struct {
+		name     string
+		edit     func(in map[string]any)
+		wantName string
+		wantURL  string
+	}{
+		{"guild channel", func(map[string]any) {}, "", "https://discord.com/channels/" + testGuild + "/400000000000000000"},
+		{"guild named", func(in map[string]any) {
+			in["guild"] = map[string]any{"id": testGuild, "name": "Acme", "locale": "en-US"}
+		}, "Acme", "https://discord.com/channels/" + testGuild + "/400000000000000000"},
+		{"another guild's name", func(in map[string]any) {
+			in["guild"] = map[string]any{"id": "999", "name": "Other"}
+		}, "", "https://discord.com/channels/" + testGuild + "/400000000000000000"},
+		{"no channel", func(in map[string]any) { delete(in, "channel_id") }, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			var in map[string]any
+			if err := json.Unmarshal(e.interaction(aliceEN, itComponent,
+				map[string]any{"custom_id": buttonPrefix + "payment add", "component_type": ctButton}, ""), &in); err != nil {
+				t.Fatal(err)
+			}
+			tt.edit(in)
+			body, _ := json.Marshal(in)
+			_, resp := answer(t, e.post(body))
+			m := tokenRe.FindStringSubmatch(fmt.Sprint(resp))
+			if m == nil {
+				t.Fatalf("no payment link in %v", resp)
+			}
+			l, err := e.st.PayLink(t.Context(), m[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.OrgName != tt.wantName || l.ChatURL != tt.wantURL {
+				t.Errorf("link's OrgName %q, ChatURL %q; want %q, %q", l.OrgName, l.ChatURL, tt.wantName, tt.wantURL)
+			}
+		})
+	}
+}
+
+func TestChatURL(t *testing.T) {
+	tests := []struct{ name, guild, channel, want string }{
+		{"guild", "111", "222", "https://discord.com/channels/111/222"},
+		{"direct message", "", "222", "https://discord.com/channels/@me/222"},
+		{"no channel", "111", "", ""},
+		{"not a snowflake", "111", "<@222>", ""},
+		{"bad guild", "1/1", "222", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := chatURL(tt.guild, tt.channel); got != tt.want {
+				t.Errorf("chatURL(%q, %q) = %q, want %q", tt.guild, tt.channel, got, tt.want)
+			}
+		})
+	}
 }

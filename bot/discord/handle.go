@@ -51,6 +51,10 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 		Locale:         in.Locale,
 		Admin:          in.perms()&(permAdministrator|permManageGuild) != 0 || a.admins[u.ID],
 		IdempotencyKey: in.ID,
+		ChatURL:        chatURL(in.GuildID, in.ChannelID),
+	}
+	if in.Guild != nil && in.Guild.ID == guild {
+		req.OrgName = in.Guild.Name
 	}
 	if req.Locale == "" {
 		req.Locale = in.GuildLocale
@@ -89,6 +93,20 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 		dir.learn(data.Resolved)
 		return a.submit(ctx, in, req, data, lang)
 	}
+}
+
+// chatURL leads back to an interaction's channel in Discord (the app or
+// the browser): a guild's channel, or a direct message (no guild); ""
+// without a channel.
+func chatURL(guild, channel string) string {
+	ch, g := snowflake(channel), snowflake(guild)
+	switch {
+	case ch == "" || ch != channel || g != guild:
+		return ""
+	case guild == "":
+		return "https://discord.com/channels/@me/" + ch
+	}
+	return "https://discord.com/channels/" + g + "/" + ch
 }
 
 // langOf is the language of a Discord locale ("de" → German).

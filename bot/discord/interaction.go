@@ -63,12 +63,20 @@ type interaction struct {
 	Type          int             `json:"type"`
 	Token         string          `json:"token"`
 	GuildID       string          `json:"guild_id"`
+	Guild         *partialGuild   `json:"guild"`
 	ChannelID     string          `json:"channel_id"`
 	Locale        string          `json:"locale"`
 	GuildLocale   string          `json:"guild_locale"`
 	Member        *guildMember    `json:"member"`
 	User          *user           `json:"user"`
 	Data          json.RawMessage `json:"data"`
+}
+
+// partialGuild is the guild that newer interactions carry; its name only
+// where Discord includes it.
+type partialGuild struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 type user struct {

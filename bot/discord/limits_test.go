@@ -135,6 +135,19 @@ func TestLimits(t *testing.T) {
 			cmd("cmd cancel sub", "cancel "+sub)
 			cmd("cmd payment with method", "payment")
 			cmd("cmd payment edit", "payment edit "+pm)
+			cmd("cmd payment remove", "payment remove "+pm) // the only method, paying a subscription: refused
+			token2, err := st.CreatePayLink(ctx, store.PayLink{Org: testOrg, User: alice, ProfileID: "default", Lang: lang,
+				Expires: t0.Add(30 * time.Minute), Quiet: true}, 30*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pm2, err := bot.CompletePayLink(ctx, token2, payment.Card{Number: "5555555555554444", CVC: "123",
+				ExpMonth: 12, ExpYear: 2030, Name: "Alice Adams", Address: "Hauptstr. 1, Berlin"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd("cmd payment remove with another", "payment remove "+pm)
+			form("submit payment remove", commands.FormRemoveMethod, pm, map[string][]string{"confirm": {"yes"}})
 			cmd("cmd admin overview", "admin")
 			cmd("cmd admin channel", "admin channel <#555555555555555555>")
 			cmd("cmd invoices with some", "invoices")
@@ -170,7 +183,7 @@ func TestLimits(t *testing.T) {
 			checkCommands(t, defs)
 			out["commands"] = defs
 
-			ids := map[string]string{pm: "PM", token: "TOKEN"}
+			ids := map[string]string{pm: "PM", token: "TOKEN", pm2.ID: "PM2", token2: "TOKEN2"}
 			view, _ = st.View(ctx, testOrg, alice, store.ViewOptions{})
 			for _, s := range view.Subs {
 				ids[s.ID] = "SUB-" + s.ProductID

@@ -1,22 +1,46 @@
-// Package paypage serves the payment page that chat links point to: a small
-// HTML form where a user adds or replaces a payment method behind a
-// single-use link (GET /pay/{token} shows it, POST /pay/{token} saves it).
+// Package paypage serves the payment page that chat links point to, behind
+// single-use links:
 //
-// Card numbers and security codes never leave this page's request: they go
-// to the core's gateway and are never logged, echoed back in a page or put
-// in an error page. Neither is the link's token, which is only in the URL
-// (hence Referrer-Policy: no-referrer and a form without an action).
+//	GET  /pay/{token}          the form to add or replace a card (the sandbox); with a
+//	                           hosted provider (Stripe) a redirect to its page; for a link
+//	                           to confirm a charge, what is to be confirmed
+//	POST /pay/{token}          saves the card, then redirects to the result (post/redirect/get)
+//	GET  /pay/{token}/done     the result: the saved card, a card being saved by the
+//	                           provider, or the invoice's status; it keeps working after
+//	                           the link is used (the core keeps used links a day)
+//	POST /pay/{token}/confirm  sends the purchaser to the provider to confirm a charge
+//
+// Card numbers and security codes never leave the request that carries
+// them: they go to the core's provider and are never logged, echoed back
+// in a page or put in an error page. Neither is the link's token, which
+// is only in the URL (hence Referrer-Policy: no-referrer and a card form
+// without an action); the one page that names it is the confirmation,
+// whose form posts to /pay/{token}/confirm.
+//
+// Every POST must come from the page itself: from the public URL's origin
+// when the browser says (Origin; Sec-Fetch-Site: cross-site is refused)
+// and with the form token the page gave it (an HMAC of the link's
+// reference). A client address may try MaxCardAttempts cards per
+// CardAttemptWindow across all links. Refusals answer 403 or 429 with a
+// page in the user's language and change nothing.
 package paypage
 
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,6 +49,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/commands/format"
 	"github.com/billingbot/billingbot/commands/payment"
 	"github.com/billingbot/billingbot/store"
 )
@@ -37,6 +62,10 @@ const (
 	maxName    = 100
 	maxAddress = 300
 )
+
+// refreshSeconds is how often a result that waits for the provider's
+// report reloads itself.
+const refreshSeconds = 5
 
 //go:embed page.html
 var pageHTML string
@@ -52,23 +81,63 @@ var headers = map[string]string{
 	"X-Content-Type-Options":  "nosniff",
 }
 
-type handler struct {
-	bot *commands.Bot
-	log *slog.Logger
-	mux *http.ServeMux
+// Config is what a deployment sets about the payment page.
+type Config struct {
+	// PublicURL is the base URL users reach the page at
+	// (BILLINGBOT_PUBLIC_URL): forms are accepted only from its origin,
+	// and with https browsers are told to keep to https (HSTS).
+	PublicURL string
+	// Key signs the forms' tokens. Every replica needs the same one; nil
+	// means a random key of this process, so that a form shown by one
+	// replica is refused by another.
+	Key []byte
+	// TrustProxy takes the client's address, for the limit on card
+	// attempts, from the last X-Forwarded-For entry: the one the reverse
+	// proxy in front appended. Set it only when every request comes
+	// through such a proxy: otherwise a client names its own address.
+	// Without it the address is the connection's (RemoteAddr).
+	TrustProxy bool
 }
 
-// New returns the payment page handler. Mount it at /pay/ without stripping
-// the prefix: it serves GET and POST /pay/{token}. log receives one line
-// per request with the organization and the outcome, nothing else; nil
-// means slog.Default().
-func New(bot *commands.Bot, log *slog.Logger) http.Handler {
+type handler struct {
+	bot        *commands.Bot
+	log        *slog.Logger
+	mux        *http.ServeMux
+	origin     string // of the public URL: scheme://host[:port]; "" when unknown
+	hsts       bool
+	key        []byte
+	trustProxy bool
+}
+
+// New returns the payment page handler. Mount it at /pay/ without
+// stripping the prefix. log receives one line per request with the
+// organization and the outcome, nothing else; nil means slog.Default().
+func New(bot *commands.Bot, log *slog.Logger, cfg Config) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &handler{bot: bot, log: log, mux: http.NewServeMux()}
+	h := &handler{bot: bot, log: log, mux: http.NewServeMux(), key: cfg.Key, trustProxy: cfg.TrustProxy}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
+		host := strings.ToLower(u.Host)
+		if p := u.Port(); p == "443" && u.Scheme == "https" || p == "80" && u.Scheme == "http" {
+			host = strings.TrimSuffix(host, ":"+p) // browsers leave the default port out of Origin
+		}
+		h.origin = u.Scheme + "://" + host
+		h.hsts = u.Scheme == "https"
+	}
+	if len(h.key) == 0 {
+		h.key = make([]byte, 32)
+		if _, err := rand.Read(h.key); err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+	}
 	h.mux.HandleFunc("GET /pay/{token}", h.show)
 	h.mux.HandleFunc("POST /pay/{token}", h.submit)
+	h.mux.HandleFunc("GET /pay/{token}/done", h.done)
+	h.mux.HandleFunc("POST /pay/{token}/confirm", h.confirm)
+	h.mux.HandleFunc("GET /pay/{token}/confirm", func(w http.ResponseWriter, r *http.Request) {
+		seeOther(w, "/pay/"+r.PathValue("token"))
+	})
 	h.mux.HandleFunc("/", h.notFound)
 	return h
 }
@@ -76,6 +145,9 @@ func New(bot *commands.Bot, log *slog.Logger) http.Handler {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range headers {
 		w.Header().Set(k, v)
+	}
+	if h.hsts {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
@@ -87,47 +159,101 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// show answers GET /pay/{token} with the empty form.
+// seeOther redirects with 303 (the browser follows with a GET) and no
+// body, so that no page names the URL.
+func seeOther(w http.ResponseWriter, to string) {
+	w.Header().Set("Location", to)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// show answers GET /pay/{token}: the form, the provider's page, the
+// charge to confirm, or the result when the link was used.
 func (h *handler) show(w http.ResponseWriter, r *http.Request) {
-	l, ok := h.link(w, r)
+	info, ok := h.link(w, r)
 	if !ok {
 		return
 	}
-	lang := langOf(l.Link.Lang)
-	h.render(w, http.StatusOK, h.formPage(lang, l.Link, entry{}, problems{}))
-	h.log.Info("payment page", "org", l.Link.Org, "outcome", "shown")
+	lang, token := langOf(info.Link.Lang), r.PathValue("token")
+	switch {
+	case info.Saved != nil:
+		seeOther(w, "/pay/"+token+"/done")
+		h.log.Info("payment page", "org", info.Link.Org, "outcome", "shown_saved")
+	case info.Invoice != nil:
+		h.render(w, http.StatusOK, h.invoicePage(lang, info, token, false))
+		h.log.Info("payment page", "org", info.Link.Org, "outcome", "shown_invoice")
+	case info.Hosted:
+		to, err := h.bot.StartHostedSetup(r.Context(), token)
+		switch {
+		case errors.Is(err, commands.ErrPayLink):
+			h.gone(w, lang, info.TestMode)
+			h.log.Info("payment page", "org", info.Link.Org, "outcome", "link_gone")
+		case err != nil:
+			h.fault(w, r, lang, info.Link.Org, info.TestMode, err)
+		default:
+			seeOther(w, to)
+			h.log.Info("payment page", "org", info.Link.Org, "outcome", "to_provider")
+		}
+	default:
+		e := entry{}
+		if m := info.Replaces; m != nil {
+			e.name, e.address = m.Name, m.Address // the card holder stays, most of the time
+		}
+		h.render(w, http.StatusOK, h.formPage(lang, info, e, problems{}))
+		h.log.Info("payment page", "org", info.Link.Org, "outcome", "shown")
+	}
 }
 
-// submit answers POST /pay/{token}: it checks the fields, has the core
-// tokenize the card and save the method, and shows the result.
+// submit answers POST /pay/{token}: it checks where the form came from
+// and its fields, has the core check the card and save the method, and
+// redirects to the result. A repeat (a double click, a reload) is sent to
+// the result the first one saved.
 func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 	info, ok := h.link(w, r)
 	if !ok {
 		return
 	}
-	l := info.Link
+	l, token := info.Link, r.PathValue("token")
 	lang := langOf(l.Lang)
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
-		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
-			h.message(w, http.StatusRequestEntityTooLarge, lang,
-				h.bot.Text(lang, "PayPageTooLargeTitle"), h.bot.Text(lang, "PayPageTooLarge"))
-			h.log.Info("payment page", "org", l.Org, "outcome", "too_large")
-			return
-		}
-		h.render(w, http.StatusBadRequest, h.formPage(lang, l, entry{},
-			problems{form: h.bot.Text(lang, "PayPageErrBadForm")}))
-		h.log.Info("payment page", "org", l.Org, "outcome", "bad_form")
+	if !h.sameOrigin(r) {
+		h.refuse(w, lang, info.TestMode, l.Org, "cross_origin")
+		return
+	}
+	switch {
+	case info.Saved != nil:
+		seeOther(w, "/pay/"+token+"/done")
+		h.log.Info("payment page", "org", l.Org, "outcome", "repeat")
+		return
+	case info.Hosted || info.Invoice != nil:
+		// No card is ever taken here for these: what was sent is dropped.
+		seeOther(w, "/pay/"+token)
+		h.log.Info("payment page", "org", l.Org, "outcome", "not_a_card_link")
+		return
+	}
+	if !h.readForm(w, r, info) {
+		return
+	}
+	if !h.tokenOK(r, l) {
+		h.refuse(w, lang, info.TestMode, l.Org, "bad_form_token")
 		return
 	}
 	e := readEntry(r)
 	if p := h.check(lang, &e); p.any() {
-		h.render(w, http.StatusUnprocessableEntity, h.formPage(lang, l, e, p))
+		h.render(w, http.StatusUnprocessableEntity, h.formPage(lang, info, e, p))
 		h.log.Info("payment page", "org", l.Org, "outcome", "invalid")
 		return
 	}
+	if within, err := h.bot.CardAttempt(r.Context(), h.client(r)); err != nil {
+		h.fault(w, r, lang, l.Org, info.TestMode, err)
+		return
+	} else if !within {
+		w.Header().Set("Retry-After", strconv.Itoa(int(commands.CardAttemptWindow.Seconds())))
+		h.message(w, http.StatusTooManyRequests, lang, info.TestMode, h.bot.Text(lang, "PayPageTooManyTitle"),
+			h.bot.Text(lang, "PayPageTooMany", "Minutes", strconv.Itoa(int(commands.CardAttemptWindow.Minutes()))))
+		h.log.Info("payment page", "org", l.Org, "outcome", "rate_limited")
+		return
+	}
 
-	m, err := h.bot.CompletePayLink(r.Context(), r.PathValue("token"), e.card())
+	m, err := h.bot.CompletePayLink(r.Context(), token, e.card())
 	var p problems
 	outcome := ""
 	switch {
@@ -136,12 +262,22 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		if l.MethodID != "" && m.ID == l.MethodID {
 			outcome = "replaced"
 		}
-		h.message(w, http.StatusOK, lang, h.bot.Text(lang, "PayPageSavedTitle"),
-			h.bot.Text(lang, "PayPageSaved", "Method", h.methodLabel(lang, m)))
+		seeOther(w, "/pay/"+token+"/done")
 		h.log.Info("payment page", "org", l.Org, "outcome", outcome)
 		return
+	case errors.Is(err, commands.ErrDuplicateCard):
+		// Either the profile had this card, or a second submit of this
+		// form found what the first one saved a moment ago.
+		if again, aerr := h.bot.PayLink(r.Context(), token); aerr == nil && again.Saved != nil {
+			seeOther(w, "/pay/"+token+"/done")
+			h.log.Info("payment page", "org", l.Org, "outcome", "repeat")
+			return
+		}
+		c := e.card()
+		p.number, outcome = h.bot.Text(lang, "PayPageErrDuplicate", "Method", h.methodLabel(lang, store.PaymentMethod{
+			Brand: payment.Brand(c.Number), Last4: payment.Last4(c.Number), ExpMonth: c.ExpMonth, ExpYear: c.ExpYear})), "duplicate"
 	case errors.Is(err, commands.ErrPayLink):
-		h.gone(w, http.StatusGone, lang)
+		h.gone(w, lang, info.TestMode)
 		h.log.Info("payment page", "org", l.Org, "outcome", "link_gone")
 		return
 	case errors.Is(err, payment.ErrInvalidNumber):
@@ -155,11 +291,93 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, payment.ErrDeclined):
 		p.form, outcome = h.bot.Text(lang, "PayPageErrDeclined"), "declined"
 	default:
-		h.fault(w, r, lang, l.Org, err)
+		h.fault(w, r, lang, l.Org, info.TestMode, err)
 		return
 	}
-	h.render(w, http.StatusUnprocessableEntity, h.formPage(lang, l, e, p))
+	if outcome != "duplicate" {
+		// A refused card counts against the link: the last one it takes
+		// leaves nothing to correct.
+		if _, err := h.bot.PayLink(r.Context(), token); errors.Is(err, commands.ErrPayLink) {
+			h.message(w, http.StatusGone, lang, info.TestMode, h.bot.Text(lang, "PayPageGoneTitle"),
+				h.bot.Text(lang, "PayPageTooManyFailures"))
+			h.log.Info("payment page", "org", l.Org, "outcome", outcome+"_link_gone")
+			return
+		}
+	}
+	h.render(w, http.StatusUnprocessableEntity, h.formPage(lang, info, e, p))
 	h.log.Info("payment page", "org", l.Org, "outcome", outcome)
+}
+
+// done answers GET /pay/{token}/done with what became of the link: the
+// method it saved, a method the provider is still saving, or the status
+// of the invoice it confirms. A sandbox link not used yet goes back to
+// its form.
+func (h *handler) done(w http.ResponseWriter, r *http.Request) {
+	info, ok := h.link(w, r)
+	if !ok {
+		return
+	}
+	lang, token := langOf(info.Link.Lang), r.PathValue("token")
+	pg := h.base(lang, info.TestMode)
+	pg.Facts = h.facts(lang, info, false)
+	switch {
+	case info.Invoice != nil:
+		h.render(w, http.StatusOK, h.invoicePage(lang, info, token, true))
+		h.log.Info("payment page", "org", info.Link.Org, "outcome", "done_invoice")
+		return
+	case info.Saved != nil:
+		pg.Title = h.bot.Text(lang, "PayPageSavedTitle")
+		pg.Paragraphs = []string{h.bot.Text(lang, "PayPageSaved", "Method", h.methodLabel(lang, *info.Saved))}
+		pg.Success = true
+	case info.Hosted:
+		pg.Title = h.bot.Text(lang, "PayPageSavingTitle")
+		pg.Paragraphs = []string{h.bot.Text(lang, "PayPageSaving")}
+		pg.Refresh = refreshSeconds
+	default:
+		seeOther(w, "/pay/"+token)
+		return
+	}
+	h.back(&pg, lang, info.Link.ChatURL)
+	h.render(w, http.StatusOK, pg)
+	h.log.Info("payment page", "org", info.Link.Org, "outcome", "done")
+}
+
+// confirm answers POST /pay/{token}/confirm: it sends the purchaser to
+// the provider's page to confirm the link's charge.
+func (h *handler) confirm(w http.ResponseWriter, r *http.Request) {
+	info, ok := h.link(w, r)
+	if !ok {
+		return
+	}
+	l, token := info.Link, r.PathValue("token")
+	lang := langOf(l.Lang)
+	if !h.sameOrigin(r) {
+		h.refuse(w, lang, info.TestMode, l.Org, "cross_origin")
+		return
+	}
+	if info.Invoice == nil {
+		seeOther(w, "/pay/"+token)
+		return
+	}
+	if !h.readForm(w, r, info) {
+		return
+	}
+	if !h.tokenOK(r, l) {
+		h.refuse(w, lang, info.TestMode, l.Org, "bad_form_token")
+		return
+	}
+	to, err := h.bot.ConfirmCharge(r.Context(), token)
+	switch {
+	case errors.Is(err, commands.ErrPayLink):
+		// Nothing (more) to confirm: the result page says where it stands.
+		seeOther(w, "/pay/"+token+"/done")
+		h.log.Info("payment page", "org", l.Org, "outcome", "nothing_to_confirm")
+	case err != nil:
+		h.fault(w, r, lang, l.Org, info.TestMode, err)
+	default:
+		seeOther(w, to)
+		h.log.Info("payment page", "org", l.Org, "outcome", "to_confirm")
+	}
 }
 
 // link finds the request's payment link without using it up. When there is
@@ -170,33 +388,119 @@ func (h *handler) link(w http.ResponseWriter, r *http.Request) (commands.PayLink
 	case err == nil:
 		return l, true
 	case errors.Is(err, commands.ErrPayLink):
-		h.gone(w, http.StatusGone, acceptLang(r))
+		h.gone(w, acceptLang(r), h.bot.TestMode())
 		h.log.Info("payment page", "outcome", "link_gone")
 	default:
-		h.fault(w, r, acceptLang(r), "", err)
+		h.fault(w, r, acceptLang(r), "", h.bot.TestMode(), err)
 	}
 	return commands.PayLinkInfo{}, false
+}
+
+// readForm reads a POST's form, within maxBody. When it cannot, it
+// answers and returns false.
+func (h *handler) readForm(w http.ResponseWriter, r *http.Request, info commands.PayLinkInfo) bool {
+	lang := langOf(info.Link.Lang)
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	err := r.ParseForm()
+	if err == nil {
+		return true
+	}
+	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+		h.message(w, http.StatusRequestEntityTooLarge, lang, info.TestMode,
+			h.bot.Text(lang, "PayPageTooLargeTitle"), h.bot.Text(lang, "PayPageTooLarge"))
+		h.log.Info("payment page", "org", info.Link.Org, "outcome", "too_large")
+		return false
+	}
+	if info.Invoice != nil {
+		h.refuse(w, lang, info.TestMode, info.Link.Org, "bad_form")
+		return false
+	}
+	h.render(w, http.StatusBadRequest, h.formPage(lang, info, entry{}, problems{form: h.bot.Text(lang, "PayPageErrBadForm")}))
+	h.log.Info("payment page", "org", info.Link.Org, "outcome", "bad_form")
+	return false
+}
+
+// sameOrigin reports whether a POST may come from the page itself: the
+// browser does not call it cross-site, and its Origin, when it sends one,
+// is the public URL's.
+func (h *handler) sameOrigin(r *http.Request) bool {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return false
+	}
+	o := r.Header.Get("Origin")
+	return o == "" || h.origin == "" || strings.ToLower(o) == h.origin
+}
+
+// formToken is what the page's forms carry for a link: an HMAC of its
+// reference with the deployment's key, so that only a page this
+// deployment showed can post to the link.
+func (h *handler) formToken(l store.PayLink) string {
+	mac := hmac.New(sha256.New, h.key)
+	mac.Write([]byte("billingbot paypage form\x00" + l.Ref))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+func (h *handler) tokenOK(r *http.Request, l store.PayLink) bool {
+	return hmac.Equal([]byte(r.PostForm.Get("form_token")), []byte(h.formToken(l)))
+}
+
+// client is the address card attempts are counted by: the connection's,
+// or with TrustProxy the one the proxy appended to X-Forwarded-For. An
+// IPv6 address counts by its /64, which one client usually holds whole.
+func (h *handler) client(r *http.Request) string {
+	addr := r.RemoteAddr
+	if h.trustProxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			addr = strings.TrimSpace(last[strings.LastIndex(last, ",")+1:])
+		}
+	}
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return "unknown:" + addr
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// refuse answers a POST that did not come from the page with 403.
+func (h *handler) refuse(w http.ResponseWriter, lang string, test bool, org, why string) {
+	pg := h.base(lang, test)
+	pg.Title = h.bot.Text(lang, "PayPageRefusedTitle")
+	pg.Paragraphs = []string{h.bot.Text(lang, "PayPageRefused")}
+	pg.Again = h.bot.Text(lang, "PayPageOpenAgain")
+	h.render(w, http.StatusForbidden, pg)
+	h.log.Info("payment page", "org", org, "outcome", why)
 }
 
 // notFound answers paths that cannot hold a token, like a link that does
 // not work.
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.gone(w, http.StatusNotFound, acceptLang(r))
+	lang := acceptLang(r)
+	h.message(w, http.StatusNotFound, lang, h.bot.TestMode(), h.bot.Text(lang, "PayPageGoneTitle"), h.bot.Text(lang, "PayPageGone"))
 	h.log.Info("payment page", "outcome", "not_found")
 }
 
-func (h *handler) gone(w http.ResponseWriter, status int, lang string) {
-	h.message(w, status, lang, h.bot.Text(lang, "PayPageGoneTitle"), h.bot.Text(lang, "PayPageGone"))
+func (h *handler) gone(w http.ResponseWriter, lang string, test bool) {
+	h.message(w, http.StatusGone, lang, test, h.bot.Text(lang, "PayPageGoneTitle"), h.bot.Text(lang, "PayPageGone"))
 }
 
-// fault answers an error of the store or the gateway that the user cannot
-// correct. The error is logged without the token, in case it names it.
-func (h *handler) fault(w http.ResponseWriter, r *http.Request, lang, org string, err error) {
+// fault answers an error of the store or the provider that the user
+// cannot correct. The error is logged without the token, in case it
+// names it.
+func (h *handler) fault(w http.ResponseWriter, r *http.Request, lang, org string, test bool, err error) {
 	status := http.StatusServiceUnavailable
 	if errors.Is(err, context.Canceled) {
 		status = http.StatusRequestTimeout // the user left; nobody reads this
 	}
-	h.message(w, status, lang, h.bot.Text(lang, "PayPageErrorTitle"), h.bot.Text(lang, "PayPageError"))
+	h.message(w, status, lang, test, h.bot.Text(lang, "PayPageErrorTitle"), h.bot.Text(lang, "PayPageError"))
 	msg := err.Error()
 	if token := r.PathValue("token"); token != "" {
 		msg = strings.ReplaceAll(msg, token, "[token]")
@@ -222,7 +526,7 @@ func readEntry(r *http.Request) entry {
 	}
 }
 
-// card is the entry for the gateway; check has validated month and year.
+// card is the entry for the provider; check has validated month and year.
 func (e entry) card() payment.Card {
 	month, _ := strconv.Atoi(e.month)
 	year, _ := strconv.Atoi(e.year)
@@ -246,7 +550,7 @@ var (
 	cvcRe   = regexp.MustCompile(`^[0-9]{1,4}$`)
 )
 
-// check validates the entry before it goes to the gateway, which checks
+// check validates the entry before it goes to the provider, which checks
 // the card itself (Luhn, security code length per brand, expiry). A card
 // number typed into a field that would be shown again is removed from it.
 func (h *handler) check(lang string, e *entry) problems {
@@ -296,23 +600,59 @@ func (h *handler) check(lang string, e *entry) problems {
 	return p
 }
 
-// page is what page.html shows: a message (Text) or the form.
+// page is what page.html shows: a title, facts about the link, some
+// paragraphs, and perhaps the card form or a button to confirm a charge.
 type page struct {
 	Lang, Title string
-	Text        string
-	Form        *form
+	// ErrorTitle replaces Title in <title> when the page reports errors.
+	ErrorTitle string
+	Summary    *summary
+	Test       *testMode
+	Facts      []fact // whose the page is
+	Details    []fact // what a charge to confirm is for
+	Paragraphs []string
+	Success    bool // the paragraphs report a success
+	Form       *form
+	Confirm    *confirmForm
+	// Again, when set, links to this URL again (a GET of the form).
+	Again string
+	// Back leads to the chat (BackURL) or says to return to it.
+	Back, BackURL string
+	Refresh       int // seconds; 0: no reload
+}
+
+// summary lists a form's errors at the top of the page, with links to the
+// fields; it receives the focus when the page loads.
+type summary struct {
+	Title, Text string
+	Links       []errLink
+}
+
+type errLink struct{ ID, Text string }
+
+// testMode says that the sandbox moves no money, and how its test cards
+// behave.
+type testMode struct {
+	Banner, Intro string
+	Cards         []string
+}
+
+type fact struct {
+	Label, Value string
+	Strong       bool
 }
 
 type form struct {
-	Intro, Secure, Notice string
-	Number, CVC           field // Value stays empty
-	Month, Year           field
-	Expiry, ExpiryErr     string
-	CVCHint               string
-	Name, Address         field
-	Save                  string
-	MaxNumber, MaxCVC     int
-	MaxName, MaxAddress   int
+	Intro, Secure       string
+	Token               string // the form token
+	Number, CVC         field  // Value stays empty
+	Month, Year         field
+	Expiry, ExpiryErr   string
+	CVCHint             string
+	Name, Address       field
+	Save                string
+	MaxNumber, MaxCVC   int
+	MaxName, MaxAddress int
 }
 
 type field struct {
@@ -320,19 +660,81 @@ type field struct {
 	Invalid           bool
 }
 
-func (h *handler) formPage(lang string, l store.PayLink, e entry, p problems) page {
-	title, intro := h.bot.Text(lang, "PayPageTitleAdd"), h.bot.Text(lang, "PayPageIntroAdd")
+type confirmForm struct {
+	Action, Token, Button string
+}
+
+// base is a page with what every page has.
+func (h *handler) base(lang string, test bool) page {
+	p := page{Lang: lang}
+	if test {
+		p.Test = &testMode{Banner: h.bot.Text(lang, "TestMode"), Intro: h.bot.Text(lang, "PayPageTestCards"), Cards: []string{
+			h.bot.Text(lang, "PayPageTestCardOK", "Number", "4242 4242 4242 4242"),
+			h.bot.Text(lang, "PayPageTestCardDeclined", "Number", group(payment.TestCardDeclined)),
+			h.bot.Text(lang, "PayPageTestCardChargeDeclined", "Number", group(payment.TestCardChargeDeclined)),
+		}}
+	}
+	return p
+}
+
+// group writes a card number in groups of four digits.
+func group(number string) string {
+	var b strings.Builder
+	for i, r := range number {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// facts say whose the page is: the seller, the organization, the billing
+// account and profile, the card a replacement replaces, and until when the
+// link works.
+func (h *handler) facts(lang string, info commands.PayLinkInfo, expires bool) []fact {
+	l := info.Link
+	org := l.OrgName
+	if org == "" {
+		org = l.Org
+	}
+	fs := []fact{
+		{Label: h.bot.Text(lang, "PayPageSeller"), Value: info.Operator.Name},
+		{Label: h.bot.Text(lang, "PayPageOrg"), Value: org},
+		{Label: h.bot.Text(lang, "PayPageAccount"), Value: info.Account},
+		{Label: h.bot.Text(lang, "PayPageProfile"), Value: info.Profile},
+	}
+	if m := info.Replaces; m != nil {
+		fs = append(fs, fact{Label: h.bot.Text(lang, "PayPageReplaces"), Value: h.methodLabel(lang, *m)})
+	}
+	if expires && !l.Expires.IsZero() {
+		fs = append(fs, fact{Label: h.bot.Text(lang, "PayPageExpires"), Value: format.DateTime(lang, l.Expires)})
+	}
+	return fs
+}
+
+// back offers the way back to the chat.
+func (h *handler) back(p *page, lang, chatURL string) {
+	if chatURL != "" {
+		p.Back, p.BackURL = h.bot.Text(lang, "PayPageBackToChat"), chatURL
+		return
+	}
+	p.Back = h.bot.Text(lang, "PayPageReturnToChat")
+}
+
+func (h *handler) formPage(lang string, info commands.PayLinkInfo, e entry, p problems) page {
+	l := info.Link
+	pg := h.base(lang, info.TestMode)
+	pg.Title = h.bot.Text(lang, "PayPageTitleAdd")
+	intro := h.bot.Text(lang, "PayPageIntroAdd")
 	if l.MethodID != "" {
-		title, intro = h.bot.Text(lang, "PayPageTitleReplace"), h.bot.Text(lang, "PayPageIntroReplace")
+		pg.Title, intro = h.bot.Text(lang, "PayPageTitleReplace"), h.bot.Text(lang, "PayPageIntroReplace")
 	}
-	notice := p.form
-	if notice == "" && p.any() {
-		notice = h.bot.Text(lang, "PayPageFixFields")
-	}
-	return page{Lang: lang, Title: title, Form: &form{
+	pg.Facts = h.facts(lang, info, true)
+	f := &form{
 		Intro:     intro,
 		Secure:    h.bot.Text(lang, "PayPageSecure"),
-		Notice:    notice,
+		Token:     h.formToken(l),
 		Number:    field{Label: h.bot.Text(lang, "PayPageNumber"), Err: p.number, Invalid: p.number != ""},
 		CVC:       field{Label: h.bot.Text(lang, "PayPageCVC"), Err: p.cvc, Invalid: p.cvc != ""},
 		CVCHint:   h.bot.Text(lang, "PayPageCVCHint"),
@@ -344,11 +746,110 @@ func (h *handler) formPage(lang string, l store.PayLink, e entry, p problems) pa
 		Address:   field{Label: h.bot.Text(lang, "PayPageAddress"), Value: e.address, Err: p.address, Invalid: p.address != ""},
 		Save:      h.bot.Text(lang, "PayPageSave"),
 		MaxNumber: maxNumber, MaxCVC: maxCVC, MaxName: maxName, MaxAddress: maxAddress,
-	}}
+	}
+	pg.Form = f
+	if p.any() {
+		s := &summary{Title: h.bot.Text(lang, "PayPageProblem"), Text: p.form}
+		if s.Text == "" {
+			s.Text = h.bot.Text(lang, "PayPageFixFields")
+		}
+		for _, x := range []struct {
+			id  string
+			f   field
+			err string
+		}{{"number", f.Number, p.number}, {"exp_month", f.Month, p.expiry}, {"cvc", f.CVC, p.cvc},
+			{"name", f.Name, p.name}, {"address", f.Address, p.address}} {
+			if x.err != "" {
+				label := x.f.Label
+				if x.id == "exp_month" {
+					label = f.Expiry
+				}
+				s.Links = append(s.Links, errLink{ID: x.id, Text: label + ": " + x.err})
+			}
+		}
+		if p.form != "" && p.number == "" {
+			// A declined card: the card number is where to start again.
+			s.Links = append(s.Links, errLink{ID: "number", Text: f.Number.Label})
+		}
+		pg.Summary = s
+		pg.ErrorTitle = h.bot.Text(lang, "PayPageErrorPrefix", "Title", pg.Title)
+	}
+	h.back(&pg, lang, l.ChatURL)
+	return pg
 }
 
-func (h *handler) message(w http.ResponseWriter, status int, lang, title, text string) {
-	h.render(w, status, page{Lang: lang, Title: title, Text: text})
+// invoicePage shows a charge to confirm with the bank: what it is for,
+// how much, and a button to the provider's page while the bank waits;
+// otherwise where the invoice stands. On the result page (done) a charge
+// that still waits reloads itself, as the provider's report is on its way.
+func (h *handler) invoicePage(lang string, info commands.PayLinkInfo, token string, done bool) page {
+	inv := info.Invoice
+	pg := h.base(lang, info.TestMode)
+	pg.Title = h.bot.Text(lang, "PayPageConfirmTitle")
+	pg.Facts = h.facts(lang, info, inv.Status == store.InvoiceAction)
+	products := make([]string, len(inv.Lines))
+	for i, ln := range inv.Lines {
+		products[i] = h.bot.Text(lang, "PayPageLine", "Product", ln.Product,
+			"Quantity", format.Number(lang, int64(ln.Quantity)), "Price", format.Money(lang, ln.UnitPrice, inv.Currency))
+	}
+	pg.Details = []fact{
+		{Label: h.bot.Text(lang, "PayPageProduct"), Value: strings.Join(products, "; ")},
+		{Label: h.bot.Text(lang, "PayPageAmount"), Value: format.Money(lang, inv.Total, inv.Currency), Strong: true},
+		{Label: h.bot.Text(lang, "PayPageInvoice"), Value: inv.ID},
+		{Label: h.bot.Text(lang, "PayPageStatus"), Value: h.invoiceStatus(lang, inv.Status)},
+	}
+	switch inv.Status {
+	case store.InvoiceAction:
+		pg.Paragraphs = []string{h.bot.Text(lang, "PayPageConfirmIntro")}
+		if done {
+			pg.Paragraphs = append(pg.Paragraphs, h.bot.Text(lang, "PayPageConfirmWaiting"))
+			pg.Refresh = refreshSeconds
+		}
+		pg.Confirm = &confirmForm{Action: token + "/confirm", Token: h.formToken(info.Link),
+			Button: h.bot.Text(lang, "BtnConfirmPayment")}
+	case store.InvoiceOpen:
+		pg.Title = h.bot.Text(lang, "PayPageProcessingTitle")
+		pg.Paragraphs = []string{h.bot.Text(lang, "PayPageProcessing")}
+		pg.Refresh = refreshSeconds
+	case store.InvoicePaid:
+		pg.Title = h.bot.Text(lang, "PayPagePaidTitle")
+		pg.Paragraphs, pg.Success = []string{h.bot.Text(lang, "PayPagePaid")}, true
+	case store.InvoiceVoid:
+		pg.Title = h.bot.Text(lang, "PayPageVoidTitle")
+		pg.Paragraphs = []string{h.bot.Text(lang, "PayPageVoid")}
+	case store.InvoiceFailed:
+		pg.Title = h.bot.Text(lang, "PayPageFailedTitle")
+		pg.Paragraphs = []string{h.bot.Text(lang, "PayPageFailed")}
+	default: // refunded, disputed: the status says it
+		pg.Title = h.bot.Text(lang, "PayPageInvoiceTitle")
+	}
+	h.back(&pg, lang, info.Link.ChatURL)
+	return pg
+}
+
+// invoiceStatus is an invoice's status in words.
+func (h *handler) invoiceStatus(lang string, s store.InvoiceStatus) string {
+	switch s {
+	case store.InvoicePaid:
+		return h.bot.Text(lang, "InvoicePaid")
+	case store.InvoiceFailed:
+		return h.bot.Text(lang, "InvoiceFailed")
+	case store.InvoiceAction:
+		return h.bot.Text(lang, "InvoiceAction")
+	case store.InvoiceVoid:
+		return h.bot.Text(lang, "InvoiceVoid")
+	case store.InvoiceRefunded:
+		return h.bot.Text(lang, "InvoiceRefunded")
+	case store.InvoiceDisputed:
+		return h.bot.Text(lang, "InvoiceDisputed")
+	}
+	return h.bot.Text(lang, "InvoiceOpen")
+}
+
+func (h *handler) message(w http.ResponseWriter, status int, lang string, test bool, title, text string) {
+	pg := h.base(lang, test)
+	pg.Title, pg.Paragraphs = title, []string{text}
+	h.render(w, status, pg)
 }
 
 // render executes the template before it writes anything, so that a

@@ -23,6 +23,7 @@ type slashCommand struct {
 	Command     string `json:"command"`
 	Text        string `json:"text"`
 	TeamID      string `json:"team_id"`
+	TeamDomain  string `json:"team_domain"`
 	UserID      string `json:"user_id"`
 	UserName    string `json:"user_name"`
 	ChannelID   string `json:"channel_id"`
@@ -32,7 +33,7 @@ type slashCommand struct {
 
 func slashFromForm(v url.Values) slashCommand {
 	return slashCommand{Command: v.Get("command"), Text: v.Get("text"), TeamID: v.Get("team_id"),
-		UserID: v.Get("user_id"), UserName: v.Get("user_name"), ChannelID: v.Get("channel_id"),
+		TeamDomain: v.Get("team_domain"), UserID: v.Get("user_id"), UserName: v.Get("user_name"), ChannelID: v.Get("channel_id"),
 		ResponseURL: v.Get("response_url"), TriggerID: v.Get("trigger_id")}
 }
 
@@ -43,7 +44,7 @@ func (a *Adapter) onCommand(ctx context.Context, sc slashCommand) reply {
 	if sc.TeamID == "" || sc.UserID == "" {
 		return bad("missing team or user")
 	}
-	o := origin{team: sc.TeamID, user: sc.UserID, userName: sc.UserName, channel: sc.ChannelID,
+	o := origin{team: sc.TeamID, teamName: sc.TeamDomain, user: sc.UserID, userName: sc.UserName, channel: sc.ChannelID,
 		responseURL: sc.ResponseURL, triggerID: sc.TriggerID}
 	run := func(ctx context.Context) commands.Response {
 		req := a.request(ctx, o)

@@ -143,6 +143,11 @@ func (e *env) renderAll(t *testing.T, lang string) map[string]any {
 			if strings.HasPrefix(b.Command, "payment edit ") {
 				form("payment", b.Command)
 			}
+			if strings.HasPrefix(b.Command, "payment remove ") {
+				msgs("payment remove", b.Command, nil) // the only method, paying a subscription: refused
+				e.addSecondCard("U1")
+				form("payment remove", b.Command)
+			}
 		}
 	}
 	msgs("products", "products", nil)

@@ -338,6 +338,20 @@ func (e *env) addCard(user string) {
 	}
 }
 
+// addSecondCard gives a user a second payment method (a Mastercard).
+func (e *env) addSecondCard(user string) {
+	e.t.Helper()
+	ctx := context.Background()
+	token, err := e.st.CreatePayLink(ctx, store.PayLink{Org: testOrg, User: user, ProfileID: "default", Lang: "en",
+		Expires: t0.Add(30 * time.Minute), Quiet: true}, 30*time.Minute)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.bot.CompletePayLink(ctx, token, payment.Card{Number: "5555555555554444", CVC: "123", ExpMonth: 12, ExpYear: 2030}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // sign signs a body as Slack does, at the env's time.
 func sign(secret string, ts int64, body string) string {
 	mac := hmac.New(sha256.New, []byte(secret))

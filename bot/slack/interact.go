@@ -16,7 +16,8 @@ import (
 type interaction struct {
 	Type string `json:"type"`
 	Team struct {
-		ID string `json:"id"`
+		ID     string `json:"id"`
+		Domain string `json:"domain"`
 	} `json:"team"`
 	User struct {
 		ID       string `json:"id"`
@@ -140,7 +141,7 @@ func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 	meta := decodeMetadata(p.View.PrivateMetadata)
 	sub := &commands.Submission{FormID: p.View.CallbackID, Context: meta.Context, Values: map[string][]string{}}
 	meta.Context = "" // the form's; where the modal answers stays
-	o := origin{team: p.team(), user: p.User.ID, userName: p.userName(), channel: meta.Channel, responseURL: meta.ResponseURL}
+	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: meta.Channel, responseURL: meta.ResponseURL}
 	title := nonBlank(p.View.Title.Text, "billingbot")
 	for block, actions := range p.View.State.Values {
 		for _, st := range actions {
@@ -282,7 +283,7 @@ func (a *Adapter) onAction(ctx context.Context, p *interaction) reply {
 	if act.Type != "" && act.Type != "button" || strings.TrimSpace(act.Value) == "" {
 		return ok200 // a URL button, or an input changed in a modal
 	}
-	o := origin{team: p.team(), user: p.User.ID, userName: p.userName(), channel: nonBlank(p.Channel.ID, p.Container.ChannelID),
+	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: nonBlank(p.Channel.ID, p.Container.ChannelID),
 		responseURL: p.ResponseURL, triggerID: p.TriggerID}
 	inModal := p.View.Type == string(slackapi.VTModal) && p.View.ID != ""
 	if inModal {

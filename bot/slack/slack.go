@@ -244,6 +244,7 @@ func (a *Adapter) detach(ctx context.Context, d time.Duration, f func(ctx contex
 // origin is who sent a request and where an answer goes.
 type origin struct {
 	team, user, userName string
+	teamName             string // the workspace's domain, where Slack sends it
 	channel              string // a conversation id, if any
 	responseURL          string
 	triggerID            string
@@ -251,11 +252,20 @@ type origin struct {
 
 func (o origin) org() string { return orgPrefix + o.team }
 
+// chatURL leads back to the origin's conversation in Slack (the app or the
+// browser), for the pages that chat links open; "" without a conversation.
+func (o origin) chatURL() string {
+	if o.team == "" || o.channel == "" {
+		return ""
+	}
+	return "https://slack.com/app_redirect?" + url.Values{"team": {o.team}, "channel": {o.channel}}.Encode()
+}
+
 // request starts a core request for the origin's user: their name, locale
 // and admin flag from users.info (cached), and the workspace's directory.
 func (a *Adapter) request(ctx context.Context, o origin) commands.Request {
 	req := commands.Request{Org: o.org(), User: commands.Member{ID: o.user, Name: o.userName},
-		Members: &directory{a: a, org: o.org(), team: o.team}}
+		Members: &directory{a: a, org: o.org(), team: o.team}, OrgName: o.teamName, ChatURL: o.chatURL()}
 	if o.team != "" && o.user != "" && store.ValidID(o.user) && store.ValidID(o.team) {
 		if u, err := a.user(ctx, req.Org, o.user); err == nil {
 			if u.Name != "" {

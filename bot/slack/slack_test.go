@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -738,5 +739,60 @@ func TestFormContext(t *testing.T) {
 	}
 	if hook := e.slack.waitFor("hook"); !strings.Contains(hook.Body, "Payment method saved") {
 		t.Errorf("answer = %s, want the method saved", hook.Body)
+	}
+}
+
+// TestPayLinkChat: a payment link asked for in Slack knows the workspace's
+// name (its domain, as Slack sends it) and leads back to the conversation,
+// from a slash command and from a button; without a conversation it has no
+// way back.
+func TestPayLinkChat(t *testing.T) {
+	tokenRe := regexp.MustCompile(`https://pay\.example/pay/([a-z0-9]{48})`)
+	click := func(e *env, team map[string]any, channel string) string {
+		p := map[string]any{"type": "block_actions", "team": team, "user": map[string]any{"id": "U1", "team_id": testTeam},
+			"trigger_id": "trig-btn", "response_url": e.slack.srv.URL + "/hook/btn",
+			"actions": []any{map[string]any{"type": "button", "action_id": "btn-0-0", "value": "payment add", "action_ts": "1.2"}}}
+		if channel != "" {
+			p["channel"] = map[string]any{"id": channel}
+		}
+		e.interact(p)
+		return e.slack.waitFor("hook").Body
+	}
+	tests := []struct {
+		name     string
+		ask      func(e *env) string // sends the request, returns the answer
+		wantName string
+		wantURL  string
+	}{
+		{"slash command", func(e *env) string {
+			v := url.Values{"command": {"/billing"}, "text": {"payment add"}, "team_id": {testTeam}, "team_domain": {"acme"},
+				"user_id": {"U1"}, "channel_id": {"C100"}, "trigger_id": {"trig-pay"}, "response_url": {e.slack.srv.URL + "/hook/pay"}}
+			if w := e.post(formType, v.Encode()); tokenRe.MatchString(w.Body.String()) {
+				return w.Body.String()
+			}
+			return e.slack.waitFor("hook").Body // the core was slow: the answer follows
+		}, "acme", "https://slack.com/app_redirect?channel=C100&team=T1"},
+		{"button", func(e *env) string {
+			return click(e, map[string]any{"id": testTeam, "domain": "acme"}, "D200")
+		}, "acme", "https://slack.com/app_redirect?channel=D200&team=T1"},
+		{"no conversation", func(e *env) string {
+			return click(e, map[string]any{"id": testTeam}, "")
+		}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			m := tokenRe.FindStringSubmatch(tt.ask(e))
+			if m == nil {
+				t.Fatal("no payment link in the answer")
+			}
+			l, err := e.st.PayLink(t.Context(), m[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.OrgName != tt.wantName || l.ChatURL != tt.wantURL {
+				t.Errorf("link's OrgName %q, ChatURL %q; want %q, %q", l.OrgName, l.ChatURL, tt.wantName, tt.wantURL)
+			}
+		})
 	}
 }

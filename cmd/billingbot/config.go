@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -12,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/billingbot/billingbot/bot/paypage"
 	"github.com/billingbot/billingbot/commands"
 )
 
@@ -44,6 +47,10 @@ type config struct {
 	Payments string
 	// Stripe is the Stripe account's settings (STRIPE_*).
 	Stripe stripeConfig
+	// TrustProxy: a reverse proxy in front appends the client's address to
+	// X-Forwarded-For (BILLINGBOT_TRUST_PROXY), which the payment page then
+	// counts card attempts by.
+	TrustProxy bool
 }
 
 // stripeConfig is how billingbot reaches Stripe. The key and the webhook
@@ -111,6 +118,11 @@ func loadConfig(env map[string]string) (config, error) {
 	cfg.Operator = commands.Operator{Name: get("BILLINGBOT_OPERATOR_NAME"), Address: parseAddress(get("BILLINGBOT_OPERATOR_ADDRESS"))}
 	if cfg.Operator.Name == "" {
 		cfg.Operator.Name = "billingbot"
+	}
+	if v := get("BILLINGBOT_TRUST_PROXY"); v != "" {
+		if cfg.TrustProxy, err = strconv.ParseBool(v); err != nil {
+			return config{}, fmt.Errorf("BILLINGBOT_TRUST_PROXY: %q: want true or false", v)
+		}
 	}
 	for _, d := range []struct {
 		name string
@@ -216,6 +228,19 @@ func parseAddress(v string) string {
 		lines[i] = strings.TrimSpace(l)
 	}
 	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// payPage is the payment page's part of the configuration. Its form key
+// is derived from the secret key (so that the secret itself signs nothing
+// else's way); without one, the page makes a random key of its own.
+func (c config) payPage() paypage.Config {
+	pc := paypage.Config{PublicURL: c.PublicURL, TrustProxy: c.TrustProxy}
+	if len(c.SecretKey) > 0 {
+		mac := hmac.New(sha256.New, c.SecretKey)
+		mac.Write([]byte("billingbot paypage form key"))
+		pc.Key = mac.Sum(nil)
+	}
+	return pc
 }
 
 // checkURL requires an absolute http(s) URL.

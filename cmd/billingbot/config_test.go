@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
@@ -92,6 +93,9 @@ func TestLoadConfig(t *testing.T) {
 			})},
 		{name: "operator address with newlines", env: map[string]string{"BILLINGBOT_OPERATOR_ADDRESS": "Hauptstraße 1\n10115 Berlin"},
 			want: with(func(c *config) { c.Operator.Address = "Hauptstraße 1\n10115 Berlin" })},
+		{name: "trust proxy", env: map[string]string{"BILLINGBOT_TRUST_PROXY": "true"},
+			want: func() config { c := defaults; c.TrustProxy = true; return c }()},
+		{name: "bad trust proxy", env: map[string]string{"BILLINGBOT_TRUST_PROXY": "maybe"}, wantErr: "BILLINGBOT_TRUST_PROXY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +113,24 @@ func TestLoadConfig(t *testing.T) {
 				t.Errorf("loadConfig() =\n%+v\nwant\n%+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPayPageConfig: the payment page gets the public URL, the proxy
+// setting and a form key derived from the secret key (the same on every
+// replica, and not the secret itself), or none without a secret.
+func TestPayPageConfig(t *testing.T) {
+	c := config{PublicURL: "https://billing.example.com", TrustProxy: true, SecretKey: bytes.Repeat([]byte{1}, 32)}
+	pc := c.payPage()
+	if pc.PublicURL != c.PublicURL || !pc.TrustProxy || len(pc.Key) != 32 || bytes.Equal(pc.Key, c.SecretKey) {
+		t.Errorf("payPage() = %+v", pc)
+	}
+	if again := c.payPage(); !bytes.Equal(again.Key, pc.Key) {
+		t.Error("the form key differs between calls (replicas)")
+	}
+	c.SecretKey = nil
+	if pc := c.payPage(); pc.Key != nil {
+		t.Errorf("payPage() without a secret key = %+v, want no key", pc)
 	}
 }
 

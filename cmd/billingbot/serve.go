@@ -106,7 +106,7 @@ func openBot(ctx context.Context, cfg config, pay payment.Provider, stderr io.Wr
 	rdb.AddHook(redisHook{errors: m.redisErrors})
 	st := store.New(rdb)
 	if len(cfg.SecretKey) == 0 {
-		log.Warn("BILLINGBOT_SECRET_KEY is not set: using a random key, so invoice download links work only on this replica and until it restarts")
+		log.Warn("BILLINGBOT_SECRET_KEY is not set: using a random key, so invoice download links and payment page forms work only on this replica and until it restarts")
 	}
 	bot, err := commands.New(st, cat, pay, cfg.core(), commands.WithLogger(log), commands.WithObserver(m.observe(log)))
 	if err != nil {
@@ -138,7 +138,7 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", m.handler())
-	mux.Handle("/pay/", m.route("pay", paypage.New(bot, log)))
+	mux.Handle("/pay/", m.route("pay", paypage.New(bot, log, cfg.payPage())))
 	mux.Handle(commands.InvoicePath, m.route("invoice", invoicepdf.New(bot, log)))
 	if hooks, ok := pay.(payment.Webhooks); ok {
 		mux.Handle("POST /stripe/webhook", m.route("stripe", stripehook.New(bot, hooks, log)))
