@@ -93,6 +93,10 @@ type session struct {
 	in      *lineReader
 	tty     bool
 	log     *slog.Logger
+	// due serializes runs of the scheduler: the run after a command waits
+	// for a periodic run that may have claimed its jobs, so that what the
+	// command caused is done before the next command.
+	due sync.Mutex
 
 	// buttons of the latest answer, clicked by number (loop goroutine only).
 	buttons []commands.Button
@@ -312,6 +316,8 @@ func (s *session) schedule(ctx context.Context, every time.Duration, stop <-chan
 
 // runDue does the jobs that are due and prints their notifications.
 func (s *session) runDue(ctx context.Context) {
+	s.due.Lock()
+	defer s.due.Unlock()
 	if _, err := s.bot.RunDue(ctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("console: scheduled jobs", "err", err)
 	}
