@@ -20,8 +20,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/text/language"
-
+	"github.com/billingbot/billingbot/bot/internal/weblang"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
 )
@@ -88,7 +87,7 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request) {
 		h.log.Info("invoice download", "org", l.Org, "outcome", "expired")
 		return
 	case err != nil:
-		h.message(w, http.StatusNotFound, acceptLang(r), "InvoiceLinkBadTitle", "InvoiceLinkBad")
+		h.message(w, http.StatusNotFound, weblang.FromRequest(r), "InvoiceLinkBadTitle", "InvoiceLinkBad")
 		h.log.Info("invoice download", "outcome", "invalid")
 		return
 	}
@@ -133,7 +132,7 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request) {
 // notFound answers paths that cannot hold a link, like a link that does
 // not work.
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.message(w, http.StatusNotFound, acceptLang(r), "InvoiceLinkBadTitle", "InvoiceLinkBad")
+	h.message(w, http.StatusNotFound, weblang.FromRequest(r), "InvoiceLinkBadTitle", "InvoiceLinkBad")
 	h.log.Info("invoice download", "outcome", "not_found")
 }
 
@@ -213,15 +212,4 @@ func (h *handler) message(w http.ResponseWriter, status int, lang, title, text s
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
-}
-
-var matcher = language.NewMatcher([]language.Tag{language.English, language.German})
-
-// acceptLang is the browser's language, for pages without a link.
-func acceptLang(r *http.Request) string {
-	tag, _ := language.MatchStrings(matcher, r.Header.Get("Accept-Language"))
-	if base, _ := tag.Base(); base.String() == "de" {
-		return "de"
-	}
-	return "en"
 }

@@ -46,8 +46,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/text/language"
-
+	"github.com/billingbot/billingbot/bot/internal/weblang"
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/format"
 	"github.com/billingbot/billingbot/commands/payment"
@@ -388,10 +387,10 @@ func (h *handler) link(w http.ResponseWriter, r *http.Request) (commands.PayLink
 	case err == nil:
 		return l, true
 	case errors.Is(err, commands.ErrPayLink):
-		h.gone(w, acceptLang(r), h.bot.TestMode())
+		h.gone(w, weblang.FromRequest(r), h.bot.TestMode())
 		h.log.Info("payment page", "outcome", "link_gone")
 	default:
-		h.fault(w, r, acceptLang(r), "", h.bot.TestMode(), err)
+		h.fault(w, r, weblang.FromRequest(r), "", h.bot.TestMode(), err)
 	}
 	return commands.PayLinkInfo{}, false
 }
@@ -483,7 +482,7 @@ func (h *handler) refuse(w http.ResponseWriter, lang string, test bool, org, why
 // notFound answers paths that cannot hold a token, like a link that does
 // not work.
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
-	lang := acceptLang(r)
+	lang := weblang.FromRequest(r)
 	h.message(w, http.StatusNotFound, lang, h.bot.TestMode(), h.bot.Text(lang, "PayPageGoneTitle"), h.bot.Text(lang, "PayPageGone"))
 	h.log.Info("payment page", "outcome", "not_found")
 }
@@ -888,17 +887,6 @@ func (h *handler) methodLabel(lang string, m store.PaymentMethod) string {
 // langOf returns the page language of a link's language.
 func langOf(lang string) string {
 	if l := strings.ToLower(lang); l == "de" || strings.HasPrefix(l, "de-") || strings.HasPrefix(l, "de_") {
-		return "de"
-	}
-	return "en"
-}
-
-var matcher = language.NewMatcher([]language.Tag{language.English, language.German})
-
-// acceptLang is the browser's language, for pages without a link.
-func acceptLang(r *http.Request) string {
-	tag, _ := language.MatchStrings(matcher, r.Header.Get("Accept-Language"))
-	if base, _ := tag.Base(); base.String() == "de" {
 		return "de"
 	}
 	return "en"
