@@ -18,9 +18,10 @@
 // whose form posts to /pay/{token}/confirm.
 //
 // Every POST must come from the page itself: from the public URL's origin
-// when the browser says (Origin; Sec-Fetch-Site: cross-site is refused)
-// and with the form token the page gave it (an HMAC of the link's
-// reference). A client address may try MaxCardAttempts cards per
+// when the browser says (Origin, or Origin "null" and Sec-Fetch-Site:
+// same-origin, which browsers send under the page's no-referrer;
+// Sec-Fetch-Site: cross-site is refused) and with the form token the page
+// gave it (an HMAC of the link's reference). A client address may try MaxCardAttempts cards per
 // CardAttemptWindow across all links. Refusals answer 403 or 429 with a
 // page in the user's language and change nothing.
 package paypage
@@ -421,12 +422,18 @@ func (h *handler) readForm(w http.ResponseWriter, r *http.Request, info commands
 
 // sameOrigin reports whether a POST may come from the page itself: the
 // browser does not call it cross-site, and its Origin, when it sends one,
-// is the public URL's.
+// is the public URL's. Browsers send the Origin "null" with the page's own
+// forms, as the page's Referrer-Policy is no-referrer (Chromium does):
+// then the browser must call the request same-origin (Sec-Fetch-Site).
 func (h *handler) sameOrigin(r *http.Request) bool {
-	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site == "cross-site" {
 		return false
 	}
 	o := r.Header.Get("Origin")
+	if o == "null" {
+		return site == "same-origin"
+	}
 	return o == "" || h.origin == "" || strings.ToLower(o) == h.origin
 }
 

@@ -755,6 +755,38 @@ func TestForeignPosts(t *testing.T) {
 	}
 }
 
+// TestOriginNull: browsers send the Origin "null" with the page's own
+// POST, as its Referrer-Policy is no-referrer (Chromium does, with
+// Sec-Fetch-Site: same-origin); that goes through, a "null" from anywhere
+// else is refused.
+func TestOriginNull(t *testing.T) {
+	for _, tt := range []struct {
+		site string // Sec-Fetch-Site
+		ok   bool
+	}{
+		{"same-origin", true},
+		{"same-site", false},
+		{"cross-site", false},
+		{"none", false},
+		{"", false},
+	} {
+		t.Run("Sec-Fetch-Site "+tt.site, func(t *testing.T) {
+			e := newEnv(t)
+			token := e.link("en", "")
+			hdr := []string{"Origin", "null"}
+			if tt.site != "" {
+				hdr = append(hdr, "Sec-Fetch-Site", tt.site)
+			}
+			w := e.post(token, good(), hdr...)
+			if tt.ok {
+				wantDone(t, w, token)
+			} else {
+				wantStatus(t, w, http.StatusForbidden)
+			}
+		})
+	}
+}
+
 // TestOriginDefaultPort: a public URL that names its scheme's default
 // port matches the Origin browsers send, which leaves it out.
 func TestOriginDefaultPort(t *testing.T) {

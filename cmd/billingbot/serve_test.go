@@ -207,6 +207,14 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+// String is what was written so far, when w is a fmt.Stringer (such as a
+// *bytes.Buffer).
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fmt.Sprint(s.w)
+}
+
 // TestServeInvoice: serve answers the download links of /billing invoices
 // at /invoices/, also for the links another replica made with the same
 // BILLINGBOT_SECRET_KEY, and refuses those of a replica with a key of its

@@ -10,7 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -48,6 +48,21 @@ const (
 // the binary does).
 func serveOn(t *testing.T, redisURL string) *served {
 	t.Helper()
+	return serveWith(t, redisURL, serveOptions{})
+}
+
+// serveOptions are what a test changes about serve.
+type serveOptions struct {
+	pay payment.Provider  // nil: the sandbox
+	log io.Writer         // the log, at every level; nil: discarded
+	env map[string]string // more environment, over the defaults
+}
+
+// serveWith starts serve on a store at redisURL, on a free loopback port
+// that is also its public URL (BILLINGBOT_PUBLIC_URL), so that the links
+// it gives out lead to itself.
+func serveWith(t *testing.T, redisURL string, o serveOptions) *served {
+	t.Helper()
 	rdb, err := store.Connect(redisURL)
 	if err != nil {
 		t.Fatal(err)
@@ -59,18 +74,32 @@ func serveOn(t *testing.T, redisURL string) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
 	env := map[string]string{
 		"SLACK_SIGNING_SECRET": testSigningSecret, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": api.srv.URL + "/slack/",
 		"DISCORD_PUBLIC_KEY": hex.EncodeToString(pub), "DISCORD_APP_ID": testDiscordApp, "DISCORD_BOT_TOKEN": "discord-test",
-		"DISCORD_API_URL": api.srv.URL + "/discord",
+		"DISCORD_API_URL": api.srv.URL + "/discord", "BILLINGBOT_PUBLIC_URL": base, "BILLINGBOT_LOG_LEVEL": "debug",
 	}
+	maps.Copy(env, o.env)
 	cfg, err := loadConfig(env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := o.log
+	if w == nil {
+		w = io.Discard
+	}
+	log := cfg.logger(w)
+	pay := o.pay
+	if pay == nil {
+		pay = payment.NewSandbox()
+	}
 	m := newMetrics()
-	bot, err := commands.New(st, catalog.Demo(), payment.NewSandbox(), commands.Config{}, commands.WithObserver(m.observe(log)))
+	bot, err := commands.New(st, catalog.Demo(), pay, cfg.core(), commands.WithLogger(log), commands.WithObserver(m.observe(log)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,24 +107,33 @@ func serveOn(t *testing.T, redisURL string) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
-	go func() { done <- serve(ctx, ln, st, bot, payment.NewSandbox(), platforms, cfg, m, log) }()
+	go func() { done <- serve(ctx, ln, st, bot, pay, platforms, cfg, m, log) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return &served{t: t, base: "http://" + ln.Addr().String(), st: st, priv: priv, api: api}
+	return &served{t: t, base: base, st: st, priv: priv, api: api}
 }
 
 // slash sends a signed /billing command line from a Slack user and returns
 // the status and body of the answer.
 func (s *served) slash(team, user, text string) (int, string) {
 	s.t.Helper()
-	body := url.Values{"team_id": {team}, "user_id": {user}, "user_name": {user}, "command": {"/billing"}, "text": {text},
-		"response_url": {s.api.srv.URL + "/hook/" + user}, "trigger_id": {"trig"}}.Encode()
-	return s.slack("application/x-www-form-urlencoded", body)
+	return s.slashIn(team, "", "", user, text)
+}
+
+// slashIn is slash from a conversation (channel) of a workspace whose
+// domain Slack names; empty ones are left out, as Slack does.
+func (s *served) slashIn(team, domain, channel, user, text string) (int, string) {
+	s.t.Helper()
+	v := url.Values{"team_id": {team}, "user_id": {user}, "user_name": {user}, "command": {"/billing"}, "text": {text},
+		"response_url": {s.api.srv.URL + "/hook/" + user}, "trigger_id": {"trig"}}
+	if domain != "" {
+		v.Set("team_domain", domain)
+	}
+	if channel != "" {
+		v.Set("channel_id", channel)
+	}
+	return s.slack("application/x-www-form-urlencoded", v.Encode())
 }
 
 // submit sends a signed view_submission of a form from a Slack user.
@@ -163,15 +201,25 @@ func do(t *testing.T, req *http.Request) (int, string) {
 
 // fakeAPI is an httptest fake of the Slack Web API (/slack/…) and the
 // Discord REST API (/discord/…) that answers what the adapters call, and
-// records the answers posted to response_urls (/hook/USER).
+// records the answers posted to response_urls (/hook/USER) and the Slack
+// Web API calls. Its users speak German unless setLocale says otherwise;
+// every direct message conversation is D1.
 type fakeAPI struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	hooks map[string][]string // user → bodies posted to the user's response_url
+	srv     *httptest.Server
+	mu      sync.Mutex
+	hooks   map[string][]string // user → bodies posted to the user's response_url
+	calls   []apiCall           // Slack Web API calls, oldest first
+	locales map[string]string   // user → locale of users.info
+}
+
+// apiCall is a call of the Slack Web API: its method and its form.
+type apiCall struct {
+	Method string // e.g. "chat.postMessage"
+	Form   url.Values
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
-	f := &fakeAPI{hooks: map[string][]string{}}
+	f := &fakeAPI{hooks: map[string][]string{}, locales: map[string]string{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -182,17 +230,55 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 			f.hooks[user] = append(f.hooks[user], string(body))
 			f.mu.Unlock()
 			fmt.Fprint(w, `{"ok":true}`)
-		case p == "/slack/users.info":
-			v, _ := url.ParseQuery(string(body))
-			fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"team_id":"T1","name":"alice","real_name":"Alice","locale":"de-DE","profile":{"real_name":"Alice"}}}`, v.Get("user"))
 		case strings.HasPrefix(p, "/slack/"):
-			fmt.Fprint(w, `{"ok":true,"channel":{"id":"D1"},"ts":"1.1","view":{"id":"V1"}}`)
+			v, _ := url.ParseQuery(string(body))
+			f.mu.Lock()
+			f.calls = append(f.calls, apiCall{Method: strings.TrimPrefix(p, "/slack/"), Form: v})
+			locale := f.locales[v.Get("user")]
+			f.mu.Unlock()
+			if p != "/slack/users.info" {
+				fmt.Fprint(w, `{"ok":true,"channel":{"id":"D1"},"ts":"1.1","view":{"id":"V1"}}`)
+				return
+			}
+			if locale == "" {
+				locale = "de-DE"
+			}
+			fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"team_id":"T1","name":"alice","real_name":"Alice","locale":%q,"profile":{"real_name":"Alice"}}}`,
+				v.Get("user"), locale)
 		default:
 			fmt.Fprint(w, `{"id":"1"}`)
 		}
 	}))
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// setLocale makes users.info give user's locale (e.g. "en-US").
+func (f *fakeAPI) setLocale(user, locale string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.locales[user] = locale
+}
+
+// waitCall waits until the Slack Web API received a call of method for
+// which match is true, and returns it.
+func (f *fakeAPI) waitCall(t *testing.T, method string, match func(apiCall) bool) apiCall {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		f.mu.Lock()
+		for _, c := range f.calls {
+			if c.Method == method && match(c) {
+				f.mu.Unlock()
+				return c
+			}
+		}
+		f.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("the Slack API received no %s as expected", method)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // hook waits for the next answer posted to user's response_url.

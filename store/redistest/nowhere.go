@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -13,6 +14,34 @@ import (
 // out of both, so that a card number is found however it was grouped. It
 // reads every key with SCAN, TYPE and the type's read command.
 func WantNowhere(tb testing.TB, addr string, needles ...string) {
+	tb.Helper()
+	eachString(tb, addr, func(key, s string) {
+		if needle, ok := holds(s, needles); ok {
+			tb.Errorf("redistest: key %q holds %q: %.300q", key, needle, s)
+		}
+	})
+}
+
+// WantNoMatch is WantNowhere for patterns: it fails tb when any key of
+// the Redis at addr, or any string a value holds, matches one of res.
+// It is for what a plain substring would find by chance, such as a
+// card's 3-digit security code among ids, amounts and timestamps: a
+// pattern can ask for it to stand alone.
+func WantNoMatch(tb testing.TB, addr string, res ...*regexp.Regexp) {
+	tb.Helper()
+	eachString(tb, addr, func(key, s string) {
+		for _, re := range res {
+			if m := re.FindString(s); m != "" {
+				tb.Errorf("redistest: key %q matches %s (%q): %.300q", key, re, m, s)
+			}
+		}
+	})
+}
+
+// eachString calls f with every key of the Redis at addr (database 0),
+// and with every string each key holds (see readKey). It fails tb when
+// the server holds no key: then nothing was looked at.
+func eachString(tb testing.TB, addr string, f func(key, s string)) {
 	tb.Helper()
 	c, err := dial(addr, ioTimeout)
 	if err != nil {
@@ -37,9 +66,7 @@ func WantNowhere(tb testing.TB, addr string, needles ...string) {
 				tb.Fatalf("redistest: read key %q: %v", key, err)
 			}
 			for _, s := range append([]string{key}, content...) {
-				if needle, ok := holds(s, needles); ok {
-					tb.Errorf("redistest: key %q holds %q: %.300q", key, needle, s)
-				}
+				f(key, s)
 			}
 		}
 		if cursor == "0" {

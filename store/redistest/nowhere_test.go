@@ -3,6 +3,7 @@ package redistest_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +92,39 @@ func TestWantNowhere(t *testing.T) {
 				if len(f.errors) != 0 {
 					t.Errorf("%s: errors %q, want none", where, f.errors)
 				}
+			}
+		})
+	}
+}
+
+// TestWantNoMatch: a pattern is looked for in keys' names and values; a
+// security code that stands alone is found, the same digits inside an id
+// or a timestamp are not.
+func TestWantNoMatch(t *testing.T) {
+	t.Parallel()
+	cvc := regexp.MustCompile(`(^|[^0-9A-Za-z.])731($|[^0-9A-Za-z.])`)
+	for _, tt := range []struct {
+		key, value string
+		want       bool
+	}{
+		{"k", "paid with my card, CVC 731", true},
+		{"k", `{"cvc":"731"}`, true},
+		{"k:731", "v", true},
+		{"k", "731", true},
+		{"k", "1764064731000-0", false},
+		{"k", "id 01hx731ab", false},
+		{"k", "took 2.731s", false},
+		{"k", "", false},
+	} {
+		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
+			addr := redistest.Mini(t).Addr()
+			if err := client(t, addr).Set(t.Context(), tt.key, tt.value, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			f := &errorsTB{T: t}
+			redistest.WantNoMatch(f, addr, cvc)
+			if got := len(f.errors) > 0; got != tt.want {
+				t.Errorf("errors %q, want some: %v", f.errors, tt.want)
 			}
 		})
 	}
