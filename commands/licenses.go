@@ -86,7 +86,7 @@ func licensesSubmit(c *call) Response {
 	text := c.t.T("LicensesSet", "Product", s.ProductName, "Total", c.t.N("Licenses", total),
 		"Before", c.t.Num(before), "Price", c.price(s))
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleLicensesSet"), Text: text}}}
-	res, err := c.b.store.SetLicenses(c.ctx, c.once(resp, c.note(NoteLicenses, s, before)), c.req.Org, c.req.User.ID, s.ID, total, before, nil)
+	res, err := c.b.store.SetLicenses(c.ctx, c.once(resp, c.note(NoteLicenses, s, before)), c.req.Org, c.req.User.ID, s.ID, total, before)
 	switch {
 	case errors.Is(err, store.ErrBelowAssigned):
 		return Response{FieldErrors: fieldErrors{"total": c.t.T("ErrBelowAssignedNow")}}

@@ -256,8 +256,7 @@ func (b *Bot) PaymentEvent(ctx context.Context, ev payment.Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = b.store.MarkEvent(ctx, b.pay.Name(), ev.ID)
-	return err
+	return b.store.MarkEvent(ctx, b.pay.Name(), ev.ID)
 }
 
 // chargeTransitions are the statuses an invoice may move to on a report,

@@ -233,7 +233,7 @@ func BenchmarkLicensesStoreOnly(b *testing.B) {
 			b.Fatal(err)
 		}
 		total := 101 + i%2
-		if _, err := bb.st.SetLicenses(ctx, store.Once{Key: "k" + strconv.Itoa(i)}, "bench", "owner", sub, total, current, nil); err != nil {
+		if _, err := bb.st.SetLicenses(ctx, store.Once{Key: "k" + strconv.Itoa(i)}, "bench", "owner", sub, total, current); err != nil {
 			b.Fatal(err)
 		}
 		current = total

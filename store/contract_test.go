@@ -61,6 +61,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"holders see the subscription", testHoldsIndex},
 		{"only the purchaser changes a subscription", testPermission},
 		{"set licenses", testSetLicenses},
+		{"invoices grant what they buy", testGrants},
 		{"cancel", testCancel},
 		{"convert trial", testConvertTrial},
 		{"idempotency", testIdempotency},
@@ -489,7 +490,7 @@ func testOrgIsolation(t *testing.T, f *fixture) {
 	wantErr(t, "assign in B", err, store.ErrNotFound)
 	_, err = f.s.UnassignLicenses(f.ctx, f.idem(), orgB, buyer, "sub1", []string{"U1"})
 	wantErr(t, "unassign in B", err, store.ErrNotFound)
-	_, err = f.s.SetLicenses(f.ctx, f.idem(), orgB, buyer, "sub1", 6, 5, nil)
+	_, err = f.s.SetLicenses(f.ctx, f.idem(), orgB, buyer, "sub1", 6, 5)
 	wantErr(t, "set licenses in B", err, store.ErrNotFound)
 	_, err = f.s.Cancel(f.ctx, f.idem(), orgB, buyer, "sub1", "other", "", t0)
 	wantErr(t, "cancel in B", err, store.ErrNotFound)
@@ -669,7 +670,7 @@ func testPermission(t *testing.T, f *fixture) {
 			return err
 		}},
 		{"set licenses", func() error {
-			_, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, other, "sub1", 6, 5, nil)
+			_, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, other, "sub1", 6, 5)
 			return err
 		}},
 		{"cancel", func() error {
@@ -706,13 +707,12 @@ func testSetLicenses(t *testing.T, f *fixture) {
 		{"on a trial", "tr1", 7, 5, store.ErrNotTrial},
 		{"unknown subscription", "nosuchsub", 7, 5, store.ErrNotFound},
 	} {
-		_, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, tt.sub, tt.total, tt.expected, nil)
+		_, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, tt.sub, tt.total, tt.expected)
 		wantErr(t, tt.name, err, tt.want)
 	}
 	f.unchanged(t, before, "refused license changes")
 
-	added := invoice(sub, "inv-add", t0.AddDate(0, 0, 3), 2, "added")
-	r, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, "sub1", 7, 5, added)
+	r, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, "sub1", 7, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -722,21 +722,104 @@ func testSetLicenses(t *testing.T, f *fixture) {
 	if s := f.sub(t, orgA, "sub1"); s.Total != 7 || s.Free() != 4 || len(s.Assigned) != 3 {
 		t.Errorf("after 5 → 7: total %d, free %d, assigned %d; want 7, 4, 3", s.Total, s.Free(), len(s.Assigned))
 	}
-	v := f.view(t, orgA, buyer, store.ViewOptions{InvoicesFrom: t0, InvoicesTo: t0.AddDate(0, 1, 0)})
-	if len(v.Invoices) != 1 || !reflect.DeepEqual(v.Invoices[0], *added) {
-		t.Errorf("invoices after adding licenses = %+v, want [%+v]", v.Invoices, *added)
-	}
 	a := f.audit(t, orgA)
 	if len(a) != audits+1 || a[0].Action != "licenses" || a[0].Target != "sub1" || a[0].Before != "5" || a[0].After != "7" || a[0].Actor != buyer {
 		t.Errorf("audit after 5 → 7: newest %+v (of %d), want licenses sub1 5 → 7 by %s (of %d)", a[0], len(a), buyer, audits+1)
 	}
 	// Down to exactly the assigned count is allowed, without an invoice.
-	if r, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, "sub1", 3, 7, nil); err != nil || r.Value != "3" {
+	if r, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, "sub1", 3, 7); err != nil || r.Value != "3" {
 		t.Errorf("7 → 3 with 3 assigned = %+v, %v; want value 3", r, err)
 	}
 	if s := f.sub(t, orgA, "sub1"); s.Total != 3 || s.Free() != 0 {
 		t.Errorf("after 7 → 3: total %d, free %d; want 3, 0", s.Total, s.Free())
 	}
+}
+
+// testGrants: an invoice's payment grants what it buys in the step that
+// records it, once; a failed one declines a pending purchase.
+func testGrants(t *testing.T, f *fixture) {
+	note := func(k string) *store.Note { return &store.Note{Key: k, Body: "{}"} }
+	outbox := func() int64 { return f.s.Client().XLen(f.ctx, "bb:{"+orgA+"}:outbox").Val() }
+
+	// Added licenses: billed, and added only once paid.
+	sub := purchase(orgA, "sub1", 5)
+	f.create(t, sub, nil)
+	added := invoice(sub, "inv-add", t0.AddDate(0, 0, 3), 2, "licenses")
+	added.Grant = &store.Grant{Kind: store.GrantLicenses, Added: 2}
+	if r, err := f.s.AddInvoice(f.ctx, f.idem(), *added); err != nil || r.Value != "inv-add" {
+		t.Fatalf("AddInvoice = %+v, %v", r, err)
+	}
+	v := f.view(t, orgA, buyer, store.ViewOptions{InvoicesFrom: t0, InvoicesTo: t0.AddDate(0, 1, 0)})
+	if len(v.Invoices) != 1 || !reflect.DeepEqual(v.Invoices[0], *added) {
+		t.Errorf("invoices after billing licenses = %+v, want [%+v]", v.Invoices, *added)
+	}
+	if s := f.sub(t, orgA, "sub1"); s.Total != 5 {
+		t.Errorf("total before the payment = %d, want 5", s.Total)
+	}
+	n := outbox()
+	if ok, err := f.s.SetInvoiceStatus(f.ctx, *added, store.InvoicePaid, note("paid"), note("licenses")); err != nil || !ok {
+		t.Fatalf("paid = %v, %v", ok, err)
+	}
+	if ok, err := f.s.SetInvoiceStatus(f.ctx, *added, store.InvoicePaid, note("paid again")); err != nil || ok {
+		t.Errorf("paid again (a second report) = %v, %v; want false", ok, err)
+	}
+	if s := f.sub(t, orgA, "sub1"); s.Total != 7 {
+		t.Errorf("total after the payment = %d, want 7 (granted once)", s.Total)
+	}
+	if got := outbox() - n; got != 2 {
+		t.Errorf("%d notifications, want the 2 of the first report", got)
+	}
+
+	// A pending purchase: declined by a failed payment (out of the lists),
+	// active again when the money arrives after all.
+	pending := purchase(orgA, "sub2", 3)
+	pending.Status = store.StatusPending
+	inv := invoice(pending, "inv-buy", t0, 3, "purchase")
+	inv.Grant = &store.Grant{Kind: store.GrantPurchase}
+	f.create(t, pending, inv)
+	if ok, err := f.s.SetInvoiceStatus(f.ctx, *inv, store.InvoiceFailed); err != nil || !ok {
+		t.Fatalf("failed = %v, %v", ok, err)
+	}
+	if s := f.sub(t, orgA, "sub2"); s.Status != store.StatusDeclined {
+		t.Errorf("after the failure: %s, want declined", s.Status)
+	}
+	if ids := f.subIDs(t, orgA, buyer, true); slices.Contains(ids, "sub2") {
+		t.Errorf("a declined purchase is listed: %v", ids)
+	}
+	inv.Status = store.InvoiceFailed
+	if ok, err := f.s.SetInvoiceStatus(f.ctx, *inv, store.InvoicePaid); err != nil || !ok {
+		t.Fatalf("paid after failing = %v, %v", ok, err)
+	}
+	if s := f.sub(t, orgA, "sub2"); s.Status != store.StatusActive {
+		t.Errorf("after a late payment: %s, want active", s.Status)
+	}
+	if ids := f.subIDs(t, orgA, buyer, true); !slices.Contains(ids, "sub2") {
+		t.Errorf("the paid purchase is not listed: %v", ids)
+	}
+
+	// A trial converts with the grant's fields, never below its holders.
+	tr := trial(orgA, "tr1", excel, 5)
+	f.create(t, tr, nil)
+	f.assign(t, orgA, "tr1", "U1", "U2")
+	conv := invoice(tr, "inv-conv", t0, 1, "purchase")
+	conv.Grant = &store.Grant{Kind: store.GrantConversion, Fields: []string{"status", "active", "total", "1", "period", "annual",
+		"price", "15120", "method", "pm1", "renews", fmt.Sprint(t0.AddDate(1, 0, 0).Unix())}}
+	if _, err := f.s.AddInvoice(f.ctx, f.idem(), *conv); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.s.SetInvoiceStatus(f.ctx, *conv, store.InvoicePaid); err != nil || !ok {
+		t.Fatalf("conversion paid = %v, %v", ok, err)
+	}
+	if s := f.sub(t, orgA, "tr1"); s.Status != store.StatusActive || s.Total != 2 || s.Period != store.Annual || s.UnitPrice != 15120 ||
+		len(s.Assigned) != 2 || !s.RenewsAt.Equal(sec(t0.AddDate(1, 0, 0))) {
+		t.Errorf("converted trial = %+v, want active, annual, 2 licenses (its holders)", s)
+	}
+
+	// Billing a subscription of someone else, or an ended one, is refused.
+	other := invoice(sub, "inv-other", t0, 1, "licenses")
+	other.User = "U9"
+	_, err := f.s.AddInvoice(f.ctx, f.idem(), *other)
+	wantErr(t, "billing another's subscription", err, store.ErrPermission)
 }
 
 func testCancel(t *testing.T, f *fixture) {
@@ -766,7 +849,7 @@ func testCancel(t *testing.T, f *fixture) {
 	wantErr(t, "second cancel", err, store.ErrNotLive)
 	_, err = f.s.AssignLicenses(f.ctx, f.idem(), orgA, buyer, "sub1", members("U2"))
 	wantErr(t, "assign after cancel", err, store.ErrNotLive)
-	_, err = f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, "sub1", 6, 5, nil)
+	_, err = f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, "sub1", 6, 5)
 	wantErr(t, "set licenses after cancel", err, store.ErrNotLive)
 	_, err = f.s.Cancel(f.ctx, f.idem(), orgA, buyer, "nosuchsub", "other", "", at)
 	wantErr(t, "cancel unknown", err, store.ErrNotFound)
@@ -883,10 +966,10 @@ func testIdempotency(t *testing.T, f *fixture) {
 		{"set licenses",
 			func(t *testing.T) { f.create(t, purchase(orgA, "sub-lic", 2), nil) },
 			func(k string) (store.Result, error) {
-				return f.s.SetLicenses(f.ctx, store.Once{Key: k}, orgA, buyer, "sub-lic", 4, 2, nil)
+				return f.s.SetLicenses(f.ctx, store.Once{Key: k}, orgA, buyer, "sub-lic", 4, 2)
 			},
 			func(k string) (store.Result, error) {
-				return f.s.SetLicenses(f.ctx, store.Once{Key: k}, orgA, buyer, "sub-lic", 6, 4, nil)
+				return f.s.SetLicenses(f.ctx, store.Once{Key: k}, orgA, buyer, "sub-lic", 6, 4)
 			},
 			"4", "licenses"},
 		{"assign",
@@ -992,7 +1075,7 @@ func testAudit(t *testing.T, f *fixture) {
 			t.Fatal(err)
 		}
 	}
-	mustDo(f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, "sub1", 6, 5, nil))
+	mustDo(f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, "sub1", 6, 5))
 	mustDo(f.s.UnassignLicenses(f.ctx, f.idem(), orgA, buyer, "sub1", []string{"U1"}))
 	mustDo(f.s.Cancel(f.ctx, f.idem(), orgA, buyer, "sub1", "too-expensive", "", t0))
 	mustDo(f.s.SaveBilling(f.ctx, f.idem(), orgA, buyer, store.Billing{}, "add-method"))
@@ -1703,11 +1786,11 @@ func testInvalidIDs(t *testing.T, f *fixture) {
 					_, err := f.s.ConvertTrial(f.ctx, f.idem(), sub, *inv)
 					return err
 				},
-				"licenses org":   func() error { _, err := f.s.SetLicenses(f.ctx, f.idem(), id, buyer, "sub1", 6, 5, nil); return err },
-				"licenses actor": func() error { _, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, id, "sub1", 6, 5, nil); return err },
-				"licenses sub":   func() error { _, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, id, 6, 5, nil); return err },
-				"licenses invoice id": func() error {
-					_, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, "sub1", 6, 5, inv)
+				"licenses org":   func() error { _, err := f.s.SetLicenses(f.ctx, f.idem(), id, buyer, "sub1", 6, 5); return err },
+				"licenses actor": func() error { _, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, id, "sub1", 6, 5); return err },
+				"licenses sub":   func() error { _, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, id, 6, 5); return err },
+				"add invoice id": func() error {
+					_, err := f.s.AddInvoice(f.ctx, f.idem(), *inv)
 					return err
 				},
 				"assign org": func() error {

@@ -79,14 +79,14 @@ func testOutboxWithChanges(t *testing.T, f *fixture) {
 	}
 	_, err := f.s.CreateSubscription(f.ctx, f.noted("trial again"), trial(orgA, "tr2", excel, 3), nil)
 	wantErr(t, "a second trial", err, store.ErrTrialUsed)
-	_, err = f.s.SetLicenses(f.ctx, f.noted("licenses by another"), orgA, admin, "sub1", 6, 5, nil)
+	_, err = f.s.SetLicenses(f.ctx, f.noted("licenses by another"), orgA, admin, "sub1", 6, 5)
 	wantErr(t, "licenses by someone else", err, store.ErrPermission)
 	_, err = f.s.Cancel(f.ctx, f.noted("cancel unknown"), orgA, buyer, "nosuch", "other", "", t0)
 	wantErr(t, "cancel of an unknown subscription", err, store.ErrNotFound)
 	f.unchanged(t, before, "refused changes with notifications")
 
 	// Each kind of change that notifies adds its notification once.
-	if _, err := f.s.SetLicenses(f.ctx, f.noted("licenses"), orgA, buyer, "sub1", 6, 5, nil); err != nil {
+	if _, err := f.s.SetLicenses(f.ctx, f.noted("licenses"), orgA, buyer, "sub1", 6, 5); err != nil {
 		t.Fatal(err)
 	}
 	conv := tr

@@ -23,6 +23,7 @@ const providerIndexTTL = 400 * 24 * time.Hour
 
 func chargeIndexKey(charge string) string { return "bb:charge:" + charge }
 func methodIndexKey(token string) string  { return "bb:method:" + token }
+func eventKey(provider, id string) string { return "bb:event:" + provider + ":" + id }
 
 // checkProviderID checks an id of a payment provider: it becomes a key.
 func checkProviderID(op, id string) error {
@@ -93,16 +94,14 @@ func (s *Store) index(ctx context.Context, op, key string) (string, string, erro
 	return a, b, nil
 }
 
-// MarkEvent records that a provider's event was handled, and reports
-// whether it had been before. Events are kept 30 days: providers retry
-// for 3.
-func (s *Store) MarkEvent(ctx context.Context, provider, id string) (bool, error) {
+// MarkEvent records that a provider's event was handled. Events are kept
+// 30 days: providers retry for 3.
+func (s *Store) MarkEvent(ctx context.Context, provider, id string) error {
 	const op = "mark event"
 	if err := checkProviderID(op, id); err != nil {
-		return false, err
+		return err
 	}
-	ok, err := s.rdb.SetNX(ctx, "bb:event:"+provider+":"+id, "1", 30*24*time.Hour).Result()
-	return !ok, wrap(op, err)
+	return wrap(op, s.rdb.Set(ctx, eventKey(provider, id), "1", 30*24*time.Hour).Err())
 }
 
 // EventHandled reports whether a provider's event was handled before.
@@ -111,6 +110,6 @@ func (s *Store) EventHandled(ctx context.Context, provider, id string) (bool, er
 	if err := checkProviderID(op, id); err != nil {
 		return false, err
 	}
-	n, err := s.rdb.Exists(ctx, "bb:event:"+provider+":"+id).Result()
+	n, err := s.rdb.Exists(ctx, eventKey(provider, id)).Result()
 	return n == 1, wrap(op, err)
 }

@@ -209,7 +209,7 @@ func TestConcurrentAssignRedis(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				_, errs[i] = s.SetLicenses(t.Context(), store.Once{Key: fmt.Sprintf("lic-%d", i)}, orgA, buyer, "sub1", 6+i, 5, nil)
+				_, errs[i] = s.SetLicenses(t.Context(), store.Once{Key: fmt.Sprintf("lic-%d", i)}, orgA, buyer, "sub1", 6+i, 5)
 			})
 		}
 		wg.Wait()

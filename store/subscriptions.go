@@ -191,9 +191,9 @@ func (s *Store) ConvertTrial(ctx context.Context, once Once, sub Subscription, i
 
 // SetLicenses sets the total number of licenses of an active subscription,
 // as its purchaser (actor). expected is the total the caller saw; if it has
-// changed meanwhile the call fails with ErrStale. inv bills added licenses;
-// jobs are scheduled in the same round trip (e.g. the invoice's charge).
-func (s *Store) SetLicenses(ctx context.Context, once Once, org, actor, subID string, total, expected int, inv *Invoice, jobs ...Job) (Result, error) {
+// changed meanwhile the call fails with ErrStale. Licenses that cost money
+// are not set here: they are billed (AddInvoice) and added once paid.
+func (s *Store) SetLicenses(ctx context.Context, once Once, org, actor, subID string, total, expected int) (Result, error) {
 	const op = "set licenses"
 	if err := checkIdem(op, once.Key); err != nil {
 		return Result{}, err
@@ -204,21 +204,10 @@ func (s *Store) SetLicenses(ctx context.Context, once Once, org, actor, subID st
 	if total < 1 {
 		return Result{}, &Error{Op: op, Err: ErrInvalid}
 	}
-	if err := checkInvoice(op, inv); err != nil {
-		return Result{}, err
-	}
 	k := orgKeys(org)
-	invID := ""
-	if inv != nil {
-		invID = inv.ID
-	}
-	ia, err := invoiceArgs(inv)
-	if err != nil {
-		return Result{}, err
-	}
-	args := append([]any{s.ttl(), once.Reply, actor, strconv.Itoa(total), strconv.Itoa(expected)}, ia...)
-	v, err := s.change(ctx, scriptLicenses, org, []*Note{once.Note}, jobs,
-		[]string{k.idem(once.Key), k.sub(subID), k.subUsers(subID), k.audit(), k.invoice(invID), k.invoices(actor)}, args...)
+	v, err := s.change(ctx, scriptLicenses, org, []*Note{once.Note}, nil,
+		[]string{k.idem(once.Key), k.sub(subID), k.subUsers(subID), k.audit()},
+		s.ttl(), once.Reply, actor, strconv.Itoa(total), strconv.Itoa(expected))
 	return result(op, v, err)
 }
 

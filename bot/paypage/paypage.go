@@ -232,10 +232,6 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 	if !h.readForm(w, r, info) {
 		return
 	}
-	if !h.tokenOK(r, l) {
-		h.refuse(w, lang, info.TestMode, l.Org, "bad_form_token")
-		return
-	}
 	e := readEntry(r)
 	if p := h.check(lang, &e); p.any() {
 		h.render(w, http.StatusUnprocessableEntity, h.formPage(lang, info, e, p))
@@ -362,10 +358,6 @@ func (h *handler) confirm(w http.ResponseWriter, r *http.Request) {
 	if !h.readForm(w, r, info) {
 		return
 	}
-	if !h.tokenOK(r, l) {
-		h.refuse(w, lang, info.TestMode, l.Org, "bad_form_token")
-		return
-	}
 	to, err := h.bot.ConfirmCharge(r.Context(), token)
 	switch {
 	case errors.Is(err, commands.ErrPayLink):
@@ -396,13 +388,18 @@ func (h *handler) link(w http.ResponseWriter, r *http.Request) (commands.PayLink
 	return commands.PayLinkInfo{}, false
 }
 
-// readForm reads a POST's form, within maxBody. When it cannot, it
+// readForm reads a POST's form, within maxBody, and checks that it is one
+// this deployment's page showed (its form token). When either fails, it
 // answers and returns false.
 func (h *handler) readForm(w http.ResponseWriter, r *http.Request, info commands.PayLinkInfo) bool {
 	lang := langOf(info.Link.Lang)
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	err := r.ParseForm()
 	if err == nil {
+		if !hmac.Equal([]byte(r.PostForm.Get("form_token")), []byte(h.formToken(info.Link))) {
+			h.refuse(w, lang, info.TestMode, info.Link.Org, "bad_form_token")
+			return false
+		}
 		return true
 	}
 	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
@@ -444,10 +441,6 @@ func (h *handler) formToken(l store.PayLink) string {
 	mac := hmac.New(sha256.New, h.key)
 	mac.Write([]byte("billingbot paypage form\x00" + l.Ref))
 	return hex.EncodeToString(mac.Sum(nil))
-}
-
-func (h *handler) tokenOK(r *http.Request, l store.PayLink) bool {
-	return hmac.Equal([]byte(r.PostForm.Get("form_token")), []byte(h.formToken(l)))
 }
 
 // client is the address card attempts are counted by: the connection's,

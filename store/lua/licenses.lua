@@ -1,6 +1,6 @@
--- Sets the total number of licenses; bills added licenses.
--- KEYS: idem, sub, subUsers, audit, invoice, invoices
--- ARGV: ttl, reply (what a repeat gets; '' for the result), actor, newTotal, expectedTotal, invoiceJSON ('' for none), invoiceScore, invoiceID
+-- Sets the total number of licenses.
+-- KEYS: idem, sub, subUsers, audit
+-- ARGV: ttl, reply (what a repeat gets; '' for the result), actor, newTotal, expectedTotal
 local dup = redis.call('GET', KEYS[1])
 if dup then return {'dup', dup} end
 local s = redis.call('HMGET', KEYS[2], 'buyer', 'status', 'total', 'id')
@@ -11,10 +11,6 @@ if s[2] ~= 'active' then return redis.error_reply('BB:NOTLIVE') end
 if s[3] ~= ARGV[5] then return redis.error_reply('BB:STALE') end
 if tonumber(ARGV[4]) < redis.call('HLEN', KEYS[3]) then return redis.error_reply('BB:BELOW') end
 redis.call('HSET', KEYS[2], 'total', ARGV[4])
-if ARGV[6] ~= '' then
-  redis.call('SET', KEYS[5], ARGV[6])
-  redis.call('ZADD', KEYS[6], ARGV[7], ARGV[8])
-end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'action', 'licenses',
   'target', s[4], 'before', s[3], 'after', ARGV[4])
 emit()
