@@ -41,6 +41,10 @@ type Request struct {
 	// ChatURL leads back to the conversation of the request (pages that
 	// chat links open offer it), where the platform has one.
 	ChatURL string
+	// Command is the slash command as the platform shows it to the user
+	// ("/billing"; "/abrechnung" on Discord in German): texts that name a
+	// command name it so. Empty: "/billing".
+	Command string
 }
 
 // Submission is a form the user filled in.
@@ -48,6 +52,19 @@ type Submission struct {
 	FormID  string
 	Context string              // Form.Context as it was sent
 	Values  map[string][]string // input id → values (one for most kinds)
+	// Draft asks how the form should look with these values while the
+	// user is still filling it in (a Slack modal's dispatch_action on an
+	// input with Input.Dispatch): the answer's Form is the form as it
+	// should be now, with its preview for these values. Nothing is
+	// changed, nothing is kept.
+	Draft bool
+	// Live says the platform shows the form as the core last answered it
+	// and updates it as its values change (Slack's views.update on
+	// drafts): the preview the user saw when submitting is the one the
+	// form's Context names, and a submission that matches it needs no
+	// separate confirmation. Without Live, a form whose change costs or
+	// saves money is answered with a confirmation first (Response.Confirm).
+	Live bool
 }
 
 // Value is the first value of an input, or "".
@@ -91,6 +108,19 @@ type Response struct {
 	// own. An adapter whose forms can show an answer in their place (a
 	// Slack modal) shows it there, where the question was asked.
 	Query bool
+	// Confirm asks the user to confirm a change before it is made:
+	// Messages[0] says exactly what it costs or saves, today and from the
+	// next period. Nothing was changed yet.
+	Confirm *Confirm `json:",omitempty"`
+}
+
+// Confirm is the question of a confirmation step: Yes is the command line
+// that makes the change, No the one that goes back to the form. They are
+// also Messages[0]'s first two buttons (labelled, e.g. "Pay €63.00" and
+// "Back"), for platforms that show buttons; a console asks y/n and runs
+// Yes, or on no changes nothing.
+type Confirm struct {
+	Yes, No string
 }
 
 // Message is something to show.
@@ -197,6 +227,10 @@ type Input struct {
 	Value     []string // initial value(s)
 	// Text of an Info input: read-only information shown in the form.
 	Text string
+	// Dispatch marks an input whose value changes the form's preview (the
+	// product, the count, the period of a purchase): a platform that can
+	// update an open form asks for a Draft when it changes.
+	Dispatch bool `json:",omitempty"`
 }
 
 // InputKind is the kind of an input.
