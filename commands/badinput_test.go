@@ -18,7 +18,8 @@ import (
 // TestBadInput: whatever arrives is answered with a clear message or field
 // error in the user's language, err == nil, nothing written, no panic.
 func TestBadInput(t *testing.T) {
-	e := newEnv(t)
+	// Many requests in one minute: more than a user may make.
+	e := newEnv(t, func(c *commands.Config) { c.RatePerMinute = 1000 })
 	e.buyer(alice)
 	e.buyer(bob)
 	e.buyer(zoe)

@@ -169,6 +169,9 @@ type call struct {
 	// checked are the problems checkValues found in a submitted form's
 	// values, which the form's own rules add to.
 	checked fieldErrors
+	// shown names the quote the submitted form showed (Submission.Live);
+	// confirmed the one the user confirmed with "confirm <id>".
+	shown, confirmed string
 }
 
 // Handle answers a request. Mistakes of the user are answered in the
@@ -211,6 +214,16 @@ func (b *Bot) handle(c *call) (Response, error) {
 		c.req.Members = noDirectory{}
 	}
 	c.req.IdempotencyKey = idempotencyKey(req.IdempotencyKey)
+	if req.Form == nil && checkText(c.t, req.Text, maxLine) == "" {
+		// A confirmation runs the form it confirms.
+		if r, ok := b.confirmation(c, tokenize(req.Text)); ok {
+			if r != nil {
+				c.name = "confirm"
+				return *r, nil
+			}
+			req = c.req
+		}
+	}
 	var opts store.ViewOptions
 	var run func(*call) Response
 	switch {
@@ -220,11 +233,23 @@ func (b *Bot) handle(c *call) (Response, error) {
 			return c.fail(c.t.T("ErrUnknownForm")), nil
 		}
 		c.name = "form:" + req.Form.FormID
+		sub := *req.Form
+		sub.Context, c.shown = splitDigest(sub.Context)
+		c.req.Form = &sub
 		if f.view != nil {
-			opts = f.view(req.Form, now)
+			opts = f.view(c.req.Form, now)
 		}
-		opts.Once = onceKey(c.req)
 		run = f.submit
+		if sub.Draft {
+			// How the form looks for values still being filled in:
+			// nothing is changed.
+			if run = f.draft; run == nil {
+				return c.fail(c.t.T("ErrUnknownForm")), nil
+			}
+			c.name = "draft:" + sub.FormID
+		} else {
+			opts.Once = onceKey(c.req)
+		}
 	default:
 		if checkText(c.t, req.Text, maxLine) != "" {
 			return b.refuseLine(c), nil

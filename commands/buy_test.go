@@ -79,8 +79,8 @@ func TestBuyPricePreview(t *testing.T) {
 		line string
 		want string
 	}{
-		{alice, "buy visio 98", "€12.60 per license per month, or €151.20 per year. 98 licenses monthly: €1,234.80."},
-		{alice.de(), "kaufen visio 98", "12,60 € pro Lizenz und Monat oder 151,20 € pro Jahr. 98 Lizenzen monatlich: 1.234,80 €."},
+		{alice, "buy visio 98", "98 licenses of Visio Plan 2 at €12.60 each (monthly).\nToday: €1,234.80 for the period until Dec 25, 2026.\nThen: €1,234.80 monthly from Dec 25, 2026, until you cancel."},
+		{alice.de(), "kaufen visio 98", "98 Lizenzen von Visio Plan 2 zu je 12,60 € (monatlich).\nHeute: 1.234,80 € für den Zeitraum bis 25.12.2026.\nDanach: 1.234,80 € monatlich ab 25.12.2026, bis Sie kündigen."},
 	} {
 		t.Run(tt.line, func(t *testing.T) {
 			f := wantForm(t, e.at(t).run(tt.as, tt.line), commands.FormBuy)
@@ -488,7 +488,7 @@ func TestTrialConversion(t *testing.T) {
 	e.clock.Add(0, 0, 10)
 
 	f := wantForm(t, e.run(alice, "buy visio 10"), commands.FormBuy)
-	wantText(t, commands.Response{Form: f}, "You have a trial of this product: buying converts it and keeps its 2 users.")
+	wantText(t, commands.Response{Form: f}, "Your trial of this product becomes the subscription; its 2 assigned users keep their licenses.")
 
 	t.Run("fewer licenses than assigned", func(t *testing.T) {
 		e := e.at(t)

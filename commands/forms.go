@@ -26,6 +26,8 @@ const (
 type form struct {
 	view   func(*Submission, time.Time) store.ViewOptions
 	submit func(*call) Response
+	// draft answers Submission.Draft: the form for the values so far.
+	draft func(*call) Response
 }
 
 func (b *Bot) formHandlers() map[string]form {
@@ -33,7 +35,7 @@ func (b *Bot) formHandlers() map[string]form {
 		return store.ViewOptions{TrialProducts: b.trialProducts()}
 	}
 	return map[string]form{
-		FormBuy:          {submit: buySubmit},
+		FormBuy:          {submit: buySubmit, draft: buyDraft},
 		FormTrial:        {view: trials, submit: trialSubmit},
 		FormLicenses:     {submit: licensesSubmit},
 		FormAssign:       {submit: assignSubmit},

@@ -403,12 +403,34 @@ func (e *env) send(w who, s *commands.Submission) commands.Response {
 	return e.sendKey(w, "", s)
 }
 
-// sendKey submits a form with an idempotency key.
+// sendKey submits a form with an idempotency key, and confirms what it
+// asks to confirm (what the user saw is checked by the tests of
+// confirmations).
 func (e *env) sendKey(w who, key string, s *commands.Submission) commands.Response {
+	e.t.Helper()
+	r := e.submit(w, key, s)
+	if r.Confirm == nil {
+		return r
+	}
+	return e.confirm(w, r)
+}
+
+// submit submits a form with an idempotency key, and no more.
+func (e *env) submit(w who, key string, s *commands.Submission) commands.Response {
 	e.t.Helper()
 	req := e.request(w)
 	req.Form, req.IdempotencyKey = s, key
 	return e.handle(req)
+}
+
+// confirm clicks a confirmation's confirming button.
+func (e *env) confirm(w who, r commands.Response) commands.Response {
+	e.t.Helper()
+	if r.Confirm == nil || len(r.Messages) == 0 || len(r.Messages[0].Buttons) < 2 ||
+		r.Messages[0].Buttons[0].Command != r.Confirm.Yes || r.Messages[0].Buttons[1].Command != r.Confirm.No {
+		e.t.Fatalf("not a confirmation with its buttons:\n%s", text(r))
+	}
+	return e.run(w, r.Confirm.Yes)
 }
 
 // form is a submission: input ids and values in pairs; a repeated id

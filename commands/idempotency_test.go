@@ -117,6 +117,25 @@ func TestIdempotencyConcurrent(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		// Each was asked the same confirmation; it is clicked ten times.
+		for i, r := range answers {
+			if r.Confirm == nil || *r.Confirm != *answers[0].Confirm {
+				t.Fatalf("answer %d: %+v, want the same confirmation as %+v", i, r.Confirm, answers[0].Confirm)
+			}
+		}
+		yes := answers[0].Confirm.Yes
+		for i := range answers {
+			wg.Go(func() {
+				req := e.request(alice)
+				req.Text, req.IdempotencyKey = yes, fmt.Sprint("click-", i)
+				r, err := e.bot.Handle(t.Context(), req)
+				if err != nil {
+					t.Errorf("Handle: %v", err)
+				}
+				answers[i] = r
+			})
+		}
+		wg.Wait()
 		differ := 0
 		notes := len(e.outbox("T1"))
 		for _, r := range answers {

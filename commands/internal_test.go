@@ -247,8 +247,13 @@ func fuzzBot(tb testing.TB) *Bot {
 	req.Form = &Submission{FormID: FormBuy, Values: map[string][]string{"product": {"visio-plan-2"}, "licenses": {"5"},
 		"period": {"monthly"}, "method": {m.ID}}}
 	r, err := b.Handle(ctx, req)
-	if err != nil || len(r.Messages) != 1 {
+	if err != nil || r.Confirm == nil {
 		tb.Fatalf("buy: %+v, %v", r, err)
+	}
+	confirm := req
+	confirm.Form, confirm.Text = nil, r.Confirm.Yes
+	if r, err = b.Handle(ctx, confirm); err != nil || len(r.Messages) != 1 {
+		tb.Fatalf("confirmed buy: %+v, %v", r, err)
 	}
 	if _, err := b.RunDue(ctx); err != nil { // the charge
 		tb.Fatalf("charge: %v", err)

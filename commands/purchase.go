@@ -76,10 +76,104 @@ func buyCmd(c *call) Response {
 			return c.fail(msg)
 		}
 	}
-	return Response{Form: c.buyForm(p, n)}
+	if tr, ok := c.ownTrial(p.ID); ok {
+		// Buying a trial keeps its assignments: at least that many licenses.
+		n = max(n, tr.AssignedCount)
+	}
+	ch := purchase{product: p.ID, count: strconv.Itoa(n), period: string(store.Monthly)}
+	if methods := c.methodOptions(); len(methods) > 0 {
+		ch.method = methods[0].Value
+	}
+	return Response{Form: c.buyForm(ch)}
 }
 
-func (c *call) buyForm(p catalog.Product, n int) *Form {
+// purchase is what the buy form holds, as typed or chosen.
+type purchase struct{ product, count, period, method string }
+
+// purchaseOf reads the buy form's values.
+func (c *call) purchaseOf() purchase {
+	return purchase{product: c.value("product"), count: c.value("licenses"), period: c.value("period"), method: c.value("method")}
+}
+
+// order is a purchase that follows the rules: what it buys and how it is
+// paid.
+type order struct {
+	product    catalog.Product
+	n          int
+	period     store.Period
+	method     store.PaymentMethod
+	profile    store.BillingProfile
+	trial      store.Subscription
+	converting bool
+}
+
+// order checks a purchase, adding what is wrong to errs.
+func (c *call) order(ch purchase, errs fieldErrors) order {
+	var o order
+	p, ok := c.b.catalog.Get(ch.product)
+	if !ok {
+		errs.add("product", c.t.T("ErrChooseProduct"))
+		p.MaxLicenses = c.b.maxLicenses()
+	}
+	o.product = p
+	n, msg := c.count(ch.count, 1, p.MaxLicenses)
+	if msg != "" {
+		errs.add("licenses", msg)
+	}
+	o.n = n
+	o.period = store.Period(ch.period)
+	if !o.period.Valid() {
+		errs.add("period", c.t.T("ErrChoosePeriod"))
+	}
+	o.trial, o.converting = c.ownTrial(p.ID)
+	if o.converting && msg == "" && n < o.trial.AssignedCount {
+		errs.add("licenses", c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", o.trial.AssignedCount)))
+	}
+	method, profile, ok := c.view.Billing.Method(ch.method)
+	switch {
+	case !ok:
+		errs.add("method", c.t.T("ErrMethodRequired"))
+	case method.Expired(c.now):
+		errs.add("method", c.t.T("ErrMethodExpired", "Method", methodLabel(method)))
+	}
+	o.method, o.profile = method, profile
+	return o
+}
+
+// quote is what the order costs: a period starts today, paid up front.
+func (c *call) quote(o order) quote {
+	p := o.product
+	unit := p.Price(o.period.Months())
+	total := unit * int64(o.n)
+	q := quote{
+		key:      []string{FormBuy, p.ID, strconv.Itoa(o.n), string(o.period), o.method.ID, o.trial.ID},
+		currency: p.Currency, today: total, next: total, nextAt: c.now.AddDate(0, o.period.Months(), 0), period: o.period,
+	}
+	lines := []string{
+		c.t.T("QuoteBuy", "Licenses", c.t.N("Licenses", o.n), "Product", p.Name, "Unit", c.t.Money(unit, p.Currency), "Period", c.period(o.period)),
+		c.t.T("QuoteToday", "Amount", c.t.Money(q.today, q.currency), "Date", c.t.Date(q.nextAt)),
+		c.t.T("QuoteNext", "Amount", c.t.Money(q.next, q.currency), "Period", c.period(o.period), "Date", c.t.Date(q.nextAt)),
+	}
+	switch {
+	case o.converting && o.trial.AssignedCount == 0:
+		lines = append(lines, c.t.T("QuoteConvertsNone"))
+	case o.converting:
+		lines = append(lines, c.t.N("QuoteConverts", o.trial.AssignedCount))
+	}
+	if o.method.ID != "" {
+		lines = append(lines, c.t.T("QuoteMethod", "Method", methodLabel(o.method)))
+	}
+	q.text = strings.Join(lines, "\n")
+	q.yes = c.t.T("BtnPay", "Amount", c.t.Money(q.today, q.currency))
+	if q.today == 0 {
+		q.yes = c.t.T("BtnBuyNow")
+	}
+	return q
+}
+
+// buyForm is the purchase form holding ch, with the price of what it holds
+// when that follows the rules.
+func (c *call) buyForm(ch purchase) *Form {
 	f := c.newForm(FormBuy, "TitleBuy", "BtnBuyNow")
 	products := make([]Option, 0, len(c.b.catalog.Products))
 	for i, q := range c.b.catalog.Products {
@@ -88,20 +182,24 @@ func (c *call) buyForm(p catalog.Product, n int) *Form {
 		}
 		products = append(products, Option{Value: q.ID, Label: q.Name})
 	}
+	errs := fieldErrors{}
+	o := c.order(ch, errs)
 	most, least := c.b.maxLicenses(), 1
-	if p.ID != "" {
-		most = p.MaxLicenses
+	if o.product.ID != "" {
+		most = o.product.MaxLicenses
 	}
-	if tr, ok := c.ownTrial(p.ID); ok {
-		// Buying a trial keeps its assignments: at least that many licenses.
-		least = max(tr.AssignedCount, 1)
-		n = max(n, least)
+	if o.converting {
+		least = max(o.trial.AssignedCount, 1)
+	}
+	period := ch.period
+	if !store.Period(period).Valid() {
+		period = string(store.Monthly)
 	}
 	f.Inputs = []Input{
-		{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: products, Value: nonEmpty(p.ID)},
+		{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: products, Value: nonEmpty(o.product.ID), Dispatch: true},
 		{ID: "licenses", Kind: KindNumber, Label: c.t.T("FieldLicenses"), Required: true, Min: least, Max: most,
-			Value: []string{strconv.Itoa(n)}},
-		{ID: "period", Kind: KindSelect, Label: c.t.T("FieldPeriod"), Required: true, Value: []string{string(store.Monthly)},
+			Value: nonEmpty(ch.count), Dispatch: true},
+		{ID: "period", Kind: KindSelect, Label: c.t.T("FieldPeriod"), Required: true, Value: []string{period}, Dispatch: true,
 			Options: []Option{{string(store.Monthly), c.t.T("PeriodMonthly")}, {string(store.Annual), c.t.T("PeriodAnnual")}}},
 	}
 	methods := c.methodOptions()
@@ -109,15 +207,17 @@ func (c *call) buyForm(p catalog.Product, n int) *Form {
 		f.Inputs = append(f.Inputs, Input{ID: "method", Kind: KindInfo, Label: c.t.T("FieldMethod"), Text: c.t.T("NoMethods")})
 	} else {
 		f.Inputs = append(f.Inputs, Input{ID: "method", Kind: KindSelect, Label: c.t.T("FieldMethod"), Required: true,
-			Options: methods, Value: []string{methods[0].Value}})
+			Options: methods, Value: nonEmpty(ch.method), Dispatch: true})
 	}
-	if p.ID != "" {
-		text := c.t.T("PricePreview", "Monthly", c.t.Money(p.Price(1), p.Currency), "Annual", c.t.Money(p.Price(12), p.Currency),
-			"Licenses", c.t.N("Licenses", n), "Total", c.t.Money(p.Price(1)*int64(n), p.Currency))
-		if tr, ok := c.ownTrial(p.ID); ok {
-			text += "\n" + c.t.T("ConvertsTrial", "Assigned", c.t.N("Users", tr.AssignedCount))
-		}
-		f.Inputs = append(f.Inputs, Input{ID: "price", Kind: KindInfo, Label: c.t.T("FieldPrice"), Text: text})
+	delete(errs, "method") // the price does not depend on it
+	if len(errs) == 0 {
+		q := c.quote(o)
+		f.Inputs = append(f.Inputs, Input{ID: "price", Kind: KindInfo, Label: c.t.T("FieldPrice"), Text: q.text})
+		f.Submit, f.Context = q.yes, withDigest("", q.digest())
+	} else if o.product.ID != "" {
+		f.Inputs = append(f.Inputs, Input{ID: "price", Kind: KindInfo, Label: c.t.T("FieldPrice"),
+			Text: c.t.T("PricePreview", "Monthly", c.t.Money(o.product.Price(1), o.product.Currency),
+				"Annual", c.t.Money(o.product.Price(12), o.product.Currency))})
 	}
 	return f
 }
@@ -139,36 +239,20 @@ func (c *call) ownTrial(productID string) (store.Subscription, bool) {
 	return store.Subscription{}, false
 }
 
+func buyDraft(c *call) Response { return Response{Form: c.buyForm(c.purchaseOf())} }
+
 func buySubmit(c *call) Response {
 	errs := c.checked
-	p, ok := c.b.catalog.Get(c.value("product"))
-	if !ok {
-		errs.add("product", c.t.T("ErrChooseProduct"))
-		p.MaxLicenses = c.b.maxLicenses()
-	}
-	n, msg := c.count(c.value("licenses"), 1, p.MaxLicenses)
-	if msg != "" {
-		errs.add("licenses", msg)
-	}
-	period := store.Period(c.value("period"))
-	if !period.Valid() {
-		errs.add("period", c.t.T("ErrChoosePeriod"))
-	}
-	trial, converting := c.ownTrial(p.ID)
-	if converting && msg == "" && n < trial.AssignedCount {
-		errs.add("licenses", c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", trial.AssignedCount)))
-	}
-	method, profile, ok := c.view.Billing.Method(c.value("method"))
-	switch {
-	case !ok:
-		errs.add("method", c.t.T("ErrMethodRequired"))
-	case method.Expired(c.now):
-		errs.add("method", c.t.T("ErrMethodExpired", "Method", methodLabel(method)))
-	}
+	ch := c.purchaseOf()
+	o := c.order(ch, errs)
 	if len(errs) > 0 {
 		return Response{FieldErrors: errs}
 	}
-
+	q := c.quote(o)
+	if r, ok := c.confirmFirst(q, func() *Form { return c.buyForm(ch) }); !ok {
+		return r
+	}
+	p, n, period, method, profile, trial, converting := o.product, o.n, o.period, o.method, o.profile, o.trial, o.converting
 	unit := p.Price(period.Months())
 	sub := store.Subscription{
 		ID: store.NewID(), Org: c.req.Org, ProductID: p.ID, ProductName: p.Name,
@@ -185,7 +269,7 @@ func buySubmit(c *call) Response {
 			"price", strconv.FormatInt(unit, 10), "cur", p.Currency, "profile", profile.ID, "method", method.ID,
 			"purchased", strconv.FormatInt(c.now.Unix(), 10), "renews", strconv.FormatInt(sub.RenewsAt.Unix(), 10)}}
 	}
-	inv := c.invoice(sub, store.InvoiceLine{Product: p.Name, Quantity: n, UnitPrice: unit, Amount: unit * int64(n), Kind: "purchase"})
+	inv := c.invoice(sub, store.InvoiceLine{Product: p.Name, Quantity: n, UnitPrice: unit, Amount: q.today, Kind: "purchase"})
 	inv.Grant = grant
 	// The renewal is scheduled now; it does nothing unless the payment
 	// made the subscription active.
