@@ -62,6 +62,7 @@ type pending struct {
 	User   string     `json:"user"`
 	Form   Submission `json:"form"`
 	Digest string     `json:"digest"`
+	Key    string     `json:"key"` // the submission's idempotency key
 }
 
 // withDigest names the quote a form shows in its Context.
@@ -90,14 +91,16 @@ func (c *call) confirmFirst(q quote, form func() *Form) (Response, bool) {
 	if c.confirmed != "" {
 		text = c.t.T("QuoteChanged") + "\n" + text
 	}
-	// The same submission again (a retry) asks the same confirmation,
-	// which makes the change once.
-	// Letters mostly (base32), so that the id never reads as a card number.
-	sum := sha256.Sum256([]byte("confirm:" + onceKey(c.req)))
+	// The same submission again (a retry) asks the same confirmation. The
+	// change is made under the submission's own key: a second click, or
+	// the submission repeated after the change, changes nothing twice.
+	// The id is letters mostly (base32), so that it never reads as a card
+	// number.
+	sum := sha256.Sum256([]byte("confirm:" + onceKey(c.req) + ":" + d))
 	id := strings.ToLower(base32.StdEncoding.EncodeToString(sum[:10]))
 	sub := *c.req.Form
 	sub.Live, sub.Draft = false, false
-	doc, _ := json.Marshal(pending{User: c.req.User.ID, Form: sub, Digest: d}) // plain data: cannot fail
+	doc, _ := json.Marshal(pending{User: c.req.User.ID, Form: sub, Digest: d, Key: c.req.IdempotencyKey}) // plain data: cannot fail
 	if err := c.b.store.CachePut(c.ctx, c.req.Org, confirmKey(id), string(doc), confirmTTL); err != nil {
 		return c.storeFault(err), false
 	}
@@ -152,6 +155,6 @@ func (b *Bot) confirmation(c *call, args []string) (r *Response, ok bool) {
 		p.Form.Draft = true
 	}
 	c.req.Text, c.req.Form = "", &p.Form
-	c.req.IdempotencyKey, c.confirmed = "confirm-"+id, p.Digest
+	c.req.IdempotencyKey, c.confirmed = p.Key, p.Digest
 	return nil, true
 }

@@ -37,7 +37,7 @@ func (b *Bot) formHandlers() map[string]form {
 	return map[string]form{
 		FormBuy:          {submit: buySubmit, draft: buyDraft},
 		FormTrial:        {view: trials, submit: trialSubmit},
-		FormLicenses:     {submit: licensesSubmit},
+		FormLicenses:     {submit: licensesSubmit, draft: licensesDraft},
 		FormAssign:       {submit: assignSubmit},
 		FormUnassign:     {submit: unassignSubmit},
 		FormCancel:       {submit: cancelSubmit},

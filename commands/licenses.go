@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/billingbot/billingbot/store"
@@ -20,26 +21,41 @@ func licensesCmd(c *call) Response {
 		return Response{Messages: []Message{{Text: c.t.T("ErrTrialLicenses", "Product", s.ProductName),
 			Buttons: []Button{{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID, Style: StylePrimary}}}}}
 	}
-	most := c.productMax(s)
-	initial := s.Total
 	if total != "" {
-		var msg string
-		if initial, msg = c.count(total, max(s.AssignedCount, 1), most); msg != "" {
+		if _, msg := c.count(total, max(s.AssignedCount, 1), c.productMax(s)); msg != "" {
 			return c.fail(msg)
 		}
+	} else {
+		total = strconv.Itoa(s.Renewing())
 	}
+	return Response{Form: c.licensesForm(s, total)}
+}
+
+// licensesForm is the licenses form of s holding total as typed, with
+// what the new total costs when it follows the rules.
+func (c *call) licensesForm(s store.Subscription, total string) *Form {
 	f := c.newForm(FormLicenses, "TitleLicenses", "BtnSave")
 	f.Context = s.ID
-	f.Inputs = []Input{
-		c.subInput(c.own(active), s),
-		{ID: "current", Kind: KindInfo, Label: c.t.T("FieldCurrent"), Text: c.t.T("LicensesNow",
-			"Total", c.t.N("Licenses", s.Total), "Assigned", c.t.Num(s.AssignedCount), "Price", c.price(s)) + "\n" +
-			c.t.T("LicensesHint", "Unit", c.t.Money(s.UnitPrice, s.Currency), "Period", c.period(s.Period),
-				"Date", c.t.Date(s.RenewsAt), "Example", c.t.Num(s.Total+5))},
-		{ID: "total", Kind: KindNumber, Label: c.t.T("FieldTotal"), Required: true,
-			Min: max(s.AssignedCount, 1), Max: most, Value: []string{strconv.Itoa(initial)}},
+	current := c.t.T("LicensesNow", "Total", c.t.N("Licenses", s.Total), "Assigned", c.t.Num(s.AssignedCount), "Price", c.price(s))
+	if s.NextTotal > 0 {
+		current += "\n" + c.t.T("LicensesNext", "Total", c.t.N("Licenses", s.NextTotal), "Date", c.t.Date(s.RenewsAt))
 	}
-	return Response{Form: f}
+	current += "\n" + c.t.T("LicensesHint", "Unit", c.t.Money(s.UnitPrice, s.Currency), "Period", c.period(s.Period),
+		"Date", c.t.Date(s.RenewsAt), "Example", c.t.Num(s.Total+5))
+	in := c.subInput(c.own(active), s)
+	in.Dispatch = true
+	f.Inputs = []Input{
+		in,
+		{ID: "current", Kind: KindInfo, Label: c.t.T("FieldCurrent"), Text: current},
+		{ID: "total", Kind: KindNumber, Label: c.t.T("FieldTotal"), Required: true,
+			Min: max(s.AssignedCount, 1), Max: c.productMax(s), Value: nonEmpty(total), Dispatch: true},
+	}
+	if n, msg := c.newTotal(s, total); msg == "" {
+		q := c.licensesQuote(s, n)
+		f.Inputs = append(f.Inputs, Input{ID: "price", Kind: KindInfo, Label: c.t.T("FieldPrice"), Text: q.text})
+		f.Submit, f.Context = q.yes, withDigest(s.ID, q.digest())
+	}
+	return f
 }
 
 // productMax is the most licenses a subscription's product allows.
@@ -50,6 +66,69 @@ func (c *call) productMax(s store.Subscription) int {
 	return c.b.maxLicenses()
 }
 
+// newTotal reads a new total for s, or says what is wrong with it.
+func (c *call) newTotal(s store.Subscription, typed string) (int, string) {
+	total, msg := c.count(typed, 1, c.productMax(s))
+	switch {
+	case msg != "":
+		return 0, msg
+	case total < s.AssignedCount:
+		return 0, c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", s.AssignedCount))
+	case total == s.Renewing():
+		return 0, c.t.T("ErrSameTotal", "Total", c.t.N("Licenses", total))
+	}
+	return total, ""
+}
+
+// licensesQuote is what changing s to total licenses costs. More licenses
+// are billed now for the rest of the period; fewer take effect when it
+// ends: nothing is refunded, and the next periods cost less.
+func (c *call) licensesQuote(s store.Subscription, total int) quote {
+	q := quote{
+		key:      []string{FormLicenses, s.ID, strconv.Itoa(total), strconv.Itoa(s.Total), strconv.Itoa(s.NextTotal)},
+		currency: s.Currency, next: s.UnitPrice * int64(total), nextAt: s.RenewsAt, period: s.Period,
+	}
+	money := func(v int64) string { return c.t.Money(v, s.Currency) }
+	now := money(s.UnitPrice * int64(s.Renewing()))
+	var lines []string
+	switch {
+	case total > s.Total:
+		added := total - s.Total
+		days, periodDays := remainingDays(c.now, s)
+		q.today = prorate(s.UnitPrice*int64(added), days, periodDays)
+		lines = append(lines, c.t.T("QuoteMore", "Added", c.t.N("Licenses", added), "Product", s.ProductName, "Total", c.t.N("Licenses", total)),
+			c.t.T("QuoteProrated", "Amount", money(q.today), "Days", c.t.Num(days), "Length", c.t.N("Days", periodDays), "Date", c.t.Date(s.RenewsAt)))
+		if s.NextTotal > 0 {
+			lines = append(lines, c.t.T("QuoteWithdrawn", "Total", c.t.N("Licenses", s.NextTotal), "Date", c.t.Date(s.RenewsAt)))
+		}
+	case total < s.Total:
+		lines = append(lines, c.t.T("QuoteFewer", "Product", s.ProductName, "Total", c.t.N("Licenses", total), "Date", c.t.Date(s.RenewsAt)),
+			c.t.T("QuoteNoRefund", "Now", c.t.N("Licenses", s.Total), "Total", c.t.Num(total), "Date", c.t.Date(s.RenewsAt)))
+	default: // back to the total it has: the reduction is withdrawn
+		lines = append(lines, c.t.T("QuoteKeep", "Product", s.ProductName, "Total", c.t.N("Licenses", total),
+			"Next", c.t.N("Licenses", s.NextTotal), "Date", c.t.Date(s.RenewsAt)), c.t.T("QuoteNothingToday"))
+	}
+	lines = append(lines, c.t.T("QuoteNextChange", "Amount", money(q.next), "Period", c.period(s.Period), "Date", c.t.Date(s.RenewsAt), "Now", now))
+	q.text = strings.Join(lines, "\n")
+	switch {
+	case q.today > 0:
+		q.yes = c.t.T("BtnPay", "Amount", money(q.today))
+	case total < s.Total:
+		q.yes = c.t.T("BtnReduce", "Total", c.t.N("Licenses", total))
+	default:
+		q.yes = c.t.T("BtnSave")
+	}
+	return q
+}
+
+func licensesDraft(c *call) Response {
+	s, ok := c.ownSub("subscription", live, fieldErrors{})
+	if !ok || s.Status == store.StatusTrial {
+		return c.fail(c.t.T("ErrStale"))
+	}
+	return Response{Form: c.licensesForm(s, c.value("total"))}
+}
+
 func licensesSubmit(c *call) Response {
 	errs := c.checked
 	s, ok := c.ownSub("subscription", live, errs)
@@ -57,40 +136,61 @@ func licensesSubmit(c *call) Response {
 		errs.add("subscription", c.t.T("ErrTrialLicenses", "Product", s.ProductName))
 		ok = false
 	}
-	total, msg := 0, ""
+	total := 0
 	if ok {
-		total, msg = c.count(c.value("total"), 1, c.productMax(s))
-		switch {
-		case msg != "":
+		var msg string
+		if total, msg = c.newTotal(s, c.value("total")); msg != "" {
 			errs.add("total", msg)
-		case total < s.AssignedCount:
-			errs.add("total", c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", s.AssignedCount)))
-		case total == s.Total:
-			errs.add("total", c.t.T("ErrSameTotal", "Total", c.t.N("Licenses", total)))
 		}
 	}
 	if len(errs) > 0 {
 		return Response{FieldErrors: errs}
 	}
-	// Added licenses are billed for the rest of the period, and added once
-	// paid; nothing is billed when none of the period is left (the pending
-	// renewal bills them) or they are free.
-	days, periodDays := remainingDays(c.now, s)
-	if added := total - s.Total; added > 0 {
-		if amount := prorate(s.UnitPrice*int64(added), days, periodDays); amount > 0 {
-			return c.buyLicenses(s, added, amount, days, periodDays)
+	typed := c.value("total")
+	q := c.licensesQuote(s, total)
+	if r, ok := c.confirmFirst(q, func() *Form { return c.licensesForm(s, typed) }); !ok {
+		return r
+	}
+	if total > s.Total && q.today > 0 {
+		// Added licenses are billed for the rest of the period, and added
+		// once paid.
+		days, periodDays := remainingDays(c.now, s)
+		return c.buyLicenses(s, total-s.Total, q.today, days, periodDays)
+	}
+	changed := s
+	changed.Total = total
+	var text string
+	var notes []Notification
+	var apply func(store.Once) (store.Result, error)
+	switch {
+	case total > s.Total:
+		// Free: nothing to pay, or none of the period is left (the
+		// pending renewal bills them).
+		text = c.t.T("LicensesSet", "Product", s.ProductName, "Total", c.t.N("Licenses", total),
+			"Before", c.t.Num(s.Total), "Price", c.price(changed))
+		notes = []Notification{c.note(NoteLicenses, changed, s.Total)}
+		apply = func(o store.Once) (store.Result, error) {
+			return c.b.store.SetLicenses(c.ctx, o, c.req.Org, c.req.User.ID, s.ID, total, s.Total)
+		}
+	case total < s.Total:
+		text = c.t.T("LicensesScheduled", "Product", s.ProductName, "Total", c.t.N("Licenses", total), "Date", c.t.Date(s.RenewsAt),
+			"Now", c.t.N("Licenses", s.Total), "Price", c.price(changed))
+		notes = []Notification{c.note(NoteLicenses, changed, s.Total)}
+		apply = func(o store.Once) (store.Result, error) {
+			return c.b.store.ScheduleLicenses(c.ctx, o, c.req.Org, c.req.User.ID, s.ID, total, s.Total, s.NextTotal)
+		}
+	default:
+		text = c.t.T("LicensesKept", "Product", s.ProductName, "Total", c.t.N("Licenses", total), "Price", c.price(changed))
+		apply = func(o store.Once) (store.Result, error) {
+			return c.b.store.ScheduleLicenses(c.ctx, o, c.req.Org, c.req.User.ID, s.ID, 0, s.Total, s.NextTotal)
 		}
 	}
-	before := s.Total
-	s.Total = total
-	text := c.t.T("LicensesSet", "Product", s.ProductName, "Total", c.t.N("Licenses", total),
-		"Before", c.t.Num(before), "Price", c.price(s))
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleLicensesSet"), Text: text}}}
-	res, err := c.b.store.SetLicenses(c.ctx, c.once(resp, c.note(NoteLicenses, s, before)), c.req.Org, c.req.User.ID, s.ID, total, before)
+	res, err := apply(c.once(resp, notes...))
 	switch {
 	case errors.Is(err, store.ErrBelowAssigned):
 		return Response{FieldErrors: fieldErrors{"total": c.t.T("ErrBelowAssignedNow")}}
-	case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrNotLive), errors.Is(err, store.ErrPermission):
+	case errors.Is(err, store.ErrStale), errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrNotLive), errors.Is(err, store.ErrPermission):
 		return Response{FieldErrors: fieldErrors{"subscription": c.t.T("ErrStale")}}
 	case err != nil:
 		return c.storeFault(err)
