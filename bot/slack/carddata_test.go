@@ -136,8 +136,7 @@ func (e *env) buyVisio(user string) string {
 	e.t.Helper()
 	e.command(user, "buy visio 5", "trig-buy-"+user)
 	view, _ := openedView(e.slack.waitFor("views.open"))
-	w := e.interact(e.submission(user, "V-BUY-"+user, view, map[string]any{"product": sel("visio-plan-2"), "licenses": "5",
-		"period": sel("monthly"), "method": sel(firstOption(e.t, view, "method"))}))
+	w := e.interact(e.submission(user, "V-BUY-"+user, view, shownValues(view))) // 5 licenses of Visio Plan 2, monthly
 	if !strings.Contains(w.Body.String(), `"response_action":"clear"`) {
 		e.t.Fatalf("buy: %s", w.Body)
 	}

@@ -121,7 +121,16 @@ func (e *env) renderAll(t *testing.T, lang string) map[string]any {
 	e.addCard("U1")
 	buy := form("buy", "buy visio 5")
 	method := buy.Inputs[3].Options[0].Value
-	msgs("bought", "", &commands.Submission{FormID: buy.ID, Context: buy.Context, Values: map[string][]string{
+	// A draft: the user changed the product and the period in the modal.
+	draft := handle("", &commands.Submission{FormID: buy.ID, Context: buy.Context, Draft: true, Values: map[string][]string{
+		"product": {"project-plan-3"}, "licenses": {"5"}, "period": {"annual"}, "method": {method}}})
+	if draft.Form == nil {
+		t.Fatalf("draft answered no form: %+v", draft.Messages)
+	}
+	out["form buy, drafted"] = e.a.modal(draft.Form, meta, lang)
+	// Submitted as Slack submits it: the modal shows the form as the core
+	// answered it (Live), and this one is unchanged.
+	msgs("bought", "", &commands.Submission{FormID: buy.ID, Context: buy.Context, Live: true, Values: map[string][]string{
 		"product": {"visio-plan-2"}, "licenses": {"5"}, "period": {"monthly"}, "method": {method}}})
 	if _, err := e.bot.RunDue(ctx); err != nil { // the purchase's charge
 		t.Fatal(err)
@@ -217,10 +226,16 @@ func (e *env) normalize(t *testing.T, doc []byte) []byte {
 	}
 	// Invoice links are signed with a random key per run.
 	s = invoiceLinkRE.ReplaceAllString(s, "/invoices/TOKEN.pdf")
+	// A form's preview is named by a digest of what it depends on, the
+	// payment method's random id among it.
+	s = digestRE.ReplaceAllString(s, "${1}DIGEST")
 	return []byte(s)
 }
 
-var invoiceLinkRE = regexp.MustCompile(`/invoices/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.pdf`)
+var (
+	invoiceLinkRE = regexp.MustCompile(`/invoices/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.pdf`)
+	digestRE      = regexp.MustCompile(`(\\"c\\":\\"[^"\\]*\|)[0-9a-f]{16}`)
+)
 
 // checkLimits walks a rendered view or list of posts and reports what
 // breaks Block Kit's limits.

@@ -66,6 +66,16 @@ type fakeSlack struct {
 	// history is what chat.postMessage posted, by channel, as
 	// conversations.history shows it.
 	history map[string][]map[string]any
+	// views are the modals views.open opened, by view id, as Slack shows
+	// them now: views.update replaces one, and refuses an update whose
+	// hash is not the view's current one (hash_conflict), as Slack does.
+	views map[string]*shownView
+}
+
+// shownView is a modal as Slack shows it: its view and its hash.
+type shownView struct {
+	view map[string]any
+	hash string
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
@@ -79,7 +89,7 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 // emptyFakeSlack is a fake with no users, channels or history, not serving yet.
 func emptyFakeSlack() *fakeSlack {
 	return &fakeSlack{signal: make(chan struct{}, 1), users: map[string]map[string]any{}, limited: map[string]int{},
-		failing: map[string]string{}, history: map[string][]map[string]any{}}
+		failing: map[string]string{}, history: map[string][]map[string]any{}, views: map[string]*shownView{}}
 }
 
 func (f *fakeSlack) addUser(id, name, locale string, extra map[string]any) {
@@ -171,10 +181,42 @@ func (f *fakeSlack) answer(c apiCall) any {
 		return map[string]any{"ok": true, "messages": f.history[c.Form.Get("channel")], "has_more": false}
 	case "chat.postEphemeral":
 		return map[string]any{"ok": true, "message_ts": "1700000000.000200"}
-	case "views.open", "views.publish", "views.update":
-		return map[string]any{"ok": true, "view": map[string]any{"id": "V-OPENED"}}
+	case "views.open":
+		id := fmt.Sprintf("V-OPENED-%d", len(f.views)+1)
+		v := &shownView{view: mapOf(c.JSON["view"]), hash: fmt.Sprintf("H-%d-1", len(f.views)+1)}
+		f.views[id] = v
+		return map[string]any{"ok": true, "view": map[string]any{"id": id, "hash": v.hash}}
+	case "views.update":
+		id, _ := c.JSON["view_id"].(string)
+		v, open := f.views[id]
+		if !open {
+			return map[string]any{"ok": true, "view": map[string]any{"id": id}} // a view the tests made up
+		}
+		if h, _ := c.JSON["hash"].(string); h != "" && h != v.hash {
+			return map[string]any{"ok": false, "error": "hash_conflict"}
+		}
+		v.view, v.hash = mapOf(c.JSON["view"]), fmt.Sprintf("%s+", v.hash)
+		return map[string]any{"ok": true, "view": map[string]any{"id": id, "hash": v.hash}}
+	case "views.publish":
+		return map[string]any{"ok": true, "view": map[string]any{"id": "V-HOME"}}
 	}
 	return ok
+}
+
+// shown is the modal view id as Slack shows it now, and its hash.
+func (f *fakeSlack) shown(id string) (map[string]any, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.views[id]
+	if !ok {
+		f.t.Fatalf("no view %s was opened", id)
+	}
+	return v.view, v.hash
+}
+
+func mapOf(x any) map[string]any {
+	m, _ := x.(map[string]any)
+	return m
 }
 
 // waitFor returns the next call of method that no test took yet, waiting
@@ -404,6 +446,9 @@ func (e *env) submission(user, viewID string, view map[string]any, values map[st
 		switch v := v.(type) {
 		case string:
 			st = map[string]any{"type": "plain_text_input", "value": v}
+			if elementType(view, id) == "number_input" {
+				st["type"] = "number_input"
+			}
 		case []string:
 			st = map[string]any{"type": "multi_users_select", "selected_users": v}
 		case sel:
@@ -425,6 +470,72 @@ func (e *env) submission(user, viewID string, view map[string]any, values map[st
 
 type sel string
 type checked []string
+
+// elementType is the type of the element of a view's input block.
+func elementType(view map[string]any, block string) string {
+	blocks, _ := view["blocks"].([]any)
+	for _, b := range blocks {
+		if m := mapOf(b); m["block_id"] == block {
+			t, _ := mapOf(m["element"])["type"].(string)
+			return t
+		}
+	}
+	return ""
+}
+
+// shownValues are the values a modal shows before the user changes any,
+// as submission takes them: what Slack submits when the user just clicks
+// the submit button.
+func shownValues(view map[string]any) map[string]any {
+	values := map[string]any{}
+	blocks, _ := view["blocks"].([]any)
+	for _, b := range blocks {
+		m := mapOf(b)
+		if m["type"] != "input" {
+			continue
+		}
+		id, _ := m["block_id"].(string)
+		el := mapOf(m["element"])
+		switch {
+		case el["initial_option"] != nil:
+			values[id] = sel(fmt.Sprint(mapOf(el["initial_option"])["value"]))
+		case el["initial_options"] != nil:
+			var c checked
+			for _, o := range el["initial_options"].([]any) {
+				c = append(c, fmt.Sprint(mapOf(o)["value"]))
+			}
+			values[id] = c
+		case el["initial_users"] != nil:
+			var users []string
+			for _, u := range el["initial_users"].([]any) {
+				users = append(users, fmt.Sprint(u))
+			}
+			values[id] = users
+		case el["initial_value"] != nil:
+			values[id] = fmt.Sprint(el["initial_value"])
+		case el["initial_date"] != nil:
+			values[id] = fmt.Sprint(el["initial_date"])
+		}
+	}
+	return values
+}
+
+// change is the block_actions payload of a user who changed the input
+// block of a modal to values (all of the modal's values now, as
+// submission takes them): the view as Slack shows it (view id, hash) and
+// the action of that input.
+func (e *env) change(user, viewID, hash string, view map[string]any, values map[string]any, block string) map[string]any {
+	p := e.submission(user, viewID, view, values)
+	p["type"] = "block_actions"
+	v := p["view"].(map[string]any)
+	v["hash"], v["title"] = hash, view["title"]
+	act := map[string]any{"block_id": block, "action_id": block, "action_ts": "1700000001.000100"}
+	for k, x := range v["state"].(map[string]any)["values"].(map[string]any)[block].(map[string]any)[block].(map[string]any) {
+		act[k] = x
+	}
+	p["actions"] = []any{act}
+	return p
+}
 
 // openedView is the view of a views.open call, and its trigger id.
 func openedView(c apiCall) (map[string]any, string) {

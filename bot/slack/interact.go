@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -45,13 +46,17 @@ type interaction struct {
 		ID         string `json:"id"`
 		Type       string `json:"type"`
 		CallbackID string `json:"callback_id"`
-		Title      struct {
+		// Hash is the view's version: views.update with it fails
+		// (hash_conflict) once the view changed since.
+		Hash  string `json:"hash"`
+		Title struct {
 			Text string `json:"text"`
 		} `json:"title"`
 		PrivateMetadata string `json:"private_metadata"`
 		Blocks          []struct {
-			Type    string `json:"type"`
-			BlockID string `json:"block_id"`
+			Type     string `json:"type"`
+			BlockID  string `json:"block_id"`
+			Dispatch bool   `json:"dispatch_action"`
 		} `json:"blocks"`
 		State struct {
 			Values map[string]map[string]actionState `json:"values"`
@@ -133,21 +138,32 @@ func (a *Adapter) onInteraction(ctx context.Context, raw []byte) reply {
 	return bad("unknown interaction type")
 }
 
-// onSubmit hands a submitted modal to the core: broken rules come back as
-// field errors in the modal; the answer to a query (the invoice range)
-// replaces the form in the modal; any other success closes it and confirms
-// to the user in the conversation.
-func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
-	meta := decodeMetadata(p.View.PrivateMetadata)
-	sub := &commands.Submission{FormID: p.View.CallbackID, Context: meta.Context, Values: map[string][]string{}}
+// submission is the form of a modal as it is now: its values, and the
+// context the core gave it. meta is where the modal answers.
+func (p *interaction) submission() (sub *commands.Submission, meta metadata) {
+	meta = decodeMetadata(p.View.PrivateMetadata)
+	sub = &commands.Submission{FormID: p.View.CallbackID, Context: meta.Context, Values: map[string][]string{}}
 	meta.Context = "" // the form's; where the modal answers stays
-	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: meta.Channel, responseURL: meta.ResponseURL}
-	title := nonBlank(p.View.Title.Text, "billingbot")
 	for block, actions := range p.View.State.Values {
 		for _, st := range actions {
 			sub.Values[block] = append(sub.Values[block], st.values()...)
 		}
 	}
+	return sub, meta
+}
+
+// onSubmit hands a submitted modal to the core: broken rules come back as
+// field errors in the modal; the answer to a query (the invoice range)
+// replaces the form in the modal; any other success closes it and confirms
+// to the user in the conversation. A modal shows the form as the core last
+// answered it (drafts update it in place, onDraft), so the submission is
+// Live: a form whose preview no longer matches its values comes back as
+// the form with the new preview, and nothing is changed.
+func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
+	sub, meta := p.submission()
+	sub.Live = true
+	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: meta.Channel, responseURL: meta.ResponseURL}
+	title := nonBlank(p.View.Title.Text, "billingbot")
 	var inputs []string
 	for _, b := range p.View.Blocks {
 		if b.Type == "input" && b.BlockID != "" {
@@ -169,6 +185,9 @@ func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 		a.background(ctx, func(ctx context.Context) {
 			resp := <-later
 			v := a.resultModal(resp, title, meta)
+			if resp.Form != nil && len(resp.FieldErrors) == 0 {
+				v = a.modal(resp.Form, meta, resp.Lang) // the form again, with its new preview
+			}
 			err := a.retry(ctx, func() error {
 				_, err := a.api.UpdateViewContext(ctx, v, "", "", viewID)
 				return err
@@ -280,8 +299,14 @@ func (a *Adapter) onAction(ctx context.Context, p *interaction) reply {
 		return ok200
 	}
 	act := p.Actions[0]
-	if act.Type != "" && act.Type != "button" || strings.TrimSpace(act.Value) == "" {
-		return ok200 // a URL button, or an input changed in a modal
+	if act.Type != "" && act.Type != "button" {
+		if p.dispatches(act.BlockID) {
+			return a.onDraft(ctx, p)
+		}
+		return ok200 // an input that changes nothing else
+	}
+	if strings.TrimSpace(act.Value) == "" {
+		return ok200 // a URL button
 	}
 	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: nonBlank(p.Channel.ID, p.Container.ChannelID),
 		responseURL: p.ResponseURL, triggerID: p.TriggerID}
@@ -302,6 +327,59 @@ func (a *Adapter) onAction(ctx context.Context, p *interaction) reply {
 		resp := a.handle(ctx, req)
 		if !inModal || !a.showInModal(ctx, o, resp, viewID, title) {
 			a.answer(ctx, o, resp, "")
+		}
+	})
+	return ok200
+}
+
+// dispatches reports whether the input block of the modal an action came
+// from asks for a draft when its value changes (Input.Dispatch).
+func (p *interaction) dispatches(blockID string) bool {
+	if p.View.Type != string(slackapi.VTModal) || p.View.ID == "" || p.View.CallbackID == "" || blockID == "" {
+		return false
+	}
+	for _, b := range p.View.Blocks {
+		if b.BlockID == blockID {
+			return b.Type == "input" && b.Dispatch
+		}
+	}
+	return false
+}
+
+// onDraft answers an input of a modal that changed its value (one that
+// dispatches, Input.Dispatch): the core answers how the form looks with the
+// values so far (a Draft, which changes nothing), and the modal is updated
+// with it, its preview and its submit button. Slack is acknowledged at
+// once. The update names the view's hash from the payload: when the modal
+// changed since (a later draft's answer, a submission's), Slack refuses it
+// with hash_conflict and the newer form stays.
+func (a *Adapter) onDraft(ctx context.Context, p *interaction) reply {
+	sub, meta := p.submission()
+	sub.Draft = true
+	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: meta.Channel,
+		responseURL: meta.ResponseURL}
+	viewID, hash := p.View.ID, p.View.Hash
+	a.background(ctx, func(ctx context.Context) {
+		req := a.request(ctx, o)
+		req.Form = sub
+		resp := a.handle(ctx, req)
+		if resp.Form == nil {
+			// A refusal (the rate limit, Redis down): the modal stays as
+			// it is, and its submission gets the answer.
+			a.log.Info("draft answered no form", "org", o.org(), "form", sub.FormID)
+			return
+		}
+		v := a.modal(resp.Form, meta, resp.Lang)
+		err := a.retry(ctx, func() error {
+			_, err := a.api.UpdateViewContext(ctx, v, "", hash, viewID)
+			return err
+		})
+		var se slackapi.SlackErrorResponse
+		switch {
+		case errors.As(err, &se) && se.Err == "hash_conflict":
+			a.log.Debug("views.update of a draft: the view changed meanwhile", "org", o.org(), "view", viewID)
+		case err != nil:
+			a.log.Warn("views.update", "err", err)
 		}
 	})
 	return ok200

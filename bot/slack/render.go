@@ -392,7 +392,7 @@ func (a *Adapter) modal(f *commands.Form, meta metadata, lang string) slackapi.M
 		Type:            slackapi.VTModal,
 		CallbackID:      blockID(f.ID),
 		Title:           plain(nonBlank(f.Title, "billingbot"), maxViewTitle),
-		Submit:          plain(nonBlank(f.Submit, a.bot.Text(lang, "BtnSave")), maxViewTitle),
+		Submit:          slackapi.NewTextBlockObject(slackapi.PlainTextType, submitLabel(nonBlank(f.Submit, a.bot.Text(lang, "BtnSave"))), false, false),
 		Close:           plain(nonBlank(f.Close, a.bot.Text(lang, "BtnClose")), maxViewTitle),
 		PrivateMetadata: meta.encode(),
 	}
@@ -406,6 +406,28 @@ func (a *Adapter) modal(f *commands.Form, meta metadata, lang string) slackapi.M
 		v.Submit = nil // a modal without inputs cannot be submitted
 	}
 	return v
+}
+
+// submitLabel fits a modal's submit label ("Pay €63.00", what submitting
+// does and costs) into Slack's 24 characters. A longer one keeps the whole
+// words that fit, so that an amount is shown whole or not at all (the
+// preview above the button states it in full): "Pay €1,234,567,8…" would
+// name a price that is not the one charged. Only a first word longer than
+// the limit is clipped.
+func submitLabel(s string) string {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) <= maxViewTitle {
+		return s
+	}
+	words := strings.Fields(s)
+	out := words[0]
+	for _, w := range words[1:] {
+		if utf8.RuneCountInString(out)+1+utf8.RuneCountInString(w) > maxViewTitle {
+			break
+		}
+		out += " " + w
+	}
+	return clip(out, maxViewTitle)
 }
 
 func nonBlank(s, alt string) string {
@@ -489,6 +511,9 @@ func (a *Adapter) inputBlock(in commands.Input, lang string) slackapi.Block {
 	input := func(el slackapi.BlockElement) slackapi.Block {
 		b := slackapi.NewInputBlock(id, plain(nonBlank(in.Label, in.ID), maxLabel), hint, el)
 		b.Optional = !in.Required
+		// An input that changes the form's preview sends its new value
+		// at once (block_actions), for a draft (onDraft).
+		b.DispatchAction = in.Dispatch
 		return b
 	}
 	first := ""
@@ -519,6 +544,15 @@ func (a *Adapter) inputBlock(in commands.Input, lang string) slackapi.Block {
 		}
 		if n, err := strconv.Atoi(first); err == nil && n >= in.Min && (el.MaxValue == "" || n <= in.Max) {
 			el.InitialValue = first
+		}
+		if in.Dispatch {
+			// A draft when Enter is pressed, not on every character: a
+			// count is typed a digit at a time, and an update of the
+			// modal while typing would show the price of "1" on the way
+			// to "12" and could take the cursor away. Slack shows a hint
+			// that Enter updates; a submission with a count whose price
+			// was not shown comes back with that price (Submission.Live).
+			el.DispatchActionConfig = &slackapi.DispatchActionConfig{TriggerActionsOn: []string{"on_enter_pressed"}}
 		}
 		return input(el)
 	case commands.KindSelect:

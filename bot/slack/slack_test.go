@@ -122,11 +122,17 @@ func TestBuyModalErrorsAndSuccess(t *testing.T) {
 		t.Fatalf("%d subscriptions after rule breaks, want 0", n)
 	}
 
-	// Valid.
-	method := firstOption(t, view, "method")
-	valid := e.submission("U1", "V1", view, map[string]any{
-		"product": sel("visio-plan-2"), "licenses": "5", "period": sel("monthly"), "method": sel(method),
-	})
+	// Valid: the user submits what the modal shows, the price it
+	// previews with the button that names it.
+	shown := shownValues(view)
+	if want := map[string]any{"product": sel("visio-plan-2"), "licenses": "5", "period": sel("monthly"),
+		"method": sel(firstOption(t, view, "method"))}; fmt.Sprint(shown) != fmt.Sprint(want) {
+		t.Errorf("the modal shows %v, want %v", shown, want)
+	}
+	if submit := view["submit"].(map[string]any)["text"]; submit != "Pay €63.00" {
+		t.Errorf("submit button %q, want Pay €63.00", submit)
+	}
+	valid := e.submission("U1", "V1", view, shown)
 	w = e.interact(valid)
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"response_action":"clear"`) {
 		t.Fatalf("valid: %d %s, want response_action clear", w.Code, w.Body)
@@ -244,8 +250,7 @@ func TestAssignChecksMembers(t *testing.T) {
 	e.addCard("U1")
 	e.command("U1", "buy visio 5", "trig-b")
 	view, _ := openedView(e.slack.waitFor("views.open"))
-	w := e.interact(e.submission("U1", "VB", view, map[string]any{"product": sel("visio-plan-2"), "licenses": "5",
-		"period": sel("monthly"), "method": sel(firstOption(t, view, "method"))}))
+	w := e.interact(e.submission("U1", "VB", view, shownValues(view)))
 	if !strings.Contains(w.Body.String(), "clear") {
 		t.Fatalf("buy: %s", w.Body)
 	}

@@ -77,12 +77,19 @@ func Invoices(tb testing.TB, bot *commands.Bot, st *store.Store, org, user strin
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// submit submits a form and confirms what it asks to confirm (the
+	// price), as the user clicks its Pay button.
 	submit := func(id, formCtx string, values map[string][]string) {
 		tb.Helper()
-		resp, err := bot.Handle(ctx, commands.Request{Org: org, User: commands.Member{ID: user, Name: user}, Locale: "en-US",
-			Form: &commands.Submission{FormID: id, Context: formCtx, Values: values}, IdempotencyKey: store.NewID()})
-		if err != nil || len(resp.FieldErrors) > 0 {
-			tb.Fatalf("%s: %v %v", id, err, resp.FieldErrors)
+		req := commands.Request{Org: org, User: commands.Member{ID: user, Name: user}, Locale: "en-US",
+			Form: &commands.Submission{FormID: id, Context: formCtx, Values: values}, IdempotencyKey: store.NewID()}
+		resp, err := bot.Handle(ctx, req)
+		if err == nil && len(resp.FieldErrors) == 0 && resp.Confirm != nil {
+			req.Form, req.Text, req.IdempotencyKey = nil, resp.Confirm.Yes, store.NewID()
+			resp, err = bot.Handle(ctx, req)
+		}
+		if err != nil || len(resp.FieldErrors) > 0 || resp.Confirm != nil {
+			tb.Fatalf("%s: %v %v %+v", id, err, resp.FieldErrors, resp.Messages)
 		}
 	}
 	submit(commands.FormBuy, "", map[string][]string{"product": {"visio-plan-2"}, "licenses": {"1"}, "period": {"monthly"},
