@@ -81,8 +81,14 @@ func Invoices(tb testing.TB, bot *commands.Bot, st *store.Store, org, user strin
 		tb.Helper()
 		resp, err := bot.Handle(ctx, commands.Request{Org: org, User: commands.Member{ID: user, Name: user}, Locale: "en-US",
 			Form: &commands.Submission{FormID: id, Context: formCtx, Values: values}, IdempotencyKey: store.NewID()})
-		if err != nil || len(resp.FieldErrors) > 0 {
-			tb.Fatalf("%s: %v %v", id, err, resp.FieldErrors)
+		if err == nil && len(resp.FieldErrors) == 0 && resp.Confirm != nil {
+			// A change that costs money is made once confirmed, as a user
+			// would: with the confirmation's Yes.
+			resp, err = bot.Handle(ctx, commands.Request{Org: org, User: commands.Member{ID: user, Name: user}, Locale: "en-US",
+				Text: resp.Confirm.Yes, IdempotencyKey: store.NewID()})
+		}
+		if err != nil || len(resp.FieldErrors) > 0 || resp.Confirm != nil {
+			tb.Fatalf("%s: %v %v %+v", id, err, resp.FieldErrors, resp.Confirm)
 		}
 	}
 	submit(commands.FormBuy, "", map[string][]string{"product": {"visio-plan-2"}, "licenses": {"1"}, "period": {"monthly"},
