@@ -381,3 +381,50 @@ func submission(customID string, values map[string][]string, textInputs ...strin
 	}
 	return map[string]any{"custom_id": customID, "components": comps}
 }
+
+// click is a click of w on the button customID of msg, a message the bot
+// sent, which Discord sends along with the interaction; its id is fresh
+// unless id is set.
+func (e *env) click(w who, msg map[string]any, customID, id string) []byte {
+	e.t.Helper()
+	var in map[string]any
+	if err := json.Unmarshal(e.interaction(w, itComponent, map[string]any{"custom_id": customID, "component_type": ctButton}, id), &in); err != nil {
+		e.t.Fatal(err)
+	}
+	in["message"] = map[string]any{"id": "500000000000000001", "flags": flagEphemeral, "content": msg["content"],
+		"embeds": msg["embeds"], "components": msg["components"]}
+	doc, err := json.Marshal(in)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return doc
+}
+
+// buttonsOf are the buttons of a message, row by row.
+func buttonsOf(msg map[string]any) []map[string]any {
+	var out []map[string]any
+	rows, _ := msg["components"].([]any)
+	for _, row := range rows {
+		bs, _ := row.(map[string]any)["components"].([]any)
+		for _, b := range bs {
+			out = append(out, b.(map[string]any))
+		}
+	}
+	return out
+}
+
+// confirmation checks that an answer is a confirmation with a Pay and a
+// Back button and returns their custom ids.
+func confirmation(t *testing.T, typ int, msg map[string]any) (pay, back string) {
+	t.Helper()
+	bs := buttonsOf(msg)
+	if typ != cbMessage || len(bs) != 2 {
+		t.Fatalf("answer %d %s, want a confirmation with two buttons", typ, text(msg))
+	}
+	pay, _ = bs[0]["custom_id"].(string)
+	back, _ = bs[1]["custom_id"].(string)
+	if !strings.HasPrefix(pay, confirmPrefix) || !strings.HasPrefix(back, confirmPrefix) {
+		t.Fatalf("confirmation buttons %q and %q, want both with %q", pay, back, confirmPrefix)
+	}
+	return pay, back
+}
