@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/alicebob/miniredis/v2"
 
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
@@ -43,9 +46,12 @@ func (e *env) invoicesOf(user string) []store.Invoice {
 // click buys nothing more; Back opens the modal again with the values
 // submitted, and the confirmation it leaves is answered.
 func TestBuyConfirmation(t *testing.T) {
-	e := newEnv(t)
+	// The bot's clock: now, and later as the test moves it.
+	var later atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
+	e := newEnvAt(t, miniredis.RunT(t).Addr(), commands.WithClock(clock))
 	e.card(alice)
-	next := time.Now().UTC().AddDate(1, 0, 0).Format("Jan 2, 2006")
+	next := clock().UTC().AddDate(1, 0, 0).Format("Jan 2, 2006")
 
 	typ, confirm := answer(t, e.post(e.interaction(aliceEN, itCommand, command("buy"), "")))
 	if typ != cbModal {
@@ -83,7 +89,11 @@ func TestBuyConfirmation(t *testing.T) {
 		t.Fatalf("bought before Pay: %+v", subs)
 	}
 
-	// Pay: the purchase replaces the confirmation.
+	// Pay, some time later, as people click: the purchase replaces the
+	// confirmation. (Later on the same day: the quote is for that day.)
+	if now := clock().UTC(); now.Add(90*time.Second).Day() == now.Day() {
+		later.Store(int64(90 * time.Second))
+	}
 	typ, bought := answer(t, e.post(e.click(aliceEN, confirm, pay, "")))
 	if typ != cbUpdate || bought["flags"] != nil || len(buttonsOf(bought)) == 0 {
 		t.Fatalf("Pay: %d %s, want the purchase with its buttons in the confirmation's place", typ, text(bought))

@@ -184,10 +184,10 @@ func newEnv(t *testing.T) *env {
 	return newEnvAt(t, miniredis.RunT(t).Addr())
 }
 
-// newEnvAt is newEnv on the Redis at addr. The bot's and the adapter's
-// logs, at every level, and the log line serve writes for every request,
-// go to env.logs.
-func newEnvAt(t *testing.T, addr string) *env {
+// newEnvAt is newEnv on the Redis at addr, with the bot's options opts
+// besides the log's. The bot's and the adapter's logs, at every level, and
+// the log line serve writes for every request, go to env.logs.
+func newEnvAt(t *testing.T, addr string, opts ...commands.BotOption) *env {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
@@ -195,10 +195,10 @@ func newEnvAt(t *testing.T, addr string) *env {
 	logs := &logBuffer{}
 	quiet := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	bot, err := commands.New(st, catalog.Demo(), payment.NewSandbox(),
-		commands.Config{PublicURL: "http://localhost:8080"}, commands.WithLogger(quiet),
-		commands.WithObserver(func(ctx context.Context, o commands.Outcome) {
-			quiet.InfoContext(ctx, "request", "org", o.Org, "command", o.Command, "result", o.Result)
-		}))
+		commands.Config{PublicURL: "http://localhost:8080"}, append([]commands.BotOption{commands.WithLogger(quiet),
+			commands.WithObserver(func(ctx context.Context, o commands.Outcome) {
+				quiet.InfoContext(ctx, "request", "org", o.Org, "command", o.Command, "result", o.Result)
+			})}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
