@@ -2,7 +2,9 @@ package discord
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -249,5 +251,32 @@ func TestConfirmationDeferred(t *testing.T) {
 	e.a.Wait()
 	if subs := e.subsOf(alice); len(subs) != 1 {
 		t.Errorf("%d subscriptions after a deferred Pay, want 1", len(subs))
+	}
+}
+
+// TestConfirmButtons: the buttons kept from a clicked confirmation are its
+// other confirmation buttons; a message of another shape keeps none.
+func TestConfirmButtons(t *testing.T) {
+	const pay, back = confirmPrefix + "confirm abcdefghijklmnop", confirmPrefix + "confirm abcdefghijklmnop back"
+	for _, tt := range []struct {
+		name, msg string
+		want      []string
+	}{
+		{"none", ``, nil},
+		{"not an object", `"x"`, nil},
+		{"components of another shape", `{"components":"x"}`, nil},
+		{"a confirmation", `{"components":[{"type":1,"components":[{"type":2,"style":3,"label":"Pay","custom_id":"` + pay +
+			`"},{"type":2,"style":2,"label":"Back","custom_id":"` + back + `"},{"type":2,"style":2,"label":"Help","custom_id":"b:help"},` +
+			`{"type":2,"style":5,"label":"PDF","url":"https://example.com"}]}]}`, []string{back}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, b := range confirmButtons(json.RawMessage(tt.msg), pay) {
+				got = append(got, b.CustomID)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("confirmButtons = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
