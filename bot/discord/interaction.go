@@ -73,7 +73,7 @@ type interaction struct {
 	User          *user           `json:"user"`
 	Data          json.RawMessage `json:"data"`
 	// Message is the message whose component was clicked, decoded only
-	// where it is needed (componentMessage): what Discord sends of a
+	// where it is needed (confirmButtons): what Discord sends of a
 	// message need not fit the adapter's types.
 	Message json.RawMessage `json:"message"`
 }
