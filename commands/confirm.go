@@ -40,6 +40,9 @@ type quote struct {
 }
 
 // digest names the quote: the same values and amounts, the same digest.
+// The next period's start counts by its day, as the preview shows it: a
+// confirmation clicked seconds or hours later, on the same day, confirms
+// the same quote.
 func (q quote) digest() string {
 	h := sha256.New()
 	for _, k := range q.key {
@@ -47,7 +50,7 @@ func (q quote) digest() string {
 		h.Write([]byte{0})
 	}
 	for _, v := range []string{q.currency, strconv.FormatInt(q.today, 10), strconv.FormatInt(q.next, 10),
-		strconv.FormatInt(q.nextAt.Unix(), 10), string(q.period)} {
+		q.nextAt.UTC().Format(time.DateOnly), string(q.period)} {
 		h.Write([]byte(v))
 		h.Write([]byte{0})
 	}

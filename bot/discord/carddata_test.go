@@ -156,8 +156,10 @@ func (e *env) buyVisio() string {
 	e.t.Helper()
 	_, data := answer(e.t, e.post(e.interaction(aliceEN, itCommand, command("buy", opt("product", optString, "visio-plan-2"),
 		opt("count", optInteger, 5)), "")))
-	_, data = answer(e.t, e.post(e.interaction(aliceEN, itModalSubmit, submission(data["custom_id"].(string), map[string][]string{
+	typ, data := answer(e.t, e.post(e.interaction(aliceEN, itModalSubmit, submission(data["custom_id"].(string), map[string][]string{
 		"product": {"visio-plan-2"}, "licenses": {"5"}, "period": {"monthly"}, "method": {e.methodID(alice)}}, "licenses"), "")))
+	pay, _ := confirmation(e.t, typ, data)
+	_, data = answer(e.t, e.post(e.click(aliceEN, data, pay, "")))
 	e.a.Wait()
 	if _, err := e.bot.RunDue(e.t.Context()); err != nil { // the purchase's charge
 		e.t.Fatal(err)

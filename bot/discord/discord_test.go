@@ -186,8 +186,9 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 // TestBuyWorkflow opens the buy modal, submits it with a broken rule and
-// then correctly, after an admin set the admin channel; the admin channel
-// hears of the purchase once, even when the submission is replayed.
+// then correctly, after an admin set the admin channel, and clicks Pay on
+// the confirmation; the admin channel hears of the purchase once, even
+// when the submission and the click are replayed.
 func TestBuyWorkflow(t *testing.T) {
 	e := newEnv(t)
 	e.card(alice)
@@ -241,13 +242,31 @@ func TestBuyWorkflow(t *testing.T) {
 	}
 	modalID = data["custom_id"].(string)
 
-	// Correct, twice with the same interaction id.
+	// Correct: a confirmation, the same when the submission is replayed;
+	// nothing is bought before Pay.
 	good := submission(modalID, map[string][]string{"product": {"visio-plan-2"}, "licenses": {"7"},
 		"period": {"monthly"}, "method": {method}}, "licenses")
-	body := e.interaction(aliceEN, itModalSubmit, good, "310000000000000001")
+	submitted := e.interaction(aliceEN, itModalSubmit, good, "310000000000000001")
+	typ, confirm := answer(t, e.post(submitted))
+	if strings.Contains(text(confirm), e.bot.Text("en", "DiscordFixFields")) {
+		t.Fatalf("good submit: %d %s", typ, text(confirm))
+	}
+	pay, _ := confirmation(t, typ, confirm)
+	if typ, again := answer(t, e.post(submitted)); typ != cbMessage || text(again) != text(confirm) {
+		t.Errorf("replayed submission answered %d %s, want the confirmation %s", typ, text(again), text(confirm))
+	}
+	e.a.Wait()
+	e.deliver()
+	e.fake.none(t)
+	if view, err := e.st.View(t.Context(), testOrg, alice, store.ViewOptions{}); err != nil || len(view.Subs) != 0 {
+		t.Fatalf("before Pay: %+v, %v; want nothing bought", view.Subs, err)
+	}
+
+	// Pay, twice with the same interaction id.
+	body := e.click(aliceEN, confirm, pay, "310000000000000002")
 	typ, first := answer(t, e.post(body))
-	if typ != cbMessage || strings.Contains(text(first), e.bot.Text("en", "DiscordFixFields")) {
-		t.Fatalf("good submit: %d %s", typ, text(first))
+	if typ != cbUpdate || !strings.Contains(text(first), "Visio Plan 2") {
+		t.Fatalf("Pay: %d %s, want the purchase in the confirmation's place", typ, text(first))
 	}
 	e.a.Wait()
 	e.deliver()
@@ -261,7 +280,7 @@ func TestBuyWorkflow(t *testing.T) {
 	typ, second := answer(t, e.post(body))
 	e.a.Wait()
 	e.deliver()
-	if typ != cbMessage || text(second) != text(first) {
+	if typ != cbUpdate || text(second) != text(first) {
 		t.Errorf("replay answered %s, want the first answer %s", text(second), text(first))
 	}
 	e.fake.none(t)

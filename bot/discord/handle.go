@@ -72,7 +72,7 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 		if in.GuildLocale != "" && in.GuildID != "" && !a.locales.known(req.Org, in.GuildLocale) {
 			a.background(func() { a.rememberLocale(ctx, req.Org, in.GuildLocale) })
 		}
-		return a.run(ctx, in, req, nil, "")
+		return a.run(ctx, in, req, nil, "", nil)
 	case itAutocomplete:
 		var data commandData
 		if err := json.Unmarshal(in.Data, &data); err != nil {
@@ -82,7 +82,7 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 	case itComponent:
 		if dmCommand != "" {
 			req.Text = dmCommand
-			return a.run(ctx, in, req, nil, "")
+			return a.run(ctx, in, req, nil, "", nil)
 		}
 		return a.component(ctx, in, req, lang)
 	default: // itModalSubmit
@@ -140,7 +140,11 @@ func (a *Adapter) component(ctx context.Context, in *interaction, req commands.R
 		return a.say(lang, "DiscordUnknownAction"), nil
 	}
 	id := data.CustomID
+	var conf *clicked
 	switch {
+	case strings.HasPrefix(id, confirmPrefix):
+		req.Text = strings.TrimPrefix(id, confirmPrefix)
+		conf = &clicked{others: confirmButtons(in.Message, id)}
 	case strings.HasPrefix(id, buttonPrefix):
 		req.Text = strings.TrimPrefix(id, buttonPrefix)
 	case strings.HasPrefix(id, dmButtonPrefix):
@@ -166,7 +170,40 @@ func (a *Adapter) component(ctx context.Context, in *interaction, req commands.R
 	default:
 		return a.say(lang, "DiscordUnknownAction"), nil
 	}
-	return a.run(ctx, in, req, nil, "")
+	return a.run(ctx, in, req, nil, "", conf)
+}
+
+// clicked is a click on a button of a confirmation (Response.Confirm),
+// whose answer replaces the confirmation: once answered, its buttons are
+// gone, and a second click (one made before the first was answered)
+// answers the same in the same place.
+type clicked struct {
+	// others are the confirmation's other buttons ("Back" beside "Pay"),
+	// kept when the answer is that the form needs correcting.
+	others []button
+}
+
+// confirmButtons are the confirmation buttons of a clicked message (the
+// interaction's message) but the one clicked.
+func confirmButtons(msg json.RawMessage, clickedID string) []button {
+	var m struct {
+		Components []struct {
+			Components []button `json:"components"`
+		} `json:"components"`
+	}
+	if len(msg) == 0 || json.Unmarshal(msg, &m) != nil {
+		return nil
+	}
+	var out []button
+	for _, row := range m.Components {
+		for _, b := range row.Components {
+			if b.Type == ctButton && b.CustomID != clickedID && strings.HasPrefix(b.CustomID, confirmPrefix) &&
+				len(b.CustomID) <= maxCustomID && len(out) < maxRowButtons {
+				out = append(out, button{Type: ctButton, Style: b.Style, Label: truncate(b.Label, maxButtonLabel), CustomID: b.CustomID})
+			}
+		}
+	}
+	return out
 }
 
 // submit hands a submitted modal to the core.
@@ -200,7 +237,7 @@ func (a *Adapter) submit(ctx context.Context, in *interaction, req commands.Requ
 		c.collect(values)
 	}
 	req.Form = &commands.Submission{FormID: formID, Context: formCtx, Values: values}
-	return a.run(ctx, in, req, sent, key)
+	return a.run(ctx, in, req, sent, key, nil)
 }
 
 // result is what the core answered.
@@ -210,8 +247,11 @@ type result struct {
 }
 
 // run asks the core, answering at once when it is quick and deferring the
-// answer (type 5, then an edit) when it is not.
-func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request, sent *commands.Form, key string) (*callback, func()) {
+// answer (type 5, then an edit) when it is not. conf, when set, is a click
+// on a confirmation's button: the answer's first message replaces the
+// confirmation (type 7, or type 6 and then an edit).
+func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request, sent *commands.Form, key string,
+	conf *clicked) (*callback, func()) {
 	work, cancel := context.WithTimeout(ctx, a.workTimeout)
 	done := make(chan result, 1)
 	a.workers.Go(func() {
@@ -229,12 +269,19 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 	defer timer.Stop()
 	select {
 	case res := <-done:
-		rep := a.reply(work, in, req, sent, key, res, in.Type != itModalSubmit)
+		rep := a.reply(work, in, req, sent, key, res, in.Type != itModalSubmit, conf)
 		var initial *callback
 		var rest []*outMessage
-		if rep.modal != nil {
+		switch {
+		case rep.modal != nil:
 			initial = &callback{Type: cbModal, Data: rep.modal}
-		} else {
+		case conf != nil && rep.msgs[0].Flags&flagEphemeral != 0:
+			// In the confirmation's place, which stays ephemeral: an update
+			// takes no flags.
+			update := *rep.msgs[0]
+			update.Flags = 0
+			initial, rest = &callback{Type: cbUpdate, Data: &update}, rep.msgs[1:]
+		default:
 			initial, rest = &callback{Type: cbMessage, Data: rep.msgs[0]}, rep.msgs[1:]
 		}
 		if len(rest) == 0 {
@@ -250,10 +297,16 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 			}
 		}
 	case <-timer.C:
-		return &callback{Type: cbDeferred, Data: map[string]int{"flags": flagEphemeral}}, func() {
+		first := &callback{Type: cbDeferred, Data: map[string]int{"flags": flagEphemeral}}
+		if conf != nil {
+			// The edit of the original message below then edits the
+			// confirmation.
+			first = &callback{Type: cbDeferredUpdate}
+		}
+		return first, func() {
 			defer cancel()
 			res := <-done
-			rep := a.reply(work, in, req, sent, key, res, false)
+			rep := a.reply(work, in, req, sent, key, res, false, conf)
 			for i, m := range rep.msgs {
 				var err error
 				if i == 0 {
@@ -278,7 +331,7 @@ type reply struct {
 }
 
 func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Request, sent *commands.Form, key string,
-	res result, modalOK bool) reply {
+	res result, modalOK bool, conf *clicked) reply {
 	resp := res.resp
 	if res.err != nil {
 		a.log.Error("discord: core fault", "org", req.Org, "err", res.err)
@@ -292,7 +345,7 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 	if lang == "" {
 		lang = langOf(req.Locale)
 	}
-	r := renderer{a: a, ctx: ctx, org: req.Org}
+	r := renderer{a: a, ctx: ctx, org: req.Org, confirm: resp.Confirm}
 	var rep reply
 	switch {
 	case resp.Form != nil:
@@ -316,7 +369,13 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 		rep.msgs = append([]*outMessage{msg}, r.messages(resp.Messages)...)
 		return rep
 	case len(resp.FieldErrors) > 0:
-		rep.msgs = []*outMessage{a.fieldErrors(ctx, req, sent, lang, resp.FieldErrors)}
+		m := a.fieldErrors(ctx, req, sent, lang, resp.FieldErrors)
+		if conf != nil && len(m.Components) == 0 && len(conf.others) > 0 {
+			// A confirmed form that no longer follows its rules: "Back"
+			// opens it again to correct it.
+			m.Components = []actionRow{{Type: ctActionRow, Components: conf.others}}
+		}
+		rep.msgs = []*outMessage{m}
 		return rep
 	}
 	rep.msgs = r.messages(resp.Messages)

@@ -184,10 +184,10 @@ func newEnv(t *testing.T) *env {
 	return newEnvAt(t, miniredis.RunT(t).Addr())
 }
 
-// newEnvAt is newEnv on the Redis at addr. The bot's and the adapter's
-// logs, at every level, and the log line serve writes for every request,
-// go to env.logs.
-func newEnvAt(t *testing.T, addr string) *env {
+// newEnvAt is newEnv on the Redis at addr, with the bot's options opts
+// besides the log's. The bot's and the adapter's logs, at every level, and
+// the log line serve writes for every request, go to env.logs.
+func newEnvAt(t *testing.T, addr string, opts ...commands.BotOption) *env {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
@@ -195,10 +195,10 @@ func newEnvAt(t *testing.T, addr string) *env {
 	logs := &logBuffer{}
 	quiet := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	bot, err := commands.New(st, catalog.Demo(), payment.NewSandbox(),
-		commands.Config{PublicURL: "http://localhost:8080"}, commands.WithLogger(quiet),
-		commands.WithObserver(func(ctx context.Context, o commands.Outcome) {
-			quiet.InfoContext(ctx, "request", "org", o.Org, "command", o.Command, "result", o.Result)
-		}))
+		commands.Config{PublicURL: "http://localhost:8080"}, append([]commands.BotOption{commands.WithLogger(quiet),
+			commands.WithObserver(func(ctx context.Context, o commands.Outcome) {
+				quiet.InfoContext(ctx, "request", "org", o.Org, "command", o.Command, "result", o.Result)
+			})}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,4 +380,51 @@ func submission(customID string, values map[string][]string, textInputs ...strin
 		comps = append(comps, map[string]any{"type": ctLabel, "id": len(comps) + 1, "component": inner})
 	}
 	return map[string]any{"custom_id": customID, "components": comps}
+}
+
+// click is a click of w on the button customID of msg, a message the bot
+// sent, which Discord sends along with the interaction; its id is fresh
+// unless id is set.
+func (e *env) click(w who, msg map[string]any, customID, id string) []byte {
+	e.t.Helper()
+	var in map[string]any
+	if err := json.Unmarshal(e.interaction(w, itComponent, map[string]any{"custom_id": customID, "component_type": ctButton}, id), &in); err != nil {
+		e.t.Fatal(err)
+	}
+	in["message"] = map[string]any{"id": "500000000000000001", "flags": flagEphemeral, "content": msg["content"],
+		"embeds": msg["embeds"], "components": msg["components"]}
+	doc, err := json.Marshal(in)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return doc
+}
+
+// buttonsOf are the buttons of a message, row by row.
+func buttonsOf(msg map[string]any) []map[string]any {
+	var out []map[string]any
+	rows, _ := msg["components"].([]any)
+	for _, row := range rows {
+		bs, _ := row.(map[string]any)["components"].([]any)
+		for _, b := range bs {
+			out = append(out, b.(map[string]any))
+		}
+	}
+	return out
+}
+
+// confirmation checks that an answer is a confirmation with a Pay and a
+// Back button and returns their custom ids.
+func confirmation(t *testing.T, typ int, msg map[string]any) (pay, back string) {
+	t.Helper()
+	bs := buttonsOf(msg)
+	if typ != cbMessage || len(bs) != 2 {
+		t.Fatalf("answer %d %s, want a confirmation with two buttons", typ, text(msg))
+	}
+	pay, _ = bs[0]["custom_id"].(string)
+	back, _ = bs[1]["custom_id"].(string)
+	if !strings.HasPrefix(pay, confirmPrefix) || !strings.HasPrefix(back, confirmPrefix) {
+		t.Fatalf("confirmation buttons %q and %q, want both with %q", pay, back, confirmPrefix)
+	}
+	return pay, back
 }

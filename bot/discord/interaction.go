@@ -21,11 +21,13 @@ const (
 
 // Interaction callback types.
 const (
-	cbPong         = 1
-	cbMessage      = 4
-	cbDeferred     = 5
-	cbAutocomplete = 8
-	cbModal        = 9
+	cbPong           = 1
+	cbMessage        = 4
+	cbDeferred       = 5
+	cbDeferredUpdate = 6 // a component's message is edited later
+	cbUpdate         = 7 // the answer replaces a component's message
+	cbAutocomplete   = 8
+	cbModal          = 9
 )
 
 // Component types.
@@ -70,6 +72,10 @@ type interaction struct {
 	Member        *guildMember    `json:"member"`
 	User          *user           `json:"user"`
 	Data          json.RawMessage `json:"data"`
+	// Message is the message whose component was clicked, decoded only
+	// where it is needed (confirmButtons): what Discord sends of a
+	// message need not fit the adapter's types.
+	Message json.RawMessage `json:"message"`
 }
 
 // partialGuild is the guild that newer interactions carry; its name only

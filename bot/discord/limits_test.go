@@ -71,7 +71,7 @@ func TestLimits(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
-				r := renderer{a: a, ctx: ctx, org: testOrg}
+				r := renderer{a: a, ctx: ctx, org: testOrg, confirm: resp.Confirm}
 				switch {
 				case resp.Form != nil:
 					m := renderModal("KEY", resp.Form)
@@ -113,8 +113,13 @@ func TestLimits(t *testing.T) {
 			pm := view.Billing.Accounts[0].Profiles[0].Methods[0].ID
 			cmd("cmd buy with method", "buy visio-plan-2 5")
 			form("submit buy broken", commands.FormBuy, "", map[string][]string{"product": {"nope"}, "licenses": {"0"}, "period": {"x"}})
-			form("submit buy", commands.FormBuy, "", map[string][]string{"product": {"visio-plan-2"}, "licenses": {"7"},
-				"period": {"monthly"}, "method": {pm}})
+			confirm := form("submit buy", commands.FormBuy, "", map[string][]string{"product": {"visio-plan-2"}, "licenses": {"7"},
+				"period": {"monthly"}, "method": {pm}}).Confirm
+			if confirm == nil {
+				t.Fatal("submit buy: no confirmation")
+			}
+			// Pay, a minute later: the purchase in the confirmation's place.
+			cmd("confirm buy", confirm.Yes)
 			if _, err := bot.RunDue(ctx); err != nil { // the purchase's charge
 				t.Fatal(err)
 			}
@@ -137,7 +142,7 @@ func TestLimits(t *testing.T) {
 			cmd("cmd payment edit", "payment edit "+pm)
 			cmd("cmd payment remove", "payment remove "+pm) // the only method, paying a subscription: refused
 			token2, err := st.CreatePayLink(ctx, store.PayLink{Org: testOrg, User: alice, ProfileID: "default", Lang: lang,
-				Expires: t0.Add(30 * time.Minute), Quiet: true}, 30*time.Minute)
+				Expires: clock().Add(30 * time.Minute), Quiet: true}, 30*time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,6 +218,9 @@ func golden(t *testing.T, path string, v any, replace map[string]string) {
 		}
 	}
 	s = keyRE.ReplaceAllString(s, `"$1:KEY`)
+	// A form's quote is named by a digest of its values, the payment
+	// method's random id among them.
+	s = regexp.MustCompile(`("f:KEY:[a-z-]+:[^"|]*)\|[0-9a-f]{16}"`).ReplaceAllString(s, `$1|DIGEST"`)
 	s = regexp.MustCompile(`/pay/[a-z2-7]+`).ReplaceAllString(s, "/pay/TOKEN")
 	// Invoice links are signed with a random key per run.
 	s = regexp.MustCompile(`/invoices/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.pdf`).ReplaceAllString(s, "/invoices/TOKEN.pdf")

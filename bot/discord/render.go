@@ -40,6 +40,7 @@ const (
 	buttonCachePrefix = "k:" // k:<key> of a cached command line
 	reopenPrefix      = "r:" // r:<key> of a cached form
 	dmButtonPrefix    = "d:" // d:<guild>:<command line>, for buttons in DMs
+	confirmPrefix     = "c:" // c:<command line> of a confirmation's button: its answer replaces the message
 	formPrefix        = "f:" // f:<key>:<form id>:<context>
 	formCachedPrefix  = "g:" // g:<key>:<form id>, context in the cached form
 )
@@ -106,6 +107,7 @@ type button struct {
 const (
 	stylePrimary   = 1
 	styleSecondary = 2
+	styleSuccess   = 3
 	styleDanger    = 4
 	styleLink      = 5
 )
@@ -139,6 +141,10 @@ type renderer struct {
 	org string
 	// guild, when set, makes buttons carry the guild (messages in DMs).
 	guild string
+	// confirm, when set, names the buttons of a confirmation
+	// (Response.Confirm): a click on either answers in the confirmation's
+	// place, and the one that makes the change is green.
+	confirm *commands.Confirm
 }
 
 // part is one core message as Discord parts.
@@ -288,7 +294,14 @@ func (r renderer) buttons(bs []commands.Button) []actionRow {
 			}
 			out.Style, out.URL = styleLink, b.URL
 		} else {
-			out.CustomID = r.commandID(b.Command, seen)
+			prefix := buttonPrefix
+			if c := r.confirm; c != nil && (b.Command == c.Yes || b.Command == c.No) {
+				prefix = confirmPrefix
+				if b.Command == c.Yes {
+					out.Style = styleSuccess
+				}
+			}
+			out.CustomID = r.commandID(prefix, b.Command, seen)
 			if out.CustomID == "" {
 				continue
 			}
@@ -304,9 +317,10 @@ func (r renderer) buttons(bs []commands.Button) []actionRow {
 }
 
 // commandID is the custom id of a button that runs a command line: the
-// line itself when it fits, else a key to it in the store.
-func (r renderer) commandID(cmd string, seen map[string]bool) string {
-	id := buttonPrefix + cmd
+// line itself after prefix when it fits, else a key to it in the store (a
+// confirmation's lines always fit: the core's are short).
+func (r renderer) commandID(prefix, cmd string, seen map[string]bool) string {
+	id := prefix + cmd
 	if r.guild != "" {
 		id = dmButtonPrefix + r.guild + ":" + cmd
 	}
