@@ -221,6 +221,8 @@ func golden(t *testing.T, path string, v any, replace map[string]string) {
 	// A form's quote is named by a digest of its values, the payment
 	// method's random id among them.
 	s = regexp.MustCompile(`("f:KEY:[a-z-]+:[^"|]*)\|[0-9a-f]{16}"`).ReplaceAllString(s, `$1|DIGEST"`)
+	// So is a confirmation's id.
+	s = regexp.MustCompile(`"c:confirm [a-z2-7]{16}`).ReplaceAllString(s, `"c:confirm CONFIRMATION`)
 	s = regexp.MustCompile(`/pay/[a-z2-7]+`).ReplaceAllString(s, "/pay/TOKEN")
 	// Invoice links are signed with a random key per run.
 	s = regexp.MustCompile(`/invoices/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.pdf`).ReplaceAllString(s, "/invoices/TOKEN.pdf")
