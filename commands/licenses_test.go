@@ -193,7 +193,7 @@ func TestAssign(t *testing.T) {
 			as         who
 			line, want string
 		}{
-			{alice, "assign visio @bob extra", "Name the subscription first, then the people"},
+			{alice, "assign visio @bob extra", "extra is not a member of your organization."},
 			{alice, "assign visio @nobody", "@nobody is not a member of your organization."},
 			{alice, "assign visio @zoe", "@zoe is not a member of your organization."},
 			{alice, "assign visio @Botty", "Botty is an app, not a person."},
