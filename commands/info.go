@@ -48,9 +48,11 @@ func productsCmd(c *call) Response {
 		}
 	}
 	var msgs []Message
+	hidden := 0
 	for _, s := range c.view.Subs {
 		mine := s.Purchaser.ID == c.req.User.ID
-		if selfServiceOnly && !(mine && s.SelfService) {
+		if selfServiceOnly && !s.SelfService {
+			hidden++
 			continue
 		}
 		m := Message{Title: s.ProductName, Fields: c.subFields(s, !mine)}
@@ -62,12 +64,22 @@ func productsCmd(c *call) Response {
 		}
 		msgs = append(msgs, m)
 	}
+	if len(msgs) == 0 && hidden > 0 {
+		// The filter hid everything: say so, not that there is nothing.
+		return Response{Messages: []Message{{Title: c.t.T("YourProducts"),
+			Text:    c.t.T("ProductsSelfServiceOnly") + "\n" + c.t.N("NoSelfService", hidden),
+			Buttons: []Button{{Label: c.t.T("BtnAllProducts"), Command: "products"}}}}}
+	}
 	if len(msgs) == 0 {
 		return Response{Messages: []Message{{Title: c.t.T("YourProducts"), Text: c.t.T("NoProducts"),
 			Buttons: []Button{{Label: c.t.T("BtnCatalog"), Command: "catalog"}}}}}
 	}
 	const most = 20
 	head := Message{Title: c.t.T("YourProducts"), Text: c.t.N("ProductsCount", len(msgs))}
+	if selfServiceOnly {
+		head.Text = c.t.T("ProductsSelfServiceOnly") + "\n" + head.Text
+		head.Buttons = []Button{{Label: c.t.T("BtnAllProducts"), Command: "products"}}
+	}
 	if len(msgs) > most {
 		head.Text += "\n" + c.t.N("ProductsMore", len(msgs)-most)
 		msgs = msgs[:most]

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
 )
 
 // TestProducts lists one's subscriptions and the licenses one holds.
@@ -30,7 +31,10 @@ func TestProducts(t *testing.T) {
 	if got := text(r); strings.Contains(got, "Assigned users") || strings.Contains(got, "cancel ") {
 		t.Errorf("a licensee sees the purchaser's assignments or actions:\n%s", got)
 	}
-	wantMessage(t, e.run(bob, "products self-service"), "You have no subscriptions yet.")
+	// A license bought by self-service is a self-service purchase for its
+	// holder, too (it was "You have no subscriptions yet").
+	wantMessage(t, e.run(bob, "products self-service"), "Only self-service purchases are shown",
+		"You have 1 product.", "Visio Plan 2", "A license bought by Alice is assigned to you.")
 	wantMessage(t, e.run(bob, "products sideways"), "Unknown filter “sideways”. Use self-service or leave it out.")
 	wantMessage(t, e.run(zoe, "products"), "You have no subscriptions yet.")
 }
@@ -87,5 +91,34 @@ func TestPaymentGermanDefaults(t *testing.T) {
 	if !strings.Contains(text(r), "Abrechnungskonto › Abrechnungsprofil") {
 		t.Log(text(r))
 		t.Fatal("fixed bug is back: CompletePayLink saves the default account and profile names in English for a German user (load() drops the link's language: the request has no Locale)")
+	}
+}
+
+// TestProductsSelfServiceFilter says what the filter hides when nothing
+// passes it, and offers all products.
+func TestProductsSelfServiceFilter(t *testing.T) {
+	e := newEnv(t)
+	sub := store.Subscription{ID: store.NewID(), Org: carol.org, ProductID: "project-plan-1", ProductName: "Project Plan 1",
+		Purchaser: store.Member{ID: carol.m.ID, Name: carol.m.Name}, Status: store.StatusActive, Total: 3,
+		Period: store.Monthly, UnitPrice: 840, Currency: "EUR", PurchasedAt: t0, RenewsAt: t0.AddDate(0, 1, 0)}
+	if _, err := e.st.CreateSubscription(t.Context(), store.Once{Key: "seed"}, sub, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantMessage(t, e.run(carol, "products"), "You have 1 product.", "Project Plan 1")
+	for _, tt := range []struct {
+		as   who
+		line string
+		want []string
+	}{
+		{carol, "products self-service", []string{"Only self-service purchases are shown",
+			"None of your products was bought by self-service; 1 other product is not shown."}},
+		{carol.de(), "produkte self-service", []string{"Es werden nur Self-Service-Käufe angezeigt",
+			"Keines Ihrer Produkte ist ein Self-Service-Kauf; 1 anderes Produkt wird nicht angezeigt."}},
+	} {
+		r := e.run(tt.as, tt.line)
+		wantMessage(t, r, tt.want...)
+		if strings.Contains(text(r), "no subscriptions yet") || len(r.Messages[0].Buttons) != 1 || r.Messages[0].Buttons[0].Command != "products" {
+			t.Errorf("%s: want a button to all products and no claim of none:\n%s", tt.line, text(r))
+		}
 	}
 }
