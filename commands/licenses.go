@@ -24,7 +24,7 @@ func licensesCmd(c *call) Response {
 	initial := s.Total
 	if total != "" {
 		var msg string
-		if initial, msg = c.count(total, max(s.AssignedCount, 1), most); msg != "" {
+		if initial, msg = c.total(s, total); msg != "" {
 			return c.fail(msg)
 		}
 	}
@@ -40,6 +40,23 @@ func licensesCmd(c *call) Response {
 			Min: max(s.AssignedCount, 1), Max: most, Value: []string{strconv.Itoa(initial)}},
 	}
 	return Response{Form: f}
+}
+
+// total reads a new total of licenses for s, or says what is wrong with
+// it and why: below the licenses assigned, above the product's maximum,
+// not a whole number from the least to the most it may be.
+func (c *call) total(s store.Subscription, text string) (int, string) {
+	least, most := max(s.AssignedCount, 1), c.productMax(s)
+	n, ok := parseCount(text)
+	switch {
+	case ok && n > most:
+		return 0, c.t.T("ErrMaxLicenses", "Product", s.ProductName, "Max", c.t.N("Licenses", most))
+	case ok && n < s.AssignedCount:
+		return 0, c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", s.AssignedCount))
+	case !ok || n < least:
+		return 0, c.t.T("ErrWholeNumber", "Min", c.t.Num(least), "Max", c.t.Num(most))
+	}
+	return n, ""
 }
 
 // productMax is the most licenses a subscription's product allows.
@@ -59,12 +76,10 @@ func licensesSubmit(c *call) Response {
 	}
 	total, msg := 0, ""
 	if ok {
-		total, msg = c.count(c.value("total"), 1, c.productMax(s))
+		total, msg = c.total(s, c.value("total"))
 		switch {
 		case msg != "":
 			errs.add("total", msg)
-		case total < s.AssignedCount:
-			errs.add("total", c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", s.AssignedCount)))
 		case total == s.Total:
 			errs.add("total", c.t.T("ErrSameTotal", "Total", c.t.N("Licenses", total)))
 		}
