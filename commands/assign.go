@@ -244,7 +244,7 @@ func assignSubmit(c *call) Response {
 	case len(already) > 0:
 		errs.add("users", c.t.T("ErrAlreadyAssigned", "Users", strings.Join(already, ", ")))
 	case ok && len(members) > s.Free():
-		errs.add("users", c.t.T("ErrNoFree", "Free", c.t.N("Licenses", s.Free()), "Picked", c.t.Num(len(members))))
+		errs.add("users", c.t.N("ErrNoFree", s.Free(), "Picked", c.t.N("People", len(members))))
 	}
 	if len(errs) > 0 {
 		return Response{FieldErrors: errs}
