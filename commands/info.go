@@ -186,7 +186,7 @@ func adminCmd(c *call) Response {
 			return c.fail(c.t.T("AdminChannelIs", "Channel", c.channelName()))
 		}
 		ch := c.args[1]
-		if msg := checkText(c.t, ch, 200); msg != "" || len(c.args) > 2 {
+		if msg := checkText(c.t, ch, 200); msg != "" || len(c.args) > 2 || strings.IndexFunc(ch, invisible) >= 0 {
 			return c.fail(c.t.T("ErrBadChannel"))
 		}
 		if err := c.b.store.SetAdminChannel(c.ctx, c.req.Org, c.req.User.ID, ch); err != nil {
