@@ -333,7 +333,13 @@ func (c *call) unavailable(err error) (Response, error) {
 }
 
 // storeFault turns a store error that the rules did not foresee into a
-// message; it reports Redis faults as errors.
+// message; it reports Redis faults as errors. It says that nothing was
+// changed only where that is certain: Redis was not reached in time (a
+// change that arrives late does nothing), or the store refused the change
+// before sending it. Any other fault may have come after the change was
+// made (a script that failed halfway, an answer lost on its way back), so
+// the user hears that it may have been done and that trying again is safe:
+// the change's idempotency key makes a repeat change nothing twice.
 func (c *call) storeFault(err error) Response {
 	if errors.Is(err, store.ErrUnavailable) {
 		r := c.fail(c.t.T("ErrUnavailable"))
@@ -344,7 +350,11 @@ func (c *call) storeFault(err error) Response {
 		return c.fail(c.t.T("ErrStale"))
 	}
 	c.b.log.Error("store fault", "org", c.req.Org, "err", err)
-	r := c.fail(c.t.T("ErrInternal"))
+	msg := "ErrInternalUnsure"
+	if errors.Is(err, store.ErrInvalid) {
+		msg = "ErrInternal"
+	}
+	r := c.fail(c.t.T(msg))
 	c.result = "error"
 	return r
 }
