@@ -113,7 +113,8 @@ func matching(candidates []store.Subscription, query string) int {
 // peopleGroups reads words meant as people: commas separate people
 // ("alice, bob,carol"); words between commas are one person when they
 // name one together ("Alice Adams") and each a person otherwise (people
-// tries both).
+// tries both, and names them as typed together when no word names
+// anybody).
 func peopleGroups(words []string) [][]string {
 	var groups [][]string
 	var cur []string
@@ -158,13 +159,30 @@ func (c *call) people(groups [][]string) (found []Member, problems []string) {
 		whole := strings.Join(g, " ")
 		m, err := c.req.Members.Member(c.ctx, whole)
 		if len(g) > 1 && errors.Is(err, ErrNoMember) {
+			// Word by word ("bob carol"), unless no word names anybody:
+			// then the words are one name that nobody has ("Zed Zulu").
+			var each []Member
+			var eachProblems []string
+			unknown := 0
 			for _, w := range g {
-				if m, problem := c.member(w); problem != "" {
-					problems = append(problems, problem)
+				m, err := c.req.Members.Member(c.ctx, w)
+				if problem := c.memberProblem(w, m, err); problem != "" {
+					eachProblems = append(eachProblems, problem)
+					if errors.Is(err, ErrNoMember) {
+						unknown++
+					}
 				} else {
-					add(m)
+					each = append(each, m)
 				}
 			}
+			if unknown == len(g) {
+				problems = append(problems, c.memberProblem(whole, m, err))
+				continue
+			}
+			for _, m := range each {
+				add(m)
+			}
+			problems = append(problems, eachProblems...)
 			continue
 		}
 		if problem := c.memberProblem(whole, m, err); problem != "" {

@@ -50,6 +50,7 @@ func TestAssignPeopleOnTheLine(t *testing.T) {
 		line, want string
 	}{
 		{alice, "assign visio bob nobody", "nobody is not a member of your organization."},
+		{alice, "assign visio bob, Zed Zulu", "Zed Zulu is not a member of your organization."},
 		{alice, "assign visio nobody, Botty, Gone", "nobody is not a member of your organization.\nBotty is an app, not a person.\nGone is deactivated."},
 		{alice.de(), "zuweisen visio niemand", "niemand gehört nicht zu Ihrer Organisation."},
 		{alice, "assign visoi bob", "None of your subscriptions matches “visoi”."},
