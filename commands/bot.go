@@ -407,3 +407,4 @@ func idempotencyKey(k string) string {
 type noDirectory struct{}
 
 func (noDirectory) Member(context.Context, string) (Member, error) { return Member{}, ErrNoMember }
+func (noDirectory) Admins(context.Context) ([]Member, error)       { return nil, nil }

@@ -56,8 +56,8 @@ func TestSubcommands(t *testing.T) {
 		{"admin", dave.de(), "de", "", "Self-Service-Käufe"},
 		{"language", alice, "en", "", "Your language"},
 		{"sprache", alice.de(), "de", "", "Ihre Sprache"},
-		{"support", alice, "en", "", "Contact support"},
-		{"support", alice.de(), "de", "", "wenden Sie sich an den Support"},
+		{"support", alice, "en", "", "administrator can help you"},
+		{"support", alice.de(), "de", "", "Administrator Ihrer Organisation"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lang+"/"+tt.line, func(t *testing.T) {

@@ -142,10 +142,50 @@ func supportCmd(c *call) Response {
 		m.Fields = append(m.Fields, Field{c.t.T("FieldEmail"), s.Email})
 	}
 	if s.FAQ == "" && s.URL == "" && s.Email == "" {
-		m.Text += "\n" + c.t.T("SupportAskAdmin")
+		// No support to contact: the organization's admins are who helps.
+		m.Text = c.t.T("SupportAskAdmin")
+		if m.Contacts = c.admins(); len(m.Contacts) > 0 {
+			// The people follow the text that introduces them: the
+			// questions come first.
+			m.Text = c.t.T("FAQ") + "\n\n" + c.t.N("SupportAdmins", len(m.Contacts))
+			return Response{Messages: []Message{m}}
+		}
 	}
 	m.Text += "\n\n" + c.t.T("FAQ")
 	return Response{Messages: []Message{m}}
+}
+
+// admins are the organization's admins as the platform says, and those
+// the deployment names (Config.Admins) that are people of the
+// organization: humans, active, each once, at most MaxContacts. A lookup
+// that fails leaves out whom it would have found.
+func (c *call) admins() []Member {
+	var out []Member
+	seen := map[string]bool{}
+	add := func(m Member) {
+		if m.Bot || m.Gone || !store.ValidID(m.ID) || seen[m.ID] || len(out) == MaxContacts {
+			return
+		}
+		seen[m.ID] = true
+		m.Name = shown(m.Name)
+		out = append(out, m)
+	}
+	found, err := c.req.Members.Admins(c.ctx)
+	if err != nil {
+		c.b.log.Warn("admins lookup", "org", c.req.Org, "err", err)
+	}
+	for _, m := range found {
+		add(m)
+	}
+	for _, id := range c.b.cfg.Admins {
+		if len(out) == MaxContacts {
+			break
+		}
+		if m, err := c.req.Members.Member(c.ctx, id); err == nil {
+			add(m)
+		}
+	}
+	return out
 }
 
 func languageCmd(c *call) Response {

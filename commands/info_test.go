@@ -1,6 +1,7 @@
 package commands_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,15 +65,15 @@ func TestCatalog(t *testing.T) {
 // TestSupport shows the deployment's contacts, or says to ask an admin.
 func TestSupport(t *testing.T) {
 	bare := newEnv(t)
-	wantMessage(t, bare.run(alice, "support"), "Contact support.", "Your administrator can help you, too.", "Frequently asked questions")
-	wantMessage(t, bare.run(alice.de(), "support"), "Auch Ihr Administrator kann Ihnen helfen.", "Häufig gestellte Fragen")
+	wantMessage(t, bare.run(alice, "support"), "Your organization's administrator can help you:", "Frequently asked questions")
+	wantMessage(t, bare.run(alice.de(), "support"), "hilft Ihnen der Administrator Ihrer Organisation:", "Häufig gestellte Fragen")
 
 	e := newEnv(t, func(c *commands.Config) {
 		c.Support = commands.Support{URL: "https://support.example", FAQ: "https://faq.example", Email: "help@example.com"}
 	})
 	r := e.run(alice, "support")
 	wantMessage(t, r, "[FAQ] https://faq.example", "[Contact support] https://support.example", "Email: help@example.com")
-	if strings.Contains(text(r), "Your administrator can help you") {
+	if strings.Contains(text(r), "can help you") || len(r.Messages[0].Contacts) > 0 {
 		t.Errorf("with contacts configured, support still points to the administrator:\n%s", text(r))
 	}
 	wantMessage(t, e.run(alice.de(), "support"), "[Häufige Fragen] https://faq.example", "E-Mail: help@example.com")
@@ -120,5 +121,51 @@ func TestProductsSelfServiceFilter(t *testing.T) {
 		if strings.Contains(text(r), "no subscriptions yet") || len(r.Messages[0].Buttons) != 1 || r.Messages[0].Buttons[0].Command != "products" {
 			t.Errorf("%s: want a button to all products and no claim of none:\n%s", tt.line, text(r))
 		}
+	}
+}
+
+// TestSupportFallsBackToAdmins: without a support contact, support names
+// the organization's admins (the platform's and the deployment's, people
+// only, each once) to turn to, instead of "Contact support." with nobody
+// to contact.
+func TestSupportFallsBackToAdmins(t *testing.T) {
+	contacts := func(r commands.Response) []string {
+		var out []string
+		for _, m := range r.Messages[0].Contacts {
+			out = append(out, m.ID+" "+m.Name)
+		}
+		return out
+	}
+	bare := newEnv(t)
+	for _, tt := range []struct {
+		as   who
+		want []string
+	}{
+		{alice, []string{"Your organization's administrator can help you:"}},
+		{alice.de(), []string{"Wenn Sie Fragen haben oder Hilfe bei Self-Service-Käufen benötigen, hilft Ihnen der Administrator Ihrer Organisation:"}},
+	} {
+		r := bare.run(tt.as, "support")
+		wantMessage(t, r, tt.want...)
+		if strings.Contains(text(r), "Contact support") || strings.Contains(text(r), "an den Support") {
+			t.Errorf("support sends to a support it does not name:\n%s", text(r))
+		}
+		if got := contacts(r); !slices.Equal(got, []string{"U4 Dave"}) {
+			t.Errorf("contacts %q, want Dave (not the app, not the deactivated admin)", got)
+		}
+	}
+
+	// Nobody to name: say whom to ask all the same.
+	r := bare.run(zoe, "support")
+	wantMessage(t, r, "Ask your organization's administrators.")
+	if len(r.Messages[0].Contacts) > 0 {
+		t.Errorf("contacts %+v in an organization without admins", r.Messages[0].Contacts)
+	}
+
+	// The deployment's admins who are people of the organization, too.
+	e := newEnv(t, func(c *commands.Config) { c.Admins = []string{"U3", "U4", "U404", "B1", "Z1"} })
+	r = e.run(alice, "support")
+	wantMessage(t, r, "Your organization's administrators can help you:")
+	if got := contacts(r); !slices.Equal(got, []string{"U4 Dave", "U3 Carol"}) {
+		t.Errorf("contacts %q, want Dave and Carol", got)
 	}
 }
