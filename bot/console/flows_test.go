@@ -53,3 +53,21 @@ func TestProductsSelfServiceLicensee(t *testing.T) {
 	mustContain(t, out, "Only self-service purchases are shown", "Microsoft 365 Copilot", "A license bought by Alice Adams is assigned to you.")
 	mustNotContain(t, out, "You have no subscriptions yet")
 }
+
+// TestCommandLineAnswers: a total below the licenses assigned says so, in
+// the user's numbers; a trial of a product bought is refused; an unknown
+// command is repeated without invisible characters.
+func TestCommandLineAnswers(t *testing.T) {
+	tb := newTestBot(t)
+	tb.seedCard(t, "demo", "alice", "Alice Adams")
+	tb.run(t, "buy copilot 3\n\n\n\n\nassign copilot bob, carol\n\n\nbuy visio 1\n\n\n\n\n", charged)
+	out := tb.run(t, "licenses copilot 1\nlizenzen copilot 9000\ntrial visio\nfr\u202eob\u200b\n", charged)
+	mustContain(t, out,
+		"The total cannot be lower than the licenses assigned: 2 licenses. Unassign licenses first.",
+		"Microsoft 365 Copilot allows at most 5,000 licenses.",
+		"You have already bought Visio Plan 2, so there is no trial to start.",
+		"I don't know the command “frob”.")
+	mustNotContain(t, out, "whole number", "\u202e", "\u200b")
+	out = tb.run(t, "lizenzen copilot 9000\n", Options{Locale: "de", DueEvery: time.Hour})
+	mustContain(t, out, "Microsoft 365 Copilot erlaubt höchstens 5.000 Lizenzen.")
+}
