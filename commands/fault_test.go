@@ -1,9 +1,12 @@
 package commands_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
+	"net"
+	"os"
 	"sync/atomic"
 	"testing"
 
@@ -15,16 +18,25 @@ import (
 
 // lostReply is a go-redis hook that lets a change script run in Redis and
 // then loses its answer, as a connection that breaks on the way back
-// does: the change is made, the bot hears an error.
-type lostReply struct{ armed atomic.Bool }
+// does: the change is made, the bot hears an error (fault, or a plain one).
+// With unsent, the change script never leaves: the bot hears fault.
+type lostReply struct {
+	armed  atomic.Bool
+	unsent bool
+	fault  error
+}
 
 func (h *lostReply) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (h *lostReply) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.unsent && h.armed.Load() && changes(cmd) {
+			cmd.SetErr(h.fault)
+			return h.fault
+		}
 		err := next(ctx, cmd)
 		if err == nil && h.armed.Load() && changes(cmd) { // (not a NOSCRIPT that go-redis answers with EVAL)
-			err = errors.New("read tcp: connection reset by peer")
+			err = cmp.Or(h.fault, errors.New("unexpected reply"))
 			cmd.SetErr(err)
 		}
 		return err
@@ -108,3 +120,40 @@ func sub(e *env, w who, id string) store.Subscription {
 }
 
 func isAssigned(e *env, w who, id, user string) bool { return sub(e, w, id).IsAssigned(user) }
+
+// TestUnavailableAfterTheChange: a timeout while the change's answer was
+// awaited leaves open whether it was made, and the answer says so; a
+// change that never left for Redis was not made, and the answer says that.
+func TestUnavailableAfterTheChange(t *testing.T) {
+	timeout := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+	for _, tt := range []struct {
+		name     string
+		hook     *lostReply
+		made     bool
+		want     string
+		unwanted string
+	}{
+		{"answer lost", &lostReply{fault: timeout}, true,
+			"billingbot did not hear back from its database in time, so your request may have been done.", "Nothing was changed"},
+		{"never sent", &lostReply{fault: refused, unsent: true}, false,
+			"billingbot is temporarily unavailable. Nothing was changed; please try again in a moment.", "may have been done"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.buyer(alice)
+			id := e.buy(alice, "visio-plan-2", 5)
+			e.rdb.AddHook(tt.hook)
+			tt.hook.armed.Store(true)
+			r := e.sendKey(alice, "k", form(commands.FormAssign, id, users(nil, bob.m.ID)...))
+			tt.hook.armed.Store(false)
+			wantMessage(t, r, tt.want)
+			if strings.Contains(text(r), tt.unwanted) {
+				t.Errorf("the answer says %q:\n%s", tt.unwanted, text(r))
+			}
+			if got := isAssigned(e, alice, id, bob.m.ID); got != tt.made {
+				t.Errorf("assigned = %v, want %v", got, tt.made)
+			}
+		})
+	}
+}
