@@ -4,9 +4,9 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"strings"
 	"net"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 
