@@ -13,46 +13,185 @@ import (
 // isMention reports whether a word names a person: "@alice", "<@U123>".
 func isMention(w string) bool { return strings.HasPrefix(w, "@") || strings.HasPrefix(w, "<@") }
 
+// assignCmd reads "assign [subscription] [people…]": the longest run of
+// leading words that names exactly one of the user's subscriptions is the
+// subscription ("project plan 3 bob": Project Plan 3), the words after it
+// are people (ids, mentions or names, commas between them or not).
 func assignCmd(c *call) Response {
-	var words, mentions []string
-	for _, w := range c.args {
-		if isMention(w) {
-			mentions = append(mentions, w)
-		} else if len(mentions) == 0 {
-			words = append(words, w)
-		} else {
-			return c.fail(c.t.T("ErrAssignArgs"))
+	candidates := c.own(live)
+	words, people := c.assignWords(c.args, candidates)
+	if len(words) == 0 && len(people) > 0 && isMention(people[0]) {
+		for _, w := range people[1:] {
+			if !isMention(w) && matching(candidates, w) > 0 {
+				return c.fail(c.t.T("ErrAssignArgs")) // "assign @bob visio"
+			}
 		}
 	}
-	s, r := c.pickSub(words, c.own(live), "assign", strings.Join(mentions, " "))
+	s, r := c.pickSub(words, candidates, "assign", strings.Join(people, " "))
 	if r != nil {
 		return *r
 	}
-	if len(mentions) > store.MaxAssign {
-		return c.fail(c.t.T("ErrTooManyUsers", "Max", c.t.Num(store.MaxAssign), "Count", c.t.Num(len(mentions))))
-	}
-	var ids, bad []string
-	for _, m := range mentions {
-		member, problem := c.member(m)
-		if problem != "" {
-			bad = append(bad, problem)
-			continue
-		}
-		ids = append(ids, member.ID)
+	found, bad := c.people(peopleGroups(people))
+	if len(found) > store.MaxAssign {
+		return c.fail(c.t.T("ErrTooManyUsers", "Max", c.t.Num(store.MaxAssign), "Count", c.t.Num(len(found))))
 	}
 	if len(bad) > 0 {
 		return c.fail(strings.Join(bad, "\n"))
 	}
+	ids := make([]string, len(found))
+	for i, m := range found {
+		ids[i] = m.ID
+	}
 	f := c.newForm(FormAssign, "TitleAssign", "BtnAssignNow")
 	f.Context = s.ID
+	// What the free licenses are comes before the people it limits.
 	f.Inputs = []Input{
-		c.subInput(c.own(live), s),
-		{ID: "users", Kind: KindUsers, Label: c.t.T("FieldUsers"), Hint: c.t.T("HintUsers", "Max", c.t.Num(store.MaxAssign)),
-			Required: true, Min: 1, Max: store.MaxAssign, Value: ids},
+		c.subInput(candidates, s),
 		{ID: "free", Kind: KindInfo, Label: c.t.T("FieldFree"), Text: c.t.T("FreeOf",
 			"Free", c.t.Num(s.Free()), "Total", c.t.N("Licenses", s.Total)) + "\n" + c.t.T("AssignOnlyOrg")},
+		{ID: "users", Kind: KindUsers, Label: c.t.T("FieldUsers"), Hint: c.t.T("HintUsers", "Max", c.t.Num(store.MaxAssign)),
+			Required: true, Min: 1, Max: store.MaxAssign, Value: ids},
 	}
 	return Response{Form: f}
+}
+
+// assignWords splits the words of an assign command line into those that
+// name the subscription and those that name people: the longest leading
+// run (before any mention) that names exactly one candidate, else the
+// longest that names any (pickSub then offers the choice). When no run
+// names a subscription, the line is all people if they all resolve and
+// starts with a subscription's name otherwise (pickSub then says that none
+// matches its first word).
+func (c *call) assignWords(args []string, candidates []store.Subscription) (sub, people []string) {
+	lead := len(args)
+	for i, w := range args {
+		if isMention(w) {
+			lead = i
+			break
+		}
+	}
+	longest := -1
+	for k := lead; k > 0; k-- {
+		n := matching(candidates, strings.Join(args[:k], " "))
+		if n == 1 {
+			return args[:k], args[k:]
+		}
+		if n > 1 && longest < 0 {
+			longest = k
+		}
+	}
+	switch {
+	case longest > 0:
+		return args[:longest], args[longest:]
+	case len(args) == 0:
+		return nil, nil
+	case lead == 0:
+		return nil, args
+	}
+	// An id of another's subscription: pickSub says why it cannot be used.
+	if _, ok := c.subscription(args[0]); ok {
+		return args[:1], args[1:]
+	}
+	if _, bad := c.people(peopleGroups(args)); len(bad) == 0 {
+		return nil, args
+	}
+	return args[:1], args[1:]
+}
+
+// matching counts the candidates a query names: by id or name prefix.
+func matching(candidates []store.Subscription, query string) int {
+	q := strings.ToLower(query)
+	n := 0
+	for _, s := range candidates {
+		if s.ID == query || nameMatches(s.ProductName, q) || strings.HasPrefix(s.ProductID, q) {
+			n++
+		}
+	}
+	return n
+}
+
+// peopleGroups reads words meant as people: commas separate people
+// ("alice, bob,carol"); words between commas are one person when they
+// name one together ("Alice Adams") and each a person otherwise (people
+// tries both, and names them as typed together when no word names
+// anybody).
+func peopleGroups(words []string) [][]string {
+	var groups [][]string
+	var cur []string
+	flush := func() {
+		if len(cur) > 0 {
+			groups = append(groups, cur)
+			cur = nil
+		}
+	}
+	for _, w := range words {
+		parts := strings.Split(w, ",")
+		for i, p := range parts {
+			if i > 0 {
+				flush()
+			}
+			if p = strings.TrimSpace(p); p != "" {
+				if isMention(p) {
+					flush() // a mention is one person of its own
+					cur = append(cur, p)
+					flush()
+					continue
+				}
+				cur = append(cur, p)
+			}
+		}
+	}
+	flush()
+	return groups
+}
+
+// people resolves groups of words (peopleGroups) to people who can hold a
+// license, each once; problems name everyone who cannot, and why.
+func (c *call) people(groups [][]string) (found []Member, problems []string) {
+	seen := map[string]bool{}
+	add := func(m Member) {
+		if !seen[m.ID] {
+			seen[m.ID] = true
+			found = append(found, m)
+		}
+	}
+	for _, g := range groups {
+		whole := strings.Join(g, " ")
+		m, err := c.req.Members.Member(c.ctx, whole)
+		if len(g) > 1 && errors.Is(err, ErrNoMember) {
+			// Word by word ("bob carol"), unless no word names anybody:
+			// then the words are one name that nobody has ("Zed Zulu").
+			var each []Member
+			var eachProblems []string
+			unknown := 0
+			for _, w := range g {
+				m, err := c.req.Members.Member(c.ctx, w)
+				if problem := c.memberProblem(w, m, err); problem != "" {
+					eachProblems = append(eachProblems, problem)
+					if errors.Is(err, ErrNoMember) {
+						unknown++
+					}
+				} else {
+					each = append(each, m)
+				}
+			}
+			if unknown == len(g) {
+				problems = append(problems, c.memberProblem(whole, m, err))
+				continue
+			}
+			for _, m := range each {
+				add(m)
+			}
+			problems = append(problems, eachProblems...)
+			continue
+		}
+		if problem := c.memberProblem(whole, m, err); problem != "" {
+			problems = append(problems, problem)
+		} else {
+			add(m)
+		}
+	}
+	return found, problems
 }
 
 // member resolves a person and checks that they can hold a license: a
@@ -60,20 +199,26 @@ func assignCmd(c *call) Response {
 // otherwise, naming them.
 func (c *call) member(ref string) (Member, string) {
 	m, err := c.req.Members.Member(c.ctx, ref)
+	return m, c.memberProblem(ref, m, err)
+}
+
+// memberProblem says what keeps the person a Directory answered for ref
+// from holding a license, or "".
+func (c *call) memberProblem(ref string, m Member, err error) string {
 	switch {
 	case errors.Is(err, ErrNoMember):
-		return m, c.t.T("ErrNotMember", "User", shown(ref))
+		return c.t.T("ErrNotMember", "User", shown(ref))
 	case err != nil:
 		c.b.log.Warn("member lookup", "org", c.req.Org, "err", err)
-		return m, c.t.T("ErrLookup", "User", shown(ref))
+		return c.t.T("ErrLookup", "User", shown(ref))
 	case m.Bot:
-		return m, c.t.T("ErrIsBot", "User", m.Name)
+		return c.t.T("ErrIsBot", "User", shown(m.Name))
 	case m.Gone:
-		return m, c.t.T("ErrDeactivated", "User", m.Name)
+		return c.t.T("ErrDeactivated", "User", shown(m.Name))
 	case !store.ValidID(m.ID):
-		return m, c.t.T("ErrNotMember", "User", shown(ref))
+		return c.t.T("ErrNotMember", "User", shown(ref))
 	}
-	return m, ""
+	return ""
 }
 
 func assignSubmit(c *call) Response {
@@ -89,29 +234,35 @@ func assignSubmit(c *call) Response {
 	if len(errs) > 0 {
 		return Response{FieldErrors: errs}
 	}
+	// Each value is read as on the command line: a person, or several
+	// ("bob, carol"); the same person picked twice ("bob", "@bob") once.
+	var groups [][]string
+	for _, v := range picked {
+		if strings.HasPrefix(v, "<@") { // a platform's mention: "<@U2|Bob Brown>"
+			groups = append(groups, []string{v})
+		} else {
+			groups = append(groups, peopleGroups(strings.Fields(v))...)
+		}
+	}
+	found, bad := c.people(groups)
 	var members []store.Member
-	var bad, already []string
-	seen := map[string]bool{}
-	for _, ref := range picked {
-		m, problem := c.member(ref)
-		switch {
-		case problem != "":
-			bad = append(bad, problem)
-		case seen[m.ID]: // the same person picked twice ("bob", "@bob")
-		case ok && s.IsAssigned(m.ID):
+	var already []string
+	for _, m := range found {
+		if ok && s.IsAssigned(m.ID) {
 			already = append(already, m.Name)
-		default:
+		} else {
 			members = append(members, store.Member{ID: m.ID, Name: m.Name})
 		}
-		seen[m.ID] = true
 	}
 	switch {
+	case len(found) > store.MaxAssign:
+		errs.add("users", c.t.T("ErrTooManyUsers", "Max", c.t.Num(store.MaxAssign), "Count", c.t.Num(len(found))))
 	case len(bad) > 0:
 		errs.add("users", strings.Join(bad, " "))
 	case len(already) > 0:
 		errs.add("users", c.t.T("ErrAlreadyAssigned", "Users", strings.Join(already, ", ")))
 	case ok && len(members) > s.Free():
-		errs.add("users", c.t.T("ErrNoFree", "Free", c.t.N("Licenses", s.Free()), "Picked", c.t.Num(len(members))))
+		errs.add("users", c.t.N("ErrNoFree", s.Free(), "Picked", c.t.N("People", len(members))))
 	}
 	if len(errs) > 0 {
 		return Response{FieldErrors: errs}

@@ -36,8 +36,10 @@ type Config struct {
 	RatePerMinute int
 	// Timeout bounds the time a request waits for Redis (default 2 s, so
 	// that an answer is back within the 3 s that Slack and Discord allow):
-	// after it, the user hears that the service is unavailable and that
-	// nothing was changed, and a change still on its way does nothing.
+	// after it, the user hears that the service is unavailable, and a
+	// change still on its way does nothing: that nothing was changed when
+	// it is certain, else (the change's answer was awaited when the time
+	// ran out) that it may have been done and that trying again is safe.
 	Timeout time.Duration
 	// SecretKey signs the invoices' download links: at least 32 bytes.
 	// Empty, New makes a random one, and links work only with this Bot.
@@ -358,10 +360,20 @@ func (c *call) unavailable(err error) (Response, error) {
 }
 
 // storeFault turns a store error that the rules did not foresee into a
-// message; it reports Redis faults as errors.
+// message; it reports Redis faults as errors. It says that nothing was
+// changed only where that is certain: the change never left for Redis or
+// reached it too late (store.ErrNotMade: a change that arrives late does
+// nothing), or the store refused it before sending it. Any other fault may have come after the change was
+// made (a script that failed halfway, an answer lost on its way back), so
+// the user hears that it may have been done and that trying again is safe:
+// the change's idempotency key makes a repeat change nothing twice.
 func (c *call) storeFault(err error) Response {
 	if errors.Is(err, store.ErrUnavailable) {
-		r := c.fail(c.t.T("ErrUnavailable"))
+		msg := "ErrUnavailableUnsure" // the change may have been made before its answer was lost
+		if errors.Is(err, store.ErrNotMade) {
+			msg = "ErrUnavailable"
+		}
+		r := c.fail(c.t.T(msg))
 		c.result = "unavailable"
 		return r
 	}
@@ -369,7 +381,11 @@ func (c *call) storeFault(err error) Response {
 		return c.fail(c.t.T("ErrStale"))
 	}
 	c.b.log.Error("store fault", "org", c.req.Org, "err", err)
-	r := c.fail(c.t.T("ErrInternal"))
+	msg := "ErrInternalUnsure"
+	if errors.Is(err, store.ErrInvalid) {
+		msg = "ErrInternal"
+	}
+	r := c.fail(c.t.T(msg))
 	c.result = "error"
 	return r
 }
@@ -422,3 +438,4 @@ func idempotencyKey(k string) string {
 type noDirectory struct{}
 
 func (noDirectory) Member(context.Context, string) (Member, error) { return Member{}, ErrNoMember }
+func (noDirectory) Admins(context.Context) ([]Member, error)       { return nil, nil }

@@ -33,6 +33,9 @@ func (c *call) reason(key string) (string, bool) {
 }
 
 func cancelCmd(c *call) Response {
+	if len(c.args) == 0 {
+		return c.chooseCancel()
+	}
 	s, r := c.pickSub(c.args, c.own(live), "cancel", "")
 	if r != nil {
 		return *r
@@ -86,4 +89,23 @@ func cancelSubmit(c *call) Response {
 		return c.replay(res, resp)
 	}
 	return resp
+}
+
+// chooseCancel answers a bare "cancel": which subscription to cancel, one
+// button each, even when there is only one. Nothing is preselected, so
+// that "cancel" typed to close a form (as forms say) never starts the
+// cancellation of a subscription the user did not choose.
+func (c *call) chooseCancel() Response {
+	subs := c.own(live)
+	if len(subs) == 0 {
+		return c.fail(c.t.T("ErrNoCandidates"))
+	}
+	msg := Message{Text: c.t.T("ChooseCancel")}
+	for i, s := range subs {
+		if i == 20 {
+			break
+		}
+		msg.Buttons = append(msg.Buttons, Button{Label: c.subLabel(s), Command: "cancel " + s.ID})
+	}
+	return Response{Messages: []Message{msg}}
 }

@@ -35,7 +35,7 @@ func TestCancelForm(t *testing.T) {
 		line  string
 		keeps string
 	}{
-		{alice, "cancel", "You keep Visio Plan 2 until Dec 25, 2026. After that, 2 users lose their licenses."},
+		{alice, "cancel visio", "You keep Visio Plan 2 until Dec 25, 2026. After that, 2 users lose their licenses."},
 		{alice.de(), "kündigen visio", "Sie behalten Visio Plan 2 bis zum 25.12.2026. Danach verlieren 2 Benutzer ihre Lizenzen."},
 	} {
 		t.Run(tt.line, func(t *testing.T) {
@@ -155,4 +155,34 @@ func TestCancelReasons(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBareCancelChooses answers a bare "cancel" (which every form says
+// closes it) with a choice of the user's subscriptions, even of one:
+// nothing is preselected and no cancellation form opens.
+func TestBareCancelChooses(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	id := e.buy(alice, "visio-plan-2", 5)
+	before := e.snapshot()
+	for _, tt := range []struct {
+		as         who
+		line, want string
+	}{
+		{alice, "cancel", "Which subscription do you want to cancel?"},
+		{alice, "/billing cancel", "Which subscription do you want to cancel?"},
+		{alice.de(), "kündigen", "Welches Abonnement möchten Sie kündigen?"},
+		{alice.de(), "kuendigen", "Welches Abonnement möchten Sie kündigen?"},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			r := e.at(t).run(tt.as, tt.line)
+			wantMessage(t, r, tt.want)
+			if b := r.Messages[0].Buttons; len(b) != 1 || b[0].Command != "cancel "+id || !strings.HasPrefix(b[0].Label, "Visio Plan 2") {
+				t.Errorf("buttons %+v, want one that runs cancel %s", b, id)
+			}
+		})
+	}
+	wantForm(t, e.run(alice, "cancel "+id), commands.FormCancel)
+	e.wantUnchanged(before)
+	wantMessage(t, e.run(bob, "cancel"), "You have no subscription this applies to.")
 }

@@ -76,13 +76,11 @@ func snowflake(s string) bool {
 const maxShown = 40
 
 // shown is a word the user typed, made safe to repeat in an answer:
-// without invisible formatting characters (zero-width spaces and joiners,
-// bidirectional overrides and isolates, byte order marks: Unicode's Cf)
-// and line or paragraph separators, which could hide or reorder what the
-// answer says, and cut to maxShown characters.
+// without invisible characters (invisible), which could hide or reorder
+// what the answer says, and cut to maxShown characters.
 func shown(word string) string {
 	word = strings.Map(func(r rune) rune {
-		if unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) || unicode.IsControl(r) {
+		if invisible(r) {
 			return -1
 		}
 		return r
@@ -91,4 +89,15 @@ func shown(word string) string {
 		word = string([]rune(word)[:maxShown-1]) + "…"
 	}
 	return word
+}
+
+// invisible reports whether r is shown as nothing or changes how the text
+// around it is shown: formatting characters (zero-width spaces and
+// joiners, bidirectional overrides and isolates, byte order marks, tags:
+// Unicode's Cf), line and paragraph separators, control characters, and
+// the other code points Unicode says to ignore when displaying (Hangul
+// fillers, variation selectors, the combining grapheme joiner).
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Other_Default_Ignorable_Code_Point,
+		unicode.Variation_Selector) || unicode.IsControl(r)
 }

@@ -59,6 +59,9 @@ func TestShown(t *testing.T) {
 		{"byte order mark", "\ufeffhelp", "help"},
 		{"word joiner and soft hyphen", "he\u2060l\u00adp", "help"},
 		{"line separator", "a\u2028b\u2029c", "abc"},
+		{"hangul fillers", "\u3164help\u115f\uffa0", "help"},
+		{"variation selector and grapheme joiner", "he\ufe0fl\u034fp", "help"},
+		{"tag characters", "help\U000E0041\U000E007F", "help"},
 		{"umlauts stay", "kündigen", "kündigen"},
 		{"long", strings.Repeat("x", 100), strings.Repeat("x", maxShown-1) + "…"},
 	}

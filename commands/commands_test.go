@@ -45,9 +45,9 @@ func TestSubcommands(t *testing.T) {
 		{"zuweisen", alice.de(), "de", commands.FormAssign, ""},
 		{"unassign", alice, "en", commands.FormUnassign, ""},
 		{"aufheben", alice.de(), "de", commands.FormUnassign, ""},
-		{"cancel", alice, "en", commands.FormCancel, ""},
-		{"kuendigen", alice.de(), "de", commands.FormCancel, ""},
-		{"kündigen", alice.de(), "de", commands.FormCancel, ""},
+		{"cancel", alice, "en", "", "Which subscription do you want to cancel?"},
+		{"kuendigen", alice.de(), "de", "", "Welches Abonnement möchten Sie kündigen?"},
+		{"kündigen", alice.de(), "de", "", "Welches Abonnement möchten Sie kündigen?"},
 		{"payment", alice, "en", "", "Billing accounts"},
 		{"zahlung", alice.de(), "de", "", "Abrechnungskonten"},
 		{"invoices", alice, "en", "", "Invoices: Last 3 months"},
@@ -56,8 +56,8 @@ func TestSubcommands(t *testing.T) {
 		{"admin", dave.de(), "de", "", "Self-Service-Käufe"},
 		{"language", alice, "en", "", "Your language"},
 		{"sprache", alice.de(), "de", "", "Ihre Sprache"},
-		{"support", alice, "en", "", "Contact support"},
-		{"support", alice.de(), "de", "", "wenden Sie sich an den Support"},
+		{"support", alice, "en", "", "administrator can help you"},
+		{"support", alice.de(), "de", "", "Administrator Ihrer Organisation"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lang+"/"+tt.line, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 
 	"github.com/billingbot/billingbot/commands/format"
+	"github.com/billingbot/billingbot/locales"
 )
 
 // tr writes text in one language.
@@ -26,9 +27,16 @@ func (t tr) T(id string, kv ...any) string {
 }
 
 // N returns the plural form of the message id for n; the template sees n,
-// formatted for the language, as .Count.
+// formatted for the language, as .Count. For 0 it is the message's zero
+// form where it has one (locales.Zero).
 func (t tr) N(id string, n int, kv ...any) string {
-	return t.localize(id, n, append(kv, "Count", format.Number(t.lang, int64(n))))
+	kv = append(kv, "Count", format.Number(t.lang, int64(n)))
+	if n == 0 {
+		if s, err := t.localizeNow(id+locales.Zero, nil, kv); err == nil {
+			return s
+		}
+	}
+	return t.localize(id, n, kv)
 }
 
 func (t tr) localize(id string, plural any, kv []any) string {
@@ -36,14 +44,24 @@ func (t tr) localize(id string, plural any, kv []any) string {
 		if s, ok := t.fixed.Load(id); ok {
 			return s.(string)
 		}
-		s := t.localizeNow(id, nil, nil)
+		s := t.orID(id, nil, nil)
 		t.fixed.Store(id, s)
 		return s
 	}
-	return t.localizeNow(id, plural, kv)
+	return t.orID(id, plural, kv)
 }
 
-func (t tr) localizeNow(id string, plural any, kv []any) string {
+// orID is the message, or when it is missing (a bug that TestMessageIDs
+// catches) its id: rather that than nothing.
+func (t tr) orID(id string, plural any, kv []any) string {
+	s, err := t.localizeNow(id, plural, kv)
+	if err != nil {
+		return "[" + id + "]"
+	}
+	return s
+}
+
+func (t tr) localizeNow(id string, plural any, kv []any) (string, error) {
 	var data map[string]any
 	if len(kv) > 0 {
 		data = make(map[string]any, len(kv)/2)
@@ -52,13 +70,7 @@ func (t tr) localizeNow(id string, plural any, kv []any) string {
 			data[k] = kv[i+1]
 		}
 	}
-	s, err := t.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data, PluralCount: plural})
-	if err != nil {
-		// A missing id is a bug that TestMessageIDs catches; show the id
-		// rather than nothing.
-		return "[" + id + "]"
-	}
-	return s
+	return t.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data, PluralCount: plural})
 }
 
 func (t tr) Money(minor int64, currency string) string { return format.Money(t.lang, minor, currency) }

@@ -48,9 +48,11 @@ func productsCmd(c *call) Response {
 		}
 	}
 	var msgs []Message
+	hidden := 0
 	for _, s := range c.view.Subs {
 		mine := s.Purchaser.ID == c.req.User.ID
-		if selfServiceOnly && !(mine && s.SelfService) {
+		if selfServiceOnly && !s.SelfService {
+			hidden++
 			continue
 		}
 		m := Message{Title: s.ProductName, Fields: c.subFields(s, !mine)}
@@ -62,12 +64,22 @@ func productsCmd(c *call) Response {
 		}
 		msgs = append(msgs, m)
 	}
+	if len(msgs) == 0 && hidden > 0 {
+		// The filter hid everything: say so, not that there is nothing.
+		return Response{Messages: []Message{{Title: c.t.T("YourProducts"),
+			Text:    c.t.T("ProductsSelfServiceOnly") + "\n" + c.t.N("NoSelfService", hidden),
+			Buttons: []Button{{Label: c.t.T("BtnAllProducts"), Command: "products"}}}}}
+	}
 	if len(msgs) == 0 {
 		return Response{Messages: []Message{{Title: c.t.T("YourProducts"), Text: c.t.T("NoProducts"),
 			Buttons: []Button{{Label: c.t.T("BtnCatalog"), Command: "catalog"}}}}}
 	}
 	const most = 20
 	head := Message{Title: c.t.T("YourProducts"), Text: c.t.N("ProductsCount", len(msgs))}
+	if selfServiceOnly {
+		head.Text = c.t.T("ProductsSelfServiceOnly") + "\n" + head.Text
+		head.Buttons = []Button{{Label: c.t.T("BtnAllProducts"), Command: "products"}}
+	}
 	if len(msgs) > most {
 		head.Text += "\n" + c.t.N("ProductsMore", len(msgs)-most)
 		msgs = msgs[:most]
@@ -130,10 +142,50 @@ func supportCmd(c *call) Response {
 		m.Fields = append(m.Fields, Field{c.t.T("FieldEmail"), s.Email})
 	}
 	if s.FAQ == "" && s.URL == "" && s.Email == "" {
-		m.Text += "\n" + c.t.T("SupportAskAdmin")
+		// No support to contact: the organization's admins are who helps.
+		m.Text = c.t.T("SupportAskAdmin")
+		if m.Contacts = c.admins(); len(m.Contacts) > 0 {
+			// The people follow the text that introduces them: the
+			// questions come first.
+			m.Text = c.t.T("FAQ") + "\n\n" + c.t.N("SupportAdmins", len(m.Contacts))
+			return Response{Messages: []Message{m}}
+		}
 	}
 	m.Text += "\n\n" + c.t.T("FAQ")
 	return Response{Messages: []Message{m}}
+}
+
+// admins are the organization's admins as the platform says, and those
+// the deployment names (Config.Admins) that are people of the
+// organization: humans, active, each once, at most MaxContacts. A lookup
+// that fails leaves out whom it would have found.
+func (c *call) admins() []Member {
+	var out []Member
+	seen := map[string]bool{}
+	add := func(m Member) {
+		if m.Bot || m.Gone || !store.ValidID(m.ID) || seen[m.ID] || len(out) == MaxContacts {
+			return
+		}
+		seen[m.ID] = true
+		m.Name = shown(m.Name)
+		out = append(out, m)
+	}
+	found, err := c.req.Members.Admins(c.ctx)
+	if err != nil {
+		c.b.log.Warn("admins lookup", "org", c.req.Org, "err", err)
+	}
+	for _, m := range found {
+		add(m)
+	}
+	for _, id := range c.b.cfg.Admins {
+		if len(out) == MaxContacts {
+			break
+		}
+		if m, err := c.req.Members.Member(c.ctx, id); err == nil {
+			add(m)
+		}
+	}
+	return out
 }
 
 func languageCmd(c *call) Response {
@@ -174,7 +226,7 @@ func adminCmd(c *call) Response {
 			return c.fail(c.t.T("AdminChannelIs", "Channel", c.channelName()))
 		}
 		ch := c.args[1]
-		if msg := checkText(c.t, ch, 200); msg != "" || len(c.args) > 2 {
+		if msg := checkText(c.t, ch, 200); msg != "" || len(c.args) > 2 || strings.IndexFunc(ch, invisible) >= 0 {
 			return c.fail(c.t.T("ErrBadChannel"))
 		}
 		if err := c.b.store.SetAdminChannel(c.ctx, c.req.Org, c.req.User.ID, ch); err != nil {

@@ -208,8 +208,10 @@ func TestRemainingDays(t *testing.T) {
 	}
 }
 
-// fuzzMembers is a directory with two people.
+// fuzzMembers is a directory with two people and no admins.
 type fuzzMembers struct{}
+
+func (fuzzMembers) Admins(context.Context) ([]Member, error) { return nil, nil }
 
 func (fuzzMembers) Member(_ context.Context, ref string) (Member, error) {
 	switch strings.Trim(ref, "<@>") {

@@ -64,11 +64,11 @@ func parseRange(args []string, now time.Time) (dateRange, *rangeError) {
 func customRange(fromS, toS string, now time.Time) (dateRange, *rangeError) {
 	from, err := format.ParseDate(fromS)
 	if err != nil {
-		return dateRange{}, &rangeError{field: "from", msg: "ErrBadDate", kv: []any{"Date", fromS}}
+		return dateRange{}, &rangeError{field: "from", msg: "ErrBadDate", kv: []any{"Date", shown(fromS)}}
 	}
 	to, err := format.ParseDate(toS)
 	if err != nil {
-		return dateRange{}, &rangeError{field: "to", msg: "ErrBadDate", kv: []any{"Date", toS}}
+		return dateRange{}, &rangeError{field: "to", msg: "ErrBadDate", kv: []any{"Date", shown(toS)}}
 	}
 	switch {
 	case from.After(dayStart(now)):

@@ -22,7 +22,7 @@ func licensesCmd(c *call) Response {
 			Buttons: []Button{{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID, Style: StylePrimary}}}}}
 	}
 	if total != "" {
-		if _, msg := c.count(total, max(s.AssignedCount, 1), c.productMax(s)); msg != "" {
+		if _, msg := c.total(s, total); msg != "" {
 			return c.fail(msg)
 		}
 	} else {
@@ -58,6 +58,23 @@ func (c *call) licensesForm(s store.Subscription, total string) *Form {
 	return f
 }
 
+// total reads a new total of licenses for s, or says what is wrong with
+// it and why: below the licenses assigned, above the product's maximum,
+// not a whole number from the least to the most it may be.
+func (c *call) total(s store.Subscription, text string) (int, string) {
+	least, most := max(s.AssignedCount, 1), c.productMax(s)
+	n, ok := parseCount(text)
+	switch {
+	case ok && n > most:
+		return 0, c.t.T("ErrMaxLicenses", "Product", s.ProductName, "Max", c.t.N("Licenses", most))
+	case ok && n < s.AssignedCount:
+		return 0, c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", s.AssignedCount))
+	case !ok || n < least:
+		return 0, c.t.T("ErrWholeNumber", "Min", c.t.Num(least), "Max", c.t.Num(most))
+	}
+	return n, ""
+}
+
 // productMax is the most licenses a subscription's product allows.
 func (c *call) productMax(s store.Subscription) int {
 	if p, ok := c.b.catalog.Get(s.ProductID); ok {
@@ -68,12 +85,10 @@ func (c *call) productMax(s store.Subscription) int {
 
 // newTotal reads a new total for s, or says what is wrong with it.
 func (c *call) newTotal(s store.Subscription, typed string) (int, string) {
-	total, msg := c.count(typed, 1, c.productMax(s))
+	total, msg := c.total(s, typed)
 	switch {
 	case msg != "":
 		return 0, msg
-	case total < s.AssignedCount:
-		return 0, c.t.T("ErrBelowAssigned", "Assigned", c.t.N("Licenses", s.AssignedCount))
 	case total == s.Renewing():
 		return 0, c.t.T("ErrSameTotal", "Total", c.t.N("Licenses", total))
 	}

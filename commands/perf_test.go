@@ -35,8 +35,11 @@ func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
 }
 
-// anyone is a directory in which every valid id is a person.
+// anyone is a directory in which every valid id is a person, and nobody
+// an admin.
 type anyone struct{}
+
+func (anyone) Admins(context.Context) ([]commands.Member, error) { return nil, nil }
 
 func (anyone) Member(_ context.Context, ref string) (commands.Member, error) {
 	if !store.ValidID(ref) {

@@ -277,7 +277,7 @@ func buySubmit(c *call) Response {
 	text := c.t.T("BuyPending", "Licenses", c.t.N("Licenses", n), "Product", p.Name,
 		"Price", c.t.Money(inv.Total, p.Currency), "Period", c.period(period), "Method", methodLabel(method), "Invoice", inv.ID)
 	if converting {
-		text = c.t.T("ConvertPending", "Product", p.Name, "Assigned", c.t.N("Users", trial.AssignedCount)) + "\n" + text
+		text = c.t.N("ConvertPending", trial.AssignedCount, "Product", p.Name, "Assigned", c.t.N("Users", trial.AssignedCount)) + "\n" + text
 	}
 	resp := Response{Messages: []Message{{Title: c.t.T("TitlePaymentPending"), Text: text + c.testNote(),
 		Buttons: []Button{{Label: c.t.T("BtnProducts"), Command: "products"}, c.invoiceButton(inv)}}}}
@@ -366,6 +366,9 @@ func trialCmd(c *call) Response {
 		if !p.HasTrial() {
 			return c.fail(c.t.T("ErrNoTrialOffer", "Product", p.Name))
 		}
+		if s, ok := c.bought(p.ID); ok {
+			return c.boughtAlready(s)
+		}
 		if _, used := c.view.Trials[p.ID]; used {
 			return c.fail(c.t.T("ErrTrialUsed", "Product", p.Name))
 		}
@@ -374,6 +377,9 @@ func trialCmd(c *call) Response {
 	var info []string
 	for _, q := range c.b.catalog.Products {
 		if _, used := c.view.Trials[q.ID]; !offered(q) || used {
+			continue
+		}
+		if _, ok := c.bought(q.ID); ok {
 			continue
 		}
 		opts = append(opts, Option{Value: q.ID, Label: q.Name})
@@ -407,7 +413,9 @@ func trialSubmit(c *call) Response {
 	case !p.HasTrial():
 		errs.add("product", c.t.T("ErrNoTrialOffer", "Product", p.Name))
 	default:
-		if _, used := c.view.Trials[p.ID]; used {
+		if _, ok := c.bought(p.ID); ok {
+			errs.add("product", c.t.T("ErrTrialBought", "Product", p.Name))
+		} else if _, used := c.view.Trials[p.ID]; used {
 			errs.add("product", c.t.T("ErrTrialUsed", "Product", p.Name))
 		}
 	}
@@ -441,4 +449,30 @@ func trialSubmit(c *call) Response {
 		return c.replay(res, resp)
 	}
 	return resp
+}
+
+// bought finds the user's subscription of a product that they bought and
+// still have (active, canceled until its end, or waiting for its
+// payment): a trial of it has nothing left to show them.
+func (c *call) bought(productID string) (store.Subscription, bool) {
+	for _, s := range c.view.Subs {
+		if s.ProductID != productID || s.Purchaser.ID != c.req.User.ID {
+			continue
+		}
+		switch s.Status {
+		case store.StatusActive, store.StatusCanceled, store.StatusPending:
+			return s, true
+		}
+	}
+	return store.Subscription{}, false
+}
+
+// boughtAlready answers a trial of a product the user bought: they have
+// it, and can add licenses to it instead.
+func (c *call) boughtAlready(s store.Subscription) Response {
+	r := c.fail(c.t.T("ErrTrialBought", "Product", s.ProductName))
+	if s.Status == store.StatusActive {
+		r.Messages[0].Buttons = []Button{{Label: c.t.T("BtnLicenses"), Command: "licenses " + s.ID}}
+	}
+	return r
 }

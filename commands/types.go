@@ -89,7 +89,16 @@ type Directory interface {
 	// Member resolves a user id or mention (as typed: "@alice", "<@U123>").
 	// It returns ErrNoMember when nobody in the organization matches.
 	Member(ctx context.Context, ref string) (Member, error)
+	// Admins lists the people who administer the organization, as the
+	// platform says (a workspace's admins and owners, a guild's owner and
+	// the members of its roles with the Administrator permission): the
+	// people users can ask for help. Apps and deactivated users are not
+	// among them; an organization without any gives none and no error.
+	Admins(ctx context.Context) ([]Member, error)
 }
+
+// MaxContacts is the most people a message names as contacts.
+const MaxContacts = 10
 
 // ErrNoMember is returned by a Directory for a reference that names nobody
 // in the organization.
@@ -125,12 +134,16 @@ type Confirm struct {
 
 // Message is something to show.
 type Message struct {
-	Title   string
-	Text    string // plain text; lines separated by "\n"
-	Fields  []Field
-	Table   *Table
-	Buttons []Button
-	Public  bool // visible to the channel; otherwise only to the user
+	Title  string
+	Text   string // plain text; lines separated by "\n"
+	Fields []Field
+	Table  *Table
+	// Contacts are people to turn to (an organization's admins), shown
+	// after the text by name and, where the platform has mentions, with a
+	// mention of each (made from the id: "<@U123>") that notifies nobody.
+	Contacts []Member `json:",omitempty"`
+	Buttons  []Button
+	Public   bool // visible to the channel; otherwise only to the user
 }
 
 // Field is a labelled value.

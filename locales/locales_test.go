@@ -1,6 +1,7 @@
 package locales
 
 import (
+	"slices"
 	"sort"
 	"testing"
 
@@ -44,8 +45,13 @@ func TestBothLanguagesHaveTheSameIDs(t *testing.T) {
 			t.Errorf("%s is in en.toml but not in de.toml", id)
 			continue
 		}
-		if len(forms) > 0 && (len(deForms) != 2 || deForms[0] != "one" || deForms[1] != "other") {
-			t.Errorf("%s: plural forms in de.toml = %v, want [one other]", id, deForms)
+		if len(forms) > 0 && (!slices.Equal(deForms, forms) || !slices.Contains(forms, "one") || !slices.Contains(forms, "other")) {
+			t.Errorf("%s: plural forms in de.toml = %v, en.toml = %v; want the same, one and other among them", id, deForms, forms)
+		}
+		for _, f := range forms {
+			if f != "zero" && f != "one" && f != "other" {
+				t.Errorf("%s: plural form %q; English and German have zero (locales.Zero), one and other", id, f)
+			}
 		}
 	}
 	for id := range de {

@@ -3,7 +3,11 @@ package store
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // The store's error vocabulary. Every error a method returns wraps one of
@@ -24,6 +28,12 @@ var (
 	// with, and no other method of its profile could take over.
 	ErrInUse       = errors.New("payment method pays live subscriptions")
 	ErrUnavailable = errors.New("redis unavailable")
+	// ErrNotMade is an ErrUnavailable after which a change is certainly
+	// not made: it never left for Redis (no connection), or the script
+	// refused it for reaching Redis after its caller's deadline. Any other
+	// ErrUnavailable of a change (a timeout or a broken connection while
+	// its answer was awaited) leaves open whether it was made.
+	ErrNotMade = fmt.Errorf("%w, and the change was not made", ErrUnavailable)
 )
 
 // Error is a failed store operation: what was tried, which kind of failure,
@@ -67,7 +77,7 @@ var scriptErrors = map[string]error{
 	"INUSE":      ErrInUse,
 	"INVALID":    ErrInvalid,
 	// A change that reached Redis after its caller had given up.
-	"LATE": ErrUnavailable,
+	"LATE": ErrNotMade,
 }
 
 // wrap turns a Redis or script error into a store error for op.
@@ -88,8 +98,22 @@ func wrap(op string, err error) error {
 			return e
 		}
 	}
+	if notSent(err) {
+		return &Error{Op: op, Err: fmt.Errorf("%w: %v", ErrNotMade, err)}
+	}
 	if isUnavailable(err) {
 		return &Error{Op: op, Err: fmt.Errorf("%w: %v", ErrUnavailable, err)}
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// notSent reports whether err says that a command never left for Redis:
+// no connection could be made or taken from the pool, or the client was
+// closed.
+func notSent(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial" ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, redis.ErrPoolTimeout) ||
+		errors.Is(err, redis.ErrClosed)
 }

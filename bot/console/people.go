@@ -11,6 +11,7 @@ import (
 // has instead of a chat platform's user lookups.
 type People struct {
 	members []commands.Member
+	admins  []string // ids, in order
 }
 
 var _ commands.Directory = (*People)(nil)
@@ -20,9 +21,31 @@ func NewPeople(members ...commands.Member) *People {
 	return &People{members: append([]commands.Member(nil), members...)}
 }
 
+// WithAdmins makes the people with these ids the organization's admins
+// (Admins), and returns p.
+func (p *People) WithAdmins(ids ...string) *People {
+	p.admins = append(p.admins, ids...)
+	return p
+}
+
+// Admins lists the organization's admins (WithAdmins) who are in the
+// directory, humans and active.
+func (p *People) Admins(context.Context) ([]commands.Member, error) {
+	var out []commands.Member
+	for _, id := range p.admins {
+		for _, m := range p.members {
+			if m.ID == id && !m.Bot && !m.Gone {
+				out = append(out, m)
+			}
+		}
+	}
+	return out, nil
+}
+
 // DemoPeople returns the people of the demo organization: eight humans
 // (alice … heidi), one bot (buildbot) and one deactivated user (mallory),
 // so that the console shows what happens when a license goes to either.
+// Alice administers it.
 func DemoPeople() *People {
 	return NewPeople(
 		commands.Member{ID: "alice", Name: "Alice Adams"},
@@ -35,7 +58,7 @@ func DemoPeople() *People {
 		commands.Member{ID: "heidi", Name: "Heidi Hill"},
 		commands.Member{ID: "buildbot", Name: "Build Bot", Bot: true},
 		commands.Member{ID: "mallory", Name: "Mallory Moore", Gone: true},
-	)
+	).WithAdmins("alice")
 }
 
 // Members lists everybody in the directory, in the order given.

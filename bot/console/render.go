@@ -46,6 +46,7 @@ func renderMessage(b *strings.Builder, m commands.Message, first int, numbered b
 		b.WriteString(strings.TrimRight(m.Text, "\n"))
 		b.WriteByte('\n')
 	}
+	renderContacts(b, m.Contacts)
 	renderFields(b, m.Fields)
 	if m.Table != nil {
 		if m.Text != "" || len(m.Fields) > 0 {
@@ -60,6 +61,14 @@ func renderMessage(b *strings.Builder, m commands.Message, first int, numbered b
 		renderButtons(b, m.Buttons, first, numbered)
 	}
 	return m.Buttons
+}
+
+// renderContacts writes one line for each person to turn to: the name
+// and how to mention them in the console ("  - Alice Adams (@alice)").
+func renderContacts(b *strings.Builder, people []commands.Member) {
+	for _, m := range people {
+		b.WriteString("  - " + m.Name + " (@" + m.ID + ")\n")
+	}
 }
 
 // renderFields writes "Label: value" lines; the further lines of a value

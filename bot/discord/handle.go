@@ -258,8 +258,9 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 		defer func() {
 			if p := recover(); p != nil {
 				a.log.Error("discord: panic in core", "org", req.Org, "panic", p)
+				// The request may have changed something before the panic.
 				done <- result{resp: commands.Response{Lang: langOf(req.Locale), Messages: []commands.Message{
-					{Text: a.bot.Text(langOf(req.Locale), "ErrInternal")}}}}
+					{Text: a.bot.Text(langOf(req.Locale), "ErrInternalUnsure")}}}}
 			}
 		}()
 		resp, err := a.handle(work, req)

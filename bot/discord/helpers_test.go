@@ -74,6 +74,7 @@ func (f *fakeDiscord) messages(channel string) int {
 
 func newFakeDiscord(t *testing.T) *fakeDiscord {
 	f := &fakeDiscord{calls: make(chan call, 100), nonces: map[string]bool{}, created: map[string]int{}, members: map[string]map[string]any{
+		alice:    {"user": map[string]any{"id": alice, "username": "alice", "global_name": "Alice Adams"}},
 		bob:      {"user": map[string]any{"id": bob, "username": "bob", "global_name": "Bob Brown"}},
 		buildbot: {"user": map[string]any{"id": buildbot, "username": "buildbot", "bot": true}},
 	}}
@@ -95,6 +96,17 @@ func newFakeDiscord(t *testing.T) *fakeDiscord {
 			}
 			_ = json.Unmarshal(body, &req)
 			_, _ = fmt.Fprintf(w, `{"id":"dm%s","type":1}`, req.RecipientID)
+		case r.Method == http.MethodGet && path == "/guilds/"+testGuild:
+			// alice owns the guild; the role "Admins" has the Administrator
+			// permission (8), "Mods" only Manage Messages, and @everyone
+			// (the guild's id) is given Administrator to check that it is
+			// not taken for an admins' role.
+			_, _ = fmt.Fprintf(w, `{"id":%q,"owner_id":%q,"roles":[{"id":%q,"permissions":"8"},{"id":"700000000000000001","permissions":"8"},{"id":"700000000000000002","permissions":"8192"}]}`,
+				testGuild, alice, testGuild)
+		case r.Method == http.MethodGet && path == "/guilds/"+testGuild+"/members":
+			_, _ = fmt.Fprintf(w, `[{"user":{"id":%q,"username":"bob","global_name":"Bob Brown"},"roles":["700000000000000001"]},`+
+				`{"user":{"id":%q,"username":"buildbot","bot":true},"roles":["700000000000000001"]},`+
+				`{"user":{"id":"200000000000000003","username":"carol","global_name":"Carol Clark"},"roles":["700000000000000002"]}]`, bob, buildbot)
 		case r.Method == http.MethodGet && strings.HasPrefix(path, "/guilds/"+testGuild+"/members/"):
 			m, ok := f.members[strings.TrimPrefix(path, "/guilds/"+testGuild+"/members/")]
 			if !ok {

@@ -197,6 +197,9 @@ func (r renderer) messages(msgs []commands.Message) []*outMessage {
 
 func (r renderer) part(m commands.Message) part {
 	p := part{public: m.Public, rows: r.buttons(m.Buttons)}
+	if c := contacts(m.Contacts); c != "" {
+		m.Text = strings.TrimRight(m.Text, "\n") + "\n" + c
+	}
 	if m.Title == "" && len(m.Fields) == 0 && m.Table == nil && utf8.RuneCountInString(m.Text) <= maxContent {
 		p.content = m.Text
 		if p.content == "" && len(p.rows) > 0 {
@@ -233,6 +236,20 @@ func (r renderer) part(m commands.Message) part {
 	}
 	p.embed = e
 	return p
+}
+
+// contacts lists people to turn to, one a line: the name and a mention
+// ("<@123>"; messages allow no mentions, so it notifies nobody).
+func contacts(people []commands.Member) string {
+	lines := make([]string, 0, len(people))
+	for _, m := range people {
+		line := "• " + truncate(m.Name, 80)
+		if snowflakeID(m.ID) {
+			line += " (<@" + m.ID + ">)"
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func nonBlank(s string) string {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -23,8 +24,20 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// people is a fixed directory for driving the core directly.
+// people is a fixed directory for driving the core directly; the people
+// whose ids start with "UA" administer the workspace.
 type people map[string]commands.Member
+
+func (p people) Admins(context.Context) ([]commands.Member, error) {
+	var out []commands.Member
+	for id, m := range p {
+		if strings.HasPrefix(id, "UA") {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b commands.Member) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
 
 func (p people) Member(_ context.Context, ref string) (commands.Member, error) {
 	if m, ok := p[userRef(ref)]; ok {
@@ -80,7 +93,8 @@ func TestGoldenLimits(t *testing.T) {
 func (e *env) renderAll(t *testing.T, lang string) map[string]any {
 	ctx := context.Background()
 	locale := map[string]string{"en": "en-US", "de": "de-DE"}[lang]
-	dir := people{"U1": {ID: "U1", Name: "Alice"}, "U2": {ID: "U2", Name: "Bob"}, "U3": {ID: "U3", Name: "Dora"}}
+	dir := people{"U1": {ID: "U1", Name: "Alice"}, "U2": {ID: "U2", Name: "Bob"}, "U3": {ID: "U3", Name: "Dora"},
+		"UA1": {ID: "UA1", Name: "Ada Admin"}}
 	out := map[string]any{}
 	handle := func(text string, form *commands.Submission) commands.Response {
 		t.Helper()

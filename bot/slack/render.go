@@ -98,6 +98,27 @@ func split(s string, n int) []string {
 	return out
 }
 
+// contacts lists people to turn to, one a line: the name and a mention
+// ("<@U123>", which in an answer to one user notifies nobody), within a
+// section's text.
+func contacts(people []commands.Member) string {
+	var b strings.Builder
+	for _, m := range people {
+		line := "• " + clipEscaped(m.Name, 80)
+		if isUserID(m.ID) {
+			line += " (<@" + m.ID + ">)"
+		}
+		if b.Len()+len(line)+1 > maxSectionText {
+			break
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
 func plain(s string, n int) *slackapi.TextBlockObject {
 	return slackapi.NewTextBlockObject(slackapi.PlainTextType, clip(s, n), false, false)
 }
@@ -119,6 +140,9 @@ func messageBlocks(m commands.Message, n int) []slackapi.Block {
 	}
 	for _, part := range split(escape(strings.TrimRight(m.Text, "\n")), maxSectionText) {
 		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn(part), nil, nil))
+	}
+	if c := contacts(m.Contacts); c != "" {
+		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn(c), nil, nil))
 	}
 	var fields []*slackapi.TextBlockObject
 	for _, f := range m.Fields {

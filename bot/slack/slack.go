@@ -322,7 +322,8 @@ func (a *Adapter) within(ctx context.Context, o origin, f func(ctx context.Conte
 			if p := recover(); p != nil {
 				a.log.Error("panic in core run", "org", o.org(), "user", o.user, "panic", p)
 				lang := a.cachedLang(ctx, o)
-				done <- commands.Response{Lang: lang, Messages: []commands.Message{{Text: a.bot.Text(lang, "ErrInternal")}}}
+				// The request may have changed something before the panic.
+				done <- commands.Response{Lang: lang, Messages: []commands.Message{{Text: a.bot.Text(lang, "ErrInternalUnsure")}}}
 			}
 		}()
 		done <- f(ctx)

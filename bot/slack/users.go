@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -220,4 +221,42 @@ func (d *directory) Member(ctx context.Context, ref string) (commands.Member, er
 		name = id
 	}
 	return commands.Member{ID: id, Name: name, Bot: u.Bot, Gone: u.Deleted}, nil
+}
+
+// adminsTTL is how long the list of a workspace's admins is kept.
+const adminsTTL = userTTL
+
+// Admins lists the workspace's admins and owners (users.list: humans, not
+// deactivated, of this workspace), kept in the store's cache for
+// adminsTTL.
+func (d *directory) Admins(ctx context.Context) ([]commands.Member, error) {
+	const key = "admins"
+	if doc, ok, err := d.a.st.CacheGet(ctx, d.org, key); err == nil && ok {
+		var out []commands.Member
+		if json.Unmarshal([]byte(doc), &out) == nil {
+			return out, nil
+		}
+	}
+	var users []slackapi.User
+	err := d.a.retry(ctx, func() error {
+		var err error
+		users, err = d.a.api.GetUsersContext(ctx, slackapi.GetUsersOptionLimit(200))
+		return err
+	})
+	if err != nil {
+		return nil, slackErr("users.list", err)
+	}
+	out := []commands.Member{}
+	for _, u := range users {
+		info := infoOf(&u)
+		if info.Admin && !info.Bot && !info.Deleted && (u.TeamID == "" || u.TeamID == d.team) && isUserID(u.ID) {
+			out = append(out, commands.Member{ID: u.ID, Name: cmp.Or(info.Name, u.ID)})
+		}
+	}
+	if doc, err := json.Marshal(out); err == nil {
+		if err := d.a.st.CachePut(ctx, d.org, key, string(doc), adminsTTL); err != nil {
+			d.a.log.Warn("cache admins", "org", d.org, "err", err)
+		}
+	}
+	return out, nil
 }
