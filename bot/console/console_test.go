@@ -206,7 +206,7 @@ func TestBuyAssignProducts(t *testing.T) {
 	mustContain(t, out,
 		"Buy licenses\n------------\n",
 		"Product – Choose a number [Visio Plan 2]: \n",
-		"Licenses (1–10000) [5]: \n",
+		"Licenses (1–10,000) [5]: \n",
 		"Billing period – Choose a number [monthly]: 2\n",
 		"Visa •••• 4242",
 		"Payment in progress",
@@ -254,7 +254,7 @@ func TestFieldErrorAsksAgain(t *testing.T) {
 	if n := strings.Count(out, "Billing period – Choose a number"); n != 1 {
 		t.Errorf("billing period asked %d times, want 1\noutput:\n%s", n, out)
 	}
-	if n := strings.Count(out, "Licenses (1–10000) [5]: "); n != 2 {
+	if n := strings.Count(out, "Licenses (1–10,000) [5]: "); n != 2 {
 		t.Errorf("licenses asked %d times, want 2\noutput:\n%s", n, out)
 	}
 }
@@ -337,7 +337,7 @@ func TestNoPaymentMethodClosesForm(t *testing.T) {
 		"You have no payment method yet.",
 		"Choose a payment method.",
 		"This form cannot be completed as it is.",
-		"Form closed; nothing was submitted.",
+		"Form closed; nothing was changed.",
 		"You have no subscriptions yet.",
 	)
 }
@@ -345,8 +345,8 @@ func TestNoPaymentMethodClosesForm(t *testing.T) {
 func TestCancelAtPrompt(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
-	out := tb.run(t, "buy visio 2\n\ncancel\nproducts\n", Options{})
-	mustContain(t, out, "Form closed; nothing was submitted.", "You have no subscriptions yet.")
+	out := tb.run(t, "buy visio 2\n\nclose\nproducts\n", Options{})
+	mustContain(t, out, "Form closed; nothing was changed.", "You have no subscriptions yet.")
 	mustNotContain(t, out, "Purchase complete")
 }
 
@@ -354,13 +354,14 @@ func TestEOFInsideForm(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
 	out := tb.run(t, "buy visio 5\n\n", Options{}) // Run fails the test on an error
-	mustContain(t, out, "Licenses (1–10000) [5]: \nForm closed; nothing was submitted.\n")
+	mustContain(t, out, "Licenses (1–10,000) [5]: \nForm closed; nothing was changed.\n")
 	mustNotContain(t, out, "Purchase complete")
 	mustNotContain(t, tb.run(t, "products\n", Options{}), "Visio Plan 2")
 }
 
 // TestCancelSubscription walks a form with a select without default, a
-// paragraph and a confirmation.
+// paragraph and a confirmation: the reason the bot refuses is asked again,
+// the confirmation already given is kept.
 func TestCancelSubscription(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
@@ -370,20 +371,54 @@ func TestCancelSubscription(t *testing.T) {
 		"",              // subscription
 		"",              // reason: none chosen
 		"",              // feedback
-		"n",             // not confirmed
+		"y",             // confirmed
 		"too expensive", // reason again, by label
-		"y",             // confirm again
 		"products",
 	}, "\n") + "\n"
 	out := tb.run(t, script, Options{DueEvery: time.Hour})
 	mustContain(t, out,
-		"Yes, cancel this subscription (y/n) [n]: n\n",
-		"Tick the box to confirm.",
+		"Yes, cancel this subscription (y/n) [n]: y\n",
+		"Reason for cancellation\n  ! Choose a reason for the cancellation.\n",
 		"Subscription canceled",
 		"Microsoft 365 Copilot is canceled.",
 		"[admin notification] ",
 		"Status: canceled",
 	)
+	if n := strings.Count(out, "Yes, cancel this subscription (y/n)"); n != 1 {
+		t.Errorf("confirmation asked %d times, want 1\noutput:\n%s", n, out)
+	}
+}
+
+// TestConfirmNoClosesForm answers a form's confirmation with no: the
+// console asks y/n, so no closes the form and nothing is changed (there is
+// no box to tick, and none is spoken of).
+func TestConfirmNoClosesForm(t *testing.T) {
+	tests := []struct {
+		name, answers, locale string
+		want                  []string
+	}{
+		{"n", "n", "en", []string{"Yes, cancel this subscription (y/n) [n]: n\nForm closed; nothing was changed.\n"}},
+		{"no in capitals", "NO", "en", []string{"(y/n) [n]: NO\nForm closed; nothing was changed.\n"}},
+		{"Enter keeps no", "", "en", []string{"(y/n) [n]: \nForm closed; nothing was changed.\n"}},
+		{"German nein", "nein", "de", []string{"Ja, dieses Abonnement kündigen (j/n) [n]: nein\nFormular geschlossen; es wurde nichts geändert.\n"}},
+		{"German n", "n", "de", []string{"(j/n) [n]: n\nFormular geschlossen; es wurde nichts geändert.\n"}},
+		{"English no in German", "no", "de", []string{"(j/n) [n]: no\nFormular geschlossen"}},
+		{"anything else asks again", "vielleicht\nnein", "de",
+			[]string{"(j/n) [n]: vielleicht\n  ! „vielleicht“ ist keine der Möglichkeiten.\n", "(j/n) [n]: nein\nFormular geschlossen"}},
+		{"close word", "close", "en", []string{"(y/n) [n]: close\nForm closed; nothing was changed.\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb := newTestBot(t)
+			tb.seedCard(t, "demo", "alice", "Alice Adams")
+			tb.run(t, "buy copilot 1\n\n\n\n\n", Options{DueEvery: time.Hour})
+			// subscription, reason, feedback, then the confirmation
+			out := tb.run(t, "cancel copilot\n\n1\n\n"+tt.answers+"\nproducts\n", Options{Locale: tt.locale, DueEvery: time.Hour})
+			mustContain(t, out, tt.want...)
+			mustNotContain(t, out, "Tick", "Häkchen", "Subscription canceled", "Abonnement gekündigt", "[admin notification]")
+			mustContain(t, out, map[string]string{"en": "Status: active", "de": "Status: aktiv"}[tt.locale])
+		})
+	}
 }
 
 // TestSchedulerNotifications moves the clock past a trial's reminder and
