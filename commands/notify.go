@@ -169,8 +169,10 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
 		var inv *store.Invoice
 		if s.Status == store.StatusActive && s.RenewsAt.Equal(j.Due) {
 			c.now = j.Due
-			i := c.invoice(s, store.InvoiceLine{Product: s.ProductName, Quantity: s.Total, UnitPrice: s.UnitPrice,
-				Amount: s.UnitPrice * int64(s.Total), Kind: "renewal"})
+			// The new period's total: fewer when a reduction was scheduled.
+			n := s.Renewing()
+			i := c.invoice(s, store.InvoiceLine{Product: s.ProductName, Quantity: n, UnitPrice: s.UnitPrice,
+				Amount: s.UnitPrice * int64(n), Kind: "renewal"})
 			i.ID = j.Due.Format("20060102") + "-R" + strings.ToUpper(s.ID[:min(len(s.ID), 16)])
 			inv = &i
 			// The next renewal and this one's charge are scheduled before

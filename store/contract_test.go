@@ -61,6 +61,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"holders see the subscription", testHoldsIndex},
 		{"only the purchaser changes a subscription", testPermission},
 		{"set licenses", testSetLicenses},
+		{"fewer licenses from the next period", testScheduleLicenses},
 		{"invoices grant what they buy", testGrants},
 		{"cancel", testCancel},
 		{"convert trial", testConvertTrial},
@@ -732,6 +733,93 @@ func testSetLicenses(t *testing.T, f *fixture) {
 	}
 	if s := f.sub(t, orgA, "sub1"); s.Total != 3 || s.Free() != 0 {
 		t.Errorf("after 7 → 3: total %d, free %d; want 3, 0", s.Total, s.Free())
+	}
+}
+
+// testScheduleLicenses: fewer licenses take effect at the renewal; until
+// then the paid total stays, at most the scheduled number can be assigned,
+// and more licenses or the same total withdraw the reduction.
+func testScheduleLicenses(t *testing.T, f *fixture) {
+	sub := purchase(orgA, "sub1", 5)
+	f.create(t, sub, nil)
+	f.assign(t, orgA, "sub1", "U1", "U2")
+	f.create(t, trial(orgA, "tr1", excel, 5), nil)
+
+	before := f.snapshot(t)
+	for _, tt := range []struct {
+		name                  string
+		sub                   string
+		next, total, expected int
+		want                  error
+	}{
+		{"below assigned", "sub1", 1, 5, 0, store.ErrBelowAssigned},
+		{"not fewer", "sub1", 5, 5, 0, store.ErrInvalid},
+		{"more", "sub1", 6, 5, 0, store.ErrInvalid},
+		{"stale total", "sub1", 3, 4, 0, store.ErrStale},
+		{"stale next", "sub1", 3, 5, 4, store.ErrStale},
+		{"negative", "sub1", -1, 5, 0, store.ErrInvalid},
+		{"on a trial", "tr1", 3, 5, 0, store.ErrNotTrial},
+		{"unknown subscription", "nosuchsub", 3, 5, 0, store.ErrNotFound},
+	} {
+		_, err := f.s.ScheduleLicenses(f.ctx, f.idem(), orgA, buyer, tt.sub, tt.next, tt.total, tt.expected)
+		wantErr(t, tt.name, err, tt.want)
+	}
+	_, err := f.s.ScheduleLicenses(f.ctx, f.idem(), orgA, "U9", "sub1", 3, 5, 0)
+	wantErr(t, "by another", err, store.ErrPermission)
+	f.unchanged(t, before, "refused reductions")
+
+	once := f.idem()
+	for range 2 {
+		if r, err := f.s.ScheduleLicenses(f.ctx, once, orgA, buyer, "sub1", 3, 5, 0); err != nil || r.Value != "3" {
+			t.Fatalf("5 → 3 from the next period = %+v, %v", r, err)
+		}
+	}
+	s := f.sub(t, orgA, "sub1")
+	if s.Total != 5 || s.NextTotal != 3 || s.Free() != 1 || s.Renewing() != 3 {
+		t.Errorf("after scheduling 3: total %d, next %d, free %d, renewing %d; want 5, 3, 1, 3", s.Total, s.NextTotal, s.Free(), s.Renewing())
+	}
+	if a := f.audit(t, orgA)[0]; a.Action != "licenses-next" || a.Before != "0" || a.After != "3" || a.Actor != buyer {
+		t.Errorf("audit of the reduction = %+v", a)
+	}
+	// The scheduled total caps assignments now.
+	_, err = f.s.AssignLicenses(f.ctx, f.idem(), orgA, buyer, "sub1", members("U3", "U4"))
+	wantErr(t, "assign beyond the scheduled total", err, store.ErrNoFreeLicenses)
+	f.assign(t, orgA, "sub1", "U3")
+
+	// Renewal bills and applies the new total; a renewal that read the
+	// old one is stale.
+	renewal := store.Job{Kind: store.JobRenewal, Org: orgA, SubID: "sub1", Due: sub.RenewsAt}
+	next := sub.RenewsAt.AddDate(0, 1, 0)
+	before = f.snapshot(t)
+	_, err = f.s.Settle(f.ctx, renewal, next, invoice(sub, "inv-old", sub.RenewsAt, 5, "renewal"), nil)
+	wantErr(t, "renewal billing the old total", err, store.ErrStale)
+	f.unchanged(t, before, "stale renewal")
+	if got, err := f.s.Settle(f.ctx, renewal, next, invoice(sub, "inv-new", sub.RenewsAt, 3, "renewal"), nil); err != nil || got != "renew" {
+		t.Fatalf("renewal = %q, %v", got, err)
+	}
+	if s := f.sub(t, orgA, "sub1"); s.Total != 3 || s.NextTotal != 0 || s.Free() != 0 {
+		t.Errorf("after renewal: total %d, next %d, free %d; want 3, 0, 0", s.Total, s.NextTotal, s.Free())
+	}
+
+	// Withdrawn: by next = 0, and by more licenses bought.
+	f.create(t, purchase(orgA, "sub2", 4), nil)
+	if _, err := f.s.ScheduleLicenses(f.ctx, f.idem(), orgA, buyer, "sub2", 2, 4, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.ScheduleLicenses(f.ctx, f.idem(), orgA, buyer, "sub2", 0, 4, 2); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.sub(t, orgA, "sub2"); s.Total != 4 || s.NextTotal != 0 || s.Free() != 4 {
+		t.Errorf("after withdrawing: total %d, next %d, free %d; want 4, 0, 4", s.Total, s.NextTotal, s.Free())
+	}
+	if _, err := f.s.ScheduleLicenses(f.ctx, f.idem(), orgA, buyer, "sub2", 2, 4, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.SetLicenses(f.ctx, f.idem(), orgA, buyer, "sub2", 6, 4); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.sub(t, orgA, "sub2"); s.Total != 6 || s.NextTotal != 0 {
+		t.Errorf("after more licenses: total %d, next %d; want 6, 0", s.Total, s.NextTotal)
 	}
 }
 

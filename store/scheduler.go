@@ -76,7 +76,10 @@ func parseJob(m string) (Job, error) {
 // Settle applies a trial-end or renewal job to its subscription if it still
 // applies, and says what it did: "expire", "renew" or "" (nothing: the job
 // was stale, e.g. the trial was bought meanwhile). A renewal moves the end of
-// the period to next and records inv, the renewal's invoice; an expiry adds
+// the period to next, applies a reduction of licenses scheduled for it and
+// records inv, the renewal's invoice, which bills the new period's total
+// (its line's quantity; ErrStale when that total changed since it was
+// read); an expiry adds
 // note (nil: none) to the outbox.
 func (s *Store) Settle(ctx context.Context, j Job, next time.Time, inv *Invoice, note *Note) (string, error) {
 	const op = "settle"
@@ -99,6 +102,11 @@ func (s *Store) Settle(ctx context.Context, j Job, next time.Time, inv *Invoice,
 		user = "none"
 	}
 	args := append([]any{string(j.Kind), unix(j.Due), unix(next)}, ia...)
+	quantity := ""
+	if inv != nil && len(inv.Lines) > 0 {
+		quantity = strconv.Itoa(inv.Lines[0].Quantity)
+	}
+	args = append(args, quantity)
 	v, err := s.change(ctx, scriptSettle, j.Org, []*Note{note}, nil, []string{k.sub(j.SubID), k.audit(), k.invoice(invID), k.invoices(user)}, args...)
 	if err != nil {
 		return "", wrap(op, err)

@@ -232,6 +232,7 @@ var (
 	scriptCreate          = changeScript("create")
 	scriptConvert         = changeScript("convert")
 	scriptLicenses        = changeScript("licenses")
+	scriptLicensesNext    = changeScript("licenses_next")
 	scriptAssign          = changeScript("assign")
 	scriptUnassign        = changeScript("unassign")
 	scriptCancel          = changeScript("cancel")

@@ -41,7 +41,7 @@ func parseSub(h map[string]string, users map[string]string, count int) Subscript
 	s := Subscription{
 		ID: h["id"], Org: h["org"], ProductID: h["product"], ProductName: h["pname"],
 		Purchaser:   Member{ID: h["buyer"], Name: h["buyer_name"]},
-		SelfService: h["ss"] == "1", Status: Status(h["status"]), Total: atoi("total"),
+		SelfService: h["ss"] == "1", Status: Status(h["status"]), Total: atoi("total"), NextTotal: atoi("next"),
 		Period: Period(h["period"]), UnitPrice: price, Currency: h["cur"],
 		ProfileID: h["profile"], MethodID: h["method"],
 		PurchasedAt: ts("purchased"), RenewsAt: ts("renews"), TrialEnd: ts("trial_end"),
@@ -208,6 +208,31 @@ func (s *Store) SetLicenses(ctx context.Context, once Once, org, actor, subID st
 	v, err := s.change(ctx, scriptLicenses, org, []*Note{once.Note}, nil,
 		[]string{k.idem(once.Key), k.sub(subID), k.subUsers(subID), k.audit()},
 		s.ttl(), once.Reply, actor, strconv.Itoa(total), strconv.Itoa(expected))
+	return result(op, v, err)
+}
+
+// ScheduleLicenses sets the total of an active subscription's next period
+// to fewer licenses than it has now (next ≥ the number assigned), or with
+// next = 0 withdraws such a reduction. Nothing is charged or refunded:
+// Total licenses stay paid for until the period ends, and the renewal
+// applies the new total (Store.Settle); meanwhile at most next licenses can
+// be assigned. expectedTotal and expectedNext are what the caller saw;
+// ErrStale when either changed.
+func (s *Store) ScheduleLicenses(ctx context.Context, once Once, org, actor, subID string, next, expectedTotal, expectedNext int) (Result, error) {
+	const op = "schedule licenses"
+	if err := checkIdem(op, once.Key); err != nil {
+		return Result{}, err
+	}
+	if err := checkIDs(op, org, actor, subID); err != nil {
+		return Result{}, err
+	}
+	if next < 0 {
+		return Result{}, &Error{Op: op, Err: ErrInvalid}
+	}
+	k := orgKeys(org)
+	v, err := s.change(ctx, scriptLicensesNext, org, []*Note{once.Note}, nil,
+		[]string{k.idem(once.Key), k.sub(subID), k.subUsers(subID), k.audit()},
+		s.ttl(), once.Reply, actor, strconv.Itoa(next), strconv.Itoa(expectedTotal), strconv.Itoa(expectedNext))
 	return result(op, v, err)
 }
 

@@ -63,6 +63,10 @@ type Subscription struct {
 	SelfService bool
 	Status      Status
 	Total       int // licenses bought
+	// NextTotal is the total from the next period on when the purchaser
+	// reduced it (0: no change scheduled). Until then Total licenses are
+	// paid for, but at most NextTotal can be assigned.
+	NextTotal int
 	// Assigned are the people holding licenses, by name. A View lists at
 	// most MaxListed of them; AssignedCount is how many there are.
 	Assigned      []Member
@@ -81,7 +85,25 @@ type Subscription struct {
 }
 
 // Free is the number of licenses not assigned to anyone.
-func (s Subscription) Free() int { return s.Total - s.AssignedCount }
+// A reduction scheduled for the next period caps it.
+func (s Subscription) Free() int { return s.Usable() - s.AssignedCount }
+
+// Usable is how many licenses can be assigned now: the total, or fewer
+// when a reduction is scheduled for the next period.
+func (s Subscription) Usable() int {
+	if s.NextTotal > 0 && s.NextTotal < s.Total {
+		return s.NextTotal
+	}
+	return s.Total
+}
+
+// Renewing is the total of the next period.
+func (s Subscription) Renewing() int {
+	if s.NextTotal > 0 {
+		return s.NextTotal
+	}
+	return s.Total
+}
 
 // MaxListed is the most assigned people a View lists per subscription: as
 // many as a Discord select offers.

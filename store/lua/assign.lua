@@ -3,7 +3,7 @@
 -- ARGV: ttl, reply (what a repeat gets; '' for the result), actor, user1, name1, ..., userN, nameN
 local dup = redis.call('GET', KEYS[1])
 if dup then return {'dup', dup} end
-local s = redis.call('HMGET', KEYS[2], 'buyer', 'status', 'total', 'id')
+local s = redis.call('HMGET', KEYS[2], 'buyer', 'status', 'total', 'id', 'next')
 if not s[1] then return redis.error_reply('BB:NOTFOUND') end
 if s[1] ~= ARGV[3] then return redis.error_reply('BB:PERMISSION') end
 if s[2] ~= 'trial' and s[2] ~= 'active' then return redis.error_reply('BB:NOTLIVE') end
@@ -14,7 +14,10 @@ end
 if #taken > 0 then return redis.error_reply('BB:ASSIGNED ' .. table.concat(taken, ',')) end
 local n = (#ARGV - 3) / 2
 local before = redis.call('HLEN', KEYS[3])
-if tonumber(s[3]) - before < n then return redis.error_reply('BB:NOFREE') end
+-- A reduction scheduled for the next period caps the licenses in use now.
+local cap = tonumber(s[3])
+if s[5] and s[5] ~= '' and tonumber(s[5]) < cap then cap = tonumber(s[5]) end
+if cap - before < n then return redis.error_reply('BB:NOFREE') end
 local users = {}
 for i = 4, #ARGV, 2 do
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])

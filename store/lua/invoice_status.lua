@@ -29,6 +29,8 @@ if status then
       end
     elseif grant == 'licenses' and (status == 'active' or status == 'canceled') then
       redis.call('HINCRBY', KEYS[3], 'total', tonumber(ARGV[6]))
+      -- More licenses withdraw a reduction scheduled for the next period.
+      redis.call('HDEL', KEYS[3], 'next')
     end
   elseif (after == 'failed' or after == 'void') and grant == 'purchase' and status == 'pending' then
     redis.call('HSET', KEYS[3], 'status', 'declined')

@@ -11,6 +11,8 @@ if s[2] ~= 'active' then return redis.error_reply('BB:NOTLIVE') end
 if s[3] ~= ARGV[5] then return redis.error_reply('BB:STALE') end
 if tonumber(ARGV[4]) < redis.call('HLEN', KEYS[3]) then return redis.error_reply('BB:BELOW') end
 redis.call('HSET', KEYS[2], 'total', ARGV[4])
+-- The total now supersedes a reduction scheduled for the next period.
+redis.call('HDEL', KEYS[2], 'next')
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'action', 'licenses',
   'target', s[4], 'before', s[3], 'after', ARGV[4])
 emit()

@@ -3,8 +3,12 @@
 -- canceled one). Returns the action taken, or '' when the job was stale.
 -- An expiry emits the change's notification; a renewal tells nobody.
 -- KEYS: sub, audit, invoice, invoices
--- ARGV: kind, due, nextRenews, invoiceJSON, invoiceScore, invoiceID
-local s = redis.call('HMGET', KEYS[1], 'status', 'trial_end', 'renews', 'id')
+-- A renewal applies a reduction scheduled for the next period (the field
+-- 'next'); quantity is the total the renewal's invoice bills, and the
+-- renewal fails with BB:STALE when the subscription's total for the new
+-- period is another (changed since it was read).
+-- ARGV: kind, due, nextRenews, invoiceJSON, invoiceScore, invoiceID, quantity
+local s = redis.call('HMGET', KEYS[1], 'status', 'trial_end', 'renews', 'id', 'total', 'next')
 if not s[1] then return '' end
 local action = ''
 if ARGV[1] == 'trial-end' then
@@ -18,7 +22,11 @@ if action == 'expire' then
   redis.call('HSET', KEYS[1], 'status', 'expired')
   emit()
 elseif action == 'renew' then
-  redis.call('HSET', KEYS[1], 'renews', ARGV[3])
+  local total = s[5]
+  if s[6] and s[6] ~= '' then total = s[6] end
+  if ARGV[7] ~= '' and ARGV[7] ~= total then return redis.error_reply('BB:STALE') end
+  redis.call('HSET', KEYS[1], 'renews', ARGV[3], 'total', total)
+  redis.call('HDEL', KEYS[1], 'next')
   if ARGV[4] ~= '' then
     redis.call('SET', KEYS[3], ARGV[4])
     redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
