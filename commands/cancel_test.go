@@ -91,8 +91,8 @@ func TestCancel(t *testing.T) {
 		{"unknown reason de", alice.de(), cancelForm(id, "bogus", "", "yes"), "reason", "Wählen Sie einen Grund für die Kündigung aus."},
 		{"feedback 1001", alice, cancelForm(id, "other", strings.Repeat("x", 1001), "yes"), "feedback", "at most 1,000 characters"},
 		{"feedback 1001 umlauts de", alice.de(), cancelForm(id, "other", strings.Repeat("ä", 1001), "yes"), "feedback", "höchstens 1.000 Zeichen"},
-		{"not confirmed", alice, cancelForm(id, "other", "", ""), "confirm", "Tick the box to confirm."},
-		{"not confirmed de", alice.de(), cancelForm(id, "other", "", "no"), "confirm", "Setzen Sie das Häkchen"},
+		{"not confirmed", alice, cancelForm(id, "other", "", ""), "confirm", "Please confirm to continue."},
+		{"not confirmed de", alice.de(), cancelForm(id, "other", "", "no"), "confirm", "Bitte bestätigen Sie, um fortzufahren."},
 		{"not the purchaser", bob, cancelForm(id, "other", "", "yes"), "subscription", "Choose one of your subscriptions."},
 		{"other organization", zoe, cancelForm(id, "other", "", "yes"), "subscription", "Choose one of your subscriptions."},
 	} {

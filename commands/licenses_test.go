@@ -315,8 +315,8 @@ func TestUnassign(t *testing.T) {
 		{"nobody", alice, []string{"confirm", "yes"}, "users", "Choose at least one person."},
 		{"not assigned", alice, users([]string{"confirm", "yes"}, "U2", "U5"), "users", "Not assigned: Erin."},
 		{"not assigned de", alice.de(), users([]string{"confirm", "yes"}, "U5"), "users", "Nicht zugewiesen: Erin."},
-		{"not confirmed", alice, users(nil, "U2"), "confirm", "Tick the box to confirm."},
-		{"not confirmed de", alice.de(), users([]string{"confirm", "no"}, "U2"), "confirm", "Setzen Sie das Häkchen"},
+		{"not confirmed", alice, users(nil, "U2"), "confirm", "Please confirm to continue."},
+		{"not confirmed de", alice.de(), users([]string{"confirm", "no"}, "U2"), "confirm", "Bitte bestätigen Sie, um fortzufahren."},
 		{"not the purchaser", bob, users([]string{"confirm", "yes"}, "U2"), "subscription", "Only the purchaser"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

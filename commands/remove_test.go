@@ -58,7 +58,7 @@ func TestRemoveMethod(t *testing.T) {
 	}
 
 	before := e.snapshot()
-	wantFieldError(t, e.send(alice, removeForm(visaM.ID, "")), "confirm", "Tick the box to confirm.")
+	wantFieldError(t, e.send(alice, removeForm(visaM.ID, "")), "confirm", "Please confirm to continue.")
 	wantFieldError(t, e.send(alice, removeForm("nope", "yes")), "confirm", "That payment method does not exist (any more).")
 	e.wantUnchanged(before)
 

@@ -46,7 +46,7 @@ type Options struct {
 	Log *slog.Logger
 }
 
-// Run reads command lines from in until EOF, "quit" or "exit", and writes
+// Run reads command lines from in until EOF, "quit", "exit" or "beenden", and writes
 // the bot's answers to out. A line may start with "/billing" (or
 // "/abrechnung") or not; a number clicks a button of the latest answer.
 // It prints a prompt only when in is a terminal. It returns nil at the end
@@ -56,7 +56,13 @@ func Run(ctx context.Context, bot *commands.Bot, in io.Reader, out io.Writer, op
 	if bot == nil {
 		return errors.New("console: no bot")
 	}
-	s := newSession(ctx, bot, in, out, opts)
+	return newSession(ctx, bot, in, out, opts).start(ctx)
+}
+
+// start runs the session: the banner on a terminal, the scheduler when
+// asked for, and the command lines until the input ends.
+func (s *session) start(ctx context.Context) error {
+	opts := s.opts
 	defer s.in.stop()
 
 	// The scheduler stops when the input ends, after the jobs it is doing:
@@ -191,10 +197,13 @@ func (s *session) loop(ctx context.Context) error {
 			return err
 		}
 		line = strings.TrimSpace(line)
-		switch strings.ToLower(line) {
-		case "":
+		if line == "" {
 			continue
-		case "quit", "exit":
+		}
+		if quits(line) {
+			if s.tty {
+				s.out.print(words(s.bot, s.language()).stopped + "\n")
+			}
 			return nil
 		}
 		if n, ok := buttonNumber(line); ok && len(s.buttons) > 0 {
@@ -215,6 +224,17 @@ func (s *session) loop(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// quits reports whether a line ends the console: "quit", "exit" or
+// "beenden", in either language and any case. They are no commands of the
+// bot, in either language.
+func quits(line string) bool {
+	switch strings.ToLower(line) {
+	case "quit", "exit", "beenden":
+		return true
+	}
+	return false
 }
 
 // buttonNumber reads a line that is just a small number.
@@ -256,12 +276,15 @@ func (s *session) run(ctx context.Context, line string) error {
 }
 
 // show prints a response: its messages (whose buttons become clickable),
-// its notifications, and then walks its form.
+// its notifications, and then walks its form or asks its confirmation.
 func (s *session) show(ctx context.Context, resp commands.Response, err error) error {
 	if err != nil {
 		s.log.Error("console: handle", "org", s.opts.Org, "user", s.user.ID, "err", err)
 	}
 	s.setLanguage(resp.Lang)
+	if resp.Confirm != nil && len(resp.Messages) > 0 {
+		return s.confirm(ctx, resp)
+	}
 	if len(resp.Messages) > 0 {
 		var b strings.Builder
 		s.buttons = renderResponse(&b, resp.Messages)
@@ -273,6 +296,72 @@ func (s *session) show(ctx context.Context, resp commands.Response, err error) e
 		return s.walk(ctx, resp.Form)
 	}
 	return nil
+}
+
+// confirm shows the preview of a change (resp.Messages[0]: what it costs)
+// and asks y/n whether to make it, in the words of the platforms' Yes
+// button ("Pay €63.00?"); the Yes and No buttons themselves are not
+// listed, the question stands for them. Yes runs Confirm.Yes as a command
+// line and shows its answer; no (or a close word) closes the form, and
+// nothing is changed; anything else asks again. It returns io.EOF when the
+// input ends before an answer (nothing is changed then either).
+func (s *session) confirm(ctx context.Context, resp commands.Response) error {
+	w := words(s.bot, s.language())
+	c := resp.Confirm
+	msgs := append([]commands.Message(nil), resp.Messages...)
+	label := ""
+	var rest []commands.Button
+	for _, bt := range msgs[0].Buttons {
+		switch {
+		case bt.URL == "" && bt.Command == c.Yes:
+			if label == "" {
+				label = bt.Label
+			}
+		case bt.URL == "" && bt.Command == c.No:
+		default:
+			rest = append(rest, bt)
+		}
+	}
+	msgs[0].Buttons = rest
+	if label == "" {
+		label = s.bot.Text(s.language(), "FieldConfirm")
+	}
+	var b strings.Builder
+	s.buttons = renderResponse(&b, msgs)
+	b.WriteByte('\n')
+	s.out.print(b.String())
+	s.deliver(ctx)
+
+	prompt := label
+	if !strings.HasSuffix(prompt, "?") {
+		prompt += "?"
+	}
+	prompt += " (" + w.yesNo + "): "
+	for {
+		line, err := s.answer(ctx, prompt)
+		switch {
+		case errors.Is(err, errClosed):
+			s.out.print(w.abandoned + "\n\n")
+			return nil
+		case errors.Is(err, io.EOF):
+			s.out.print("\n" + w.abandoned + "\n")
+			return io.EOF
+		case err != nil:
+			return err
+		}
+		yes, ok := yesOrNo(line)
+		switch {
+		case ok && yes:
+			return s.run(ctx, c.Yes)
+		case ok:
+			s.out.print(w.abandoned + "\n\n")
+			return nil
+		case commands.HoldsCardNumber(line):
+			s.out.print("  ! " + s.bot.Text(s.language(), "ErrCardInChat") + "\n")
+		case line != "":
+			s.out.print("  ! " + fmt.Sprintf(w.notAChoice, line) + "\n")
+		}
+	}
 }
 
 // deliver prints what waits in the organization's outbox.

@@ -206,7 +206,7 @@ func TestBuyAssignProducts(t *testing.T) {
 	mustContain(t, out,
 		"Buy licenses\n------------\n",
 		"Product – Choose a number [Visio Plan 2]: \n",
-		"Licenses (1–10000) [5]: \n",
+		"Licenses (1–10,000) [5]: \n",
 		"Billing period – Choose a number [monthly]: 2\n",
 		"Visa •••• 4242",
 		"Payment in progress",
@@ -254,7 +254,7 @@ func TestFieldErrorAsksAgain(t *testing.T) {
 	if n := strings.Count(out, "Billing period – Choose a number"); n != 1 {
 		t.Errorf("billing period asked %d times, want 1\noutput:\n%s", n, out)
 	}
-	if n := strings.Count(out, "Licenses (1–10000) [5]: "); n != 2 {
+	if n := strings.Count(out, "Licenses (1–10,000) [5]: "); n != 2 {
 		t.Errorf("licenses asked %d times, want 2\noutput:\n%s", n, out)
 	}
 }
@@ -337,7 +337,7 @@ func TestNoPaymentMethodClosesForm(t *testing.T) {
 		"You have no payment method yet.",
 		"Choose a payment method.",
 		"This form cannot be completed as it is.",
-		"Form closed; nothing was submitted.",
+		"Form closed; nothing was changed.",
 		"You have no subscriptions yet.",
 	)
 }
@@ -345,8 +345,8 @@ func TestNoPaymentMethodClosesForm(t *testing.T) {
 func TestCancelAtPrompt(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
-	out := tb.run(t, "buy visio 2\n\ncancel\nproducts\n", Options{})
-	mustContain(t, out, "Form closed; nothing was submitted.", "You have no subscriptions yet.")
+	out := tb.run(t, "buy visio 2\n\nclose\nproducts\n", Options{})
+	mustContain(t, out, "Form closed; nothing was changed.", "You have no subscriptions yet.")
 	mustNotContain(t, out, "Purchase complete")
 }
 
@@ -354,13 +354,14 @@ func TestEOFInsideForm(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
 	out := tb.run(t, "buy visio 5\n\n", Options{}) // Run fails the test on an error
-	mustContain(t, out, "Licenses (1–10000) [5]: \nForm closed; nothing was submitted.\n")
+	mustContain(t, out, "Licenses (1–10,000) [5]: \nForm closed; nothing was changed.\n")
 	mustNotContain(t, out, "Purchase complete")
 	mustNotContain(t, tb.run(t, "products\n", Options{}), "Visio Plan 2")
 }
 
 // TestCancelSubscription walks a form with a select without default, a
-// paragraph and a confirmation.
+// paragraph and a confirmation: the reason the bot refuses is asked again,
+// the confirmation already given is kept.
 func TestCancelSubscription(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
@@ -370,20 +371,54 @@ func TestCancelSubscription(t *testing.T) {
 		"",              // subscription
 		"",              // reason: none chosen
 		"",              // feedback
-		"n",             // not confirmed
+		"y",             // confirmed
 		"too expensive", // reason again, by label
-		"y",             // confirm again
 		"products",
 	}, "\n") + "\n"
 	out := tb.run(t, script, Options{DueEvery: time.Hour})
 	mustContain(t, out,
-		"Yes, cancel this subscription (y/n) [n]: n\n",
-		"Tick the box to confirm.",
+		"Yes, cancel this subscription (y/n) [n]: y\n",
+		"Reason for cancellation\n  ! Choose a reason for the cancellation.\n",
 		"Subscription canceled",
 		"Microsoft 365 Copilot is canceled.",
 		"[admin notification] ",
 		"Status: canceled",
 	)
+	if n := strings.Count(out, "Yes, cancel this subscription (y/n)"); n != 1 {
+		t.Errorf("confirmation asked %d times, want 1\noutput:\n%s", n, out)
+	}
+}
+
+// TestConfirmNoClosesForm answers a form's confirmation with no: the
+// console asks y/n, so no closes the form and nothing is changed (there is
+// no box to tick, and none is spoken of).
+func TestConfirmNoClosesForm(t *testing.T) {
+	tests := []struct {
+		name, answers, locale string
+		want                  []string
+	}{
+		{"n", "n", "en", []string{"Yes, cancel this subscription (y/n) [n]: n\nForm closed; nothing was changed.\n"}},
+		{"no in capitals", "NO", "en", []string{"(y/n) [n]: NO\nForm closed; nothing was changed.\n"}},
+		{"Enter keeps no", "", "en", []string{"(y/n) [n]: \nForm closed; nothing was changed.\n"}},
+		{"German nein", "nein", "de", []string{"Ja, dieses Abonnement kündigen (j/n) [n]: nein\nFormular geschlossen; es wurde nichts geändert.\n"}},
+		{"German n", "n", "de", []string{"(j/n) [n]: n\nFormular geschlossen; es wurde nichts geändert.\n"}},
+		{"English no in German", "no", "de", []string{"(j/n) [n]: no\nFormular geschlossen"}},
+		{"anything else asks again", "vielleicht\nnein", "de",
+			[]string{"(j/n) [n]: vielleicht\n  ! „vielleicht“ ist keine der Möglichkeiten.\n", "(j/n) [n]: nein\nFormular geschlossen"}},
+		{"close word", "close", "en", []string{"(y/n) [n]: close\nForm closed; nothing was changed.\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb := newTestBot(t)
+			tb.seedCard(t, "demo", "alice", "Alice Adams")
+			tb.run(t, "buy copilot 1\n\n\n\n\n", Options{DueEvery: time.Hour})
+			// subscription, reason, feedback, then the confirmation
+			out := tb.run(t, "cancel copilot\n\n1\n\n"+tt.answers+"\nproducts\n", Options{Locale: tt.locale, DueEvery: time.Hour})
+			mustContain(t, out, tt.want...)
+			mustNotContain(t, out, "Tick", "Häkchen", "Subscription canceled", "Abonnement gekündigt", "[admin notification]")
+			mustContain(t, out, map[string]string{"en": "Status: active", "de": "Status: aktiv"}[tt.locale])
+		})
+	}
 }
 
 // TestSchedulerNotifications moves the clock past a trial's reminder and
@@ -500,5 +535,196 @@ func TestDemoPeople(t *testing.T) {
 	}
 	if m, _ := p.Member(context.Background(), "mallory"); !m.Gone {
 		t.Errorf("mallory is not deactivated")
+	}
+}
+
+// TestCloseWords closes forms with "close" or "abbrechen", in either
+// language; "cancel" is a command (the cancel form), so inside a form it is
+// an answer like any other, and the form's banner names the close word.
+func TestCloseWords(t *testing.T) {
+	tests := []struct {
+		name, locale, answers string
+		want                  []string
+	}{
+		{"close", "en", "close", []string{
+			"Press Enter to keep the value in [brackets]; type “close” to close the form.\n",
+			"Product – Choose a number [Visio Plan 2]: close\nForm closed; nothing was changed.\n"}},
+		{"close in capitals", "en", "CLOSE", []string{"[Visio Plan 2]: CLOSE\nForm closed; nothing was changed.\n"}},
+		{"abbrechen in English", "en", "abbrechen", []string{"[Visio Plan 2]: abbrechen\nForm closed; nothing was changed.\n"}},
+		{"cancel is no close word", "en", "cancel\nclose", []string{
+			"[Visio Plan 2]: cancel\n  ! “cancel” is not one of the choices.\n",
+			"[Visio Plan 2]: close\nForm closed; nothing was changed.\n"}},
+		{"abbrechen", "de", "abbrechen", []string{
+			"Mit Enter übernehmen Sie den Wert in [Klammern]; mit „abbrechen“ schließen Sie das Formular.\n",
+			"Produkt – Nummer wählen [Visio Plan 2]: abbrechen\nFormular geschlossen; es wurde nichts geändert.\n"}},
+		{"close in German", "de", "close", []string{"[Visio Plan 2]: close\nFormular geschlossen; es wurde nichts geändert.\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb := newTestBot(t)
+			tb.seedCard(t, "demo", "alice", "Alice Adams")
+			out := tb.run(t, "buy visio 2\n"+tt.answers+"\nproducts\n", Options{Locale: tt.locale, DueEvery: time.Hour})
+			mustContain(t, out, tt.want...)
+			mustContain(t, out, map[string]string{"en": "You have no subscriptions yet.", "de": "Sie haben noch keine Abonnements."}[tt.locale])
+			mustNotContain(t, out, "cancel” to close", "„cancel“")
+		})
+	}
+}
+
+// TestQuitWords ends the console with quit, exit or beenden, in any case
+// and either language; on a terminal with a goodbye in the user's
+// language, after a banner that names the word.
+func TestQuitWords(t *testing.T) {
+	tb := newTestBot(t)
+	for _, word := range []string{"quit", "exit", "beenden", "Beenden", "QUIT"} {
+		t.Run(word, func(t *testing.T) {
+			out := tb.run(t, "support\n"+word+"\nhelp\n", Options{Locale: "de"})
+			mustContain(t, out, "Support")
+			mustNotContain(t, out, "Was billingbot kann", "Ich kenne den Befehl")
+		})
+	}
+	tests := []struct {
+		locale, script string
+		want           []string
+	}{
+		{"de", "beenden\n", []string{
+			"billingbot-Konsole: Organisation \"demo\", Benutzer alice (Alice Adams)\n",
+			"die Nummer einer Schaltfläche, um sie zu klicken, oder beenden.\n",
+			"> Auf Wiedersehen.\n"}},
+		{"de", "", []string{"> \nAuf Wiedersehen.\n"}},
+		{"en", "quit\n", []string{"a button's number to click it, or quit.\n", "> Goodbye.\n"}},
+	}
+	for _, tt := range tests {
+		t.Run("terminal "+tt.locale+" "+strings.TrimSpace(tt.script), func(t *testing.T) {
+			var out strings.Builder
+			s := newSession(context.Background(), tb.bot, strings.NewReader(tt.script), &out,
+				Options{Org: "demo", User: "alice", Locale: tt.locale, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			s.tty = true // as on a terminal
+			if err := s.start(context.Background()); err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			mustContain(t, out.String(), tt.want...)
+			mustNotContain(t, out.String(), "Tschüss", "oder quit")
+		})
+	}
+}
+
+// TestNumberLimits shows a number input's limits in the user's number
+// format.
+func TestNumberLimits(t *testing.T) {
+	tb := newTestBot(t)
+	tb.seedCard(t, "demo", "alice", "Alice Adams")
+	out := tb.run(t, "buy visio 5\n\nclose\n", Options{})
+	mustContain(t, out, "Licenses (1–10,000) [5]: ")
+	out = tb.run(t, "kaufen visio 5\n\nabbrechen\n", Options{Locale: "de"})
+	mustContain(t, out, "Lizenzen (1–10.000) [5]: ")
+	mustNotContain(t, out, "10000")
+}
+
+// TestInformationBeforeQuestions shows every form's information (what a
+// purchase costs, how many licenses are free, what a cancellation keeps,
+// what a subscription has now) before its first question.
+func TestInformationBeforeQuestions(t *testing.T) {
+	tb := newTestBot(t)
+	tb.seedCard(t, "demo", "alice", "Alice Adams")
+	tb.run(t, "buy visio 5\n\n\n\n\nassign visio\n\nalice\n", Options{DueEvery: time.Hour})
+	tests := []struct {
+		name, script string
+		info         []string // the information, in order
+		question     string   // the first question
+	}{
+		{"buy", "buy visio 3\nclose\n", []string{"Purchase price: "}, "Product\n"},
+		{"assign", "assign visio\nclose\n", []string{"Free licenses: "}, "Subscription\n"},
+		{"licenses", "licenses visio\nclose\n", []string{"Now: "}, "Subscription\n"},
+		{"cancel", "cancel visio\nclose\n", []string{"What you keep: "}, "Subscription\n"},
+		{"unassign", "unassign visio\nclose\n", nil, "Subscription\n"},
+		{"buy without a payment method", "buy visio 3\nclose\n", []string{"Payment method: ", "Purchase price: "}, "Product\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := Options{}
+			if tt.name == "buy without a payment method" {
+				opts.User, opts.Name = "bob", "Bob Brown"
+			}
+			out := tb.run(t, tt.script, opts)
+			q := strings.Index(out, tt.question)
+			help := strings.Index(out, "Press Enter to keep")
+			if q < 0 || help < 0 || help > q {
+				t.Fatalf("no help before the first question %q\noutput:\n%s", tt.question, out)
+			}
+			at := 0
+			for _, info := range tt.info {
+				i := strings.Index(out[at:], info)
+				if i < 0 || at+i > help {
+					t.Errorf("%q not before the first question, after what comes before it\noutput:\n%s", info, out)
+					continue
+				}
+				at += i
+			}
+			if n := strings.Count(out, "Press Enter to keep"); n != 1 {
+				t.Errorf("form help %d times, want 1\noutput:\n%s", n, out)
+			}
+		})
+	}
+}
+
+// TestConfirmChange shows a change's preview and asks y/n in the words of
+// its Yes button: yes runs Confirm.Yes through the bot and shows its
+// answer, no closes the form, anything else asks again.
+func TestConfirmChange(t *testing.T) {
+	tb := newTestBot(t)
+	preview := func(lang, pay string) commands.Response {
+		return commands.Response{Lang: lang, Confirm: &commands.Confirm{Yes: "products", No: "buy visio 5"},
+			Messages: []commands.Message{{Title: "Preview", Text: "5 licenses of Visio Plan 2: " + pay,
+				Buttons: []commands.Button{
+					{Label: "Pay " + pay, Command: "products", Style: commands.StylePrimary},
+					{Label: "Back", Command: "buy visio 5"},
+					{Label: "Terms", URL: "https://example.com/terms"},
+				}}}}
+	}
+	tests := []struct {
+		name, lang, input string
+		want, unwanted    []string
+		eof               bool
+	}{
+		{"yes", "en", "y\n", []string{
+			"Preview\n=======\n5 licenses of Visio Plan 2: €63.00\n\n[1] Terms → https://example.com/terms\n\n",
+			"Pay €63.00? (y/n): y\n",
+			"You have no subscriptions yet."}, []string{"Back", "[2]", "Form closed"}, false},
+		{"yes in words", "en", "Yes\n", []string{"You have no subscriptions yet."}, nil, false},
+		{"German ja", "de", "JA\n", []string{"63,00 € bezahlen? (j/n): JA\n", "Sie haben noch keine Abonnements."}, nil, false},
+		{"German j", "de", "j\n", []string{"Sie haben noch keine Abonnements."}, nil, false},
+		{"no", "en", "n\n", []string{"Pay €63.00? (y/n): n\nForm closed; nothing was changed.\n"}, []string{"You have no"}, false},
+		{"nein", "de", "nein\n", []string{"(j/n): nein\nFormular geschlossen; es wurde nichts geändert.\n"}, []string{"Sie haben noch"}, false},
+		{"no in English to German", "de", "No\n", []string{"Formular geschlossen"}, []string{"Sie haben noch"}, false},
+		{"close word", "de", "abbrechen\n", []string{"Formular geschlossen"}, []string{"Sie haben noch"}, false},
+		{"anything else asks again", "en", "maybe\n\ny\n", []string{
+			"Pay €63.00? (y/n): maybe\n  ! “maybe” is not one of the choices.\nPay €63.00? (y/n): \nPay €63.00? (y/n): y\n",
+			"You have no subscriptions yet."}, nil, false},
+		{"a card number is not repeated", "en", "4242 4242 4242 4242\nn\n", []string{"  ! Never enter a card number in chat."},
+			[]string{"“4242"}, false},
+		{"input ends", "en", "", []string{"Pay €63.00? (y/n): \nForm closed; nothing was changed.\n"}, []string{"You have no"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			s := newSession(context.Background(), tb.bot, strings.NewReader(tt.input), &out,
+				Options{Org: "demo", User: "alice", Locale: tt.lang, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			defer s.in.stop()
+			pay := "€63.00"
+			if tt.lang == "de" {
+				pay = "63,00 €"
+			}
+			resp := preview(tt.lang, pay)
+			if tt.lang == "de" {
+				resp.Messages[0].Buttons[0].Label = pay + " bezahlen"
+			}
+			err := s.show(context.Background(), resp, nil)
+			if tt.eof != errors.Is(err, io.EOF) || (!tt.eof && err != nil) {
+				t.Fatalf("show = %v, want EOF %v", err, tt.eof)
+			}
+			mustContain(t, out.String(), tt.want...)
+			mustNotContain(t, out.String(), tt.unwanted...)
+		})
 	}
 }

@@ -10,12 +10,29 @@ import (
 	"strings"
 
 	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/commands/format"
 )
 
-// errCanceled is what ask returns when the user types "cancel".
-var errCanceled = errors.New("form canceled")
+// errClosed is what ask returns when the user closes the form: with a
+// close word, or by answering no to a confirmation.
+var errClosed = errors.New("form closed")
 
-// walk fills in a form prompt by prompt and submits it. When the bot
+// closes reports whether an answer closes the form: "close" or (German)
+// "abbrechen", in either language and any case. No command is named so,
+// while "cancel" is one: typed outside a form it opens the cancel form, so
+// inside one it is an answer like any other.
+func closes(answer string) bool {
+	switch strings.ToLower(answer) {
+	case "close", "abbrechen":
+		return true
+	}
+	return false
+}
+
+// walk fills in a form prompt by prompt and submits it. The form's
+// information (its read-only inputs: what a subscription has, what a
+// purchase costs) comes first, before any question, so that the questions
+// are answered knowing it. When the bot
 // answers with field errors it shows them under their fields, asks again
 // for those fields only (keeping the other answers) and resubmits, with
 // the same idempotency key: a retried submission cannot apply twice. It
@@ -26,23 +43,24 @@ func (s *session) walk(ctx context.Context, f *commands.Form) error {
 	key := newKey()
 	var head strings.Builder
 	renderTitle(&head, f.Title, "-")
+	for _, in := range f.Inputs {
+		if in.Kind == commands.KindInfo {
+			head.WriteString(infoText(in))
+		}
+	}
 	head.WriteString(w.formHelp + "\n")
 	s.out.print(head.String())
 
 	values := make(map[string][]string, len(f.Inputs))
 	pending := f.Inputs
-	first := true
 	for {
 		for _, in := range pending {
 			if in.Kind == commands.KindInfo {
-				if first {
-					s.out.print(infoText(in))
-				}
 				continue
 			}
 			v, err := s.ask(ctx, in, w)
 			switch {
-			case errors.Is(err, errCanceled):
+			case errors.Is(err, errClosed):
 				s.out.print(w.abandoned + "\n\n")
 				return nil
 			case errors.Is(err, io.EOF):
@@ -53,7 +71,6 @@ func (s *session) walk(ctx context.Context, f *commands.Form) error {
 			}
 			values[in.ID] = v
 		}
-		first = false
 
 		sub := &commands.Submission{FormID: f.ID, Context: f.Context, Values: make(map[string][]string, len(values))}
 		for id, v := range values {
@@ -145,7 +162,8 @@ func (s *session) ask(ctx context.Context, in commands.Input, w chrome) ([]strin
 		label += " (" + w.yesNo + ")"
 	case commands.KindNumber:
 		if in.Max > 0 {
-			label += fmt.Sprintf(" (%d–%d)", in.Min, in.Max)
+			lang := s.language()
+			label += " (" + format.Number(lang, int64(in.Min)) + "–" + format.Number(lang, int64(in.Max)) + ")"
 		}
 	}
 	if in.Hint != "" {
@@ -163,6 +181,17 @@ func (s *session) ask(ctx context.Context, in commands.Input, w chrome) ([]strin
 		if err != nil {
 			return nil, err
 		}
+		if in.Kind == commands.KindConfirm {
+			// No (or Enter on an unticked one) closes the form: the
+			// console asks y/n, there is no box to tick later.
+			yes, ok := yesOrNo(line)
+			if line == "" {
+				yes, ok = confirmed(in), true
+			}
+			if ok && !yes {
+				return nil, errClosed
+			}
+		}
 		v, problem := s.parse(ctx, in, line, w)
 		if problem == "" {
 			return v, nil
@@ -178,7 +207,7 @@ func (s *session) ask(ctx context.Context, in commands.Input, w chrome) ([]strin
 
 // answer prints a prompt and reads the answer, echoing it when the input
 // is not a terminal (which echoes it itself), so that a transcript reads
-// like a session. "cancel" closes the form.
+// like a session. A close word closes the form (errClosed).
 func (s *session) answer(ctx context.Context, prompt string) (string, error) {
 	s.out.print(prompt)
 	line, err := s.in.next(ctx)
@@ -189,9 +218,8 @@ func (s *session) answer(ctx context.Context, prompt string) (string, error) {
 		s.out.print(line + "\n")
 	}
 	line = strings.TrimSpace(line)
-	switch strings.ToLower(line) {
-	case "cancel", "abbrechen":
-		return "", errCanceled
+	if closes(line) {
+		return "", errClosed
 	}
 	return line, nil
 }
@@ -257,9 +285,6 @@ func no(w chrome) string  { return w.yesNo[len(w.yesNo)-1:] }
 // value. It returns what is wrong when the answer cannot be read.
 func (s *session) parse(ctx context.Context, in commands.Input, line string, w chrome) ([]string, string) {
 	if line == "" {
-		if in.Kind == commands.KindConfirm && !confirmed(in) {
-			return nil, ""
-		}
 		return append([]string(nil), in.Value...), ""
 	}
 	switch in.Kind {
@@ -286,15 +311,24 @@ func (s *session) parse(ctx context.Context, in commands.Input, line string, w c
 		})
 		return append(vals, bad...), ""
 	case commands.KindConfirm:
-		switch strings.ToLower(line) {
-		case "y", "yes", "j", "ja":
+		if yes, ok := yesOrNo(line); ok && yes {
 			return []string{confirmValue(in)}, ""
-		case "n", "no", "nein":
-			return nil, ""
 		}
 		return nil, fmt.Sprintf(w.notAChoice, line)
 	}
 	return []string{line}, ""
+}
+
+// yesOrNo reads the answer to a y/n question in either language: y, yes,
+// j, ja or n, no, nein, in any case. ok is false for anything else.
+func yesOrNo(answer string) (yes, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes", "j", "ja":
+		return true, true
+	case "n", "no", "nein":
+		return false, true
+	}
+	return false, false
 }
 
 // matchOption finds the option a word means: its number in the list (from

@@ -598,3 +598,35 @@ func TestChatURL(t *testing.T) {
 		})
 	}
 }
+
+// TestConfirmSaidAsAsked: a cancel modal sent without its confirmation is
+// refused in the words of the way Discord asks, a list with the one choice
+// that confirms, never a box to tick; nothing is canceled.
+func TestConfirmSaidAsAsked(t *testing.T) {
+	e := newEnv(t)
+	e.card(alice)
+	sub := e.buyVisio()
+	for _, tt := range []struct {
+		who  who
+		want string
+	}{
+		{aliceEN, "**Confirm**: Choose “Yes, cancel this subscription” in the list to confirm."},
+		{aliceDE, "**Bestätigen**: Wählen Sie in der Liste „Ja, dieses Abonnement kündigen“ aus, um zu bestätigen."},
+	} {
+		t.Run(tt.who.locale, func(t *testing.T) {
+			_, data := answer(t, e.post(e.interaction(tt.who, itCommand, command("cancel", opt("subscription", optString, sub)), "")))
+			_, data = answer(t, e.post(e.interaction(tt.who, itModalSubmit, submission(data["custom_id"].(string),
+				map[string][]string{"subscription": {sub}, "reason": {"too_expensive"}}), "")))
+			c, _ := data["content"].(string)
+			if !strings.Contains(c, tt.want) {
+				t.Errorf("refusal %q, want it to contain %q", c, tt.want)
+			}
+			if strings.Contains(c, "Tick") || strings.Contains(c, "Häkchen") {
+				t.Errorf("refusal %q speaks of a box", c)
+			}
+			if s, _ := e.st.Subscription(t.Context(), testOrg, sub); s.Status != store.StatusActive {
+				t.Errorf("subscription %s after the refusal, want active", s.Status)
+			}
+		})
+	}
+}

@@ -393,9 +393,15 @@ func (a *Adapter) fieldErrors(ctx context.Context, req commands.Request, sent *c
 	errs map[string]string) *outMessage {
 	var lines []string
 	named := map[string]bool{}
+	neutral := a.bot.Text(lang, "ErrConfirm")
 	if sent != nil {
 		for _, in := range sent.Inputs {
 			if msg, ok := errs[in.ID]; ok {
+				if in.Kind == commands.KindConfirm && msg == neutral {
+					// Said the way the modal asks: a list with the one
+					// choice that confirms (renderInput).
+					msg = a.bot.Text(lang, "DiscordErrConfirm", "Choice", confirmChoice(in))
+				}
 				lines = append(lines, "**"+strings.TrimSpace(in.Label)+"**: "+msg)
 				named[in.ID] = true
 			}

@@ -256,7 +256,7 @@ func renderInput(in commands.Input) any {
 		s := selectMenu{Type: ctStringSelect, CustomID: in.ID, MinValues: 0, MaxValues: 1,
 			Options: selectOptions(in.Options, in.Value)}
 		if len(s.Options) == 0 {
-			s.Options = []selectOption{{Label: nonBlank(truncate(in.Label, maxOptionText)), Value: "yes"}}
+			s.Options = []selectOption{{Label: confirmChoice(in), Value: "yes"}}
 		}
 		l.Component = s
 	default: // KindSelect, KindMultiSelect, and kinds to come
@@ -277,6 +277,16 @@ func renderInput(in commands.Input) any {
 		l.Component = s
 	}
 	return l
+}
+
+// confirmChoice is the label of the choice that confirms a confirm input,
+// as its list shows it.
+func confirmChoice(in commands.Input) string {
+	label := in.Label
+	if len(in.Options) > 0 && in.Options[0].Label != "" {
+		label = in.Options[0].Label
+	}
+	return nonBlank(truncate(label, maxOptionText))
 }
 
 // numberRange is a number input's placeholder: "min–max".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -174,7 +175,7 @@ func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 		req := a.request(ctx, o)
 		req.Form = sub
 		req.IdempotencyKey = p.View.ID
-		return a.handle(ctx, req)
+		return a.confirmWords(a.handle(ctx, req))
 	}
 	resp, inTime, later := a.within(ctx, o, run)
 	if !inTime {
@@ -217,6 +218,26 @@ func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 	msgs := resp.Messages
 	a.background(ctx, func(ctx context.Context) { a.post(ctx, o, msgs) })
 	return reply{body: slackapi.NewClearViewSubmissionResponse()}
+}
+
+// confirmWords says the core's refusal of an unconfirmed form (ErrConfirm,
+// which names no way of confirming) the way a modal asks: a modal's
+// confirmation is a checkbox to tick.
+func (a *Adapter) confirmWords(resp commands.Response) commands.Response {
+	neutral := a.bot.Text(resp.Lang, "ErrConfirm")
+	var errs map[string]string
+	for id, msg := range resp.FieldErrors {
+		if msg == neutral {
+			if errs == nil {
+				errs = maps.Clone(resp.FieldErrors)
+			}
+			errs[id] = a.bot.Text(resp.Lang, "SlackErrConfirm")
+		}
+	}
+	if errs != nil {
+		resp.FieldErrors = errs
+	}
+	return resp
 }
 
 // fieldErrors keys the core's field errors by the modal's input blocks:

@@ -16,6 +16,7 @@ import (
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
 	"github.com/billingbot/billingbot/commands/payment"
+	"github.com/billingbot/billingbot/store"
 )
 
 // TestVerifierSlackExample checks the verifier against the example in
@@ -800,6 +801,33 @@ func TestPayLinkChat(t *testing.T) {
 			}
 			if l.OrgName != tt.wantName || l.ChatURL != tt.wantURL {
 				t.Errorf("link's OrgName %q, ChatURL %q; want %q, %q", l.OrgName, l.ChatURL, tt.wantName, tt.wantURL)
+			}
+		})
+	}
+}
+
+// TestConfirmSaidAsAsked: a cancel modal sent without its box ticked is
+// refused on the box, in the words of Slack's checkbox, in the user's
+// language; nothing is canceled.
+func TestConfirmSaidAsAsked(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct{ user, want string }{
+		{"U1", "Tick the box to confirm."},
+		{"U3", "Setzen Sie das Häkchen, um zu bestätigen."}, // Dora, German
+	} {
+		t.Run(tt.user, func(t *testing.T) {
+			e.addCard(tt.user)
+			sub := e.buyVisio(tt.user)
+			e.command(tt.user, "cancel "+sub, "trig-cancel-"+tt.user)
+			view, _ := openedView(e.slack.waitFor("views.open"))
+			w := e.interact(e.submission(tt.user, "V-CANCEL-"+tt.user, view, map[string]any{"subscription": sel(sub),
+				"reason": sel("too_expensive")}))
+			if errs := viewErrors(t, w.Body.Bytes()); errs["confirm"] != tt.want {
+				t.Errorf("errors %v, want %q on confirm", errs, tt.want)
+			}
+			e.a.wg.Wait()
+			if s, _ := e.st.Subscription(context.Background(), testOrg, sub); s.Status != store.StatusActive {
+				t.Errorf("subscription %s after the refusal, want active", s.Status)
 			}
 		})
 	}
