@@ -35,7 +35,7 @@ func TestCardNumberNowhere(t *testing.T) {
 				"buy 4242 4242 4242 4242",
 				"frobnicate " + cardDigits,
 				"admin channel 4242-4242-4242-4242",
-				"buy copilot 1", "", "", "", "",
+				"buy copilot 1", "", "", "", "", "y",
 				"cancel copilot",
 				"",                                       // subscription
 				"4242 4242 4242 4242",                    // reason: not a choice

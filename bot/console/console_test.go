@@ -16,6 +16,7 @@ import (
 
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/catalog"
+	"github.com/billingbot/billingbot/commands/format"
 	"github.com/billingbot/billingbot/commands/payment"
 	"github.com/billingbot/billingbot/store"
 )
@@ -197,6 +198,7 @@ func TestBuyAssignProducts(t *testing.T) {
 		"",  // licenses: keep 5
 		"2", // period: annual
 		"",  // payment method: keep the card
+		"y", // pay
 		"assign",
 		"",           // subscription: keep the only one
 		"alice, bob", // people
@@ -242,6 +244,7 @@ func TestFieldErrorAsksAgain(t *testing.T) {
 		"2", // period: annual, to be kept
 		"",  // payment method
 		"3", // licenses again
+		"y", // pay
 		"products",
 	}, "\n") + "\n"
 	out := tb.run(t, script, Options{DueEvery: time.Hour})
@@ -262,7 +265,7 @@ func TestFieldErrorAsksAgain(t *testing.T) {
 func TestFieldErrorGerman(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
-	out := tb.run(t, "kaufen visio 3\n\n0\n\n\n2\n", Options{Locale: "de", DueEvery: time.Hour})
+	out := tb.run(t, "kaufen visio 3\n\n0\n\n\n2\nj\n", Options{Locale: "de", DueEvery: time.Hour})
 	mustContain(t, out,
 		"Lizenzen kaufen\n---------------\n",
 		"Produkt – Nummer wählen [Visio Plan 2]: ",
@@ -279,7 +282,7 @@ func TestUsersAreCheckedByTheBot(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
 	script := strings.Join([]string{
-		"buy visio 3", "", "", "", "",
+		"buy visio 3", "", "", "", "", "y",
 		"assign visio",
 		"",                                 // subscription
 		"mallory, buildbot, Zed Zulu",      // none can hold a license
@@ -301,7 +304,7 @@ func TestButtonByNumber(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
 	script := strings.Join([]string{
-		"buy visio 2", "", "", "", "",
+		"buy visio 2", "", "", "", "", "y",
 		"products",
 		"1",     // [1] Assign licenses
 		"",      // subscription
@@ -366,7 +369,7 @@ func TestCancelSubscription(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
 	script := strings.Join([]string{
-		"buy copilot 1", "", "", "", "",
+		"buy copilot 1", "", "", "", "", "y",
 		"cancel copilot",
 		"",              // subscription
 		"",              // reason: none chosen
@@ -411,7 +414,7 @@ func TestConfirmNoClosesForm(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tb := newTestBot(t)
 			tb.seedCard(t, "demo", "alice", "Alice Adams")
-			tb.run(t, "buy copilot 1\n\n\n\n\n", Options{DueEvery: time.Hour})
+			tb.run(t, "buy copilot 1\n\n\n\n\ny\n", Options{DueEvery: time.Hour})
 			// subscription, reason, feedback, then the confirmation
 			out := tb.run(t, "cancel copilot\n\n1\n\n"+tt.answers+"\nproducts\n", Options{Locale: tt.locale, DueEvery: time.Hour})
 			mustContain(t, out, tt.want...)
@@ -627,7 +630,7 @@ func TestNumberLimits(t *testing.T) {
 func TestInformationBeforeQuestions(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
-	tb.run(t, "buy visio 5\n\n\n\n\nassign visio\n\nalice\n", Options{DueEvery: time.Hour})
+	tb.run(t, "buy visio 5\n\n\n\n\ny\nassign visio\n\nalice\n", Options{DueEvery: time.Hour})
 	tests := []struct {
 		name, script string
 		info         []string // the information, in order
@@ -727,4 +730,57 @@ func TestConfirmChange(t *testing.T) {
 			mustNotContain(t, out.String(), tt.unwanted...)
 		})
 	}
+}
+
+// TestBuyConfirmed buys through the console as the core now asks it to:
+// the buy form (another product than the command named, annual), then the
+// exact preview with a y/n question in the words of its Pay button; y
+// pays, and what the preview said is what the invoice charged.
+func TestBuyConfirmed(t *testing.T) {
+	tb := newTestBot(t)
+	tb.seedCard(t, "demo", "alice", "Alice Adams")
+	p, ok := catalog.Demo().Get("project-plan-1")
+	if !ok {
+		t.Fatal("the demo catalog lacks Project Plan 1")
+	}
+	want := format.Money("en", p.Price(12)*5, p.Currency) // 5 licenses, a year
+	script := strings.Join([]string{
+		"buy visio 5",
+		"2", // product: Project Plan 1
+		"",  // licenses: keep 5
+		"2", // period: annual
+		"",  // payment method: keep the card
+		"y",
+		"invoices",
+		"products",
+	}, "\n") + "\n"
+	out := tb.run(t, script, Options{DueEvery: time.Hour})
+	m := regexp.MustCompile(`(?m)^Pay (\S+)\? \(y/n\): y$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no y/n question in the words of the Pay button\noutput:\n%s", out)
+	}
+	if m[1] != want {
+		t.Errorf("the question asks to pay %s, want %s", m[1], want)
+	}
+	preview := out[strings.Index(out, "Please confirm\n"):strings.Index(out, m[0])]
+	mustContain(t, preview, "5 licenses of Project Plan 1", "Today: "+want, "Test mode — no real money.")
+	mustNotContain(t, preview, "Back", "confirm ", "[1]", "[2]")
+	if !regexp.MustCompile(`Project Plan 1 × 5 licenses\s+` + regexp.QuoteMeta(want) + `\s+paid`).MatchString(out) {
+		t.Errorf("no paid invoice of %s for 5 licenses of Project Plan 1\noutput:\n%s", want, out)
+	}
+	mustContain(t, out, "Purchase price: "+want+" annual", "[admin notification] New self-service purchase")
+	mustNotContain(t, out, "Visio Plan 2 ×", "I don't know the command")
+}
+
+// TestBuyNotConfirmed answers the preview with no (in German, nein):
+// nothing is bought, charged or told to the admins.
+func TestBuyNotConfirmed(t *testing.T) {
+	tb := newTestBot(t)
+	tb.seedCard(t, "demo", "alice", "Alice Adams")
+	out := tb.run(t, "kaufen visio 5\n\n\n\n\nnein\nprodukte\nrechnungen\n", Options{Locale: "de", DueEvery: time.Hour})
+	mustContain(t, out,
+		"63,00 € bezahlen? (j/n): nein\nFormular geschlossen; es wurde nichts geändert.\n",
+		"Sie haben noch keine Abonnements.",
+	)
+	mustNotContain(t, out, "Zahlung wird ausgeführt", "[admin notification]", "Zahlung eingegangen", "bezahlt")
 }

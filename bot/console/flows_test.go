@@ -14,7 +14,7 @@ var charged = Options{DueEvery: time.Hour}
 func TestBareCancelChooses(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
-	out := tb.run(t, "buy copilot 1\n\n\n\n\ncancel\n", charged)
+	out := tb.run(t, "buy copilot 1\n\n\n\n\ny\ncancel\n", charged)
 	mustContain(t, out, "Which subscription do you want to cancel?\n\n[1] Microsoft 365 Copilot · 1 license ·")
 	mustNotContain(t, out, "Reason for cancellation", "Subscription canceled")
 }
@@ -24,7 +24,7 @@ func TestBareCancelChooses(t *testing.T) {
 func TestAssignPeopleOnTheLine(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
-	out := tb.run(t, "buy copilot 5\n\n\n\n\nassign copilot bob, carol\n\n\n", charged)
+	out := tb.run(t, "buy copilot 5\n\n\n\n\ny\nassign copilot bob, carol\n\n\n", charged)
 	mustContain(t, out, "[Bob Brown, Carol Clark]", "Microsoft 365 Copilot is now assigned to Bob Brown, Carol Clark.")
 	free, people := strings.Index(out, "Free licenses"), strings.Index(out, "People –")
 	if free < 0 || people < 0 || free > people {
@@ -48,7 +48,7 @@ func TestSupportNamesAdmins(t *testing.T) {
 func TestProductsSelfServiceLicensee(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
-	tb.run(t, "buy copilot 2\n\n\n\n\nassign copilot bob\n\n\n", charged)
+	tb.run(t, "buy copilot 2\n\n\n\n\ny\nassign copilot bob\n\n\n", charged)
 	out := tb.run(t, "products self-service\n", Options{User: "bob", Admin: false})
 	mustContain(t, out, "Only self-service purchases are shown", "Microsoft 365 Copilot", "A license bought by Alice Adams is assigned to you.")
 	mustNotContain(t, out, "You have no subscriptions yet")
@@ -60,7 +60,7 @@ func TestProductsSelfServiceLicensee(t *testing.T) {
 func TestCommandLineAnswers(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
-	tb.run(t, "buy copilot 3\n\n\n\n\nassign copilot bob, carol\n\n\nbuy visio 1\n\n\n\n\n", charged)
+	tb.run(t, "buy copilot 3\n\n\n\n\ny\nassign copilot bob, carol\n\n\nbuy visio 1\n\n\n\n\ny\n", charged)
 	out := tb.run(t, "licenses copilot 1\nlizenzen copilot 9000\ntrial visio\nfr\u202eob\u200b\n", charged)
 	mustContain(t, out,
 		"The total cannot be lower than the licenses assigned: 2 licenses. Unassign licenses first.",
