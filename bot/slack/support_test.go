@@ -66,10 +66,10 @@ func TestAssignPeopleOnTheCommandLine(t *testing.T) {
 func buyVisio(t *testing.T, e *env, n int) {
 	t.Helper()
 	e.addCard("U1")
-	e.command("U1", "buy visio", "trig-b")
+	e.command("U1", fmt.Sprint("buy visio ", n), "trig-b")
 	view, _ := openedView(e.slack.waitFor("views.open"))
-	w := e.interact(e.submission("U1", "VB", view, map[string]any{"product": sel("visio-plan-2"), "licenses": fmt.Sprint(n),
-		"period": sel("monthly"), "method": sel(firstOption(t, view, "method"))}))
+	// Submitted as shown, with its price: n licenses of Visio Plan 2, monthly.
+	w := e.interact(e.submission("U1", "VB", view, shownValues(view)))
 	if !strings.Contains(w.Body.String(), "clear") {
 		t.Fatalf("buy: %s", w.Body)
 	}
