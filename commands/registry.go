@@ -25,6 +25,9 @@ type Arg struct {
 	Kind     ArgKind
 	Min, Max int      // ArgCount
 	Choices  []string // ArgChoice: the accepted words
+	// Keyword says the command line names the argument before its value
+	// ("admin channel #billing", "admin language de").
+	Keyword bool
 }
 
 // ArgKind is what an argument holds.
@@ -93,7 +96,8 @@ func (b *Bot) commandSpecs() []spec {
 			Args: []Arg{{Name: "range", NameDE: "zeitraum", Desc: "ArgRange", Kind: ArgText}}},
 			view: invoicesView, run: invoicesCmd},
 		{Spec: Spec{Name: "admin", NameDE: "admin", Desc: "CmdAdmin", Admin: true,
-			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText}}},
+			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText, Keyword: true},
+				{Name: "language", NameDE: "sprache", Desc: "ArgOrgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}, Keyword: true}}},
 			view: func([]string, time.Time) store.ViewOptions { return store.ViewOptions{All: true} },
 			run:  adminCmd, admin: true},
 		{Spec: Spec{Name: "language", NameDE: "sprache", Desc: "CmdLanguage",
