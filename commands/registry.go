@@ -126,6 +126,28 @@ func (b *Bot) lookup(args []string) (spec, bool) {
 	return spec{}, false
 }
 
+// CommandLine is a command line the core runs (a Button.Command, in
+// English) as the user would type it: the slash command as their platform
+// shows it (Request.Command; "" for /billing), the subcommand and its
+// keywords in their language ("/abrechnung zuweisen 3x7…").
+func (b *Bot) CommandLine(lang, command, line string) string {
+	if !validCommand(command) {
+		command = defaultCommand
+	}
+	words := strings.Fields(line)
+	if s, ok := b.lookup(words); ok && len(words) > 0 {
+		words[0] = s.name(lang)
+		for i, w := range words[1:] {
+			for _, a := range s.Args {
+				if a.Keyword && w == a.Name {
+					words[i+1] = a.name(lang)
+				}
+			}
+		}
+	}
+	return strings.Join(append([]string{command}, words...), " ")
+}
+
 // name is the command's name in the language.
 func (s Spec) name(lang string) string {
 	if lang == "de" {
