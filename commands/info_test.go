@@ -71,7 +71,7 @@ func TestSupport(t *testing.T) {
 	if strings.Contains(text(r), "Your administrator can help you") {
 		t.Errorf("with contacts configured, support still points to the administrator:\n%s", text(r))
 	}
-	wantMessage(t, e.run(alice.de(), "support"), "[Häufige Fragen] https://faq.example", "E-Mail: help@example.com")
+	wantMessage(t, e.run(alice.de(), "support"), "[Häufig gestellte Fragen] https://faq.example", "E-Mail: help@example.com")
 }
 
 // TestPaymentGermanDefaults: a German user who adds the first card keeps
