@@ -48,7 +48,7 @@ func TestAdmin(t *testing.T) {
 		{"platform admin", dave, []string{
 			"Visio Plan 2 | Alice | 2 of 5 licenses assigned | Dec 25, 2026 | €63.00 monthly | active",
 			"Project Plan 3 | Bob | 0 of 25 licenses assigned | Dec 25, 2026 | free (trial) | trial",
-			"Assigned users: Bob, Carol", "Purchaser: Alice", "Expiration date: renews on Dec 25, 2026"}},
+			"Assigned users: Bob, Carol", "Purchaser: Alice", "Renews on: Dec 25, 2026"}},
 		{"platform admin de", dave.de(), []string{
 			"Visio Plan 2 | Alice | 2 von 5 Lizenzen zugewiesen | 25.12.2026 | 63,00 € monatlich | aktiv",
 			"Zugewiesene Benutzer: Bob, Carol", "Käufer: Alice", "Schreibgeschützte Ansicht"}},
@@ -65,11 +65,13 @@ func TestAdmin(t *testing.T) {
 
 	t.Run("channel", func(t *testing.T) {
 		e := e.at(t)
-		wantMessage(t, e.run(dave, "admin channel"), "Admin notifications go to: the default channel, or direct messages to admins")
+		wantMessage(t, e.run(dave, "admin channel"), "Admin notifications: in the default channel, or by direct message")
+		wantMessage(t, e.run(dave.de(), "admin kanal"), "Benachrichtigungen an Administratoren: im Standardkanal oder per Direktnachricht")
 		wantMessage(t, e.run(dave, "admin channel #billing"), "Admin notifications now go to #billing.")
-		wantText(t, e.run(dave, "admin"), "Admin notifications go to: #billing")
-		wantText(t, e.run(erin, "admin channel"), "Admin notifications go to: #billing")
-		wantMessage(t, e.run(dave.de(), "admin kanal #abrechnung"), "Benachrichtigungen an Administratoren gehen jetzt an #abrechnung.")
+		wantText(t, e.run(dave, "admin"), "Admin notifications: in #billing")
+		wantText(t, e.run(erin, "admin channel"), "Admin notifications: in #billing")
+		wantMessage(t, e.run(dave.de(), "admin kanal #abrechnung"), "Benachrichtigungen an Administratoren gehen jetzt in den Kanal #abrechnung.")
+		wantText(t, e.run(dave.de(), "admin"), "Benachrichtigungen an Administratoren: im Kanal #abrechnung")
 		if v := e.view(dave); v.Settings.AdminChannel != "#abrechnung" {
 			t.Errorf("stored channel %q", v.Settings.AdminChannel)
 		}

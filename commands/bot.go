@@ -188,7 +188,8 @@ func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
 		ctx, cancel = context.WithTimeout(ctx, b.cfg.Timeout)
 		defer cancel()
 	}
-	c := &call{b: b, ctx: ctx, req: req, now: b.now().UTC(), t: b.tr(langOf("", req.Locale)), name: "unknown"}
+	c := &call{b: b, ctx: ctx, req: req, now: b.now().UTC(), name: "unknown"}
+	c.t = c.tr(langOf("", req.Locale))
 	resp, err := b.handle(c)
 	if b.observe != nil {
 		o := Outcome{Org: req.Org, Command: c.name, Result: "ok", FieldErrors: len(resp.FieldErrors), Duration: time.Since(start)}
@@ -298,6 +299,9 @@ func (b *Bot) handle(c *call) (Response, error) {
 	resp.Lang = c.t.lang
 	if len(resp.FieldErrors) == 0 {
 		resp.FieldErrors = nil
+		if c.result == "" {
+			c.rememberOrgLocale()
+		}
 	}
 	return resp, nil
 }
@@ -326,8 +330,74 @@ func (b *Bot) load(c *call, opts store.ViewOptions) error {
 		return err
 	}
 	c.view = v
-	c.t = b.tr(langOf(v.Prefs.Lang, c.req.Locale))
+	c.t = c.tr(langOf(v.Prefs.Lang, c.req.Locale))
 	return nil
+}
+
+// rememberOrgLocale keeps the organization's locale for the language of
+// its channel notifications, after a request that was done (a refused one
+// writes nothing): the one the platform sends with the request when it
+// differs from the one the view read, or else, when none is kept yet, the
+// locale of an admin (Slack's first admin). A failure is logged: the
+// answer stands.
+func (c *call) rememberOrgLocale() {
+	kept := c.view.Settings.Locale
+	locale, onlyFirst := c.req.OrgLocale, false
+	if locale == "" {
+		if kept != "" || !c.isAdmin() {
+			return
+		}
+		locale, onlyFirst = c.req.Locale, true
+	}
+	if locale == kept || !validLocale(locale) {
+		return
+	}
+	if err := c.b.store.SetOrgLocale(c.ctx, c.req.Org, locale, onlyFirst); err != nil {
+		c.b.log.Warn("remember organization locale", "org", c.req.Org, "err", err)
+	}
+}
+
+// validLocale reports whether a platform's locale looks like one ("de",
+// "en-US", "pt_BR").
+func validLocale(l string) bool {
+	if len(l) < 2 || len(l) > 20 {
+		return false
+	}
+	for _, r := range l {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && r != '-' && r != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// OrgLang is the language of an organization's channel notifications: the
+// one an admin chose (admin language), else the organization's locale on
+// its platform, else English.
+func OrgLang(s store.OrgSettings) string { return langOf(s.Lang, s.Locale) }
+
+// NotificationLang is the language of a notification to org's admin
+// channel (user ""), or of a direct message to user: their own choice
+// (language), else locale, their locale on the platform where the adapter
+// knows it, else the organization's language.
+func (b *Bot) NotificationLang(ctx context.Context, org, user, locale string) (string, error) {
+	if user != "" {
+		p, err := b.store.Prefs(ctx, org, user)
+		if err != nil {
+			return "", err
+		}
+		if p.Lang == "de" || p.Lang == "en" {
+			return p.Lang, nil
+		}
+		if locale != "" {
+			return langOf("", locale), nil
+		}
+	}
+	s, err := b.store.Settings(ctx, org)
+	if err != nil {
+		return "", err
+	}
+	return OrgLang(s), nil
 }
 
 // langOf picks the language: the user's choice, else the platform's locale.

@@ -443,7 +443,7 @@ func TestTrial(t *testing.T) {
 	if invs := e.invoices(alice); len(invs) != 0 {
 		t.Errorf("a trial made invoices: %+v", invs)
 	}
-	wantText(t, e.run(alice, "products"), "Visio Plan 2", "trial ends on Dec 25, 2026", "free (trial)")
+	wantText(t, e.run(alice, "products"), "Visio Plan 2", "Expiration date: Dec 25, 2026", "free (trial)")
 
 	t.Run("second trial in the organization", func(t *testing.T) {
 		e := e.at(t)
@@ -518,8 +518,14 @@ func TestTrialConversion(t *testing.T) {
 	if len(noted) != 2 || noted[1].Kind != commands.NoteConversion || noted[1].Sub.Licenses != 10 || noted[0].Kind != commands.NotePaid {
 		t.Fatalf("notifications = %+v, want the purchaser's and one of kind conversion", noted)
 	}
-	if msg := e.bot.RenderNotification(noted[1], "de"); !strings.Contains(msg.Text, "Alice hat die Testversion von Visio Plan 2 gekauft.") {
-		t.Errorf("German conversion notice = %q", msg.Text)
+	// A trial converted is not "bought": it becomes a subscription.
+	for lang, want := range map[string][2]string{
+		"de": {"Testversion umgewandelt", "Alice hat die Testversion von Visio Plan 2 in ein Abonnement umgewandelt."},
+		"en": {"Trial converted", "Alice converted their trial of Visio Plan 2 into a subscription."},
+	} {
+		if msg := e.bot.RenderNotification(noted[1], lang); msg.Title != want[0] || !strings.Contains(msg.Text, want[1]) {
+			t.Errorf("%s conversion notice = %q: %q; want %q: %q", lang, msg.Title, msg.Text, want[0], want[1])
+		}
 	}
 	if invs := e.invoices(alice); len(invs) != 1 || invs[0].Total != 12600 {
 		t.Errorf("invoices = %+v, want one of 12600", invs)

@@ -121,7 +121,7 @@ func TestCancel(t *testing.T) {
 			t.Errorf("%s notice = %q, want %q", lang, msg.Text, want)
 		}
 	}
-	wantText(t, e.run(alice, "products"), "canceled", "ends on Dec 25, 2026")
+	wantText(t, e.run(alice, "products"), "canceled", "Expiration date: Dec 25, 2026")
 
 	t.Run("again", func(t *testing.T) {
 		e := e.at(t)

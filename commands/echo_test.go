@@ -33,6 +33,6 @@ func TestEchoesShownSafely(t *testing.T) {
 	// An admin channel is kept and shown later: one with such characters
 	// is refused, not stored.
 	before := e.snapshot()
-	wantMessage(t, e.run(dave, "admin channel #bil\u202eling"), "Name one channel, e.g. /billing admin channel #billing.")
+	wantMessage(t, e.run(dave, "admin channel #bil\u202eling"), "Name one channel, e.g. /billing admin channel #billing")
 	e.wantUnchanged(before)
 }

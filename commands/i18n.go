@@ -17,9 +17,42 @@ type tr struct {
 	// fixed caches the messages that take no data: most labels are, and
 	// go-i18n matches languages anew on every call.
 	fixed *sync.Map
+	// cmd is the slash command as the user sees it: every message may
+	// name it as {{.Cmd}}, followed by a subcommand in its own language
+	// ("{{.Cmd}} kaufen").
+	cmd string
 }
 
-func (b *Bot) tr(lang string) tr { return tr{lang: lang, loc: b.locs[lang], fixed: b.fixed[lang]} }
+// defaultCommand is the slash command where the platform says no other.
+const defaultCommand = "/billing"
+
+func (b *Bot) tr(lang string) tr {
+	return tr{lang: lang, loc: b.locs[lang], fixed: b.fixed[lang], cmd: defaultCommand}
+}
+
+// tr writes text in a language for the call's user, naming the command as
+// their platform shows it.
+func (c *call) tr(lang string) tr {
+	t := c.b.tr(lang)
+	if cmd := c.req.Command; validCommand(cmd) {
+		t.cmd = cmd
+	}
+	return t
+}
+
+// validCommand reports whether an adapter's Request.Command can be shown:
+// a slash and a short lower-case word.
+func validCommand(cmd string) bool {
+	if len(cmd) < 2 || len(cmd) > 32 || cmd[0] != '/' {
+		return false
+	}
+	for _, r := range cmd[1:] {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_' {
+			return false
+		}
+	}
+	return true
+}
 
 // T returns the message id in the language, filled with key/value pairs.
 func (t tr) T(id string, kv ...any) string {
@@ -41,11 +74,15 @@ func (t tr) N(id string, n int, kv ...any) string {
 
 func (t tr) localize(id string, plural any, kv []any) string {
 	if plural == nil && len(kv) == 0 {
-		if s, ok := t.fixed.Load(id); ok {
+		key := id
+		if t.cmd != defaultCommand {
+			key = t.cmd + " " + id
+		}
+		if s, ok := t.fixed.Load(key); ok {
 			return s.(string)
 		}
 		s := t.orID(id, nil, nil)
-		t.fixed.Store(id, s)
+		t.fixed.Store(key, s)
 		return s
 	}
 	return t.orID(id, plural, kv)
@@ -62,13 +99,11 @@ func (t tr) orID(id string, plural any, kv []any) string {
 }
 
 func (t tr) localizeNow(id string, plural any, kv []any) (string, error) {
-	var data map[string]any
-	if len(kv) > 0 {
-		data = make(map[string]any, len(kv)/2)
-		for i := 0; i+1 < len(kv); i += 2 {
-			k, _ := kv[i].(string)
-			data[k] = kv[i+1]
-		}
+	data := make(map[string]any, len(kv)/2+1)
+	data["Cmd"] = t.cmd
+	for i := 0; i+1 < len(kv); i += 2 {
+		k, _ := kv[i].(string)
+		data[k] = kv[i+1]
 	}
 	return t.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data, PluralCount: plural})
 }
@@ -80,6 +115,14 @@ func (t tr) Num(n int) string                          { return format.Number(t.
 
 // Text returns a message in a language ("de" or "en"), filled with
 // key/value pairs, for the words adapters add around the core's answers.
+// A command it names is /billing; TextFor names another.
 func (b *Bot) Text(lang, id string, kv ...any) string {
 	return b.tr(langOf(lang, "")).T(id, kv...)
+}
+
+// TextFor is Text for a user who sees the slash command as command
+// (Request.Command, e.g. "/abrechnung").
+func (b *Bot) TextFor(lang, command, id string, kv ...any) string {
+	c := &call{b: b, req: Request{Command: command}}
+	return c.tr(langOf(lang, "")).T(id, kv...)
 }

@@ -16,9 +16,9 @@ func helpCmd(c *call) Response {
 		if s.admin && !c.isAdmin() {
 			continue
 		}
-		usage := "/billing " + s.name(lang)
+		usage := c.t.cmd + " " + s.name(lang)
 		for _, a := range s.Args {
-			usage += " [" + a.name(lang) + "]"
+			usage += " [" + a.usage(lang) + "]"
 		}
 		rows = append(rows, []string{usage, c.t.T(s.Desc)})
 	}
@@ -27,6 +27,18 @@ func helpCmd(c *call) Response {
 		Text:  c.t.T("HelpIntro"),
 		Table: &Table{Columns: []string{c.t.T("ColCommand"), c.t.T("ColDescription")}, Rows: rows},
 	}}}
+}
+
+// usage is how help shows the argument: its name, or for a keyword its
+// name and what follows it ("channel #name", "language de|en|auto").
+func (a Arg) usage(lang string) string {
+	switch {
+	case !a.Keyword:
+		return a.name(lang)
+	case len(a.Choices) > 0:
+		return a.name(lang) + " " + strings.Join(a.Choices, "|")
+	}
+	return a.name(lang) + " #name"
 }
 
 func (a Arg) name(lang string) string {
@@ -200,39 +212,20 @@ func languageCmd(c *call) Response {
 				{Label: c.t.T("LangAuto"), Command: "language auto"}},
 		}}}
 	}
-	var lang string
-	switch strings.ToLower(c.args[0]) {
-	case "de", "deutsch", "german":
-		lang = "de"
-	case "en", "english", "englisch":
-		lang = "en"
-	case "auto":
-	default:
+	lang, ok := langArg(c.args[0])
+	if !ok {
 		return c.fail(c.t.T("ErrBadLanguage", "Language", shown(c.args[0])))
 	}
 	if err := c.b.store.SetPrefs(c.ctx, c.req.Org, c.req.User.ID, store.Prefs{Lang: lang}); err != nil {
 		return c.storeFault(err)
 	}
-	c.t = c.b.tr(langOf(lang, c.req.Locale))
+	c.t = c.tr(langOf(lang, c.req.Locale))
 	return c.fail(c.t.T("LanguageSet"))
 }
 
 func adminCmd(c *call) Response {
 	if len(c.args) > 0 {
-		if w := strings.ToLower(c.args[0]); w != "channel" && w != "kanal" {
-			return c.fail(c.t.T("ErrBadAdminArg", "Word", shown(c.args[0])))
-		}
-		if len(c.args) < 2 {
-			return c.fail(c.t.T("AdminChannelIs", "Channel", c.channelName()))
-		}
-		ch := c.args[1]
-		if msg := checkText(c.t, ch, 200); msg != "" || len(c.args) > 2 || strings.IndexFunc(ch, invisible) >= 0 {
-			return c.fail(c.t.T("ErrBadChannel"))
-		}
-		if err := c.b.store.SetAdminChannel(c.ctx, c.req.Org, c.req.User.ID, ch); err != nil {
-			return c.storeFault(err)
-		}
-		return c.fail(c.t.T("AdminChannelSet", "Channel", ch))
+		return c.adminSettings()
 	}
 	var msgs []Message
 	rows := [][]string{}
@@ -245,7 +238,10 @@ func adminCmd(c *call) Response {
 			c.t.Date(s.EndsAt()), c.price(s), c.status(s)})
 		msgs = append(msgs, Message{Title: s.ProductName, Fields: c.subFields(s, true)})
 	}
-	head := Message{Title: c.t.T("AdminTitle"), Text: c.t.T("AdminIntro") + "\n" + c.t.T("AdminChannelIs", "Channel", c.channelName())}
+	head := Message{Title: c.t.T("AdminTitle"), Text: c.t.T("AdminIntro") + "\n" + c.adminChannelIs() + "\n" + c.orgLangIs()}
+	if c.view.Settings.AdminChannel != "" {
+		head.Buttons = []Button{{Label: c.t.T("BtnDefaultChannel"), Command: "admin channel default"}}
+	}
 	if len(rows) == 0 {
 		head.Text += "\n" + c.t.T("AdminNone")
 		return Response{Messages: []Message{head}}
@@ -259,11 +255,126 @@ func adminCmd(c *call) Response {
 	return Response{Messages: append([]Message{head}, msgs...)}
 }
 
-func (c *call) channelName() string {
-	if ch := c.view.Settings.AdminChannel; ch != "" {
-		return ch
+// adminSettings shows or changes the organization's settings: "channel
+// [#name|default]", "language [de|en|auto]", or a channel alone
+// ("#billing-alerts"), in any order. Everything is read before anything
+// is written: a bad word changes nothing.
+func (c *call) adminSettings() Response {
+	var channel, lang *string
+	var said []string
+	for args := c.args; len(args) > 0; {
+		w := strings.ToLower(args[0])
+		value := ""
+		if len(args) > 1 && !adminKeyword(args[1]) {
+			value = args[1]
+		}
+		switch {
+		case (w == "channel" || w == "kanal") && value == "":
+			said, args = append(said, c.adminChannelIs()), args[1:]
+		case w == "channel" || w == "kanal":
+			ch, ok := adminChannelArg(value)
+			if !ok || checkText(c.t, ch, 200) != "" || strings.IndexFunc(ch, invisible) >= 0 || channel != nil {
+				return c.fail(c.t.T("ErrBadChannel"))
+			}
+			channel, args = &ch, args[2:]
+		case isChannelRef(args[0]):
+			if checkText(c.t, args[0], 200) != "" || strings.IndexFunc(args[0], invisible) >= 0 || channel != nil {
+				return c.fail(c.t.T("ErrBadChannel"))
+			}
+			channel, args = &args[0], args[1:]
+		case (w == "language" || w == "sprache") && value == "":
+			said, args = append(said, c.orgLangIs()), args[1:]
+		case w == "language" || w == "sprache":
+			l, ok := langArg(value)
+			if !ok || lang != nil {
+				return c.fail(c.t.T("ErrBadLanguage", "Language", shown(value)))
+			}
+			lang, args = &l, args[2:]
+		default:
+			return c.fail(c.t.T("ErrBadAdminArg", "Word", shown(args[0])))
+		}
 	}
-	return c.t.T("AdminChannelDefault")
+	if channel != nil {
+		if err := c.b.store.SetAdminChannel(c.ctx, c.req.Org, c.req.User.ID, *channel); err != nil {
+			return c.storeFault(err)
+		}
+		c.view.Settings.AdminChannel = *channel
+		if *channel == "" {
+			said = append(said, c.t.T("AdminChannelReset"))
+		} else {
+			said = append(said, c.t.T("AdminChannelSet", "Channel", *channel))
+		}
+	}
+	if lang != nil {
+		if err := c.b.store.SetOrgLang(c.ctx, c.req.Org, c.req.User.ID, *lang); err != nil {
+			return c.storeFault(err)
+		}
+		c.view.Settings.Lang = *lang
+		if *lang == "" {
+			said = append(said, c.t.T("AdminLangAutoSet", "Language", c.langName(OrgLang(c.view.Settings))))
+		} else {
+			said = append(said, c.t.T("AdminLangSet", "Language", c.langName(*lang)))
+		}
+	}
+	return Response{Messages: []Message{{Text: strings.Join(said, "\n")}}}
+}
+
+// adminKeyword reports whether a word of "admin …" starts a setting
+// rather than being a value.
+func adminKeyword(w string) bool {
+	switch strings.ToLower(w) {
+	case "channel", "kanal", "language", "sprache":
+		return true
+	}
+	return false
+}
+
+// isChannelRef reports whether a word names a channel as a chat shows
+// one: "#billing-alerts", a Slack "<#C123|billing>" or a Discord "<#123>".
+func isChannelRef(w string) bool {
+	return len(w) > 1 && (w[0] == '#' || strings.HasPrefix(w, "<#"))
+}
+
+// adminChannelArg reads the value of "admin channel …": a channel, or a
+// word that returns to the default channel ("").
+func adminChannelArg(w string) (string, bool) {
+	switch strings.ToLower(w) {
+	case "default", "none", "off", "standard", "standardkanal", "keiner", "keinen", "aus":
+		return "", true
+	}
+	return w, w != ""
+}
+
+// langArg reads a language as admin and language take it: "" for auto.
+func langArg(w string) (string, bool) {
+	switch strings.ToLower(w) {
+	case "de", "deutsch", "german":
+		return "de", true
+	case "en", "english", "englisch":
+		return "en", true
+	case "auto":
+		return "", true
+	}
+	return "", false
+}
+
+// adminChannelIs says where admin notifications go.
+func (c *call) adminChannelIs() string {
+	where := c.t.T("AdminChannelDefault")
+	if ch := c.view.Settings.AdminChannel; ch != "" {
+		where = c.t.T("AdminChannelIn", "Channel", ch)
+	}
+	return c.t.T("AdminChannelIs", "Where", where)
+}
+
+// orgLangIs says in which language notifications to channels are
+// written, and whether an admin chose it.
+func (c *call) orgLangIs() string {
+	s := c.view.Settings
+	if s.Lang != "" {
+		return c.t.T("AdminLangIs", "Language", c.langName(s.Lang))
+	}
+	return c.t.T("AdminLangIs", "Language", c.t.T("AdminLangFollows", "Language", c.langName(OrgLang(s))))
 }
 
 func (c *call) langName(lang string) string {

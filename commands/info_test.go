@@ -21,11 +21,11 @@ func TestProducts(t *testing.T) {
 
 	r := e.run(alice, "products")
 	wantMessage(t, r, "You have 2 products.", "Visio Plan 2", "Status: active", "Licenses: 1 of 5 licenses assigned",
-		"Expiration date: renews on Dec 25, 2026", "Purchase price: €63.00 monthly", "Assigned users: Bob",
-		"Teams Premium", "Status: trial", "Expiration date: trial ends on Dec 25, 2026", "Purchase price: free (trial)",
+		"Renews on: Dec 25, 2026", "Purchase price: €63.00 monthly", "Assigned users: Bob",
+		"Teams Premium", "Status: trial", "Expiration date: Dec 25, 2026", "Purchase price: free (trial)",
 		"licenses "+id, "cancel "+id, "assign "+id, "buy teams-premium")
 	wantMessage(t, e.run(alice.de(), "produkte self-service"), "Sie haben 2 Produkte.", "Status: aktiv",
-		"Ablaufdatum: wird am 25.12.2026 verlängert", "Kaufpreis: 63,00 € monatlich", "Zugewiesene Benutzer: Bob")
+		"Nächste Verlängerung: 25.12.2026", "Kaufpreis: 63,00 € monatlich", "Zugewiesene Benutzer: Bob")
 
 	r = e.run(bob, "products")
 	wantMessage(t, r, "You have 1 product.", "A license bought by Alice is assigned to you.", "Purchaser: Alice")
@@ -76,7 +76,7 @@ func TestSupport(t *testing.T) {
 	if strings.Contains(text(r), "can help you") || len(r.Messages[0].Contacts) > 0 {
 		t.Errorf("with contacts configured, support still points to the administrator:\n%s", text(r))
 	}
-	wantMessage(t, e.run(alice.de(), "support"), "[Häufige Fragen] https://faq.example", "E-Mail: help@example.com")
+	wantMessage(t, e.run(alice.de(), "support"), "[Häufig gestellte Fragen] https://faq.example", "E-Mail: help@example.com")
 }
 
 // TestPaymentGermanDefaults: a German user who adds the first card keeps

@@ -15,8 +15,8 @@ func TestPendingPurchase(t *testing.T) {
 	e.buyer(alice)
 	r := e.send(alice, e.buyForm(alice, "visio-plan-2", 4, store.Monthly))
 	id := e.invoice(alice, invoiceOf(t, r)).SubID
-	wantText(t, e.run(alice, "products"), "payment pending", "starts when the payment has gone through")
-	wantText(t, e.run(alice.de(), "produkte"), "Zahlung ausstehend", "beginnt, sobald die Zahlung eingegangen ist")
+	wantText(t, e.run(alice, "products"), "payment pending", "Starts: when the payment has gone through")
+	wantText(t, e.run(alice.de(), "produkte"), "Zahlung ausstehend", "Beginn: sobald die Zahlung eingegangen ist")
 	before := e.snapshot()
 	for _, tt := range []struct {
 		as   who

@@ -25,6 +25,9 @@ type Arg struct {
 	Kind     ArgKind
 	Min, Max int      // ArgCount
 	Choices  []string // ArgChoice: the accepted words
+	// Keyword says the command line names the argument before its value
+	// ("admin channel #billing", "admin language de").
+	Keyword bool
 }
 
 // ArgKind is what an argument holds.
@@ -93,7 +96,8 @@ func (b *Bot) commandSpecs() []spec {
 			Args: []Arg{{Name: "range", NameDE: "zeitraum", Desc: "ArgRange", Kind: ArgText}}},
 			view: invoicesView, run: invoicesCmd},
 		{Spec: Spec{Name: "admin", NameDE: "admin", Desc: "CmdAdmin", Admin: true,
-			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText}}},
+			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText, Keyword: true},
+				{Name: "language", NameDE: "sprache", Desc: "ArgOrgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}, Keyword: true}}},
 			view: func([]string, time.Time) store.ViewOptions { return store.ViewOptions{All: true} },
 			run:  adminCmd, admin: true},
 		{Spec: Spec{Name: "language", NameDE: "sprache", Desc: "CmdLanguage",
@@ -120,6 +124,28 @@ func (b *Bot) lookup(args []string) (spec, bool) {
 		}
 	}
 	return spec{}, false
+}
+
+// CommandLine is a command line the core runs (a Button.Command, in
+// English) as the user would type it: the slash command as their platform
+// shows it (Request.Command; "" for /billing), the subcommand and its
+// keywords in their language ("/abrechnung zuweisen 3x7…").
+func (b *Bot) CommandLine(lang, command, line string) string {
+	if !validCommand(command) {
+		command = defaultCommand
+	}
+	words := strings.Fields(line)
+	if s, ok := b.lookup(words); ok && len(words) > 0 {
+		words[0] = s.name(lang)
+		for i, w := range words[1:] {
+			for _, a := range s.Args {
+				if a.Keyword && w == a.Name {
+					words[i+1] = a.name(lang)
+				}
+			}
+		}
+	}
+	return strings.Join(append([]string{command}, words...), " ")
 }
 
 // name is the command's name in the language.

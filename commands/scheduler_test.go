@@ -73,7 +73,7 @@ func TestSchedulerTrial(t *testing.T) {
 				}
 			}
 		}
-		wantText(t, e.run(alice, "products"), "expired", "ended on Dec 25, 2026")
+		wantText(t, e.run(alice, "products"), "expired", "Expiration date: Dec 25, 2026")
 	})
 }
 
@@ -140,7 +140,7 @@ func TestSchedulerRenewal(t *testing.T) {
 			renewal.Lines[0] != want || renewal.Status != store.InvoicePaid {
 			t.Errorf("renewal invoice %+v", renewal)
 		}
-		wantText(t, e.run(alice, "products"), "renews on Jan 25, 2027")
+		wantText(t, e.run(alice, "products"), "Renews on: Jan 25, 2027")
 		wantText(t, e.run(alice, "invoices"), "Dec 25, 2026 | "+renewal.ID+" | Visio Plan 2 × 5 licenses | €63.00 | paid")
 
 		if notes := e.due(dec25.Add(time.Hour)); len(notes) != 0 {

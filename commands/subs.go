@@ -151,19 +151,16 @@ func (c *call) price(s store.Subscription) string {
 	return c.t.T("PricePer", "Amount", c.t.Money(s.UnitPrice*int64(s.Total), s.Currency), "Period", c.period(s.Period))
 }
 
-// expiry says until when the subscription runs and what happens then.
-func (c *call) expiry(s store.Subscription) string {
+// expiry says until when the subscription runs, or when it renews or
+// starts, with a label that fits what it says.
+func (c *call) expiry(s store.Subscription) Field {
 	switch s.Status {
-	case store.StatusTrial:
-		return c.t.T("TrialEnds", "Date", c.t.Date(s.EndsAt()))
 	case store.StatusActive:
-		return c.t.T("Renews", "Date", c.t.Date(s.RenewsAt))
-	case store.StatusCanceled:
-		return c.t.T("EndsOn", "Date", c.t.Date(s.EndsAt()))
+		return Field{c.t.T("FieldRenews"), c.t.Date(s.RenewsAt)}
 	case store.StatusPending:
-		return c.t.T("StartsWhenPaid")
+		return Field{c.t.T("FieldStarts"), c.t.T("StartsWhenPaid")}
 	}
-	return c.t.T("EndedOn", "Date", c.t.Date(s.EndsAt()))
+	return Field{c.t.T("FieldExpires"), c.t.Date(s.EndsAt())}
 }
 
 // assignedNames lists who holds licenses, or says nobody.
@@ -191,7 +188,7 @@ func (c *call) subFields(s store.Subscription, withPurchaser bool) []Field {
 	f := []Field{
 		{c.t.T("FieldStatus"), c.status(s)},
 		{c.t.T("FieldLicenses"), c.t.T("AssignedOf", "Assigned", c.t.Num(s.AssignedCount), "Total", c.t.N("Licenses", s.Total))},
-		{c.t.T("FieldExpires"), c.expiry(s)},
+		c.expiry(s),
 		{c.t.T("FieldPrice"), c.price(s)},
 	}
 	if withPurchaser {

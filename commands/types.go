@@ -45,6 +45,12 @@ type Request struct {
 	// ("/billing"; "/abrechnung" on Discord in German): texts that name a
 	// command name it so. Empty: "/billing".
 	Command string
+	// OrgLocale is the organization's locale where the platform says it
+	// with every request (Discord's guild_locale). The core remembers it
+	// for the notifications posted to channels, writing only when it
+	// changed; without it, the locale of the first admin who uses
+	// billingbot is remembered (Slack).
+	OrgLocale string
 }
 
 // Submission is a form the user filled in.

@@ -3,6 +3,7 @@ package locales
 import (
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -81,6 +82,71 @@ func TestPlurals(t *testing.T) {
 			MessageID: "Licenses", PluralCount: tt.n, TemplateData: map[string]any{"Count": tt.n}})
 		if err != nil || got != tt.want {
 			t.Errorf("%s Licenses(%d) = %q, %v; want %q", tt.lang, tt.n, got, err, tt.want)
+		}
+	}
+}
+
+// messages returns a message file's texts (each plural form on its own).
+func messages(t *testing.T, lang string) map[string]string {
+	t.Helper()
+	raw, err := File(lang)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := toml.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%s.toml: %v", lang, err)
+	}
+	out := map[string]string{}
+	for id, v := range m {
+		switch v := v.(type) {
+		case string:
+			out[id] = v
+		case map[string]any:
+			for form, s := range v {
+				out[id+"."+form], _ = s.(string)
+			}
+		}
+	}
+	return out
+}
+
+// TestCommandsNamedAsShown: a text names the slash command as {{.Cmd}},
+// which is the command as the user's platform shows it (/abrechnung on
+// Discord in German), never a fixed /billing. Only the Discord adapter's
+// own words for a direct message, where no command is shown, name one.
+func TestCommandsNamedAsShown(t *testing.T) {
+	for _, lang := range Languages {
+		for id, s := range messages(t, lang) {
+			if id == "DiscordUseInServer" {
+				continue
+			}
+			if strings.Contains(s, "/billing") || strings.Contains(s, "/abrechnung") {
+				t.Errorf("%s %s names a fixed command: %q; use {{.Cmd}}", lang, id, s)
+			}
+		}
+	}
+}
+
+// TestGermanWording: findings of issue 15 about German that a German user
+// would not write stay fixed.
+func TestGermanWording(t *testing.T) {
+	de := messages(t, "de")
+	for _, tt := range []struct{ id, not, want string }{
+		{"CmdCatalog", "Käufliche", "Produkte, die Sie kaufen können"},
+		{"ConsoleFormHelp", "„cancel“", "mit „abbrechen“ schließen Sie das Formular"},
+		{"ConsoleBannerHelp", "quit", "um sie anzuklicken, oder beenden."},
+		{"ConsoleBanner", "%q", "Organisation „%s“"},
+		{"ConsoleStopped", "Tschüss", "Auf Wiedersehen."},
+		{"NoteTitleConversion", "gekauft", "Testversion umgewandelt"},
+		{"NoteConversion", "gekauft", "hat die Testversion von {{.Product}} in ein Abonnement umgewandelt"},
+		{"AdminChannelIs", "gehen an:", "Benachrichtigungen an Administratoren: {{.Where}}"},
+		{"AdminChannelDefault", "als Direktnachricht an die Administratoren", "im Standardkanal oder per Direktnachricht"},
+		{"FieldRenews", "Ablaufdatum", "Nächste Verlängerung"},
+	} {
+		got := de[tt.id]
+		if strings.Contains(got, tt.not) || !strings.Contains(got, tt.want) {
+			t.Errorf("de %s = %q; want %q in it and no %q", tt.id, got, tt.want, tt.not)
 		}
 	}
 }

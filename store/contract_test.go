@@ -72,6 +72,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"card attempts", testCardAttempts},
 		{"invoice status", testInvoiceStatus},
 		{"prefs and settings", testPrefsSettings},
+		{"organization language", testOrgLanguage},
 		{"pay link single use", testPayLink},
 		{"pay link expires", testPayLinkExpires},
 		{"scheduler", testScheduler},
@@ -1446,6 +1447,67 @@ func testPrefsSettings(t *testing.T, f *fixture) {
 	}
 	if v := f.view(t, orgA, "U1", store.ViewOptions{}); v.Prefs.Lang != "" {
 		t.Errorf("lang after reset = %q, want empty", v.Prefs.Lang)
+	}
+}
+
+// testOrgLanguage: an admin's language for the organization's channel
+// notifications, the platform's locale remembered beside it (the first
+// one kept when asked to), and the admin channel back to the default.
+func testOrgLanguage(t *testing.T, f *fixture) {
+	settings := func(t *testing.T) store.OrgSettings {
+		t.Helper()
+		s, err := f.s.Settings(f.ctx, orgA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := f.view(t, orgA, "U1", store.ViewOptions{}); v.Settings != s {
+			t.Errorf("View's settings %+v, Settings %+v; want the same", v.Settings, s)
+		}
+		return s
+	}
+	if err := f.s.SetOrgLocale(f.ctx, orgA, "en-GB", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.SetOrgLocale(f.ctx, orgA, "de-DE", true); err != nil {
+		t.Fatal(err)
+	}
+	if got := settings(t); got.Locale != "en-GB" || got.Lang != "" {
+		t.Errorf("after two first locales: %+v; want the first, en-GB, and no language", got)
+	}
+	if err := f.s.SetOrgLocale(f.ctx, orgA, "de", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.SetOrgLang(f.ctx, orgA, admin, "en"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.SetAdminChannel(f.ctx, orgA, admin, "#billing"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := settings(t), (store.OrgSettings{AdminChannel: "#billing", Lang: "en", Locale: "de"}); got != want {
+		t.Errorf("settings = %+v, want %+v", got, want)
+	}
+	if err := f.s.SetOrgLang(f.ctx, orgA, admin, "fr"); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("SetOrgLang(fr) = %v, want ErrInvalid", err)
+	}
+	if err := f.s.SetOrgLang(f.ctx, orgA, admin, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.SetAdminChannel(f.ctx, orgA, admin, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := settings(t), (store.OrgSettings{Locale: "de"}); got != want {
+		t.Errorf("after both reset: %+v, want %+v", got, want)
+	}
+	audit, err := f.s.Audit(f.ctx, orgA, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range audit {
+		actions = append(actions, e.Action+"="+e.After)
+	}
+	if want := []string{"admin-channel=", "org-language=", "admin-channel=#billing", "org-language=en"}; !slices.Equal(actions[:min(len(actions), 4)], want) {
+		t.Errorf("audit %q, want the newest %q (locales are not audited)", actions, want)
 	}
 }
 

@@ -35,20 +35,74 @@ func audit(k keys, actor, action, target, before, after string) *redis.XAddArgs 
 		Values: []any{"actor", actor, "action", action, "target", target, "before", before, "after", after}}
 }
 
-// SetAdminChannel sets where the organization's admin notifications go,
-// recording who changed it in the audit stream in the same transaction.
+// SetAdminChannel sets where the organization's admin notifications go
+// ("": back to the deployment's default), recording who changed it in the
+// audit stream in the same transaction.
 func (s *Store) SetAdminChannel(ctx context.Context, org, actor, channel string) error {
-	const op = "set admin channel"
+	return s.setSetting(ctx, "set admin channel", org, actor, "admin_channel", "admin-channel", channel)
+}
+
+// SetOrgLang sets the language of the organization's channel
+// notifications ("de", "en"; "": follow the platform's locale), recording
+// who changed it in the audit stream in the same transaction.
+func (s *Store) SetOrgLang(ctx context.Context, org, actor, lang string) error {
+	if lang != "" && lang != "de" && lang != "en" {
+		return &Error{Op: "set organization language", Err: fmt.Errorf("%w: language %q", ErrInvalid, lang)}
+	}
+	return s.setSetting(ctx, "set organization language", org, actor, "lang", "org-language", lang)
+}
+
+// setSetting sets (or, with "", removes) a field of the organization's
+// settings and records the change in the audit stream, in one transaction.
+func (s *Store) setSetting(ctx context.Context, op, org, actor, field, action, value string) error {
 	if err := checkIDs(op, org, actor); err != nil {
 		return err
 	}
 	k := orgKeys(org)
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, k.settings(), "admin_channel", channel)
-		p.XAdd(ctx, audit(k, actor, "admin-channel", "settings", "", channel))
+		if value == "" {
+			p.HDel(ctx, k.settings(), field)
+		} else {
+			p.HSet(ctx, k.settings(), field, value)
+		}
+		p.XAdd(ctx, audit(k, actor, action, "settings", "", value))
 		return nil
 	})
 	return wrap(op, err)
+}
+
+// SetOrgLocale remembers the organization's locale as its platform says
+// it (OrgSettings.Locale). With onlyFirst it keeps a locale already
+// remembered (Slack: the first admin's). Not audited: no one chose it.
+func (s *Store) SetOrgLocale(ctx context.Context, org, locale string, onlyFirst bool) error {
+	const op = "set organization locale"
+	if err := checkIDs(op, org); err != nil {
+		return err
+	}
+	if locale == "" || len(locale) > 20 {
+		return &Error{Op: op, Err: fmt.Errorf("%w: locale %q", ErrInvalid, locale)}
+	}
+	k := orgKeys(org)
+	var err error
+	if onlyFirst {
+		err = s.rdb.HSetNX(ctx, k.settings(), "locale", locale).Err()
+	} else {
+		err = s.rdb.HSet(ctx, k.settings(), "locale", locale).Err()
+	}
+	return wrap(op, err)
+}
+
+// Prefs reads a user's preferences.
+func (s *Store) Prefs(ctx context.Context, org, user string) (Prefs, error) {
+	const op = "prefs"
+	if err := checkIDs(op, org, user); err != nil {
+		return Prefs{}, err
+	}
+	lang, err := s.rdb.HGet(ctx, orgKeys(org).prefs(user), "lang").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return Prefs{}, wrap(op, err)
+	}
+	return Prefs{Lang: lang}, nil
 }
 
 // SaveBilling replaces user's billing document. b.Version must be the
@@ -450,9 +504,9 @@ func (s *Store) Settings(ctx context.Context, org string) (OrgSettings, error) {
 	if err := checkIDs(op, org); err != nil {
 		return OrgSettings{}, err
 	}
-	ch, err := s.rdb.HGet(ctx, orgKeys(org).settings(), "admin_channel").Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	h, err := s.rdb.HGetAll(ctx, orgKeys(org).settings()).Result()
+	if err != nil {
 		return OrgSettings{}, wrap(op, err)
 	}
-	return OrgSettings{AdminChannel: ch}, nil
+	return orgSettings(h), nil
 }

@@ -290,7 +290,18 @@ type Prefs struct {
 
 // OrgSettings are an organization's settings.
 type OrgSettings struct {
-	AdminChannel string
+	AdminChannel string // "" for the deployment's default channel
+	// Lang is the language an admin chose for the notifications posted to
+	// channels: "de", "en" or "" (follow Locale).
+	Lang string
+	// Locale is the organization's locale as its platform said it last
+	// (Discord's guild locale; in Slack the first admin's locale).
+	Locale string
+}
+
+// orgSettings reads OrgSettings from the fields of the settings hash.
+func orgSettings(h map[string]string) OrgSettings {
+	return OrgSettings{AdminChannel: h["admin_channel"], Lang: h["lang"], Locale: h["locale"]}
 }
 
 // AuditEntry records one change: who did what when, before and after.

@@ -94,7 +94,7 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	prefs, settings := flatMap(out[0]), flatMap(out[1])
 	view := View{
 		Prefs:    Prefs{Lang: prefs["lang"]},
-		Settings: OrgSettings{AdminChannel: settings["admin_channel"]},
+		Settings: orgSettings(settings),
 		Trials:   map[string]string{},
 	}
 	if doc, ok := out[2].(string); ok && doc != "" {

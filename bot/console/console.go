@@ -264,7 +264,8 @@ func (s *session) click(ctx context.Context, n int) error {
 
 // request is a request of the console's user, to be completed.
 func (s *session) request() commands.Request {
-	return commands.Request{Org: s.opts.Org, User: s.user, Locale: s.opts.Locale, Admin: s.opts.Admin, Members: s.members}
+	return commands.Request{Org: s.opts.Org, User: s.user, Locale: s.opts.Locale, Admin: s.opts.Admin, Members: s.members,
+		Command: command}
 }
 
 // run sends a command line to the bot and shows the answer.
@@ -287,7 +288,7 @@ func (s *session) show(ctx context.Context, resp commands.Response, err error) e
 	}
 	if len(resp.Messages) > 0 {
 		var b strings.Builder
-		s.buttons = renderResponse(&b, resp.Messages)
+		s.buttons = renderResponse(&b, localButtons(s.bot, resp.Lang, resp.Messages))
 		b.WriteByte('\n')
 		s.out.print(b.String())
 	}
@@ -375,12 +376,23 @@ func (s *session) deliver(ctx context.Context) {
 }
 
 // Owns and Notify make the session the notifier of its organization: a
-// notification is printed, in the session's language.
+// notification is printed, for the admins in the organization's language
+// (as in an admin channel), to a user in theirs.
 func (s *session) Owns(org string) bool { return org == s.opts.Org }
 
-func (s *session) Notify(_ context.Context, n commands.Notification) error {
+func (s *session) Notify(ctx context.Context, n commands.Notification) error {
+	locale := ""
+	if n.To == s.user.ID {
+		locale = langOf(s.opts.Locale) // the console's user always has a locale: en unless told
+	}
+	lang, err := s.bot.NotificationLang(ctx, n.Org, n.To, locale)
+	if err != nil {
+		return err
+	}
 	var b strings.Builder
-	renderNotification(&b, n, s.bot.RenderNotification(n, s.language()))
+	m := s.bot.RenderNotification(n, lang)
+	m.Buttons = localButtons(s.bot, lang, []commands.Message{m})[0].Buttons
+	renderNotification(&b, n, m)
 	b.WriteByte('\n')
 	s.out.print(b.String())
 	return nil

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"regexp"
@@ -157,7 +158,7 @@ func TestHelp(t *testing.T) {
 		{"with /billing", "/billing help\n", Options{},
 			[]string{"billingbot\n==========\n", "Command", "What it does", "/billing buy [product] [count]", "What billingbot can do"}},
 		{"without /billing", "help\n", Options{}, []string{"/billing assign [subscription] [users]"}},
-		{"admins see admin", "help\n", Options{Admin: true}, []string{"/billing admin [channel]"}},
+		{"admins see admin", "help\n", Options{Admin: true}, []string{"/billing admin [channel #name] [language de|en|auto]"}},
 		{"German", "/abrechnung hilfe\n", Options{Locale: "de"},
 			[]string{"Befehl", "Was billingbot kann", "/billing kaufen [produkt] [anzahl]", "/billing zuweisen [abonnement] [benutzer]"}},
 		{"German locale with region", "help\n", Options{Locale: "de-DE"}, []string{"Lizenzen für ein Produkt kaufen"}},
@@ -265,7 +266,9 @@ func TestFieldErrorAsksAgain(t *testing.T) {
 func TestFieldErrorGerman(t *testing.T) {
 	tb := newTestBot(t)
 	tb.seedCard(t, "demo", "alice", "Alice Adams")
-	out := tb.run(t, "kaufen visio 3\n\n0\n\n\n2\nj\n", Options{Locale: "de", DueEvery: time.Hour})
+	// An admin: the first admin's locale is the organization's, which
+	// admin notifications are written in.
+	out := tb.run(t, "kaufen visio 3\n\n0\n\n\n2\nj\n", Options{Locale: "de", Admin: true, DueEvery: time.Hour})
 	mustContain(t, out,
 		"Lizenzen kaufen\n---------------\n",
 		"Produkt – Nummer wählen [Visio Plan 2]: ",
@@ -445,7 +448,26 @@ func TestSchedulerNotifications(t *testing.T) {
 
 	tb.clock.Add(7 * 24 * time.Hour) // past the end
 	out = tb.run(t, "hilfe\n", Options{DueEvery: time.Hour, Locale: "de"})
-	mustContain(t, out, "[admin notification] Abonnement abgelaufen")
+	// Admin notifications are in the organization's language, which no
+	// admin has given yet: English, whatever the member's language.
+	mustContain(t, out, "[admin notification] Subscription expired")
+}
+
+// TestOrgLanguageConsole: an admin sets the organization's language; admin
+// notifications are written in it, while the user's own notifications
+// and answers stay in the user's language.
+func TestOrgLanguageConsole(t *testing.T) {
+	tb := newTestBot(t)
+	out := tb.run(t, "admin sprache de\nadmin\ntrial visio\n\n", Options{Admin: true, DueEvery: time.Hour})
+	mustContain(t, out,
+		"Notifications in channels are now written in German.",
+		"Language of notifications in channels: German",
+		"Trial started\n=============",
+		"[admin notification] Testversion gestartet\n  Alice Adams hat eine Testversion von Visio Plan 2 gestartet.",
+	)
+	tb.clock.Add(24 * 24 * time.Hour) // past the reminder
+	out = tb.run(t, "help\n", Options{Admin: true, DueEvery: time.Hour})
+	mustContain(t, out, "[notification to @alice] Your trial ends soon")
 }
 
 func TestConcurrentOutputIsWhole(t *testing.T) {
@@ -591,8 +613,8 @@ func TestQuitWords(t *testing.T) {
 		want           []string
 	}{
 		{"de", "beenden\n", []string{
-			"billingbot-Konsole: Organisation \"demo\", Benutzer alice (Alice Adams)\n",
-			"die Nummer einer Schaltfläche, um sie zu klicken, oder beenden.\n",
+			"billingbot-Konsole: Organisation „demo“, Benutzer alice (Alice Adams)\n",
+			"die Nummer einer Schaltfläche, um sie anzuklicken, oder beenden.\n",
 			"> Auf Wiedersehen.\n"}},
 		{"de", "", []string{"> \nAuf Wiedersehen.\n"}},
 		{"en", "quit\n", []string{"a button's number to click it, or quit.\n", "> Goodbye.\n"}},
@@ -783,4 +805,31 @@ func TestBuyNotConfirmed(t *testing.T) {
 		"Sie haben noch keine Abonnements.",
 	)
 	mustNotContain(t, out, "Zahlung wird ausgeführt", "[admin notification]", "Zahlung eingegangen", "bezahlt")
+}
+
+// TestGermanCommandLines: a German user sees the buttons' command lines
+// in German (Katalog → /billing katalog, not /billing catalog), a click
+// runs it, and "beenden" ends the session as the banner says.
+func TestGermanCommandLines(t *testing.T) {
+	tb := newTestBot(t)
+	out := tb.run(t, "produkte\n1\nbeenden\nhilfe\n", Options{Locale: "de"})
+	mustContain(t, out,
+		"[1] Katalog → /billing katalog\n",
+		"» /billing katalog\n",
+		"Preise pro Lizenz. Kaufen Sie mit /billing kaufen oder testen Sie ein Produkt zuerst mit /billing testen.",
+		"[1] Kaufen              → /billing kaufen\n",
+	)
+	mustNotContain(t, out, "/billing catalog", "Was billingbot kann")
+
+	w := words(tb.bot, "de")
+	for _, tt := range []struct{ got, want string }{
+		{fmt.Sprintf(w.banner, "demo", "alice"), "billingbot-Konsole: Organisation „demo“, Benutzer alice"},
+		{w.bannerHelp, "Geben Sie /billing hilfe (oder nur hilfe) ein, die Nummer einer Schaltfläche, um sie anzuklicken, oder beenden."},
+		{w.formHelp, "Mit Enter übernehmen Sie den Wert in [Klammern]; mit „abbrechen“ schließen Sie das Formular."},
+		{w.stopped, "Auf Wiedersehen."},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
 }

@@ -98,7 +98,7 @@ func (s *session) walk(ctx context.Context, f *commands.Form) error {
 func (s *session) showFieldErrors(f *commands.Form, resp commands.Response) []commands.Input {
 	var b strings.Builder
 	if len(resp.Messages) > 0 {
-		renderResponse(&b, resp.Messages)
+		renderResponse(&b, localButtons(s.bot, resp.Lang, resp.Messages))
 	}
 	var again []commands.Input
 	known := map[string]bool{}

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -144,12 +145,35 @@ func renderButtons(b *strings.Builder, buttons []commands.Button, first int, num
 	}
 }
 
+// command is the console's slash command, as texts name it.
+const command = "/billing"
+
 // target is what a button does, as the user would type or open it.
 func target(bt commands.Button) string {
-	if bt.URL != "" {
-		return bt.URL
+	if bt.URL != "" || strings.HasPrefix(bt.Command, "/") {
+		return bt.URL + bt.Command
 	}
-	return "/billing " + bt.Command
+	return command + " " + bt.Command
+}
+
+// localButtons returns the messages with each button's command line as
+// the user would type it in their language ("/billing katalog", not
+// "/billing catalog"): what the console shows and, clicked, runs (the core
+// reads the German words too). The messages given are not changed.
+func localButtons(bot *commands.Bot, lang string, msgs []commands.Message) []commands.Message {
+	out := slices.Clone(msgs)
+	for i, m := range out {
+		if len(m.Buttons) == 0 {
+			continue
+		}
+		out[i].Buttons = slices.Clone(m.Buttons)
+		for j, bt := range m.Buttons {
+			if bt.URL == "" && bt.Command != "" {
+				out[i].Buttons[j].Command = bot.CommandLine(lang, command, bt.Command)
+			}
+		}
+	}
+	return out
 }
 
 // renderResponse writes a response's messages, separated by blank lines,

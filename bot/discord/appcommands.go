@@ -52,18 +52,18 @@ const (
 	commandNameDE  = "abrechnung"
 )
 
-// keywordArg is an argument whose value the command line introduces with
-// the argument's name ("admin channel <#123>"); Discord offers a channel
-// picker for it.
-func keywordArg(s commands.Spec, a commands.Arg) bool {
-	return s.Name == "admin" && a.Name == "channel"
+// channelArg is the keyword argument that names a channel ("admin
+// channel <#123>"): Discord offers a channel picker for it.
+func channelArg(a commands.Arg) bool {
+	return a.Keyword && a.Kind == commands.ArgText && a.Name == "channel"
 }
 
 // Commands returns the definition of /billing (German /abrechnung): one
 // subcommand per core Spec, in English with German localizations.
 func Commands(bot *commands.Bot) []ApplicationCommand {
 	desc := func(id string) (string, map[string]string) {
-		return truncate(bot.Text("en", id), maxDescription), map[string]string{"de": truncate(bot.Text("de", id), maxDescription)}
+		return truncate(bot.TextFor("en", "/"+commandName, id), maxDescription),
+			map[string]string{"de": truncate(bot.TextFor("de", "/"+commandNameDE, id), maxDescription)}
 	}
 	cmd := ApplicationCommand{Type: 1, Name: commandName, NameLocalizations: map[string]string{"de": commandNameDE}}
 	cmd.Description, cmd.DescriptionLocalizations = desc("DiscordCommandDesc")
@@ -74,7 +74,7 @@ func Commands(bot *commands.Bot) []ApplicationCommand {
 			o := CommandOption{Type: optString, Name: arg.Name, NameLocalizations: map[string]string{"de": arg.NameDE}}
 			o.Description, o.DescriptionLocalizations = desc(arg.Desc)
 			switch {
-			case keywordArg(s, arg):
+			case channelArg(arg):
 				o.Type, o.ChannelTypes = optChannel, []int{0, 5}
 			case arg.Kind == commands.ArgCount:
 				o.Type = optInteger
@@ -149,8 +149,10 @@ func (a *Adapter) commandLine(data commandData) string {
 			v := strings.TrimSpace(o.text())
 			switch {
 			case v == "":
-			case keywordArg(*spec, arg):
+			case channelArg(arg):
 				words = append(words, arg.Name, "<#"+v+">")
+			case arg.Keyword:
+				words = append(words, arg.Name, v)
 			case o.Type == optUser:
 				words = append(words, "<@"+v+">")
 			default:

@@ -69,7 +69,6 @@ type Adapter struct {
 	// handle is the core's Handle (tests wrap it).
 	handle func(context.Context, commands.Request) (commands.Response, error)
 
-	locales *guildLocales // guild locales confirmed in the store lately
 	workers *workers.Pool // the goroutines of the core's runs and of background work
 
 	wg sync.WaitGroup // background work: deferred edits, follow-ups
@@ -90,7 +89,7 @@ func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
 		rest:       newREST(cfg),
 		admins:     map[string]bool{},
 		deferAfter: 2500 * time.Millisecond, workTimeout: 60 * time.Second,
-		handle: bot.Handle, locales: newGuildLocales(), workers: workers.New(idleWorker),
+		handle: bot.Handle, workers: workers.New(idleWorker),
 	}
 	for _, id := range cfg.Admins {
 		if id = strings.TrimSpace(id); id != "" {

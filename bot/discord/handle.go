@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/billingbot/billingbot/commands"
@@ -56,9 +55,15 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 	if in.Guild != nil && in.Guild.ID == guild {
 		req.OrgName = in.Guild.Name
 	}
+	if in.GuildID != "" {
+		// The guild's locale, for the core to remember as the language of
+		// the guild's channel notifications.
+		req.OrgLocale = in.GuildLocale
+	}
 	if req.Locale == "" {
 		req.Locale = in.GuildLocale
 	}
+	req.Command = slashCommand(req.Locale)
 	dir := a.directory(req.Org, guild, in)
 	req.Members = dir
 	switch in.Type {
@@ -69,9 +74,6 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 		}
 		dir.learn(data.Resolved)
 		req.Text = a.commandLine(data)
-		if in.GuildLocale != "" && in.GuildID != "" && !a.locales.known(req.Org, in.GuildLocale) {
-			a.background(func() { a.rememberLocale(ctx, req.Org, in.GuildLocale) })
-		}
 		return a.run(ctx, in, req, nil, "", nil)
 	case itAutocomplete:
 		var data commandData
@@ -107,6 +109,15 @@ func chatURL(guild, channel string) string {
 		return "https://discord.com/channels/@me/" + ch
 	}
 	return "https://discord.com/channels/" + g + "/" + ch
+}
+
+// slashCommand is the command as Discord shows it to a user of a locale:
+// its German name in German.
+func slashCommand(locale string) string {
+	if langOf(locale) == "de" {
+		return "/" + commandNameDE
+	}
+	return "/" + commandName
 }
 
 // langOf is the language of a Discord locale ("de" → German).
@@ -430,63 +441,4 @@ func (a *Adapter) fieldErrors(ctx context.Context, req commands.Request, sent *c
 		}
 	}
 	return m
-}
-
-// rememberLocale keeps a guild's locale for the notifications that no
-// interaction carries (the scheduler's).
-func (a *Adapter) rememberLocale(ctx context.Context, org, locale string) {
-	if v, ok, err := a.store.CacheGet(ctx, org, "guild_locale"); err == nil && ok && v == locale {
-		a.locales.confirm(org, locale)
-		return
-	}
-	if err := a.store.CachePut(ctx, org, "guild_locale", locale, 90*cacheTTL); err != nil {
-		a.log.Debug("discord: keep guild locale", "org", org, "err", err)
-		return
-	}
-	a.locales.confirm(org, locale)
-}
-
-// localeRecheck is how long a replica trusts that the store holds the
-// guild locale it last read or wrote there: within it, interactions with the
-// same locale do not check the store again (a Redis round trip each).
-const localeRecheck = time.Minute
-
-// guildLocales are the guild locales this replica confirmed in the store
-// lately, by organization.
-type guildLocales struct {
-	now func() time.Time // time.Now; tests move it
-
-	mu sync.Mutex
-	m  map[string]confirmedLocale
-}
-
-type confirmedLocale struct {
-	locale string
-	at     time.Time
-}
-
-// maxGuildLocales bounds the guilds remembered; past it all are forgotten
-// (and checked in the store again).
-const maxGuildLocales = 10000
-
-func newGuildLocales() *guildLocales {
-	return &guildLocales{now: time.Now, m: map[string]confirmedLocale{}}
-}
-
-// known reports whether locale is what the store held for org within the
-// last localeRecheck.
-func (g *guildLocales) known(org, locale string) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	c, ok := g.m[org]
-	return ok && c.locale == locale && g.now().Sub(c.at) < localeRecheck
-}
-
-func (g *guildLocales) confirm(org, locale string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.m) >= maxGuildLocales {
-		clear(g.m)
-	}
-	g.m[org] = confirmedLocale{locale: locale, at: g.now()}
 }

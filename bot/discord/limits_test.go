@@ -65,6 +65,7 @@ func TestLimits(t *testing.T) {
 				t.Helper()
 				seq++
 				req.Org, req.User, req.Locale, req.Admin, req.Members = testOrg, user, locale, true, dir
+				req.Command = slashCommand(locale) // as the adapter sets it
 				req.IdempotencyKey = "golden-" + lang + "-" + name
 				now.Add(1) // one thing after another, so that lists have one order
 				resp, err := bot.Handle(ctx, req)

@@ -2,58 +2,132 @@ package discord
 
 import (
 	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
-	"time"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
 )
 
-// TestGuildLocaleRemembered: a command keeps its guild's locale in the
-// store for the scheduler's notifications; the replica checks the store
-// again for the same locale only after localeRecheck, and at once for
-// another one.
-func TestGuildLocaleRemembered(t *testing.T) {
+// TestGuildLanguage: a command keeps its guild's locale for the guild's
+// channel notifications (the core writes it only when it changed); an
+// admin's /billing admin language wins over it; a direct message is in
+// its recipient's own language.
+func TestGuildLanguage(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	now := time.Now()
-	e.a.locales.now = func() time.Time { return now }
-	send := func(locale string) {
+	send := func(w who, data any, guildLocale string) map[string]any {
 		t.Helper()
 		var in map[string]any
-		if err := json.Unmarshal(e.interaction(aliceEN, itCommand, command("help"), ""), &in); err != nil {
+		if err := json.Unmarshal(e.interaction(w, itCommand, data, ""), &in); err != nil {
 			t.Fatal(err)
 		}
-		in["guild_locale"] = locale
+		in["guild_locale"] = guildLocale
 		doc, _ := json.Marshal(in)
-		e.post(doc)
+		_, got := answer(t, e.post(doc))
 		e.a.Wait()
+		return got
 	}
-	stored := func() string {
+	settings := func() store.OrgSettings {
 		t.Helper()
-		v, _, err := e.st.CacheGet(ctx, testOrg, "guild_locale")
+		s, err := e.st.Settings(ctx, testOrg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return v
+		return s
 	}
-	send("de")
-	if got := stored(); got != "de" {
-		t.Fatalf("guild locale = %q, want de", got)
-	}
-	// Within localeRecheck the same locale is not checked again: a value
-	// changed behind the replica's back stays until then.
-	if err := e.st.CachePut(ctx, testOrg, "guild_locale", "fr", time.Hour); err != nil {
+	if err := e.st.SetAdminChannel(ctx, testOrg, alice, "<#555555555555555555>"); err != nil {
 		t.Fatal(err)
 	}
-	send("de")
-	if got := stored(); got != "fr" {
-		t.Errorf("guild locale = %q, want fr (not checked again within %v)", got, localeRecheck)
+	n := commands.Notification{Org: testOrg, Kind: commands.NoteConversion,
+		Sub: commands.NotifiedSub{Product: "Visio Plan 2", Purchaser: "Bob Brown", Licenses: 5}}
+	posted := func(key, channel string) string {
+		t.Helper()
+		n.Key = key
+		if err := e.a.Notify(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		return string(e.fake.nextTo(t, http.MethodPost, "/channels/"+channel+"/messages").Body)
 	}
-	now = now.Add(localeRecheck)
-	send("de")
-	if got := stored(); got != "de" {
-		t.Errorf("guild locale after %v = %q, want de (checked again)", localeRecheck, got)
+
+	send(bobEN, command("help"), "de")
+	if got := settings().Locale; got != "de" {
+		t.Fatalf("organization locale = %q, want the guild's de", got)
 	}
-	send("en-US")
-	if got := stored(); got != "en-US" {
-		t.Errorf("guild locale after a change = %q, want en-US at once", got)
+	if got := posted("k1", "555555555555555555"); !strings.Contains(got, "Testversion umgewandelt") {
+		t.Errorf("channel notification in a German guild: %s", got)
+	}
+
+	got := send(aliceEN, command("admin", opt("language", optString, "en")), "de")
+	if !strings.Contains(text(got), "Notifications in channels are now written in English.") {
+		t.Errorf("admin language en answered %s", text(got))
+	}
+	if s := settings(); s.Lang != "en" || s.Locale != "de" {
+		t.Errorf("settings = %+v, want language en beside locale de", s)
+	}
+	if got := posted("k2", "555555555555555555"); !strings.Contains(got, "Trial converted") {
+		t.Errorf("channel notification after admin language en: %s", got)
+	}
+
+	// A direct message: the recipient's own language.
+	if err := e.st.SetPrefs(ctx, testOrg, bob, store.Prefs{Lang: "de"}); err != nil {
+		t.Fatal(err)
+	}
+	n.To = bob
+	n.Key = "k3"
+	if err := e.a.Notify(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(e.fake.nextTo(t, http.MethodPost, "/channels/dm"+bob+"/messages").Body); !strings.Contains(got, "Testversion umgewandelt") {
+		t.Errorf("DM to a user who chose German: %s", got)
+	}
+
+	send(bobEN, command("help"), "en-US")
+	if got := settings().Locale; got != "en-US" {
+		t.Errorf("organization locale after the guild's changed = %q, want en-US", got)
+	}
+}
+
+// TestGermanCommandName: a German user sees /abrechnung in Discord, so
+// texts name /abrechnung with the German subcommand; an English one
+// /billing.
+func TestGermanCommandName(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		as        who
+		sub       string
+		want, not string
+	}{
+		{aliceDE, "catalog", "Kaufen Sie mit /abrechnung kaufen oder testen Sie ein Produkt zuerst mit /abrechnung testen.", "/billing"},
+		{aliceDE, "help", "/abrechnung kaufen [produkt] [anzahl]", "/billing"},
+		{aliceEN, "catalog", "Buy with /billing buy, or try a product first with /billing trial.", "/abrechnung"},
+	} {
+		_, got := answer(t, e.post(e.interaction(tt.as, itCommand, command(tt.sub), "")))
+		if s := text(got); !strings.Contains(s, tt.want) || strings.Contains(s, tt.not) {
+			t.Errorf("%s %s: %s\nwant %q and no %q", tt.as.locale, tt.sub, s, tt.want, tt.not)
+		}
+	}
+}
+
+// TestAdminChannelOption: Discord's channel picker and language choice
+// of /billing admin reach the core as "admin channel <#id> language de".
+func TestAdminChannelOption(t *testing.T) {
+	e := newEnv(t)
+	data := command("admin", opt("channel", optChannel, "555555555555555555"), opt("language", optString, "de"))
+	var d commandData
+	doc, _ := json.Marshal(data)
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.a.commandLine(d), "admin channel <#555555555555555555> language de"; got != want {
+		t.Errorf("command line %q, want %q", got, want)
+	}
+	_, got := answer(t, e.post(e.interaction(aliceDE, itCommand, data, "")))
+	if !strings.Contains(text(got), "Benachrichtigungen in Kanälen erscheinen ab jetzt auf Deutsch.") {
+		t.Errorf("answer %s", text(got))
+	}
+	if s, err := e.st.Settings(t.Context(), testOrg); err != nil || s.AdminChannel != "<#555555555555555555>" || s.Lang != "de" {
+		t.Errorf("settings = %+v, %v", s, err)
 	}
 }

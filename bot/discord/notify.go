@@ -30,15 +30,18 @@ func (a *Adapter) Notify(ctx context.Context, n commands.Notification) error {
 		return fmt.Errorf("discord notify: %q is not a Discord organization: %w", n.Org, commands.ErrPermanent)
 	}
 	guild := strings.TrimPrefix(n.Org, orgPrefix)
-	lang := "en"
-	if l, ok, err := a.store.CacheGet(ctx, n.Org, "guild_locale"); err == nil && ok {
-		lang = langOf(l)
-	}
-	msg := a.bot.RenderNotification(n, lang)
 	if n.To != "" {
+		msg, err := a.render(ctx, n, n.To)
+		if err != nil {
+			return err
+		}
 		return deliveryErr(a.dm(ctx, n, guild, n.To, msg))
 	}
 	if ch := a.adminChannel(ctx, n.Org, guild); ch != "" {
+		msg, err := a.render(ctx, n, "")
+		if err != nil {
+			return err
+		}
 		return deliveryErr(a.send(ctx, n, "channel:"+ch, ch, "", msg))
 	}
 	if len(a.admins) == 0 {
@@ -47,13 +50,29 @@ func (a *Adapter) Notify(ctx context.Context, n commands.Notification) error {
 	}
 	var errs []error
 	for id := range a.admins {
-		errs = append(errs, deliveryErr(a.dm(ctx, n, guild, id, msg)))
+		msg, err := a.render(ctx, n, id)
+		if err == nil {
+			err = a.dm(ctx, n, guild, id, msg)
+		}
+		errs = append(errs, deliveryErr(err))
 	}
 	err, lost := commands.Deliveries(errs)
 	if lost != nil {
 		a.log.Warn("discord: some admins cannot get direct messages", "org", n.Org, "err", lost)
 	}
 	return err
+}
+
+// render writes a notification for a user's direct message (user set) in
+// their language, else for the guild's admin channel in the guild's
+// language (commands.Bot.NotificationLang; Discord tells no user's locale
+// outside an interaction).
+func (a *Adapter) render(ctx context.Context, n commands.Notification, user string) (commands.Message, error) {
+	lang, err := a.bot.NotificationLang(ctx, n.Org, user, "")
+	if err != nil {
+		return commands.Message{}, fmt.Errorf("discord notify %s: language: %w", n.Org, err)
+	}
+	return a.bot.RenderNotification(n, lang), nil
 }
 
 // dm sends a notification to a user's DM channel; its buttons name the guild.

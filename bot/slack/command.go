@@ -48,7 +48,7 @@ func (a *Adapter) onCommand(ctx context.Context, sc slashCommand) reply {
 		responseURL: sc.ResponseURL, triggerID: sc.TriggerID}
 	run := func(ctx context.Context) commands.Response {
 		req := a.request(ctx, o)
-		req.Text = sc.Text
+		req.Text, req.Command = sc.Text, sc.Command // the app's command as the user typed it
 		req.IdempotencyKey = sc.TriggerID
 		return a.handle(ctx, req)
 	}

@@ -41,11 +41,16 @@ func (a *Adapter) Notify(ctx context.Context, n commands.Notification) error {
 	return a.notifyAdmins(ctx, n, strings.TrimPrefix(n.Org, orgPrefix))
 }
 
-// notifyUser sends a notification to one user, in their language.
+// notifyUser sends a notification to one user, in their language: their
+// own choice, else their Slack locale, else the organization's.
 func (a *Adapter) notifyUser(ctx context.Context, n commands.Notification, user string) error {
-	lang := "en"
-	if u, err := a.user(ctx, n.Org, user); err == nil && strings.HasPrefix(strings.ToLower(u.Locale), "de") {
-		lang = "de"
+	locale := ""
+	if u, err := a.user(ctx, n.Org, user); err == nil {
+		locale = u.Locale
+	}
+	lang, err := a.bot.NotificationLang(ctx, n.Org, user, locale)
+	if err != nil {
+		return fmt.Errorf("slack: notify %s: language: %w", n.Org, err)
 	}
 	ch, err := a.imChannel(ctx, user)
 	if err != nil {
@@ -127,7 +132,12 @@ func (a *Adapter) notifyAdmins(ctx context.Context, n commands.Notification, tea
 	for _, ch := range a.adminChannels(ctx, n.Org) {
 		id, err := a.channelID(ctx, n.Org, ch)
 		if err == nil {
-			err = a.send(ctx, n, "channel:"+id, id, "en")
+			// In the organization's language, for everyone in the channel.
+			var lang string
+			if lang, err = a.bot.NotificationLang(ctx, n.Org, "", ""); err != nil {
+				return fmt.Errorf("slack: notify %s: language: %w", n.Org, err)
+			}
+			err = a.send(ctx, n, "channel:"+id, id, lang)
 		}
 		if err == nil {
 			return nil

@@ -468,6 +468,69 @@ func TestNotify(t *testing.T) {
 			t.Errorf("configured admin U3 (German) not notified in German: %v", got)
 		}
 	})
+	t.Run("languages", func(t *testing.T) {
+		// The admin channel: the organization's language (from the first
+		// admin's locale, or an admin's choice), never always English; a
+		// direct message: the recipient's choice, else their locale.
+		e := newEnv(t, func(c *Config) { c.AdminChannel = "C555" })
+		posted := func(key, to string) string {
+			t.Helper()
+			n := note
+			n.Key, n.To = key, to
+			if err := e.a.Notify(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+			return e.slack.waitFor("chat.postMessage").Form.Get("blocks")
+		}
+		en, de := jsonEscape(e.bot.Text("en", "NoteTitlePurchase")), jsonEscape(e.bot.Text("de", "NoteTitlePurchase"))
+		if b := posted("k1", ""); !strings.Contains(b, en) {
+			t.Errorf("nothing known: channel post %s, want English", b)
+		}
+		if err := e.st.SetOrgLocale(ctx, testOrg, "de-DE", true); err != nil {
+			t.Fatal(err)
+		}
+		if b := posted("k2", ""); !strings.Contains(b, de) {
+			t.Errorf("German workspace: channel post %s, want German", b)
+		}
+		if err := e.st.SetOrgLang(ctx, testOrg, "U4", "en"); err != nil {
+			t.Fatal(err)
+		}
+		if b := posted("k3", ""); !strings.Contains(b, en) {
+			t.Errorf("admin language en: channel post %s, want English", b)
+		}
+		if b := posted("k4", "U3"); !strings.Contains(b, de) {
+			t.Errorf("DM to U3 (German locale): %s, want German", b)
+		}
+		if err := e.st.SetPrefs(ctx, testOrg, "U3", store.Prefs{Lang: "en"}); err != nil {
+			t.Fatal(err)
+		}
+		if b := posted("k5", "U3"); !strings.Contains(b, en) {
+			t.Errorf("DM to U3 who chose English: %s, want English", b)
+		}
+	})
+	t.Run("the first admin's locale", func(t *testing.T) {
+		// No OAuth install yet: the first admin who uses billingbot gives
+		// the workspace's language; a member's locale does not.
+		e := newEnv(t)
+		locale := func() string {
+			t.Helper()
+			s, err := e.st.Settings(ctx, testOrg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s.Locale
+		}
+		e.command("U3", "help", "t1")
+		e.a.Wait()
+		if got := locale(); got != "" {
+			t.Errorf("after a member's command: locale %q, want none", got)
+		}
+		e.command("U4", "help", "t2")
+		e.a.Wait()
+		if got := locale(); got != "en-US" {
+			t.Errorf("after the first admin's command: locale %q, want en-US", got)
+		}
+	})
 	t.Run("to a user", func(t *testing.T) {
 		e := newEnv(t)
 		n := note

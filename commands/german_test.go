@@ -1,0 +1,234 @@
+package commands_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
+)
+
+// TestCommandAsShown: a text that names a command names it as the user's
+// platform shows it (Request.Command: /abrechnung on Discord in German)
+// with the subcommand in the text's language, never "/billing kaufen" to
+// someone who sees /abrechnung.
+func TestCommandAsShown(t *testing.T) {
+	e := newEnv(t)
+	as := func(w who, command, line string) commands.Response {
+		t.Helper()
+		req := e.request(w)
+		req.Text, req.Command = line, command
+		return e.handle(req)
+	}
+	for _, tt := range []struct {
+		name          string
+		as            who
+		command, line string
+		want          []string
+		not           string
+	}{
+		{"discord de help", dave.de(), "/abrechnung", "hilfe",
+			[]string{"/abrechnung kaufen [produkt] [anzahl]", "/abrechnung katalog", "/abrechnung admin [kanal #name] [sprache de|en|auto]"}, "/billing"},
+		{"discord de catalog", alice.de(), "/abrechnung", "katalog",
+			[]string{"Kaufen Sie mit /abrechnung kaufen oder testen Sie ein Produkt zuerst mit /abrechnung testen."}, "/billing"},
+		{"discord de unknown command", alice.de(), "/abrechnung", "frobnicate", []string{"Mit /abrechnung hilfe sehen Sie"}, "/billing"},
+		{"discord de message without data", alice.de(), "/abrechnung", "zuweisen", []string{"/abrechnung produkte"}, "/billing"},
+		{"slack de", alice.de(), "/billing", "zuweisen", []string{"Mit /billing produkte sehen Sie Ihre Abonnements."}, "/abrechnung"},
+		{"slack de after discord: no cached /abrechnung", alice.de(), "", "zuweisen", []string{"/billing produkte"}, "/abrechnung"},
+		{"discord en", alice, "/billing", "catalog", []string{"Buy with /billing buy, or try a product first with /billing trial."}, "/abrechnung"},
+		{"not a command: /billing", alice.de(), "<b>x</b>", "katalog", []string{"/billing kaufen"}, "<b>"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := as(tt.as, tt.command, tt.line)
+			wantText(t, r, tt.want...)
+			if strings.Contains(text(r), tt.not) {
+				t.Errorf("the answer names %q:\n%s", tt.not, text(r))
+			}
+		})
+	}
+	if got, want := e.bot.TextFor("de", "/abrechnung", "ErrUnknownForm"), "Bitte beginnen Sie erneut mit /abrechnung."; !strings.Contains(got, want) {
+		t.Errorf("TextFor = %q, want it to say %q", got, want)
+	}
+	if got, want := e.bot.Text("de", "ErrUnknownForm"), "Bitte beginnen Sie erneut mit /billing."; !strings.Contains(got, want) {
+		t.Errorf("Text = %q, want it to say %q", got, want)
+	}
+}
+
+// TestCommandLine: a button's command line as the user would type it, in
+// their language.
+func TestCommandLine(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct{ lang, command, line, want string }{
+		{"de", "/billing", "catalog", "/billing katalog"},
+		{"de", "/abrechnung", "assign 3x7abc", "/abrechnung zuweisen 3x7abc"},
+		{"de", "/billing", "admin channel default", "/billing admin kanal default"},
+		{"de", "/billing", "cancel x1", "/billing kuendigen x1"},
+		{"en", "/billing", "buy visio-plan-2", "/billing buy visio-plan-2"},
+		{"de", "", "invoices 6m", "/billing rechnungen 6m"},
+		{"de", "/billing", "frobnicate now", "/billing frobnicate now"},
+		{"de", "/billing", "", "/billing"},
+	} {
+		if got := e.bot.CommandLine(tt.lang, tt.command, tt.line); got != tt.want {
+			t.Errorf("CommandLine(%s, %q, %q) = %q, want %q", tt.lang, tt.command, tt.line, got, tt.want)
+		}
+	}
+}
+
+// TestAdminChannelDefault: "admin channel default" (or none, standard, …)
+// goes back to the deployment's default channel instead of setting a
+// channel called "default", and "admin #billing-alerts" sets the channel
+// as help shows it (/billing admin [channel]). A bad word writes nothing.
+func TestAdminChannelDefault(t *testing.T) {
+	e := newEnv(t)
+	channel := func() string {
+		t.Helper()
+		return e.view(dave).Settings.AdminChannel
+	}
+	wantMessage(t, e.run(dave, "admin #billing-alerts"), "Admin notifications now go to #billing-alerts.")
+	if got := channel(); got != "#billing-alerts" {
+		t.Fatalf("channel = %q, want #billing-alerts", got)
+	}
+	r := e.run(dave, "admin")
+	wantText(t, r, "Admin notifications: in #billing-alerts")
+	if b := r.Messages[0].Buttons; len(b) != 1 || b[0].Command != "admin channel default" || b[0].Label != "Use the default channel" {
+		t.Errorf("overview buttons = %+v, want one back to the default channel", b)
+	}
+	for _, tt := range []struct {
+		as         who
+		line, want string
+	}{
+		{dave, "admin channel default", "Admin notifications go to the default channel again, or by direct message where there is none."},
+		{dave, "admin channel none", "Admin notifications go to the default channel again"},
+		{dave.de(), "admin kanal standard", "Benachrichtigungen an Administratoren gehen wieder in den Standardkanal, oder per Direktnachricht, wenn es keinen gibt."},
+		{dave.de(), "admin kanal keiner", "wieder in den Standardkanal"},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			e.run(dave, "admin <#C123|billing>")
+			if got := channel(); got != "<#C123|billing>" {
+				t.Fatalf("channel = %q after admin <#C123|billing>", got)
+			}
+			wantMessage(t, e.at(t).run(tt.as, tt.line), tt.want)
+			if got := channel(); got != "" {
+				t.Errorf("channel = %q, want the default (\"\")", got)
+			}
+		})
+	}
+	if r := e.run(dave, "admin"); len(r.Messages[0].Buttons) != 0 {
+		t.Errorf("overview with the default channel has buttons %+v", r.Messages[0].Buttons)
+	}
+	wantText(t, e.run(dave.de(), "admin"), "Benachrichtigungen an Administratoren: im Standardkanal oder per Direktnachricht")
+
+	before := e.snapshot()
+	for _, tt := range []struct {
+		as         who
+		line, want string
+	}{
+		{dave, "admin #a language fr", "Unknown language “fr”."},
+		{dave, "admin #a #b", "Name one channel"},
+		{dave, "admin billing", "Unknown option “billing”. Use /billing admin, /billing admin channel #name, /billing admin channel default or /billing admin language en."},
+		{dave.de(), "admin abrechnung", "Unbekannte Option „abrechnung“. Verwenden Sie /billing admin, /billing admin kanal #name, /billing admin kanal standard oder /billing admin sprache de."},
+		{alice, "admin channel default", "Only administrators can use this command."},
+	} {
+		wantMessage(t, e.run(tt.as, tt.line), tt.want)
+	}
+	e.wantUnchanged(before)
+}
+
+// TestOrgLanguage: an admin sets the language of the organization's
+// channel notifications; until then it follows the platform's locale of
+// the organization, else English.
+func TestOrgLanguage(t *testing.T) {
+	e := newEnv(t)
+	lang := func(user, locale string) string {
+		t.Helper()
+		l, err := e.bot.NotificationLang(t.Context(), "T1", user, locale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if got := lang("", ""); got != "en" {
+		t.Errorf("channel language with nothing known = %s, want en", got)
+	}
+
+	// Slack: the first admin who uses billingbot gives the locale.
+	e.run(alice.de(), "help") // a member: not the organization's locale
+	if got := e.view(dave).Settings.Locale; got != "" {
+		t.Errorf("a member's locale was kept: %q", got)
+	}
+	before := e.snapshot()
+	wantMessage(t, e.run(dave.de(), "admin frobnicate"), "Unbekannte Option")
+	e.wantUnchanged(before) // a refused request writes nothing, not even the locale
+	e.run(dave.de(), "admin")
+	ivan := person("T1", "U9", "Ivan")
+	ivan.admin = true
+	e.run(ivan, "admin") // a second admin, en-US: the first stays
+	if got := e.view(dave).Settings.Locale; got != "de-DE" {
+		t.Errorf("organization locale = %q, want the first admin's de-DE", got)
+	}
+	wantText(t, e.run(dave, "admin"), "Language of notifications in channels: German (from your organization's settings in Slack or Discord)")
+	if got := lang("", ""); got != "de" {
+		t.Errorf("channel language = %s, want de from the first admin's locale", got)
+	}
+
+	// An admin's choice wins.
+	wantMessage(t, e.run(dave.de(), "admin sprache en"), "Benachrichtigungen in Kanälen erscheinen ab jetzt auf Englisch.")
+	if got := lang("", ""); got != "en" {
+		t.Errorf("channel language = %s after admin sprache en", got)
+	}
+	wantMessage(t, e.run(dave, "admin language"), "Language of notifications in channels: English")
+	wantMessage(t, e.run(dave, "admin language de"), "Notifications in channels are now written in German.")
+	wantMessage(t, e.run(dave.de(), "admin kanal #abrechnung sprache de"),
+		"Benachrichtigungen an Administratoren gehen jetzt in den Kanal #abrechnung.\nBenachrichtigungen in Kanälen erscheinen ab jetzt auf Deutsch.")
+	if s := e.view(dave).Settings; s.Lang != "de" || s.AdminChannel != "#abrechnung" {
+		t.Errorf("settings = %+v", s)
+	}
+
+	// Direct messages: the recipient's choice, else their locale, else the
+	// organization's language.
+	e.run(bob, "language en")
+	for _, tt := range []struct{ name, user, locale, want string }{
+		{"own choice over locale", bob.m.ID, "de-DE", "en"},
+		{"platform locale", carol.m.ID, "en-US", "en"},
+		{"nothing known: the organization's", carol.m.ID, "", "de"},
+	} {
+		if got := lang(tt.user, tt.locale); got != tt.want {
+			t.Errorf("%s: NotificationLang = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+
+	wantMessage(t, e.run(dave, "admin language auto"),
+		"Notifications in channels now follow your organization's settings in Slack or Discord, currently German.")
+	if got := e.view(dave).Settings.Lang; got != "" {
+		t.Errorf("language after auto = %q", got)
+	}
+	wantMessage(t, e.run(alice, "admin language de"), "Only administrators can use this command.")
+}
+
+// TestOrgLocaleFromPlatform: a platform that sends the organization's
+// locale with every request (Discord's guild_locale) sets it, and a change
+// replaces it; the same locale again writes nothing.
+func TestOrgLocaleFromPlatform(t *testing.T) {
+	e := newEnv(t)
+	send := func(w who, orgLocale string) {
+		t.Helper()
+		req := e.request(w)
+		req.Text, req.OrgLocale = "help", orgLocale
+		e.handle(req)
+	}
+	send(alice, "de")
+	if got := e.view(alice).Settings.Locale; got != "de" {
+		t.Fatalf("organization locale = %q, want the guild's de", got)
+	}
+	before := e.snapshot()
+	send(bob, "de")
+	e.wantUnchanged(before)
+	send(dave, "en-US")
+	if got := e.view(alice).Settings.Locale; got != "en-US" {
+		t.Errorf("organization locale = %q, want the guild's new en-US", got)
+	}
+	send(dave, "x;y")
+	if got := e.view(alice).Settings; got != (store.OrgSettings{Locale: "en-US"}) {
+		t.Errorf("settings = %+v after a locale that is none", got)
+	}
+}
