@@ -293,6 +293,12 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 		lang = langOf(req.Locale)
 	}
 	r := renderer{a: a, ctx: ctx, org: req.Org}
+	if in.GuildID == "" {
+		// An answer in a direct message (to a notification's button): its
+		// buttons name the guild, as the notification's do, or they could
+		// not be clicked there (a confirmation's Yes).
+		r.guild = strings.TrimPrefix(req.Org, orgPrefix)
+	}
 	var rep reply
 	switch {
 	case resp.Form != nil:
