@@ -57,3 +57,43 @@ func TestTrialReminderInDM(t *testing.T) {
 		t.Errorf("after the confirmation: %s", s)
 	}
 }
+
+// TestTrialConvertInDM: the trial reminder's Convert, clicked in the
+// direct message it came in, opens the buy form with the trial's licenses,
+// and its submission from the DM buys the trial.
+func TestTrialConvertInDM(t *testing.T) {
+	e := newEnv(t)
+	e.card(alice)
+	if _, err := e.bot.Handle(t.Context(), commands.Request{Org: testOrg, User: commands.Member{ID: alice, Name: "Alice Adams"},
+		Locale: "en-US", Form: &commands.Submission{FormID: commands.FormTrial, Values: map[string][]string{"product": {"visio-plan-2"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	typ, data := answer(t, e.post(e.dmClick("d:"+testGuild+":buy visio-plan-2 25")))
+	if typ != cbModal {
+		t.Fatalf("Convert: type %d, want a modal: %s", typ, text(data))
+	}
+	modalID := data["custom_id"].(string)
+	if !strings.HasPrefix(modalID, dmFormPrefix+testGuild+":") {
+		t.Errorf("modal id %q does not name the guild", modalID)
+	}
+	inputs := modalInputs(t, data)
+	if v := inputs["licenses"]["value"]; v != "25" {
+		t.Errorf("licenses prefilled %v, want 25", v)
+	}
+	method := ""
+	for _, o := range inputs["method"]["options"].([]any) {
+		method = o.(map[string]any)["value"].(string)
+	}
+	id := fmt.Sprint(300000000000000000 + e.seq.Add(1))
+	doc, err := json.Marshal(map[string]any{"id": id, "application_id": testApp, "type": itModalSubmit, "token": "tok" + id,
+		"channel_id": "400000000000000009", "locale": "en-US", "user": map[string]any{"id": alice, "username": "alice"},
+		"data": submission(modalID, map[string][]string{"product": {"visio-plan-2"}, "licenses": {"25"}, "period": {"monthly"},
+			"method": {method}}, "licenses")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, data = answer(t, e.post(doc))
+	if s := text(data); !strings.Contains(s, "Your trial of Visio Plan 2 becomes a subscription once paid") {
+		t.Errorf("submitted from the DM: %s", s)
+	}
+}

@@ -42,6 +42,7 @@ const (
 	dmButtonPrefix    = "d:" // d:<guild>:<command line>, for buttons in DMs
 	formPrefix        = "f:" // f:<key>:<form id>:<context>
 	formCachedPrefix  = "g:" // g:<key>:<form id>, context in the cached form
+	dmFormPrefix      = "e:" // e:<guild>:<key>:<form id>, a modal opened from a DM; context in the cached form
 )
 
 // Outgoing JSON.
