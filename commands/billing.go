@@ -195,7 +195,11 @@ func paymentSubmit(c *call) Response {
 		errs.add("exp_year", msgY)
 	}
 	if msgM == "" && msgY == "" && (store.PaymentMethod{ExpMonth: month, ExpYear: expYear}).Expired(c.now) {
+		// Month and year are wrong together: either may be the one to
+		// correct (01/2026 meant for 01/2027), so both are marked and
+		// asked again.
 		errs.add("exp_month", c.t.T("ErrExpiryPast"))
+		errs.add("exp_year", c.t.T("ErrExpiryPast"))
 	}
 	if len(errs) > 0 {
 		return Response{FieldErrors: errs}

@@ -36,6 +36,8 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 		title, text = "NoteTitleCancel", c.t.T("NoteCancel", "Purchaser", s.Purchaser, "Product", s.Product, "Reason", reason)
 	case NoteExpiry:
 		title, text = "NoteTitleExpiry", c.t.T("NoteExpiry", "Product", s.Product, "Purchaser", s.Purchaser)
+	case NoteTrialEnded:
+		title, text = "NoteTitleTrialEnded", c.t.T("NoteTrialEnded", "Purchaser", s.Purchaser, "Product", s.Product)
 	case NotePaymentFailed:
 		text := "NotePaymentFailed"
 		if s.Grant != "" {
@@ -81,9 +83,17 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 			Buttons: []Button{{Label: c.t.T("BtnPayment"), Command: "payment"}}}
 	case NoteReminder:
 		days := int(s.Expires.Sub(b.now()).Hours()/24 + 0.5)
-		return Message{Title: c.t.T("NoteTitleReminder"),
-			Text:    c.t.T("NoteReminder", "Product", s.Product, "In", c.t.N("InDays", max(days, 1)), "Date", c.t.Date(s.Expires)),
-			Buttons: []Button{{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID, Style: StylePrimary}}}
+		m := Message{Title: c.t.T("NoteTitleReminder"),
+			Text: c.t.T("NoteReminder", "Product", s.Product, "In", c.t.N("InDays", max(days, 1)), "Date", c.t.Date(s.Expires))}
+		if n.To != "" && s.ID != "" {
+			// Only its purchaser acts on a trial: convert it (the buy
+			// form with its licenses), end it now, or hear of it again
+			// tomorrow.
+			m.Buttons = []Button{c.convertButton(s.ProductID, s.Licenses),
+				{Label: c.t.T("BtnEndTrial"), Command: "trial end " + s.ID, Style: StyleDanger},
+				{Label: c.t.T("BtnRemindTomorrow"), Command: "trial remind " + s.ID}}
+		}
+		return m
 	}
 	return Message{Title: c.t.T(title), Text: text, Fields: []Field{
 		{c.t.T("FieldProduct"), s.Product},

@@ -341,3 +341,24 @@ func TestNoCardDataInRedis(t *testing.T) {
 		t.Errorf("method = %+v", got)
 	}
 }
+
+// TestPaymentExpiryPastMarksBoth: an expiry in the past is an error of the
+// month and the year together, so that the year can be corrected as well
+// as the month (a platform asks again only the fields with errors); the
+// corrected year saves.
+func TestPaymentExpiryPastMarksBoth(t *testing.T) {
+	e := newEnv(t) // November 2026
+	m := e.buyer(alice)
+	for _, tt := range []struct {
+		as   who
+		want string
+	}{{alice, "The expiry date is in the past."}, {alice.de(), "Das Ablaufdatum liegt in der Vergangenheit."}} {
+		r := e.send(tt.as, methodForm(m.ID, "exp_month", "1", "exp_year", "2026"))
+		wantFieldError(t, r, "exp_month", tt.want)
+		wantFieldError(t, r, "exp_year", tt.want)
+		if len(r.FieldErrors) != 2 {
+			t.Errorf("field errors %v, want the month and the year only", r.FieldErrors)
+		}
+	}
+	wantMessage(t, e.send(alice, methodForm(m.ID, "exp_month", "1", "exp_year", "2027")), "Visa •••• 4242 (01/2027) is saved.")
+}

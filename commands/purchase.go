@@ -430,7 +430,7 @@ func trialSubmit(c *call) Response {
 		PurchasedAt: c.now, TrialEnd: end,
 	}
 	jobs := []store.Job{{Kind: store.JobTrialEnd, Org: sub.Org, SubID: sub.ID, Due: end}}
-	for _, days := range []int{7, 1} {
+	for _, days := range trialReminderDays {
 		if at := end.AddDate(0, 0, -days); at.After(c.now) {
 			jobs = append(jobs, store.Job{Kind: store.JobTrialReminder, Org: sub.Org, SubID: sub.ID, Due: at})
 		}

@@ -77,7 +77,7 @@ func (b *Bot) commandSpecs() []spec {
 		{Spec: Spec{Name: "buy", NameDE: "kaufen", Desc: "CmdBuy",
 			Args: []Arg{product, {Name: "count", NameDE: "anzahl", Desc: "ArgCount", Kind: ArgCount, Min: 1, Max: b.maxLicenses()}}},
 			run: buyCmd},
-		{Spec: Spec{Name: "trial", NameDE: "testen", Desc: "CmdTrial", Args: []Arg{product}}, view: trials, run: trialCmd},
+		{Spec: Spec{Name: "trial", NameDE: "testen", Desc: "CmdTrial", Args: []Arg{product}}, view: trials, run: trialActions(trialCmd)},
 		{Spec: Spec{Name: "licenses", NameDE: "lizenzen", Desc: "CmdLicenses",
 			Args: []Arg{sub, {Name: "total", NameDE: "gesamt", Desc: "ArgTotal", Kind: ArgCount, Min: 1, Max: b.maxLicenses()}}},
 			run: licensesCmd},

@@ -349,6 +349,9 @@ const (
 	NoteCancel     NotificationKind = "cancel"
 	NoteExpiry     NotificationKind = "expiry"
 	NoteReminder   NotificationKind = "reminder"
+	// NoteTrialEnded tells admins that a purchaser ended a trial before
+	// its time.
+	NoteTrialEnded NotificationKind = "trial-ended"
 	// NotePaymentFailed tells a purchaser that an invoice could not be charged.
 	NotePaymentFailed NotificationKind = "payment-failed"
 	// NotePaid tells a purchaser that an invoice was paid and what it bought.

@@ -64,6 +64,8 @@ func runContract(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"fewer licenses from the next period", testScheduleLicenses},
 		{"invoices grant what they buy", testGrants},
 		{"cancel", testCancel},
+		{"end a trial now", testEndTrial},
+		{"remind again", testRemindAgain},
 		{"convert trial", testConvertTrial},
 		{"idempotency", testIdempotency},
 		{"audit", testAudit},
@@ -950,6 +952,92 @@ func testCancel(t *testing.T, f *fixture) {
 	}
 	if s := f.sub(t, orgA, "tr1"); s.Status != store.StatusCanceled || s.CancelReason != "not-used" || s.CancelComment != "" {
 		t.Errorf("canceled trial: status %q reason %q comment %q", s.Status, s.CancelReason, s.CancelComment)
+	}
+}
+
+func testEndTrial(t *testing.T, f *fixture) {
+	tr := trial(orgA, "tr1", excel, 3)
+	f.create(t, tr, nil)
+	f.assign(t, orgA, "tr1", "U1")
+	f.create(t, purchase(orgA, "sub1", 2), nil)
+	at := t0.AddDate(0, 0, 10)
+
+	before := f.snapshot(t)
+	_, err := f.s.EndTrial(f.ctx, f.idem(), orgA, "U2", "tr1", at)
+	wantErr(t, "end another's trial", err, store.ErrPermission)
+	_, err = f.s.EndTrial(f.ctx, f.idem(), orgA, buyer, "sub1", at)
+	wantErr(t, "end a purchase", err, store.ErrNotTrial)
+	_, err = f.s.EndTrial(f.ctx, f.idem(), orgA, buyer, "nosuchsub", at)
+	wantErr(t, "end an unknown trial", err, store.ErrNotFound)
+	f.unchanged(t, before, "refused ends of trials")
+
+	once := f.idem()
+	once.Reply = "ended"
+	r, err := f.s.EndTrial(f.ctx, once, orgA, buyer, "tr1", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r != (store.Result{Value: "expired"}) {
+		t.Errorf("EndTrial = %+v", r)
+	}
+	want := stored(tr)
+	want.Status, want.TrialEnd, want.CanceledAt = store.StatusExpired, sec(at), sec(at)
+	want.Assigned, want.AssignedCount = members("U1"), 1
+	if got := f.sub(t, orgA, "tr1"); !reflect.DeepEqual(got, want) {
+		t.Errorf("after the end:\n got %+v\nwant %+v", got, want)
+	}
+	if r, err := f.s.EndTrial(f.ctx, once, orgA, buyer, "tr1", at.Add(time.Minute)); err != nil || r != (store.Result{Repeat: true, Value: "ended"}) {
+		t.Errorf("repeat = %+v, %v; want the first reply", r, err)
+	}
+	_, err = f.s.EndTrial(f.ctx, f.idem(), orgA, buyer, "tr1", at)
+	wantErr(t, "end an ended trial", err, store.ErrNotTrial)
+	// Its end, when due, finds nothing to do.
+	if got, err := f.s.Settle(f.ctx, store.Job{Kind: store.JobTrialEnd, Org: orgA, SubID: "tr1", Due: tr.TrialEnd}, time.Time{}, nil, nil); err != nil || got != "" {
+		t.Errorf("settle the original end = %q, %v; want nothing", got, err)
+	}
+	if a := f.audit(t, orgA); a[0].Action != "end trial" || a[0].Actor != buyer || a[0].Before != "trial" || a[0].After != "expired" {
+		t.Errorf("audit entry %+v", a[0])
+	}
+}
+
+func testRemindAgain(t *testing.T, f *fixture) {
+	tr := trial(orgA, "tr1", excel, 3)
+	f.create(t, tr, nil)
+	f.create(t, purchase(orgA, "sub1", 2), nil)
+	now := sec(t0.AddDate(0, 0, 20))
+	at := now.Add(24 * time.Hour)
+
+	before := f.snapshot(t)
+	_, err := f.s.RemindAgain(f.ctx, orgA, "U2", "tr1", at, now)
+	wantErr(t, "another's trial", err, store.ErrPermission)
+	_, err = f.s.RemindAgain(f.ctx, orgA, buyer, "sub1", at, now)
+	wantErr(t, "a purchase", err, store.ErrNotTrial)
+	_, err = f.s.RemindAgain(f.ctx, orgA, buyer, "nosuchsub", at, now)
+	wantErr(t, "an unknown trial", err, store.ErrNotFound)
+	_, err = f.s.RemindAgain(f.ctx, orgA, buyer, "tr1", now, now)
+	wantErr(t, "a reminder not after now", err, store.ErrInvalid)
+	f.unchanged(t, before, "refused reminders")
+
+	got, err := f.s.RemindAgain(f.ctx, orgA, buyer, "tr1", at, now)
+	if err != nil || !got.Equal(at) {
+		t.Fatalf("RemindAgain = %v, %v; want %v", got, err, at)
+	}
+	// Asked again before it came: the same time, no second job.
+	if got, err := f.s.RemindAgain(f.ctx, orgA, buyer, "tr1", at.Add(time.Hour), now.Add(time.Hour)); err != nil || !got.Equal(at) {
+		t.Errorf("again = %v, %v; want %v", got, err, at)
+	}
+	jobs, err := f.s.ClaimDue(f.ctx, at.Add(2*time.Hour), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.Job{Kind: store.JobTrialReminder, Org: orgA, SubID: "tr1", Due: at}); len(jobs) != 1 || jobs[0].Kind != want.Kind ||
+		jobs[0].SubID != want.SubID || !jobs[0].Due.Equal(want.Due) {
+		t.Errorf("due jobs %+v, want one reminder at %v", jobs, at)
+	}
+	// Once it has come, another can be asked for.
+	later := at.Add(24 * time.Hour)
+	if got, err := f.s.RemindAgain(f.ctx, orgA, buyer, "tr1", later, at.Add(time.Minute)); err != nil || !got.Equal(later) {
+		t.Errorf("after the reminder came = %v, %v; want %v", got, err, later)
 	}
 }
 

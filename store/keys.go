@@ -46,6 +46,7 @@ func (k keys) trial(product string) string { return k.p + "trial:" + product }
 func (k keys) settings() string            { return k.p + "settings" }
 func (k keys) audit() string               { return k.p + "audit" }
 func (k keys) idem(key string) string      { return k.p + "idem:" + key }
+func (k keys) remind(sub string) string    { return k.p + "remind:" + sub }
 func (k keys) rate(user string, now time.Time) string {
 	return k.p + "rate:" + user + ":" + strconv.FormatInt(now.Unix()/60, 10)
 }

@@ -132,6 +132,44 @@ func (s *Store) Notify(ctx context.Context, org string, once Once) (Result, erro
 	return result(op, v, err)
 }
 
+// RemindAgain schedules one more reminder of the actor's running trial, at
+// at (the purchaser's "Remind me tomorrow"), and returns when it comes: at,
+// or, while a reminder asked for before is still to come at now, that
+// one's time, so that asking twice schedules nothing twice. It does not
+// look at the trial's end: the reminder does nothing if the trial is over
+// by then.
+func (s *Store) RemindAgain(ctx context.Context, org, actor, subID string, at, now time.Time) (time.Time, error) {
+	const op = "remind again"
+	if err := checkIDs(op, org, actor, subID); err != nil {
+		return time.Time{}, err
+	}
+	if !at.After(now) {
+		return time.Time{}, &Error{Op: op, Err: fmt.Errorf("%w: a reminder at %v is not after %v", ErrInvalid, at, now)}
+	}
+	k := orgKeys(org)
+	// The record lasts until its reminder is due, and a little longer
+	// should Redis's clock run behind the caller's: a record of a time
+	// gone by counts as none.
+	ttl := at.Sub(now) + time.Hour
+	v, err := s.change(ctx, scriptRemind, org, nil, nil, []string{k.remind(subID), k.sub(subID), k.audit()},
+		actor, at.Unix(), now.Unix(), ttl.Milliseconds())
+	res, err := result(op, v, err)
+	if err != nil {
+		return time.Time{}, err
+	}
+	sec, err := strconv.ParseInt(res.Value, 10, 64)
+	if err != nil {
+		return time.Time{}, &Error{Op: op, Err: fmt.Errorf("unexpected reminder time %q", res.Value)}
+	}
+	due := time.Unix(sec, 0).UTC()
+	// Scheduled after it is recorded, also on a repeat: a job added twice
+	// is kept once, and a repeat mends a first call whose job was lost.
+	if err := s.Schedule(ctx, Job{Kind: JobTrialReminder, Org: org, SubID: subID, Due: due}); err != nil {
+		return time.Time{}, err
+	}
+	return due, nil
+}
+
 // Invoice reads one invoice.
 func (s *Store) Invoice(ctx context.Context, org, id string) (Invoice, error) {
 	const op = "invoice"

@@ -236,6 +236,8 @@ var (
 	scriptAssign          = changeScript("assign")
 	scriptUnassign        = changeScript("unassign")
 	scriptCancel          = changeScript("cancel")
+	scriptEndTrial        = changeScript("end_trial")
+	scriptRemind          = changeScript("remind")
 	scriptBilling         = changeScript("billing")
 	scriptSettle          = changeScript("settle")
 	scriptInvoiceStatus   = changeScript("invoice_status")

@@ -317,6 +317,24 @@ func (s *Store) Cancel(ctx context.Context, once Once, org, actor, subID, reason
 	return result(op, v, err)
 }
 
+// EndTrial ends the actor's running trial at once, at at: it expires, and
+// the people it is assigned to lose access with it (Cancel keeps a trial
+// until its end). once.Note, the change's notification, goes into the
+// outbox with it.
+func (s *Store) EndTrial(ctx context.Context, once Once, org, actor, subID string, at time.Time) (Result, error) {
+	const op = "end trial"
+	if err := checkIdem(op, once.Key); err != nil {
+		return Result{}, err
+	}
+	if err := checkIDs(op, org, actor, subID); err != nil {
+		return Result{}, err
+	}
+	k := orgKeys(org)
+	v, err := s.change(ctx, scriptEndTrial, org, []*Note{once.Note}, nil, []string{k.idem(once.Key), k.sub(subID), k.audit()},
+		s.ttl(), once.Reply, actor, unix(at))
+	return result(op, v, err)
+}
+
 // Subscription reads one subscription of an organization.
 func (s *Store) Subscription(ctx context.Context, org, id string) (Subscription, error) {
 	const op = "subscription"

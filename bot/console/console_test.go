@@ -444,7 +444,7 @@ func TestSchedulerNotifications(t *testing.T) {
 
 	tb.clock.Add(24 * 24 * time.Hour) // past the reminder a week before the end
 	out = tb.run(t, "help\n", Options{DueEvery: time.Hour})
-	mustContain(t, out, "[notification to @alice] Your trial ends soon", "- Buy")
+	mustContain(t, out, "[notification to @alice] Your trial ends soon", "- Convert to subscription")
 
 	tb.clock.Add(7 * 24 * time.Hour) // past the end
 	out = tb.run(t, "hilfe\n", Options{DueEvery: time.Hour, Locale: "de"})

@@ -27,7 +27,7 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 		return nil, nil
 	}
 	guild := in.GuildID
-	var dmCommand string
+	var dmCommand, dmForm string
 	if guild == "" && in.Type == itComponent {
 		// A button of a notification sent by DM names its guild.
 		var data componentData
@@ -35,6 +35,17 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 		if rest, ok := strings.CutPrefix(data.CustomID, dmButtonPrefix); ok {
 			if g, cmd, ok := strings.Cut(rest, ":"); ok && snowflake(g) != "" {
 				guild, dmCommand = g, cmd
+			}
+		}
+	}
+	if guild == "" && in.Type == itModalSubmit {
+		// So does a modal that such a button opened (the buy form of a
+		// trial reminder's Convert).
+		var data modalData
+		_ = json.Unmarshal(in.Data, &data)
+		if rest, ok := strings.CutPrefix(data.CustomID, dmFormPrefix); ok {
+			if g, form, ok := strings.Cut(rest, ":"); ok && snowflake(g) != "" {
+				guild, dmForm = g, formCachedPrefix+form
 			}
 		}
 	}
@@ -93,6 +104,9 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 			return nil, nil
 		}
 		dir.learn(data.Resolved)
+		if dmForm != "" {
+			data.CustomID = dmForm
+		}
 		return a.submit(ctx, in, req, data, lang)
 	}
 }
@@ -358,6 +372,12 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 		lang = langOf(req.Locale)
 	}
 	r := renderer{a: a, ctx: ctx, org: req.Org, confirm: resp.Confirm}
+	if in.GuildID == "" {
+		// An answer in a direct message (to a notification's button): its
+		// buttons name the guild, as the notification's do, or they could
+		// not be clicked there (a confirmation's Yes).
+		r.guild = strings.TrimPrefix(req.Org, orgPrefix)
+	}
 	var rep reply
 	switch {
 	case resp.Form != nil:
@@ -371,6 +391,10 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 		}
 		if modalOK {
 			rep.modal = renderModal(fkey, resp.Form)
+			if r.guild != "" && fkey != "0" {
+				// Opened from a DM: its submission names the guild.
+				rep.modal.CustomID = dmFormPrefix + r.guild + ":" + fkey + ":" + resp.Form.ID
+			}
 			return rep
 		}
 		// A modal cannot answer a modal, nor follow a deferred answer: a

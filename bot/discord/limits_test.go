@@ -164,6 +164,9 @@ func TestLimits(t *testing.T) {
 				n := commands.Notification{Org: testOrg, Kind: k, Sub: commands.NotifiedSub{ID: sub, ProductID: "visio-plan-2",
 					Product: "Visio Plan 2", Purchaser: "Alice Adams", Licenses: 7, Before: 5, Price: 1260, Currency: "EUR",
 					Period: "monthly", Expires: t0.AddDate(0, 1, 0), Reason: "too_expensive", Invoice: "INV-1"}}
+				if k == commands.NoteReminder {
+					n.To = alice // a reminder goes to the trial's purchaser, with what they can do about it
+				}
 				for _, guild := range []string{"", testGuild} {
 					ms := renderer{a: a, ctx: ctx, org: testOrg, guild: guild}.messages([]commands.Message{bot.RenderNotification(n, lang)})
 					for _, m := range ms {

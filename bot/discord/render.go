@@ -43,6 +43,7 @@ const (
 	confirmPrefix     = "c:" // c:<command line> of a confirmation's button: its answer replaces the message
 	formPrefix        = "f:" // f:<key>:<form id>:<context>
 	formCachedPrefix  = "g:" // g:<key>:<form id>, context in the cached form
+	dmFormPrefix      = "e:" // e:<guild>:<key>:<form id>, a modal opened from a DM; context in the cached form
 )
 
 // Outgoing JSON.

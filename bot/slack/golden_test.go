@@ -183,6 +183,11 @@ func (e *env) renderAll(t *testing.T, lang string) map[string]any {
 		n := commands.Notification{Org: testOrg, Kind: kind, Sub: commands.NotifiedSub{ProductID: "visio-plan-2",
 			Product: "Visio Plan 2", Purchaser: "Alice", Licenses: 5, Before: 3, Price: 6300, Currency: "EUR",
 			Period: "monthly", Expires: t0.AddDate(0, 1, 0), Reason: "too_expensive", Invoice: "20261125-ABC"}}
+		if kind == commands.NoteReminder {
+			// A reminder goes to the trial's purchaser, with what they
+			// can do about it.
+			n.To, n.Sub.ID = "U1", "SUBTRIAL"
+		}
 		out["notification "+string(kind)] = messagePosts([]commands.Message{e.bot.RenderNotification(n, lang)}, maxMessageBlocks)
 	}
 

@@ -1,0 +1,102 @@
+package discord
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/billingbot/billingbot/commands"
+)
+
+// dmClick is a click on a button of a message in alice's direct messages
+// (a notification's), whose custom id names the guild.
+func (e *env) dmClick(customID string) []byte {
+	e.t.Helper()
+	id := fmt.Sprint(300000000000000000 + e.seq.Add(1))
+	doc, err := json.Marshal(map[string]any{"id": id, "application_id": testApp, "type": itComponent, "token": "tok" + id,
+		"channel_id": "400000000000000009", "locale": "en-US", "user": map[string]any{"id": alice, "username": "alice"},
+		"data": map[string]any{"custom_id": customID, "component_type": 2}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return doc
+}
+
+// TestTrialReminderInDM: the trial reminder's Cancel now, clicked in the
+// direct message it came in, asks for a confirmation whose buttons work
+// there too, and the confirmation ends the trial.
+func TestTrialReminderInDM(t *testing.T) {
+	e := newEnv(t)
+	resp, err := e.bot.Handle(t.Context(), commands.Request{Org: testOrg, User: commands.Member{ID: alice, Name: "Alice Adams"},
+		Locale: "en-US", Form: &commands.Submission{FormID: commands.FormTrial, Values: map[string][]string{"product": {"visio-plan-2"}}}})
+	if err != nil || len(resp.Messages) == 0 {
+		t.Fatalf("trial: %v %+v", err, resp)
+	}
+	sub := ""
+	for _, b := range resp.Messages[0].Buttons {
+		if id, ok := strings.CutPrefix(b.Command, "assign "); ok {
+			sub = id
+		}
+	}
+	n := commands.Notification{Org: testOrg, To: alice, Kind: commands.NoteReminder,
+		Sub: commands.NotifiedSub{ID: sub, ProductID: "visio-plan-2", Product: "Visio Plan 2", Licenses: 25}}
+	msgs := (renderer{a: e.a, ctx: t.Context(), org: testOrg, guild: testGuild}).messages([]commands.Message{e.bot.RenderNotification(n, "en")})
+	end := "d:" + testGuild + ":trial end " + sub
+	if !strings.Contains(text(map[string]any{"m": msgs}), `"custom_id":"`+end+`"`) {
+		t.Fatalf("the reminder in a DM has no %q button: %s", end, text(map[string]any{"m": msgs}))
+	}
+
+	_, data := answer(t, e.post(e.dmClick(end)))
+	confirm := "d:" + testGuild + ":trial end " + sub + " confirm"
+	if s := text(data); !strings.Contains(s, "End your trial now?") || !strings.Contains(s, `"custom_id":"`+confirm+`"`) {
+		t.Fatalf("confirmation in the DM: %s", s)
+	}
+	_, data = answer(t, e.post(e.dmClick(confirm)))
+	if s := text(data); !strings.Contains(s, "Your trial of Visio Plan 2 has ended today.") {
+		t.Errorf("after the confirmation: %s", s)
+	}
+}
+
+// TestTrialConvertInDM: the trial reminder's Convert, clicked in the
+// direct message it came in, opens the buy form with the trial's licenses,
+// and its submission from the DM buys the trial.
+func TestTrialConvertInDM(t *testing.T) {
+	e := newEnv(t)
+	e.card(alice)
+	if _, err := e.bot.Handle(t.Context(), commands.Request{Org: testOrg, User: commands.Member{ID: alice, Name: "Alice Adams"},
+		Locale: "en-US", Form: &commands.Submission{FormID: commands.FormTrial, Values: map[string][]string{"product": {"visio-plan-2"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	typ, data := answer(t, e.post(e.dmClick("d:"+testGuild+":buy visio-plan-2 25")))
+	if typ != cbModal {
+		t.Fatalf("Convert: type %d, want a modal: %s", typ, text(data))
+	}
+	modalID := data["custom_id"].(string)
+	if !strings.HasPrefix(modalID, dmFormPrefix+testGuild+":") {
+		t.Errorf("modal id %q does not name the guild", modalID)
+	}
+	inputs := modalInputs(t, data)
+	if v := inputs["licenses"]["value"]; v != "25" {
+		t.Errorf("licenses prefilled %v, want 25", v)
+	}
+	method := ""
+	for _, o := range inputs["method"]["options"].([]any) {
+		method = o.(map[string]any)["value"].(string)
+	}
+	id := fmt.Sprint(300000000000000000 + e.seq.Add(1))
+	doc, err := json.Marshal(map[string]any{"id": id, "application_id": testApp, "type": itModalSubmit, "token": "tok" + id,
+		"channel_id": "400000000000000009", "locale": "en-US", "user": map[string]any{"id": alice, "username": "alice"},
+		"data": submission(modalID, map[string][]string{"product": {"visio-plan-2"}, "licenses": {"25"}, "period": {"monthly"},
+			"method": {method}}, "licenses")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, data = answer(t, e.post(doc))
+	// Asked to confirm, with buttons that name the guild, so that they
+	// can be clicked in the DM.
+	if s := text(data); !strings.Contains(s, "Your trial of this product becomes the subscription.") ||
+		!strings.Contains(s, "Pay €315.00") || !strings.Contains(s, `"d:`+testGuild+`:confirm `) {
+		t.Errorf("submitted from the DM: %s", s)
+	}
+}
