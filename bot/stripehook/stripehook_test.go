@@ -123,6 +123,12 @@ func (e *env) send(formID, formCtx, key string, values map[string][]string) comm
 	e.t.Helper()
 	r, err := e.bots[0].Handle(context.Background(), commands.Request{Org: org, User: alice, Locale: "en-US",
 		Form: &commands.Submission{FormID: formID, Context: formCtx, Values: values}, IdempotencyKey: key})
+	if err == nil && r.Confirm != nil {
+		// A change that costs money is made once confirmed, with the
+		// confirmation's Yes, as the user clicks it.
+		r, err = e.bots[0].Handle(context.Background(), commands.Request{Org: org, User: alice, Locale: "en-US",
+			Text: r.Confirm.Yes, IdempotencyKey: key + "-yes"})
+	}
 	if err != nil || len(r.FieldErrors) > 0 {
 		e.t.Fatalf("%s: %v %v", formID, err, r.FieldErrors)
 	}

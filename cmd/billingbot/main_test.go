@@ -68,11 +68,11 @@ func TestConsoleHelp(t *testing.T) {
 func TestConsoleGerman(t *testing.T) {
 	r := runMain(t, nil, "/billing hilfe\nkaufen visio 3\n", "console", "--locale", "de")
 	r.check(t, 0, []string{"Was billingbot kann", "Lizenzen kaufen", "Produkt – Nummer wählen [Visio Plan 2]",
-		"Formular geschlossen; es wurde nichts gesendet."}, nil)
+		"Formular geschlossen; es wurde nichts geändert."}, nil)
 }
 
 func TestConsoleDemoCard(t *testing.T) {
-	script := "payment\nbuy visio 2\n\n\n\n\ninvoices\n"
+	script := "payment\nbuy visio 2\n\n\n\n\ny\ninvoices\n"
 	r := runMain(t, nil, script, "console", "--user", "bob")
 	r.check(t, 0, []string{"Visa •••• 4242", "Bob Brown", "Demo Street 1, 10115 Berlin",
 		"You are buying 2 licenses of Visio Plan 2", "[admin notification] New self-service purchase",
@@ -172,7 +172,7 @@ func TestConsoleRedis(t *testing.T) {
 	mr := miniredis.RunT(t)
 	mr.RequireAuth("s3cret-pw")
 	t.Run("connects", func(t *testing.T) {
-		r := runMain(t, nil, "buy visio 1\n\n\n\n\n", "console", "--redis", "redis://:s3cret-pw@"+mr.Addr())
+		r := runMain(t, nil, "buy visio 1\n\n\n\n\ny\n", "console", "--redis", "redis://:s3cret-pw@"+mr.Addr())
 		r.check(t, 0, []string{"Payment in progress"}, []string{"connected to redis"})
 		if strings.Contains(r.stderr, "in-memory") {
 			t.Errorf("used the in-memory store:\n%s", r.stderr)

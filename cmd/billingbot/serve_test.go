@@ -259,8 +259,12 @@ func TestServeInvoice(t *testing.T) {
 		}
 		return resp
 	}
-	handle(replica, commands.Request{Form: &commands.Submission{FormID: commands.FormBuy, Values: map[string][]string{
+	asked := handle(replica, commands.Request{Form: &commands.Submission{FormID: commands.FormBuy, Values: map[string][]string{
 		"product": {"visio-plan-2"}, "licenses": {"2"}, "period": {"monthly"}, "method": {pm.ID}}}})
+	if asked.Confirm == nil {
+		t.Fatalf("buy answered %+v, want a confirmation", asked.Messages)
+	}
+	handle(replica, commands.Request{Text: asked.Confirm.Yes})
 	link := func(b *commands.Bot) string {
 		for _, btn := range handle(b, commands.Request{Text: "invoices"}).Messages[0].Buttons {
 			if strings.HasPrefix(btn.URL, "https://billing.example"+commands.InvoicePath) {
