@@ -217,8 +217,10 @@ func (b *Bot) handle(c *call) (Response, error) {
 		c.req.Members = noDirectory{}
 	}
 	c.req.IdempotencyKey = idempotencyKey(req.IdempotencyKey)
-	if req.Form == nil && checkText(c.t, req.Text, maxLine) == "" {
-		// A confirmation runs the form it confirms.
+	if line := strings.TrimSpace(req.Text); req.Form == nil && len(line) > 8 && strings.EqualFold(line[:8], "confirm ") &&
+		checkText(c.t, req.Text, maxLine) == "" {
+		// A confirmation runs the form it confirms (looked at only when
+		// the line starts so: other lines are not tokenized twice).
 		if r, ok := b.confirmation(c, tokenize(req.Text)); ok {
 			if r != nil {
 				c.name = "confirm"

@@ -340,14 +340,7 @@ func (s *session) confirm(ctx context.Context, resp commands.Response) error {
 	prompt += " (" + w.yesNo + "): "
 	for {
 		line, err := s.answer(ctx, prompt)
-		switch {
-		case errors.Is(err, errClosed):
-			s.out.print(w.abandoned + "\n\n")
-			return nil
-		case errors.Is(err, io.EOF):
-			s.out.print("\n" + w.abandoned + "\n")
-			return io.EOF
-		case err != nil:
+		if stop, err := s.stopped(err, w); stop {
 			return err
 		}
 		yes, ok := yesOrNo(line)

@@ -59,14 +59,7 @@ func (s *session) walk(ctx context.Context, f *commands.Form) error {
 				continue
 			}
 			v, err := s.ask(ctx, in, w)
-			switch {
-			case errors.Is(err, errClosed):
-				s.out.print(w.abandoned + "\n\n")
-				return nil
-			case errors.Is(err, io.EOF):
-				s.out.print("\n" + w.abandoned + "\n")
-				return io.EOF
-			case err != nil:
+			if stop, err := s.stopped(err, w); stop {
 				return err
 			}
 			values[in.ID] = v
@@ -382,4 +375,21 @@ func splitRefs(line string, resolve func(string) (string, bool)) (vals, bad []st
 		bad = append(bad, part)
 	}
 	return vals, bad
+}
+
+// stopped reports whether an answer's error ends the form: closed by the
+// user (nil: the session goes on), the input ended (io.EOF) or it failed.
+// It says that the form was abandoned.
+func (s *session) stopped(err error, w chrome) (bool, error) {
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, errClosed):
+		s.out.print(w.abandoned + "\n\n")
+		return true, nil
+	case errors.Is(err, io.EOF):
+		s.out.print("\n" + w.abandoned + "\n")
+		return true, io.EOF
+	}
+	return true, err
 }
