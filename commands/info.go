@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/billingbot/billingbot/store"
@@ -294,6 +295,11 @@ func (c *call) adminSettings() Response {
 			return c.fail(c.t.T("ErrBadAdminArg", "Word", shown(args[0])))
 		}
 	}
+	if channel != nil && *channel != "" {
+		if r, ok := c.checkChannel(*channel); !ok {
+			return r
+		}
+	}
 	if channel != nil {
 		if err := c.b.store.SetAdminChannel(c.ctx, c.req.Org, c.req.User.ID, *channel); err != nil {
 			return c.storeFault(err)
@@ -317,6 +323,29 @@ func (c *call) adminSettings() Response {
 		}
 	}
 	return Response{Messages: []Message{{Text: strings.Join(said, "\n")}}}
+}
+
+// checkChannel asks the adapter, where it can tell (ChannelChecker),
+// whether notifications can go to the channel an admin named; when not,
+// it answers why, and nothing is written.
+func (c *call) checkChannel(channel string) (Response, bool) {
+	cc, ok := c.req.Members.(ChannelChecker)
+	if !ok {
+		return Response{}, true
+	}
+	switch err := cc.CheckChannel(c.ctx, channel); {
+	case err == nil:
+		return Response{}, true
+	case errors.Is(err, ErrNoChannel):
+		return c.fail(c.t.T("ErrChannelNotHere", "Channel", shown(channel))), false
+	case errors.Is(err, ErrChannelNoAccess):
+		return c.fail(c.t.T("ErrChannelNoAccess", "Channel", shown(channel))), false
+	default:
+		c.b.log.WarnContext(c.ctx, "check channel", "org", c.req.Org, "err", err)
+		r := c.fail(c.t.T("ErrChannelUnchecked", "Channel", shown(channel)))
+		c.result = "unavailable"
+		return r, false
+	}
 }
 
 // adminKeyword reports whether a word of "admin …" starts a setting

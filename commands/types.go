@@ -110,6 +110,22 @@ const MaxContacts = 10
 // in the organization.
 var ErrNoMember = errors.New("no such member")
 
+// ChannelChecker is a Directory that can check a channel an admin names
+// for the organization's notifications ("#billing", "<#123>", an id),
+// before the core saves it: an optional capability, asked for with a type
+// assertion. CheckChannel returns ErrNoChannel when the channel is not a
+// text channel of the organization, ErrChannelNoAccess when the bot cannot
+// post there, and another error when the platform could not be asked.
+type ChannelChecker interface {
+	CheckChannel(ctx context.Context, ref string) error
+}
+
+// ErrNoChannel and ErrChannelNoAccess are a ChannelChecker's refusals.
+var (
+	ErrNoChannel       = errors.New("no such text channel in the organization")
+	ErrChannelNoAccess = errors.New("the bot cannot post in the channel")
+)
+
 // Response is the core's answer, for the adapter to render.
 type Response struct {
 	Lang     string    // the language everything in it is written in

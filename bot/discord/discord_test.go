@@ -199,6 +199,9 @@ func TestBuyWorkflow(t *testing.T) {
 	if typ != cbMessage || !strings.Contains(text(data), "555555555555555555") {
 		t.Fatalf("admin channel: %d %s", typ, text(data))
 	}
+	// Checked with Discord's API first: the channel, then the bot's permissions.
+	e.fake.nextTo(t, http.MethodGet, "/channels/555555555555555555")
+	e.fake.nextTo(t, http.MethodGet, "/guilds/"+testGuild+"/members/"+testApp)
 
 	// The modal, with Labels.
 	typ, data = answer(t, e.post(e.interaction(aliceEN, itCommand,

@@ -34,6 +34,11 @@ const (
 	bob       = "200000000000000002"
 	buildbot  = "200000000000000009" // a bot user
 	testApp   = "999999999999999999"
+	// adminChannel is a text channel of the test guild, otherChannel one
+	// of another guild.
+	adminChannel = "555555555555555555"
+	otherGuild   = "122222222222222222"
+	otherChannel = "566666666666666666"
 )
 
 // call is a request the fake Discord API received.
@@ -59,10 +64,40 @@ type fakeDiscord struct {
 	limited atomic.Int32              // answer this many requests with 429 first
 	// failing, when set, is the HTTP status every message post gets.
 	failing atomic.Int32
+	// channels are what GET /channels/{id} answers (others: 404), and
+	// everyone the permissions of the test guild's @everyone role (set
+	// them with setChannel and setEveryone).
+	channels map[string]map[string]any
+	everyone string
 
 	mu      sync.Mutex
 	nonces  map[string]bool // of messages created with enforce_nonce
 	created map[string]int  // channel → messages created
+}
+
+// guarded runs get under the fake's lock.
+func (f *fakeDiscord) guarded(get func() any) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return get()
+}
+
+// setChannel makes GET /channels/{id} answer ch (nil: 404).
+func (f *fakeDiscord) setChannel(id string, ch map[string]any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ch == nil {
+		delete(f.channels, id)
+		return
+	}
+	f.channels[id] = ch
+}
+
+// setEveryone sets the permissions of the test guild's @everyone role.
+func (f *fakeDiscord) setEveryone(perms string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.everyone = perms
 }
 
 // messages is how many messages were created in a channel.
@@ -77,6 +112,10 @@ func newFakeDiscord(t *testing.T) *fakeDiscord {
 		alice:    {"user": map[string]any{"id": alice, "username": "alice", "global_name": "Alice Adams"}},
 		bob:      {"user": map[string]any{"id": bob, "username": "bob", "global_name": "Bob Brown"}},
 		buildbot: {"user": map[string]any{"id": buildbot, "username": "buildbot", "bot": true}},
+		testApp:  {"user": map[string]any{"id": testApp, "username": "billingbot", "bot": true}, "roles": []string{}},
+	}, everyone: "8", channels: map[string]map[string]any{
+		adminChannel: {"id": adminChannel, "guild_id": testGuild, "name": "billing-admins", "type": 0},
+		otherChannel: {"id": otherChannel, "guild_id": otherGuild, "name": "billing-admins", "type": 0},
 	}}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -101,8 +140,29 @@ func newFakeDiscord(t *testing.T) *fakeDiscord {
 			// permission (8), "Mods" only Manage Messages, and @everyone
 			// (the guild's id) is given Administrator to check that it is
 			// not taken for an admins' role.
-			_, _ = fmt.Fprintf(w, `{"id":%q,"owner_id":%q,"roles":[{"id":%q,"permissions":"8"},{"id":"700000000000000001","permissions":"8"},{"id":"700000000000000002","permissions":"8192"}]}`,
-				testGuild, alice, testGuild)
+			_, _ = fmt.Fprintf(w, `{"id":%q,"owner_id":%q,"roles":[{"id":%q,"permissions":%q},{"id":"700000000000000001","permissions":"8"},{"id":"700000000000000002","permissions":"8192"}]}`,
+				testGuild, alice, testGuild, f.guarded(func() any { return f.everyone }))
+		case r.Method == http.MethodGet && path == "/guilds/"+testGuild+"/channels":
+			list := []map[string]any{}
+			f.guarded(func() any {
+				for _, ch := range f.channels {
+					if ch["guild_id"] == testGuild {
+						list = append(list, ch)
+					}
+				}
+				return nil
+			})
+			_ = json.NewEncoder(w).Encode(list)
+		case r.Method == http.MethodGet && path == "/users/@me":
+			_, _ = fmt.Fprintf(w, `{"id":%q,"username":"billingbot","bot":true}`, testApp)
+		case r.Method == http.MethodGet && strings.HasPrefix(path, "/channels/"):
+			ch, _ := f.guarded(func() any { return f.channels[strings.TrimPrefix(path, "/channels/")] }).(map[string]any)
+			if ch == nil {
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = io.WriteString(w, `{"message":"Unknown Channel","code":10003}`)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(ch)
 		case r.Method == http.MethodGet && path == "/guilds/"+testGuild+"/members":
 			_, _ = fmt.Fprintf(w, `[{"user":{"id":%q,"username":"bob","global_name":"Bob Brown"},"roles":["700000000000000001"]},`+
 				`{"user":{"id":%q,"username":"buildbot","bot":true},"roles":["700000000000000001"]},`+
