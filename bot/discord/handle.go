@@ -456,7 +456,12 @@ func (a *Adapter) fieldErrors(ctx context.Context, req commands.Request, sent *c
 	m := &outMessage{Content: truncate(text, maxContent), Flags: flagEphemeral, Embeds: []embed{},
 		Components: []actionRow{}, AllowedMentions: allowedMentions{Parse: []string{}}}
 	if sent != nil {
-		filled := withValues(*sent, req.Form.Values)
+		// A submission refused for a card number keeps none of its values:
+		// the form reopens as it was first shown.
+		filled := *sent
+		if !holdsCardNumber(req.Form.Values) {
+			filled = withValues(*sent, req.Form.Values)
+		}
 		if key, err := a.keepForm(ctx, req.Org, &filled, refusedTTL); err == nil {
 			m.Components = []actionRow{{Type: ctActionRow, Components: []button{{Type: ctButton, Style: stylePrimary,
 				Label: truncate(a.bot.Text(lang, "DiscordReopen"), maxButtonLabel), CustomID: reopenPrefix + key}}}}

@@ -97,7 +97,10 @@ func (a *Adapter) keepForm(ctx context.Context, org string, f *commands.Form, tt
 
 // refusedTTL is how long a refused form is kept with what the user
 // entered, for its reopen button: long enough to correct it, and no
-// longer. The entry is deleted as soon as the form is submitted again.
+// longer. The entry is deleted as soon as the form is submitted again;
+// Discord tells an app nothing when a modal is closed, so a form closed
+// without sending lives until then. A submission refused for a card
+// number keeps none of its values (holdsCardNumber).
 const refusedTTL = 15 * time.Minute
 
 // dropForm deletes a form keepForm stored once its modal was submitted and
@@ -354,16 +357,25 @@ func snowflake(ref string) string {
 	return ref
 }
 
-// withValues is the form filled with what a submission entered, but for
-// values that hold a card number (commands.HoldsCardNumber): those inputs
-// keep their initial values, so that no card number is kept or shown
-// again.
+// withValues is the form filled with what a submission entered, for the
+// reopen button of a refused submission.
 func withValues(f commands.Form, values map[string][]string) commands.Form {
 	f.Inputs = append([]commands.Input(nil), f.Inputs...)
 	for i, in := range f.Inputs {
-		if v, ok := values[in.ID]; ok && in.Kind != commands.KindInfo && !slices.ContainsFunc(v, commands.HoldsCardNumber) {
+		if v, ok := values[in.ID]; ok && in.Kind != commands.KindInfo {
 			f.Inputs[i].Value = append([]string(nil), v...)
 		}
 	}
 	return f
+}
+
+// holdsCardNumber reports whether any value of a submission holds a card
+// number (commands.HoldsCardNumber): then none of its values is kept.
+func holdsCardNumber(values map[string][]string) bool {
+	for _, v := range values {
+		if slices.ContainsFunc(v, commands.HoldsCardNumber) {
+			return true
+		}
+	}
+	return false
 }
