@@ -157,12 +157,18 @@ func testCardNumberNowhere(t *testing.T, e *env) {
 // modal and returns the subscription's id.
 func (e *env) buyVisio() string {
 	e.t.Helper()
-	_, data := answer(e.t, e.post(e.interaction(aliceEN, itCommand, command("buy", opt("product", optString, "visio-plan-2"),
+	return e.buyVisioAs(aliceEN)
+}
+
+// buyVisioAs is buyVisio by alice as w says (her name, her locale).
+func (e *env) buyVisioAs(w who) string {
+	e.t.Helper()
+	_, data := answer(e.t, e.post(e.interaction(w, itCommand, command("buy", opt("product", optString, "visio-plan-2"),
 		opt("count", optInteger, 5)), "")))
-	typ, data := answer(e.t, e.post(e.interaction(aliceEN, itModalSubmit, submission(data["custom_id"].(string), map[string][]string{
+	typ, data := answer(e.t, e.post(e.interaction(w, itModalSubmit, submission(data["custom_id"].(string), map[string][]string{
 		"product": {"visio-plan-2"}, "licenses": {"5"}, "period": {"monthly"}, "method": {e.methodID(alice)}}, "licenses"), "")))
 	pay, _ := confirmation(e.t, typ, data)
-	_, data = answer(e.t, e.post(e.click(aliceEN, data, pay, "")))
+	_, data = answer(e.t, e.post(e.click(w, data, pay, "")))
 	e.a.Wait()
 	if _, err := e.bot.RunDue(e.t.Context()); err != nil { // the purchase's charge
 		e.t.Fatal(err)

@@ -150,7 +150,7 @@ func langOf(locales ...string) string {
 
 // say answers with one of the adapter's own messages, ephemeral.
 func (a *Adapter) say(lang, id string, buttons ...button) *callback {
-	m := &outMessage{Content: a.bot.Text(lang, id), Flags: flagEphemeral, Embeds: []embed{},
+	m := &outMessage{Content: escapeMarkdown(a.bot.Text(lang, id)), Flags: flagEphemeral, Embeds: []embed{},
 		Components: []actionRow{}, AllowedMentions: allowedMentions{Parse: []string{}}}
 	if len(buttons) > 0 {
 		m.Components = []actionRow{{Type: ctActionRow, Components: buttons}}
@@ -437,7 +437,7 @@ func (a *Adapter) fieldErrors(ctx context.Context, req commands.Request, sent *c
 					// choice that confirms (renderInput).
 					msg = a.bot.Text(lang, "DiscordErrConfirm", "Choice", confirmChoice(in))
 				}
-				lines = append(lines, "**"+strings.TrimSpace(in.Label)+"**: "+msg)
+				lines = append(lines, "**"+escapeMarkdown(strings.TrimSpace(in.Label))+"**: "+escapeMarkdown(msg))
 				named[in.ID] = true
 			}
 		}
@@ -450,9 +450,9 @@ func (a *Adapter) fieldErrors(ctx context.Context, req commands.Request, sent *c
 	}
 	slices.Sort(other)
 	for _, id := range other {
-		lines = append(lines, errs[id])
+		lines = append(lines, escapeMarkdown(errs[id]))
 	}
-	text := a.bot.Text(lang, "DiscordFixFields") + "\n" + strings.Join(lines, "\n")
+	text := escapeMarkdown(a.bot.Text(lang, "DiscordFixFields")) + "\n" + strings.Join(lines, "\n")
 	m := &outMessage{Content: truncate(text, maxContent), Flags: flagEphemeral, Embeds: []embed{},
 		Components: []actionRow{}, AllowedMentions: allowedMentions{Parse: []string{}}}
 	if sent != nil {

@@ -177,6 +177,15 @@ func TestLimits(t *testing.T) {
 					}
 				}
 			}
+			// A purchaser whose name is markdown: shown as written.
+			evil := commands.Notification{Org: testOrg, Kind: commands.NotePurchase, Sub: commands.NotifiedSub{ID: sub,
+				ProductID: "visio-plan-2", Product: "Visio Plan 2", Purchaser: evilName, Licenses: 7, Price: 1260,
+				Currency: "EUR", Period: "monthly", Expires: t0.AddDate(0, 1, 0)}}
+			ms := renderer{a: a, ctx: ctx, org: testOrg}.messages([]commands.Message{bot.RenderNotification(evil, lang)})
+			for _, m := range ms {
+				checkMessage(t, "note purchase by a markdown name", m)
+			}
+			out["note purchase by a markdown name"] = ms
 			// A long message: the admin's many fields and a wide table.
 			long := commands.Message{Title: strings.Repeat("T", 300), Text: strings.Repeat("x ", 3000),
 				Table: &commands.Table{Columns: []string{"a", "b"}}}

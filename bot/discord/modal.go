@@ -170,7 +170,7 @@ func renderModal(key string, f *commands.Form) *modal {
 	infoText := func() string {
 		var parts []string
 		for _, in := range infos {
-			parts = append(parts, "**"+strings.TrimSpace(in.Label)+"**\n"+in.Text)
+			parts = append(parts, "**"+escapeMarkdown(strings.TrimSpace(in.Label))+"**\n"+escapeMarkdown(in.Text))
 		}
 		return truncate(strings.Join(parts, "\n\n"), maxTextDisplay)
 	}
@@ -273,7 +273,7 @@ func renderInput(in commands.Input) any {
 		}
 		if len(s.Options) == 0 {
 			// Discord refuses a select without options: say so in a text.
-			return textDisplay{Type: ctTextDisplay, Content: "**" + strings.TrimSpace(in.Label) + "**\n—"}
+			return textDisplay{Type: ctTextDisplay, Content: "**" + escapeMarkdown(strings.TrimSpace(in.Label)) + "**\n—"}
 		}
 		s.MaxValues = min(s.MaxValues, len(s.Options))
 		s.MinValues = min(s.MinValues, s.MaxValues)

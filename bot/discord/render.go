@@ -198,6 +198,10 @@ func (r renderer) messages(msgs []commands.Message) []*outMessage {
 
 func (r renderer) part(m commands.Message) part {
 	p := part{public: m.Public, rows: r.buttons(m.Buttons)}
+	// The core's texts are plain text, with what users typed in them
+	// (names, reasons, billing profiles): none of it may turn into
+	// Discord markdown, a masked link least of all.
+	m.Title, m.Text = escapeMarkdown(m.Title), escapeMarkdown(m.Text)
 	if c := contacts(m.Contacts); c != "" {
 		m.Text = strings.TrimRight(m.Text, "\n") + "\n" + c
 	}
@@ -224,8 +228,8 @@ func (r renderer) part(m commands.Message) part {
 		if i == maxEmbedFields {
 			break
 		}
-		e.Fields = append(e.Fields, embedField{Name: nonBlank(truncate(f.Label, maxFieldName)),
-			Value: nonBlank(truncate(f.Value, maxFieldValue)), Inline: utf8.RuneCountInString(f.Value) <= 40})
+		e.Fields = append(e.Fields, embedField{Name: nonBlank(truncate(escapeMarkdown(f.Label), maxFieldName)),
+			Value: nonBlank(truncate(escapeMarkdown(f.Value), maxFieldValue)), Inline: utf8.RuneCountInString(f.Value) <= 40})
 	}
 	// Within the total of one message's embeds: fields go first, then the
 	// description is cut.
@@ -244,11 +248,51 @@ func (r renderer) part(m commands.Message) part {
 func contacts(people []commands.Member) string {
 	lines := make([]string, 0, len(people))
 	for _, m := range people {
-		line := "• " + truncate(m.Name, 80)
+		line := "• " + truncate(escapeMarkdown(m.Name), 80)
 		if snowflakeID(m.ID) {
 			line += " (<@" + m.ID + ">)"
 		}
 		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// markdownEscaper escapes what Discord reads as markdown anywhere in a
+// line: emphasis, strike-through, spoilers, code and masked links
+// ("[text](url)": the brackets; parentheses alone are no markup, and
+// stay as written); the backslash too, so that a typed one escapes
+// nothing. "<" and ">" stay: a mention of a channel or person shows as
+// one but, with no allowed mentions, notifies nobody.
+var markdownEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "~", `\~`, "`", "\\`", "|", `\|`,
+	"[", `\[`, "]", `\]`)
+
+// escapeMarkdown makes plain text show as written in a Discord message,
+// embed or text display: markdownEscaper, and at the start of a line a
+// quote (">"), a heading or subtext ("#", "-#"), a list item ("-", "+",
+// "1. ").
+func escapeMarkdown(s string) string {
+	s = markdownEscaper.Replace(s)
+	if !strings.ContainsAny(s, ">#-+.") {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		rest := strings.TrimLeft(l, " \t")
+		lead := l[:len(l)-len(rest)]
+		if rest == "" {
+			continue
+		}
+		if c := rest[0]; c == '>' || c == '#' || c == '-' || c == '+' {
+			lines[i] = lead + `\` + rest
+			continue
+		}
+		n := 0
+		for n < len(rest) && '0' <= rest[n] && rest[n] <= '9' {
+			n++
+		}
+		if n > 0 && strings.HasPrefix(rest[n:], ". ") {
+			lines[i] = lead + rest[:n] + `\` + rest[n:]
+		}
 	}
 	return strings.Join(lines, "\n")
 }
