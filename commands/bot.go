@@ -402,6 +402,22 @@ func (b *Bot) NotificationLang(ctx context.Context, org, user, locale string) (s
 	return OrgLang(s), nil
 }
 
+// AdminChannel is the channel an admin set for org's notifications (as
+// they typed it: a name, a mention or an id), "" when none is set.
+func (b *Bot) AdminChannel(ctx context.Context, org string) (string, error) {
+	s, err := b.store.Settings(ctx, org)
+	return strings.TrimSpace(s.AdminChannel), err
+}
+
+// ValidID reports whether id can be a Request's organization or user id
+// (store.ValidID): an adapter that builds ids or keys of its own checks
+// them with it.
+func ValidID(id string) bool { return store.ValidID(id) }
+
+// NewID returns a random, unguessable id that ValidID accepts: for an
+// adapter's keys (a kept button or form) and idempotency keys.
+func NewID() string { return store.NewID() }
+
 // langOf picks the language: the user's choice, else the platform's locale.
 func langOf(pref, locale string) string {
 	if pref == "de" || pref == "en" {

@@ -162,3 +162,31 @@ func TestLayering(t *testing.T) {
 		}
 	}
 }
+
+// TestAdaptersOwnTheirData: the chat adapters reach the store only
+// through the core and the interfaces they declare (their caches and
+// delivery records), so that the store knows nothing of them.
+func TestAdaptersOwnTheirData(t *testing.T) {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports ","}}`, "./bot/slack", "./bot/discord", "./bot/console")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != 3 {
+		t.Fatalf("go list printed %q", lines)
+	}
+	for _, l := range lines {
+		pkg, imports, _ := strings.Cut(l, ":")
+		for _, imp := range strings.Split(imports, ",") {
+			if imp == "github.com/billingbot/billingbot/store" {
+				t.Errorf("%s imports the store", pkg)
+			}
+		}
+	}
+}

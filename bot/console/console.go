@@ -20,7 +20,6 @@ import (
 
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/commands/outbox"
-	"github.com/billingbot/billingbot/store"
 )
 
 // Options says who is typing in the console.
@@ -40,8 +39,9 @@ type Options struct {
 	// console neither runs jobs nor takes notifications: those are for the
 	// replicas that serve a shared Redis.
 	DueEvery time.Duration
-	// Store is the bot's store, whose outbox the console delivers from.
-	Store *store.Store
+	// Store is the bot's store, whose outbox the console delivers from
+	// (*store.Store).
+	Store outbox.Store
 	// Log receives the bot's faults; nil: slog.Default().
 	Log *slog.Logger
 }
@@ -419,7 +419,7 @@ func (s *session) runDue(ctx context.Context) {
 }
 
 // newKey returns a random idempotency key for one form.
-func newKey() string { return "console-" + store.NewID() }
+func newKey() string { return "console-" + commands.NewID() }
 
 // printer writes to the console's output; the scheduler writes from
 // another goroutine, so each piece is written whole under a lock.

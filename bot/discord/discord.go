@@ -26,7 +26,6 @@ import (
 	"github.com/billingbot/billingbot/bot/internal/httpbody"
 	"github.com/billingbot/billingbot/bot/internal/workers"
 	"github.com/billingbot/billingbot/commands"
-	"github.com/billingbot/billingbot/store"
 )
 
 // DefaultAPIURL is Discord's REST base.
@@ -54,7 +53,7 @@ type Config struct {
 type Adapter struct {
 	cfg    Config
 	bot    *commands.Bot
-	store  *store.Store
+	store  Store
 	pub    ed25519.PublicKey
 	rest   *rest
 	log    *slog.Logger
@@ -78,8 +77,8 @@ var _ commands.Notifier = (*Adapter)(nil)
 
 // New returns an adapter for the application cfg describes. The public key
 // is needed to serve the interactions endpoint; the gateway and Register
-// need the bot token.
-func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
+// need the bot token. st keeps the adapter's own data (Store).
+func New(cfg Config, bot *commands.Bot, st Store) (*Adapter, error) {
 	if bot == nil || st == nil {
 		return nil, errors.New("discord: bot and store are required")
 	}

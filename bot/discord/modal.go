@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/billingbot/billingbot/commands"
-	"github.com/billingbot/billingbot/store"
 )
 
 // Modals: a commands.Form rendered with Label components (type 18), which
@@ -88,7 +87,7 @@ func (a *Adapter) keepForm(ctx context.Context, org string, f *commands.Form, tt
 	if err != nil {
 		return "", err
 	}
-	key := store.NewID()
+	key := commands.NewID()
 	if err := a.store.CachePut(ctx, org, "form:"+key, string(doc), ttl); err != nil {
 		return "", fmt.Errorf("keep form %q: %w", f.ID, err)
 	}
@@ -107,7 +106,7 @@ const refusedTTL = 15 * time.Minute
 // answered: a refused one lives on under a new key, with the values
 // entered.
 func (a *Adapter) dropForm(ctx context.Context, org, key string) {
-	if !store.ValidID(key) {
+	if !commands.ValidID(key) {
 		return
 	}
 	if err := a.store.CacheDelete(ctx, org, "form:"+key); err != nil {
@@ -121,7 +120,7 @@ var errFormGone = errors.New("form expired")
 // loadForm reads a form keepForm stored: errFormGone when there is none,
 // a store error when Redis does not answer.
 func (a *Adapter) loadForm(ctx context.Context, org, key string) (*commands.Form, error) {
-	if !store.ValidID(key) {
+	if !commands.ValidID(key) {
 		return nil, errFormGone
 	}
 	doc, ok, err := a.store.CacheGet(ctx, org, "form:"+key)

@@ -144,11 +144,11 @@ func deliveryErr(err error) error {
 // adminChannel is the channel id of the guild's admin channel: the one an
 // admin set (a mention "<#123>", an id, or a name), else the deployment's.
 func (a *Adapter) adminChannel(ctx context.Context, org, guild string) string {
-	set, err := a.store.Settings(ctx, org)
+	set, err := a.bot.AdminChannel(ctx, org)
 	if err != nil {
 		a.log.Warn("discord: settings", "org", org, "err", err)
 	}
-	if ch := a.channelID(ctx, org, guild, set.AdminChannel); ch != "" {
+	if ch := a.channelID(ctx, org, guild, set); ch != "" {
 		return ch
 	}
 	return a.channelID(ctx, org, guild, a.cfg.AdminChannel)

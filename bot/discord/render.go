@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/billingbot/billingbot/commands"
-	"github.com/billingbot/billingbot/store"
 )
 
 // Discord's limits on what the adapter sends.
@@ -392,7 +391,7 @@ func (r renderer) commandID(prefix, cmd string, seen map[string]bool) string {
 	if r.guild != "" {
 		return "" // a DM button cannot reach the store of an unknown guild
 	}
-	key := store.NewID()
+	key := commands.NewID()
 	if err := r.a.store.CachePut(r.ctx, r.org, "btn:"+key, cmd, 7*cacheTTL); err != nil {
 		r.a.log.Warn("discord: keep button command", "org", r.org, "err", err)
 		return ""

@@ -199,9 +199,9 @@ func deliveryErr(err error) error {
 // setting, then the deployment's default.
 func (a *Adapter) adminChannels(ctx context.Context, org string) []string {
 	var out []string
-	if s, err := a.st.Settings(ctx, org); err != nil {
+	if ch, err := a.bot.AdminChannel(ctx, org); err != nil {
 		a.log.Warn("settings", "org", org, "err", err)
-	} else if ch := strings.TrimSpace(s.AdminChannel); ch != "" {
+	} else if ch != "" {
 		out = append(out, ch)
 	}
 	if ch := strings.TrimSpace(a.cfg.AdminChannel); ch != "" && (len(out) == 0 || out[0] != ch) {

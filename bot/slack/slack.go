@@ -24,7 +24,6 @@ import (
 	"github.com/billingbot/billingbot/bot/internal/httpbody"
 	"github.com/billingbot/billingbot/bot/internal/workers"
 	"github.com/billingbot/billingbot/commands"
-	"github.com/billingbot/billingbot/store"
 )
 
 // Config is what a deployment sets about the Slack app.
@@ -45,7 +44,7 @@ type Config struct {
 type Adapter struct {
 	cfg    Config
 	bot    *commands.Bot
-	st     *store.Store
+	st     Store
 	api    *slackapi.Client
 	verify verifier
 	log    *slog.Logger
@@ -71,8 +70,9 @@ const orgPrefix = "slack-"
 // maxBody is the largest request body read; larger ones get 413.
 const maxBody = 1 << 20
 
-// New returns an adapter for the bot and its store.
-func New(cfg Config, bot *commands.Bot, st *store.Store) (*Adapter, error) {
+// New returns an adapter for the bot; st keeps the adapter's own data
+// (Store).
+func New(cfg Config, bot *commands.Bot, st Store) (*Adapter, error) {
 	switch {
 	case bot == nil || st == nil:
 		return nil, errors.New("slack: New needs a bot and a store")
@@ -266,7 +266,7 @@ func (o origin) chatURL() string {
 func (a *Adapter) request(ctx context.Context, o origin) commands.Request {
 	req := commands.Request{Org: o.org(), User: commands.Member{ID: o.user, Name: o.userName},
 		Members: &directory{a: a, org: o.org(), team: o.team}, OrgName: o.teamName, ChatURL: o.chatURL()}
-	if o.team != "" && o.user != "" && store.ValidID(o.user) && store.ValidID(o.team) {
+	if o.team != "" && o.user != "" && commands.ValidID(o.user) && commands.ValidID(o.team) {
 		if u, err := a.user(ctx, req.Org, o.user); err == nil {
 			if u.Name != "" {
 				req.User.Name = u.Name

@@ -115,9 +115,24 @@ func consumerName() string {
 	return fmt.Sprintf("%.40s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
+// Store is the outboxes a sender works on; *store.Store is one.
+type Store interface {
+	// Noted names the organizations this process left a notification for.
+	Noted() <-chan string
+	OutboxOrgs(ctx context.Context, now, later time.Time, max int) ([]string, error)
+	OutboxLookAt(ctx context.Context, org string, at time.Time) error
+	OutboxFetch(ctx context.Context, org, consumer string, now time.Time, claimAfter time.Duration, max int) (store.OutboxBatch, error)
+	OutboxRelease(ctx context.Context, consumer string, claimAfter time.Duration, entries []store.OutboxEntry) error
+	OutboxDone(ctx context.Context, consumer string, e store.OutboxEntry) (bool, error)
+	OutboxRetry(ctx context.Context, consumer string, e store.OutboxEntry, at time.Time, why string) (bool, error)
+	OutboxDead(ctx context.Context, consumer string, e store.OutboxEntry, why string) (bool, error)
+}
+
+var _ Store = (*store.Store)(nil)
+
 // Sender delivers outbox entries. Run it once per process.
 type Sender struct {
-	st        *store.Store
+	st        Store
 	notifiers []commands.Notifier
 	cfg       Config
 
@@ -134,7 +149,7 @@ type waiting struct {
 
 // New returns a sender that delivers through the notifiers (the first that
 // owns an organization delivers its notifications).
-func New(st *store.Store, notifiers []commands.Notifier, cfg Config) *Sender {
+func New(st Store, notifiers []commands.Notifier, cfg Config) *Sender {
 	cfg.defaults()
 	return &Sender{st: st, notifiers: notifiers, cfg: cfg, busy: map[string]bool{}, backlog: map[string]waiting{}}
 }
