@@ -1,9 +1,12 @@
 package discord
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/billingbot/billingbot/commands"
 )
 
 // TestAdminChannelOfThisGuild: /billing admin channel saves only a text
@@ -74,5 +77,33 @@ func TestAdminChannelOfThisGuild(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestAdminChannelOfAnotherGuildSaved: an admin channel saved before the
+// check (another guild's) gets no notification; the guild's own does.
+func TestAdminChannelOfAnotherGuildSaved(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	n := commands.Notification{Org: testOrg, Kind: commands.NoteConversion, Key: "k1",
+		Sub: commands.NotifiedSub{Product: "Visio Plan 2", Purchaser: "Bob Brown", Licenses: 5}}
+	if err := e.st.SetAdminChannel(ctx, testOrg, alice, "<#"+otherChannel+">"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.a.Notify(ctx, n); !errors.Is(err, commands.ErrPermanent) {
+		t.Errorf("notify with another guild's channel: %v, want ErrPermanent (no channel, no admins)", err)
+	}
+	if got := e.fake.messages(otherChannel); got != 0 {
+		t.Errorf("another guild's channel got %d messages", got)
+	}
+	if err := e.st.SetAdminChannel(ctx, testOrg, alice, "<#"+adminChannel+">"); err != nil {
+		t.Fatal(err)
+	}
+	n.Key = "k2"
+	if err := e.a.Notify(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.fake.messages(adminChannel); got != 1 {
+		t.Errorf("the guild's channel got %d messages, want 1", got)
 	}
 }

@@ -142,16 +142,43 @@ func deliveryErr(err error) error {
 }
 
 // adminChannel is the channel id of the guild's admin channel: the one an
-// admin set (a mention "<#123>", an id, or a name), else the deployment's.
+// admin set (a mention "<#123>", an id, or a name) while it is the guild's
+// own, else the deployment's.
 func (a *Adapter) adminChannel(ctx context.Context, org, guild string) string {
 	set, err := a.bot.AdminChannel(ctx, org)
 	if err != nil {
 		a.log.Warn("discord: settings", "org", org, "err", err)
 	}
-	if ch := a.channelID(ctx, org, guild, set); ch != "" {
+	if ch := a.channelID(ctx, org, guild, set); ch != "" && a.guildsChannel(ctx, org, guild, ch) {
 		return ch
 	}
 	return a.channelID(ctx, org, guild, a.cfg.AdminChannel)
+}
+
+// guildsChannel reports whether a channel is the guild's (GET
+// /channels/{id}, kept for an hour): one saved before admin channels were
+// checked (directory.CheckChannel) may be another guild's, whose
+// notifications must not go there. When Discord cannot say, the post
+// itself will tell.
+func (a *Adapter) guildsChannel(ctx context.Context, org, guild, channel string) bool {
+	key := "channel-guild:" + channel
+	if g, ok, err := a.store.CacheGet(ctx, org, key); err == nil && ok {
+		return g == guild
+	}
+	var ch guildChannel
+	err := a.rest.do(ctx, http.MethodGet, "/channels/"+channel, nil, &ch, true)
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae) && ae.Status/100 == 4 && ae.Status != http.StatusTooManyRequests:
+		ch.GuildID = "-" // unknown, or out of the bot's sight
+	case err != nil:
+		return true
+	}
+	if ch.GuildID != guild {
+		a.log.Warn("discord: the admin channel set is not the guild's; using the default", "org", org, "channel", channel)
+	}
+	_ = a.store.CachePut(ctx, org, key, ch.GuildID, time.Hour)
+	return ch.GuildID == guild
 }
 
 // channelID reads a channel as an admin typed it.
