@@ -271,7 +271,7 @@ func (a *Adapter) request(ctx context.Context, o origin) commands.Request {
 			if u.Name != "" {
 				req.User.Name = u.Name
 			}
-			req.Locale, req.Admin = u.Locale, u.Admin
+			req.Locale, req.Admin = u.Locale, u.adminOf(o.team)
 		} else {
 			a.log.Warn("users.info", "org", req.Org, "user", o.user, "err", err)
 		}
