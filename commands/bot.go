@@ -31,8 +31,9 @@ type Config struct {
 	PayLinkTTL time.Duration
 	// Admins are user ids that are admins whatever the platform says.
 	Admins []string
-	// RatePerMinute is how many requests one user may make per minute
-	// (default 60); more are answered politely and do nothing.
+	// RatePerMinute is how many requests one user may make in any minute
+	// (a sliding window; default 60); more are answered politely and do
+	// nothing.
 	RatePerMinute int
 	// Timeout bounds the time a request waits for Redis (default 2 s, so
 	// that an answer is back within the 3 s that Slack and Discord allow):
@@ -327,6 +328,9 @@ func (b *Bot) refuseLine(c *call) Response {
 
 // load reads the user's view and sets the call's language from it.
 func (b *Bot) load(c *call, opts store.ViewOptions) error {
+	if opts.Count {
+		opts.Rate = b.cfg.RatePerMinute
+	}
 	v, err := b.store.View(c.ctx, c.req.Org, c.req.User.ID, opts)
 	if err != nil {
 		return err
