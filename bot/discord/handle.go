@@ -80,8 +80,12 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 	req.Members = dir
 	if in.GuildID == "" {
 		// The guild came from a custom id, which anybody can write: only
-		// its members act in it.
-		if _, err := dir.Member(ctx, u.ID); err != nil {
+		// its members act in it. Asked before the first answer, so within
+		// the time Discord waits for it.
+		mctx, cancel := context.WithTimeout(ctx, a.deferAfter)
+		_, err := dir.Member(mctx, u.ID)
+		cancel()
+		if err != nil {
 			if errors.Is(err, commands.ErrNoMember) {
 				return a.say(lang, "DiscordNotMember"), nil
 			}
