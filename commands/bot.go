@@ -31,8 +31,9 @@ type Config struct {
 	PayLinkTTL time.Duration
 	// Admins are user ids that are admins whatever the platform says.
 	Admins []string
-	// RatePerMinute is how many requests one user may make per minute
-	// (default 60); more are answered politely and do nothing.
+	// RatePerMinute is how many requests one user may make in any minute
+	// (a sliding window; default 60); more are answered politely and do
+	// nothing.
 	RatePerMinute int
 	// Timeout bounds the time a request waits for Redis (default 2 s, so
 	// that an answer is back within the 3 s that Slack and Discord allow):
@@ -327,6 +328,9 @@ func (b *Bot) refuseLine(c *call) Response {
 
 // load reads the user's view and sets the call's language from it.
 func (b *Bot) load(c *call, opts store.ViewOptions) error {
+	if opts.Count {
+		opts.Rate = b.cfg.RatePerMinute
+	}
 	v, err := b.store.View(c.ctx, c.req.Org, c.req.User.ID, opts)
 	if err != nil {
 		return err
@@ -490,24 +494,48 @@ func onceKey(req Request) string { return req.Form.FormID + ":" + req.Idempotenc
 // answer of the first. The change's notification (at most one) goes into
 // the outbox with it, when it happens.
 func (c *call) once(reply Response, notes ...Notification) store.Once {
-	reply.Lang = c.t.lang
-	doc, _ := json.Marshal(reply) // plain data: cannot fail
-	o := store.Once{Key: onceKey(c.req), Reply: string(doc)}
+	o := store.Once{Key: onceKey(c.req), Reply: c.record(reply)}
 	if len(notes) > 0 {
 		o.Note = notes[0].Note()
 	}
 	return o
 }
 
+// onceRecord is what the store keeps of a change's first request: its
+// answer, and whose request it was. A repeat replays the answer to that
+// user only.
+type onceRecord struct {
+	User string `json:"by"`
+	Response
+}
+
+// record is the record of the change the call makes, answered with reply.
+func (c *call) record(reply Response) string {
+	reply.Lang = c.t.lang
+	doc, _ := json.Marshal(onceRecord{User: c.req.User.ID, Response: reply}) // plain data: cannot fail
+	return string(doc)
+}
+
 // replay is the first answer to a repeated request, as the store recorded
-// it; fallback when it cannot be read.
+// it; fallback when it cannot be read. A request of another user with the
+// same key (a platform id reused) is refused and shown nothing of it; so
+// is any repeat of a record that names nobody (written before records
+// named their user).
 func (c *call) replay(res store.Result, fallback Response) Response {
+	var r onceRecord
+	err := json.Unmarshal([]byte(res.Value), &r)
+	switch {
+	case err == nil && r.User != "" && r.User != c.req.User.ID:
+		c.b.log.Warn("repeat of another user's request refused", "org", c.req.Org, "user", c.req.User.ID)
+		return c.fail(c.t.T("ErrNotYours"))
+	case err == nil && r.User == "" && r.Lang != "":
+		return c.fail(c.t.T("ErrRepeated"))
+	}
 	c.result = "repeat"
-	var r Response
-	if err := json.Unmarshal([]byte(res.Value), &r); err != nil || r.Lang == "" {
+	if err != nil || r.Lang == "" {
 		return fallback
 	}
-	return r
+	return r.Response
 }
 
 // idempotencyKey makes any key a platform sends usable in key names: short

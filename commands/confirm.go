@@ -94,12 +94,13 @@ func (c *call) confirmFirst(q quote, form func() *Form) (Response, bool) {
 	if c.confirmed != "" {
 		text = c.t.T("QuoteChanged") + "\n" + text
 	}
-	// The same submission again (a retry) asks the same confirmation. The
+	// The same submission again (a retry) asks the same confirmation (of
+	// its user: another user's submission with the same key asks its own). The
 	// change is made under the submission's own key: a second click, or
 	// the submission repeated after the change, changes nothing twice.
 	// The id is letters mostly (base32), so that it never reads as a card
 	// number.
-	sum := sha256.Sum256([]byte("confirm:" + onceKey(c.req) + ":" + d))
+	sum := sha256.Sum256([]byte("confirm:" + c.req.User.ID + ":" + onceKey(c.req) + ":" + d))
 	id := strings.ToLower(base32.StdEncoding.EncodeToString(sum[:10]))
 	sub := *c.req.Form
 	sub.Live, sub.Draft = false, false

@@ -3,6 +3,7 @@ package commands_test
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -157,4 +158,39 @@ func TestIdempotencyConcurrent(t *testing.T) {
 			t.Fatal("fixed bug is back: " + newInvoiceBug)
 		}
 	})
+}
+
+// TestIdempotencyOfAnotherUser: an idempotency record belongs to the user
+// whose request made it. Another user's request with the same key (a
+// view id reused) is refused in their language, shows nothing of the
+// first answer, and changes nothing; so is a click on another user's
+// confirmation, which stays the first user's to confirm.
+func TestIdempotencyOfAnotherUser(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	e.buyer(bob)
+	first := e.sendKey(alice, "view-123", e.buyForm(alice, "visio-plan-2", 5, store.Monthly))
+	if !strings.Contains(text(first), "4242") {
+		t.Fatalf("the first purchase does not name its card:\n%s", text(first))
+	}
+	before := e.snapshot()
+	for _, w := range []who{bob, bob.de()} {
+		second := e.submit(w, "view-123", e.buyForm(bob, "visio-plan-2", 5, store.Monthly))
+		want := map[string]string{"en-US": "belongs to someone else", "de-DE": "gehört zu einer Anfrage einer anderen Person"}[w.locale]
+		wantMessage(t, second, want)
+		if s := text(second); strings.Contains(s, "4242") || strings.Contains(s, "Visio") || second.Confirm != nil {
+			t.Errorf("%s sees the first answer:\n%s", w.locale, s)
+		}
+	}
+	e.wantUnchanged(before)
+
+	// A confirmation is its user's: another's click confirms nothing.
+	asked := e.submit(alice, "view-456", e.buyForm(alice, "project-plan-1", 2, store.Monthly))
+	if asked.Confirm == nil {
+		t.Fatalf("no confirmation:\n%s", text(asked))
+	}
+	before = e.snapshot()
+	wantMessage(t, e.run(bob, asked.Confirm.Yes), "expired or was already answered")
+	e.wantUnchanged(before)
+	wantMessage(t, e.run(alice, asked.Confirm.Yes), "You are buying 2 licenses of Project Plan 1")
 }

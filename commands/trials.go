@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -151,11 +150,9 @@ func (c *call) endTrialNow(s store.Subscription) Response {
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleTrialEnded"),
 		Text:    c.t.T("TrialEnded", "Product", s.ProductName),
 		Buttons: []Button{{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID}}}}}
-	resp.Lang = c.t.lang
-	reply, _ := json.Marshal(resp) // plain data: cannot fail
 	// One end per trial: a second confirmation (a double click) gets the
 	// first one's answer.
-	once := store.Once{Key: "end-trial:" + s.ID, Reply: string(reply), Note: c.note(NoteTrialEnded, ended, 0).Note()}
+	once := store.Once{Key: "end-trial:" + s.ID, Reply: c.record(resp), Note: c.note(NoteTrialEnded, ended, 0).Note()}
 	res, err := c.b.store.EndTrial(c.ctx, once, c.req.Org, c.req.User.ID, s.ID, c.now)
 	switch {
 	case errors.Is(err, store.ErrNotTrial) && s.Status != store.StatusTrial:

@@ -72,6 +72,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		{"save billing compare and set", testSaveBilling},
 		{"remove a payment method", testRemoveMethod},
 		{"card attempts", testCardAttempts},
+		{"rate limit: a sliding minute", testRateLimit},
 		{"invoice status", testInvoiceStatus},
 		{"prefs and settings", testPrefsSettings},
 		{"organization language", testOrgLanguage},
@@ -2200,5 +2201,65 @@ func TestSettingsMiniredis(t *testing.T) {
 	}
 	if got, err := s.Settings(t.Context(), orgA); err != nil || got.AdminChannel != "<#C1|billing>" {
 		t.Errorf("Settings = %+v, %v; want the channel", got, err)
+	}
+}
+
+// testRateLimit: View with Count limits a user's requests to Rate in any
+// minute, not in each calendar minute: a burst at the end of one minute
+// and another at the start of the next are not both let through, a user
+// steadily at the rate is never refused, and a refused request uses up
+// nothing. The store's clock is ViewOptions.Now.
+func testRateLimit(t *testing.T, f *fixture) {
+	const rate = 60
+	minute := time.Date(2025, time.March, 14, 15, 10, 0, 0, time.UTC)
+	allowed := func(user string, at time.Time, n int) int {
+		t.Helper()
+		ok := 0
+		for range n {
+			v := f.view(t, orgA, user, store.ViewOptions{Count: true, Rate: rate, Now: at})
+			if v.Requests < 1 {
+				t.Fatalf("Requests = %d, want at least 1 (this one)", v.Requests)
+			}
+			if v.Requests <= rate {
+				ok++
+			}
+		}
+		return ok
+	}
+	if got := allowed(buyer, minute.Add(-500*time.Millisecond), rate); got != rate {
+		t.Errorf("%d of %d requests at 00:59.5 allowed, want all", got, rate)
+	}
+	if got := allowed(buyer, minute.Add(500*time.Millisecond), rate); got > 2 {
+		t.Errorf("%d of %d requests at 01:00.5 allowed right after as many at 00:59.5, want at most 2", got, rate)
+	}
+	if got := allowed(admin, minute.Add(500*time.Millisecond), 1); got != 1 {
+		t.Error("another user is limited too")
+	}
+	// A minute after the burst, a full one again: the refused requests
+	// used up nothing.
+	if got := allowed(buyer, minute.Add(60500*time.Millisecond), rate); got != rate {
+		t.Errorf("%d of %d requests a minute later allowed, want all", got, rate)
+	}
+	// Steadily once a second, for five minutes: never refused.
+	start := minute.Add(10*time.Minute + 123*time.Millisecond)
+	for i := range 300 {
+		if allowed("U2STEADY", start.Add(time.Duration(i)*time.Second), 1) != 1 {
+			t.Fatalf("request %d at one a second refused", i+1)
+		}
+	}
+	// The user's state lives in the organization's slot and expires.
+	for k := range f.snapshot(t) {
+		if !strings.Contains(k, ":rate:") {
+			continue
+		}
+		if !strings.HasPrefix(k, "bb:{"+orgA+"}:") {
+			t.Errorf("rate key %s outside the organization's slot", k)
+		}
+		if ttl := f.s.Client().PTTL(f.ctx, k).Val(); ttl <= 0 || ttl > 2*time.Minute {
+			t.Errorf("TTL of %s = %v, want at most 2m", k, ttl)
+		}
+	}
+	if _, err := f.s.View(f.ctx, orgA, buyer, store.ViewOptions{Count: true, Now: minute}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("Count without a rate: %v, want ErrInvalid", err)
 	}
 }

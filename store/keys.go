@@ -47,15 +47,13 @@ func (k keys) settings() string            { return k.p + "settings" }
 func (k keys) audit() string               { return k.p + "audit" }
 func (k keys) idem(key string) string      { return k.p + "idem:" + key }
 func (k keys) remind(sub string) string    { return k.p + "remind:" + sub }
-func (k keys) rate(user string, now time.Time) string {
-	return k.p + "rate:" + user + ":" + strconv.FormatInt(now.Unix()/60, 10)
-}
-func (k keys) cache(key string) string   { return k.p + "cache:" + key }
-func (k keys) outbox() string            { return k.p + "outbox" }
-func (k keys) outboxRetry() string       { return k.p + "outbox:retry" }
-func (k keys) outboxDead() string        { return k.p + "outbox:dead" }
-func (k keys) sent(id string) string     { return k.p + "sent:" + id }
-func (k keys) payLink(ref string) string { return k.p + "paylink:" + ref }
+func (k keys) rate(user string) string     { return k.p + "rate:" + user }
+func (k keys) cache(key string) string     { return k.p + "cache:" + key }
+func (k keys) outbox() string              { return k.p + "outbox" }
+func (k keys) outboxRetry() string         { return k.p + "outbox:retry" }
+func (k keys) outboxDead() string          { return k.p + "outbox:dead" }
+func (k keys) sent(id string) string       { return k.p + "sent:" + id }
+func (k keys) payLink(ref string) string   { return k.p + "paylink:" + ref }
 
 // The prefix that scripts append ids to when they reach keys they learn
 // while running (all in the organization's slot).

@@ -25,8 +25,10 @@ type View struct {
 	More bool
 	// Reply is what the first request with ViewOptions.Once recorded.
 	Reply string
-	// Requests is how many requests the user made in this minute, this one
-	// included, when ViewOptions.Count was set.
+	// Requests is how many requests of the user the last minute holds,
+	// this one included, when ViewOptions.Count was set: a sliding window
+	// (GCRA at ViewOptions.Rate). More than Rate: this request is over the
+	// limit, and it was not counted.
 	Requests int
 }
 
@@ -40,9 +42,10 @@ type ViewOptions struct {
 	// Once is the idempotency key of a change the request may repeat:
 	// View.Reply is what its first request recorded, if it happened.
 	Once string
-	// Count counts this request in the user's requests of the minute of
-	// Now (View.Requests), for rate limits.
+	// Count counts this request, at Now, in the user's requests of the
+	// last minute (View.Requests), for a limit of Rate requests a minute.
 	Count bool
+	Rate  int
 	Now   time.Time
 }
 
@@ -65,11 +68,15 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	if most <= 0 {
 		most = 200
 	}
-	count := "0"
+	rate := "0"
 	if opt.Count {
-		count = "1"
+		if opt.Rate <= 0 {
+			return View{}, &Error{Op: op, Err: fmt.Errorf("%w: rate %d", ErrInvalid, opt.Rate)}
+		}
+		rate = strconv.Itoa(opt.Rate)
 	}
-	args := []any{k.prefix(), all, from, to, strconv.Itoa(most + 1), count}
+	now := strconv.FormatFloat(float64(opt.Now.UnixMicro())/1000, 'f', 3, 64)
+	args := []any{k.prefix(), all, from, to, strconv.Itoa(most + 1), rate, now}
 	for _, p := range opt.TrialProducts {
 		args = append(args, p)
 	}
@@ -82,7 +89,7 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	}
 	v, err := s.views.run(ctx,
 		[]string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user), once,
-			k.rate(user, opt.Now)},
+			k.rate(user)},
 		args)
 	if err != nil {
 		return View{}, wrap(op, err)

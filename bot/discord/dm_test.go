@@ -100,3 +100,79 @@ func TestTrialConvertInDM(t *testing.T) {
 		t.Errorf("submitted from the DM: %s", s)
 	}
 }
+
+// TestDMButtonOfNonMember: a button or a form in a direct message names its
+// guild in its custom id, which anybody can write. Someone who is not a
+// member of that guild is refused, in their language, and nothing is
+// done there: no payment link, no form, nothing written for them; a
+// member's click still works.
+func TestDMButtonOfNonMember(t *testing.T) {
+	const carol = "200000000000000003" // not a member of testGuild (the fake answers 404)
+	e := newEnv(t)
+	e.card(alice)
+	dmBy := func(userID, locale string, typ int, data map[string]any) []byte {
+		id := fmt.Sprint(300000000000000000 + e.seq.Add(1))
+		doc, err := json.Marshal(map[string]any{"id": id, "application_id": testApp, "type": typ, "token": "tok" + id,
+			"channel_id": "400000000000000009", "locale": locale, "user": map[string]any{"id": userID, "username": "carol"},
+			"data": data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	click := func(cmd string) map[string]any { return map[string]any{"custom_id": cmd, "component_type": 2} }
+	links := len(e.keys(t, "*paylink*"))
+	for _, tc := range []struct {
+		name, locale string
+		typ          int
+		data         map[string]any
+		want         string
+	}{
+		{"payment add", "en-US", itComponent, click("d:" + testGuild + ":payment add default"),
+			"You are not a member of the server this belongs to"},
+		{"buy", "de", itComponent, click("d:" + testGuild + ":buy visio-plan-2 25"),
+			"Sie sind kein Mitglied des Servers"},
+		{"confirm", "en-US", itComponent, click("d:" + testGuild + ":confirm abcdefgh"),
+			"You are not a member of the server this belongs to"},
+		{"form", "en-US", itModalSubmit, submission(dmFormPrefix+testGuild+":1:"+commands.FormTrial,
+			map[string][]string{"product": {"visio-plan-2"}}),
+			"You are not a member of the server this belongs to"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			typ, data := answer(t, e.post(dmBy(carol, tc.locale, tc.typ, tc.data)))
+			if typ != cbMessage || !strings.Contains(text(data), tc.want) {
+				t.Errorf("answer %d %s, want a message with %q", typ, text(data), tc.want)
+			}
+			if f, _ := data["flags"].(float64); int(f)&flagEphemeral == 0 {
+				t.Errorf("refusal is not ephemeral: %s", text(data))
+			}
+		})
+	}
+	for _, k := range e.keys(t) {
+		if strings.Contains(k, carol) && !strings.Contains(k, ":cache:member:"+carol) {
+			t.Errorf("key %s written for a non-member", k)
+		}
+	}
+	if n := len(e.keys(t, "*paylink*")); n != links {
+		t.Errorf("%d payment links after the non-member's clicks, want %d", n, links)
+	}
+	// A member's click from the DM still works.
+	_, data := answer(t, e.post(dmBy(alice, "en-US", itComponent, click("d:"+testGuild+":payment"))))
+	if s := text(data); strings.Contains(s, "not a member") {
+		t.Errorf("a member was refused: %s", s)
+	}
+}
+
+// keys lists the Redis keys that match pattern ("*": all).
+func (e *env) keys(t *testing.T, pattern ...string) []string {
+	t.Helper()
+	p := "*"
+	if len(pattern) > 0 {
+		p = pattern[0]
+	}
+	keys, err := e.st.Client().Keys(t.Context(), p).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}

@@ -3,6 +3,7 @@ package discord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -77,6 +78,21 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 	req.Command = slashCommand(req.Locale)
 	dir := a.directory(req.Org, guild, in)
 	req.Members = dir
+	if in.GuildID == "" {
+		// The guild came from a custom id, which anybody can write: only
+		// its members act in it. Asked before the first answer, so within
+		// the time Discord waits for it.
+		mctx, cancel := context.WithTimeout(ctx, a.deferAfter)
+		_, err := dir.Member(mctx, u.ID)
+		cancel()
+		if err != nil {
+			if errors.Is(err, commands.ErrNoMember) {
+				return a.say(lang, "DiscordNotMember"), nil
+			}
+			a.log.Warn("discord: membership of a direct message's user", "org", req.Org, "err", err)
+			return a.say(lang, "ErrUnavailable"), nil
+		}
+	}
 	switch in.Type {
 	case itCommand:
 		var data commandData

@@ -46,6 +46,7 @@ func (a *Adapter) onCommand(ctx context.Context, sc slashCommand) reply {
 	}
 	o := origin{team: sc.TeamID, teamName: sc.TeamDomain, user: sc.UserID, userName: sc.UserName, channel: sc.ChannelID,
 		responseURL: sc.ResponseURL, triggerID: sc.TriggerID}
+	o.responseURL = a.hook(o)
 	run := func(ctx context.Context) commands.Response {
 		req := a.request(ctx, o)
 		req.Text, req.Command = sc.Text, sc.Command // the app's command as the user typed it
@@ -100,7 +101,7 @@ func (a *Adapter) post(ctx context.Context, o origin, msgs []commands.Message) {
 }
 
 func (a *Adapter) postOne(ctx context.Context, o origin, p post) error {
-	if o.responseURL != "" && isHTTPURL(o.responseURL) {
+	if o.responseURL != "" && a.responseURLAllowed(o.responseURL) {
 		doc, err := p.webhookJSON()
 		if err == nil {
 			err = a.retry(ctx, func() error { return postWebhook(ctx, a.http, o.responseURL, doc) })
@@ -181,7 +182,40 @@ func (a *Adapter) imChannel(ctx context.Context, user string) (string, error) {
 	return ch, slackErr("conversations.open", err)
 }
 
-func isHTTPURL(s string) bool {
+// slackHooksHost is the host of the response_urls Slack sends.
+const slackHooksHost = "hooks.slack.com"
+
+// responseURLAllowed reports whether an answer may be posted to a
+// response_url: https on Slack's hooks host, or a host the deployment
+// allows (Config.ResponseURLHosts, SLACK_API_URL's host). A response_url
+// comes in a request (or a modal's metadata) and is posted to without the
+// bot's token, but from inside the deployment's network: any other host,
+// loopback or internal, is never asked.
+func (a *Adapter) responseURLAllowed(s string) bool {
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && !strings.ContainsAny(s, " \n")
+	if err != nil || u.Host == "" || u.User != nil || strings.ContainsAny(s, " \n") ||
+		u.Scheme != "https" && u.Scheme != "http" {
+		return false
+	}
+	host := strings.ToLower(u.Host)
+	if host == slackHooksHost && u.Scheme == "https" {
+		return true
+	}
+	return a.hookHosts[host]
+}
+
+// hook is the response_url of a request if answers may be posted to it
+// (responseURLAllowed), else "": then answers go ephemeral in the channel,
+// or by direct message. A refused one is logged by its host only: its
+// path holds a token.
+func (a *Adapter) hook(o origin) string {
+	if o.responseURL == "" || a.responseURLAllowed(o.responseURL) {
+		return o.responseURL
+	}
+	host := "(unparsable)"
+	if u, err := url.Parse(o.responseURL); err == nil {
+		host = u.Host
+	}
+	a.log.Warn("response_url refused: not Slack's", "org", o.org(), "user", o.user, "host", host)
+	return ""
 }

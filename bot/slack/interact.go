@@ -164,6 +164,7 @@ func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 	sub, meta := p.submission()
 	sub.Live = true
 	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: meta.Channel, responseURL: meta.ResponseURL}
+	o.responseURL = a.hook(o)
 	title := nonBlank(p.View.Title.Text, "billingbot")
 	var inputs []string
 	for _, b := range p.View.Blocks {
@@ -336,6 +337,7 @@ func (a *Adapter) onAction(ctx context.Context, p *interaction) reply {
 		meta := decodeMetadata(p.View.PrivateMetadata)
 		o.channel, o.responseURL = meta.Channel, meta.ResponseURL
 	}
+	o.responseURL = a.hook(o)
 	key := p.TriggerID
 	if key == "" {
 		key = act.ActionTs
@@ -379,6 +381,7 @@ func (a *Adapter) onDraft(ctx context.Context, p *interaction) reply {
 	sub.Draft = true
 	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: meta.Channel,
 		responseURL: meta.ResponseURL}
+	o.responseURL = a.hook(o)
 	viewID, hash := p.View.ID, p.View.Hash
 	a.background(ctx, func(ctx context.Context) {
 		req := a.request(ctx, o)

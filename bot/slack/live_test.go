@@ -299,3 +299,45 @@ func TestSubmitLabel(t *testing.T) {
 		t.Errorf("modal submit %+v, want 123.456.789,00 €", v.Submit)
 	}
 }
+
+// TestViewIDOfAnotherUser: a second user who submits a view with the
+// view id of another's purchase (a view id reused) is refused, and sees
+// nothing of the first purchase: not its answer, not its card.
+func TestViewIDOfAnotherUser(t *testing.T) {
+	e := newEnv(t)
+	e.addCard("U1")
+	e.addCard("U2")
+	e.command("U1", "buy visio 5", "trig-first")
+	view, _ := openedView(e.slack.waitFor("views.open"))
+	const id = "V-OPENED-1"
+	values := shownValues(view)
+	if w := e.interact(e.submission("U1", id, view, values)); !strings.Contains(w.Body.String(), `"response_action":"clear"`) {
+		t.Fatalf("submitted: %s, want response_action clear", w.Body)
+	}
+	if hook := e.slack.waitFor("hook"); !strings.Contains(hook.Body, "Visa •••• 4242") {
+		t.Fatalf("answer %s, want the purchase with its card", hook.Body)
+	}
+	e.deliver()
+	before, _ := e.bought(t, "U1")
+
+	// Bob submits the same view id, answered where he is (a direct message).
+	forged := e.submission("U2", id, view, values)
+	forged["view"].(map[string]any)["private_metadata"] = "{}"
+	if w := e.interact(forged); w.Code != http.StatusOK {
+		t.Fatalf("forged submission: %d %s", w.Code, w.Body)
+	}
+	dm := e.slack.waitFor("chat.postMessage")
+	for dm.Form.Get("channel") != "DU2" { // Alice's notification of her purchase came first
+		dm = e.slack.waitFor("chat.postMessage")
+	}
+	if s := dm.Form.Get("text") + dm.Form.Get("blocks"); !strings.Contains(s, "belongs to someone else") ||
+		strings.Contains(s, "4242") || strings.Contains(s, "Visio") || strings.Contains(s, "Purchase") {
+		t.Errorf("Bob's answer %s, want a refusal naming nothing of Alice's purchase", s)
+	}
+	if subs, invs := e.bought(t, "U2"); len(subs) != 0 || len(invs) != 0 {
+		t.Errorf("Bob bought %d subscriptions, %d invoices; want nothing", len(subs), len(invs))
+	}
+	if after, _ := e.bought(t, "U1"); len(after) != len(before) {
+		t.Errorf("Alice has %d subscriptions, want %d", len(after), len(before))
+	}
+}

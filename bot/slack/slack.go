@@ -33,10 +33,14 @@ type Config struct {
 	APIURL       string   // SLACK_API_URL, e.g. http://127.0.0.1:9999/api/ (slack-go OptionAPIURL)
 	AdminChannel string   // SLACK_ADMIN_CHANNEL (a channel id or #name)
 	Admins       []string // BILLINGBOT_ADMINS user ids
-	PublicURL    string
-	HTTPClient   *http.Client
-	Now          func() time.Time // nil: time.Now (the signature verifier's clock)
-	Log          *slog.Logger
+	// ResponseURLHosts are hosts (host or host:port) whose response_urls
+	// are posted to besides https://hooks.slack.com (SLACK_RESPONSE_URL_HOSTS);
+	// SLACK_API_URL's host is one of them.
+	ResponseURLHosts []string
+	PublicURL        string
+	HTTPClient       *http.Client
+	Now              func() time.Time // nil: time.Now (the signature verifier's clock)
+	Log              *slog.Logger
 }
 
 // Adapter connects the core to one Slack workspace's app. It is an
@@ -50,6 +54,9 @@ type Adapter struct {
 	log    *slog.Logger
 	http   *http.Client
 	users  *userCache // users.info answers seen lately, in front of the store's cache
+	// hookHosts are the hosts besides Slack's whose response_urls are
+	// posted to (lower case; host or host:port).
+	hookHosts map[string]bool
 
 	// ackWithin is how long a request may wait for the core before Slack
 	// is acknowledged and the answer follows later (Slack allows 3 s).
@@ -103,6 +110,17 @@ func New(cfg Config, bot *commands.Bot, st Store) (*Adapter, error) {
 	if cfg.AppToken != "" {
 		opts = append(opts, slackapi.OptionAppLevelToken(cfg.AppToken))
 	}
+	hookHosts := map[string]bool{}
+	for _, h := range cfg.ResponseURLHosts {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			hookHosts[h] = true
+		}
+	}
+	if u, err := url.Parse(cfg.APIURL); err == nil && cfg.APIURL != "" && u.Host != "" {
+		// The Slack a deployment talks to instead of slack.com (a test's
+		// fake, a proxy) sends response_urls of its own.
+		hookHosts[strings.ToLower(u.Host)] = true
+	}
 	return &Adapter{
 		cfg: cfg, bot: bot, st: st,
 		api:       slackapi.New(cfg.BotToken, opts...),
@@ -110,6 +128,7 @@ func New(cfg Config, bot *commands.Bot, st Store) (*Adapter, error) {
 		log:       cfg.Log.With("adapter", "slack"),
 		http:      cfg.HTTPClient,
 		users:     newUserCache(),
+		hookHosts: hookHosts,
 		workers:   workers.New(idleWorker),
 		ackWithin: 2500 * time.Millisecond,
 		rateWait:  30 * time.Second,
@@ -271,7 +290,7 @@ func (a *Adapter) request(ctx context.Context, o origin) commands.Request {
 			if u.Name != "" {
 				req.User.Name = u.Name
 			}
-			req.Locale, req.Admin = u.Locale, u.Admin
+			req.Locale, req.Admin = u.Locale, u.adminOf(o.team)
 		} else {
 			a.log.Warn("users.info", "org", req.Org, "user", o.user, "err", err)
 		}

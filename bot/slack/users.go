@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -86,12 +87,22 @@ func (c *userCache) put(org, id string, u userInfo, ttl time.Duration) {
 
 // userInfo is what the adapter keeps of a users.info answer.
 type userInfo struct {
-	Name    string `json:"n"`
-	Locale  string `json:"l,omitempty"`
-	Team    string `json:"t,omitempty"`
-	Admin   bool   `json:"a,omitempty"`
-	Bot     bool   `json:"b,omitempty"`
-	Deleted bool   `json:"d,omitempty"`
+	Name   string `json:"n"`
+	Locale string `json:"l,omitempty"`
+	Team   string `json:"t,omitempty"`
+	// Teams are the workspaces of an Enterprise Grid user.
+	Teams   []string `json:"ts,omitempty"`
+	Admin   bool     `json:"a,omitempty"`
+	Bot     bool     `json:"b,omitempty"`
+	Deleted bool     `json:"d,omitempty"`
+}
+
+// adminOf reports whether the user is an admin or owner of team: users.info's
+// flags count only for the user's own workspace (team_id) or, on Enterprise
+// Grid, the workspaces the user belongs to. An admin of another workspace
+// (a shared channel's) is no admin of this one.
+func (u userInfo) adminOf(team string) bool {
+	return u.Admin && team != "" && (u.Team == team || slices.Contains(u.Teams, team))
 }
 
 // errNoUser is users.info's user_not_found.
@@ -110,7 +121,7 @@ func infoOf(u *slackapi.User) userInfo {
 			break
 		}
 	}
-	return userInfo{Name: name, Locale: u.Locale, Team: u.TeamID,
+	return userInfo{Name: name, Locale: u.Locale, Team: u.TeamID, Teams: u.Enterprise.Teams,
 		Admin: u.IsAdmin || u.IsOwner || u.IsPrimaryOwner,
 		Bot:   u.IsBot || u.ID == "USLACKBOT", Deleted: u.Deleted}
 }

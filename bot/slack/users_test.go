@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,5 +78,35 @@ func TestUserCacheBounded(t *testing.T) {
 	c.put("o", "UZERO", userInfo{Name: "z"}, 0)
 	if _, ok := c.get("o", "UZERO"); ok {
 		t.Error("a user with no time left was kept")
+	}
+}
+
+// TestAdminOfOwnWorkspace: is_admin and is_owner count only for the
+// request's own workspace: users.info's team_id, or an Enterprise Grid
+// user's workspaces, must name the team the request came from. An admin
+// of another workspace (a shared channel) gets no admin view here.
+func TestAdminOfOwnWorkspace(t *testing.T) {
+	e := newEnv(t)
+	e.slack.addUser("UXADMIN", "Xavier", "en-US", map[string]any{"team_id": "T2", "is_admin": true})
+	e.slack.addUser("UXOWNER", "Xenia", "en-US", map[string]any{"team_id": "T2", "is_owner": true, "is_primary_owner": true})
+	e.slack.addUser("UGRID", "Greta", "en-US", map[string]any{"team_id": "T9", "is_admin": true,
+		"enterprise_user": map[string]any{"id": "UGRID", "enterprise_id": "E1", "teams": []string{"T9", testTeam}}})
+	e.slack.addUser("UGRIDX", "Gerd", "en-US", map[string]any{"team_id": "T9", "is_admin": true,
+		"enterprise_user": map[string]any{"id": "UGRIDX", "enterprise_id": "E1", "teams": []string{"T9"}}})
+	for _, tc := range []struct {
+		user  string
+		admin bool
+	}{{"U4", true}, {"UXADMIN", false}, {"UXOWNER", false}, {"UGRID", true}, {"UGRIDX", false}, {"U1", false}} {
+		t.Run(tc.user, func(t *testing.T) {
+			w := e.command(tc.user, "admin", "trig-"+tc.user)
+			body := w.Body.String()
+			if w.Code != 200 {
+				t.Fatalf("status %d %s", w.Code, body)
+			}
+			refused := strings.Contains(body, e.bot.Text("en", "ErrAdminOnly"))
+			if refused == tc.admin {
+				t.Errorf("admin view for %s: refused = %v, want %v: %s", tc.user, refused, !tc.admin, body)
+			}
+		})
 	}
 }

@@ -64,7 +64,7 @@ func slackConfig(cfg config, get func(string) string, log *slog.Logger) slack.Co
 	return slack.Config{
 		SigningSecret: get("SLACK_SIGNING_SECRET"), BotToken: get("SLACK_BOT_TOKEN"), AppToken: get("SLACK_APP_TOKEN"),
 		APIURL: get("SLACK_API_URL"), AdminChannel: get("SLACK_ADMIN_CHANNEL"), Admins: cfg.Admins,
-		PublicURL: cfg.PublicURL, Log: log,
+		ResponseURLHosts: splitList(get("SLACK_RESPONSE_URL_HOSTS")), PublicURL: cfg.PublicURL, Log: log,
 	}
 }
 

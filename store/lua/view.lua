@@ -2,7 +2,8 @@
 -- Every key it reads lies in the organization's hash slot.
 -- KEYS: prefs, settings, billing, bought, holds, subs, invoices, idem (of a change the request may repeat), rate
 -- ARGV: prefix, all (1: every subscription of the organization), invFrom, invTo ('' for none), invMax,
---       count (1: count this request in the user's rate key), product...
+--       rate (requests per minute: count this request in the user's rate key; 0: do not), now (ms),
+--       product...
 local out = {}
 out[1] = redis.call('HGETALL', KEYS[1])
 out[2] = redis.call('HGETALL', KEYS[2])
@@ -41,14 +42,30 @@ if ARGV[3] ~= '' then
 end
 out[5] = inv
 local trials = {}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   trials[#trials + 1] = redis.call('GET', ARGV[1] .. 'trial:' .. ARGV[i]) or ''
 end
 out[6] = trials
 out[7] = redis.call('GET', KEYS[8]) or ''
+-- The rate limit, a sliding minute (GCRA): the rate key holds the user's
+-- theoretical arrival time (ms), when their requests so far would have
+-- been spent at the rate; each request moves it on by one interval.
+-- How far it is ahead of now, in intervals, is how many requests the last
+-- minute holds, this one included: up to rate, the request counts; beyond,
+-- it is refused and moves nothing. A user steadily at the rate is never
+-- refused; a burst of rate requests leaves room for one more per interval.
 out[8] = 0
-if ARGV[6] == '1' then
-  out[8] = redis.call('INCR', KEYS[9])
-  if out[8] == 1 then redis.call('EXPIRE', KEYS[9], 120) end
+local rate = tonumber(ARGV[6])
+if rate > 0 then
+  local now = tonumber(ARGV[7])
+  local interval = 60000 / rate
+  local tat = tonumber(redis.call('GET', KEYS[9]) or '') or now
+  if tat < now then tat = now end
+  local nextTat = tat + interval
+  local n = math.ceil((nextTat - now) / interval - 1e-6)
+  if n <= rate then
+    redis.call('SET', KEYS[9], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 1)
+  end
+  out[8] = n
 end
 return out
