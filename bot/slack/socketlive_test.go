@@ -3,10 +3,11 @@ package slack
 import (
 	"context"
 	"encoding/json"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/billingbot/billingbot/bot/internal/bottest"
 )
 
 const testAppToken = "xapp-1-A1-test"
@@ -164,7 +165,7 @@ func TestSocketModeLive(t *testing.T) {
 		t.Fatal("RunSocketMode did not return after ctx ended")
 	}
 	s4.waitClosed()
-	noGoroutines(t, "slack-go/slack/socketmode.", "bot/slack.(*Adapter).RunSocketMode")
+	bottest.NoGoroutines(t, "slack-go/slack/socketmode.", "bot/slack.(*Adapter).RunSocketMode")
 }
 
 // TestSocketModeRefusedToken: when Slack refuses the app token, RunSocketMode
@@ -183,7 +184,7 @@ func TestSocketModeRefusedToken(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("RunSocketMode did not return when Slack refused the app token")
 	}
-	noGoroutines(t, "slack-go/slack/socketmode.", "bot/slack.(*Adapter).RunSocketMode")
+	bottest.NoGoroutines(t, "slack-go/slack/socketmode.", "bot/slack.(*Adapter).RunSocketMode")
 }
 
 // TestAckLog: the acks kept for redeliveries are bounded by count and age.
@@ -213,34 +214,5 @@ func TestAckLog(t *testing.T) {
 	}
 	if _, _, ok := l.get(""); ok {
 		t.Error("an envelope without id counts as handled")
-	}
-}
-
-// noGoroutines waits until no goroutine runs a function whose name
-// contains one of names (the deadline only guards against a hang).
-func noGoroutines(t *testing.T, names ...string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		buf := make([]byte, 1<<20)
-		stacks := string(buf[:runtime.Stack(buf, true)])
-		var left []string
-		for _, g := range strings.Split(stacks, "\n\n") {
-			for _, n := range names {
-				if strings.Contains(g, n) {
-					left = append(left, g)
-					break
-				}
-			}
-		}
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines left:\n%s", len(left), strings.Join(left, "\n\n"))
-		}
-		<-tick.C
 	}
 }
