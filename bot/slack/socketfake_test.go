@@ -1,12 +1,16 @@
 package slack
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,9 +28,10 @@ type fakeSocketMode struct {
 	api, ws  *httptest.Server
 
 	mu      sync.Mutex
-	web     *fakeSlack      // the other Web API methods
-	opened  int             // apps.connections.open calls answered
-	tickets map[string]bool // tickets given out → used
+	web     *fakeSlack               // the other Web API methods
+	held    map[string]chan struct{} // user → users.info waits until closed
+	opened  int                      // apps.connections.open calls answered
+	tickets map[string]bool          // tickets given out → used
 	all     []*fakeSocket
 	sockets chan *fakeSocket // new sockets, for next
 }
@@ -39,6 +44,7 @@ type fakeSocket struct {
 	conn   *websocket.Conn
 	acks   chan socketAck
 	closed chan struct{} // closed when the bot's side is gone
+	quiet  atomic.Bool   // no more pings
 }
 
 // socketAck is what the bot sends back for an envelope.
@@ -54,7 +60,7 @@ const socketPing = 50 * time.Millisecond
 // newFakeSocketMode starts the fake; serveWith gives it the fake Web API
 // once the env has one.
 func newFakeSocketMode(t *testing.T, appToken string) *fakeSocketMode {
-	f := &fakeSocketMode{t: t, appToken: appToken, tickets: map[string]bool{}, sockets: make(chan *fakeSocket, 16)}
+	f := &fakeSocketMode{t: t, appToken: appToken, tickets: map[string]bool{}, held: map[string]chan struct{}{}, sockets: make(chan *fakeSocket, 16)}
 	f.api = httptest.NewServer(http.HandlerFunc(f.serveAPI))
 	f.ws = httptest.NewServer(http.HandlerFunc(f.serveSocket))
 	t.Cleanup(func() {
@@ -76,14 +82,37 @@ func (f *fakeSocketMode) serveWith(web *fakeSlack) {
 	f.web = web
 }
 
+// hold makes users.info of a user wait until release: a request of theirs
+// is slow.
+func (f *fakeSocketMode) hold(user string) (release func()) {
+	c := make(chan struct{})
+	f.mu.Lock()
+	f.held[user] = c
+	f.mu.Unlock()
+	var once sync.Once
+	release = func() { once.Do(func() { close(c) }) }
+	f.t.Cleanup(release)
+	return release
+}
+
 // apiURL is the Web API's base URL, for Config.APIURL.
 func (f *fakeSocketMode) apiURL() string { return f.api.URL + "/api/" }
 
 func (f *fakeSocketMode) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/api/apps.connections.open" {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ := url.ParseQuery(string(body))
 		f.mu.Lock()
-		web := f.web
+		web, held := f.web, f.held[form.Get("user")]
 		f.mu.Unlock()
+		if r.URL.Path == "/api/users.info" && held != nil {
+			select {
+			case <-held:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		web.serve(w, r)
 		return
 	}
@@ -175,6 +204,9 @@ func (s *fakeSocket) ping() {
 		case <-s.closed:
 			return
 		case <-tick.C:
+			if s.quiet.Load() {
+				continue
+			}
 			s.wmu.Lock()
 			err := s.conn.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(5*time.Second))
 			s.wmu.Unlock()

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack/socketmode"
+
 	"github.com/billingbot/billingbot/bot/internal/bottest"
 )
 
@@ -21,14 +23,19 @@ type socketEnv struct {
 	stop context.CancelFunc
 }
 
-func newSocketEnv(t *testing.T) *socketEnv {
+// newSocketEnv starts Socket Mode with slack-go's options opts, after
+// setup (if any) set the adapter up.
+func newSocketEnv(t *testing.T, setup func(*Adapter), opts ...socketmode.Option) *socketEnv {
 	t.Helper()
 	sm := newFakeSocketMode(t, testAppToken)
 	e := newEnv(t, func(c *Config) { c.AppToken, c.APIURL = testAppToken, sm.apiURL() })
 	sm.serveWith(e.slack)
+	if setup != nil {
+		setup(e.a)
+	}
 	ctx, stop := context.WithCancel(t.Context())
 	se := &socketEnv{env: e, sm: sm, ran: make(chan error, 1), stop: stop}
-	go func() { se.ran <- e.a.RunSocketMode(ctx) }()
+	go func() { se.ran <- e.a.runSocketMode(ctx, opts...) }()
 	t.Cleanup(func() {
 		stop()
 		<-se.ran
@@ -63,7 +70,7 @@ func ackFor(t *testing.T, s *fakeSocket, id string) socketAck {
 // purchase, one answer, one App Home. When ctx ends, Socket Mode's
 // goroutines end.
 func TestSocketModeLive(t *testing.T) {
-	e := newSocketEnv(t)
+	e := newSocketEnv(t, nil)
 	e.addCard("U1")
 	s1 := e.sm.next()
 
@@ -187,32 +194,79 @@ func TestSocketModeRefusedToken(t *testing.T) {
 	bottest.NoGoroutines(t, "slack-go/slack/socketmode.", "bot/slack.(*Adapter).RunSocketMode")
 }
 
-// TestAckLog: the acks kept for redeliveries are bounded by count and age.
+// TestSocketModeConcurrent: requests are handled side by side, as over
+// HTTP: a slow one does not hold up the ack of a quick one; Slack's retry
+// of the slow one while it is handled waits for it, gets the same ack and
+// does not run it again.
+func TestSocketModeConcurrent(t *testing.T) {
+	e := newSocketEnv(t, func(a *Adapter) { a.ackWithin = time.Minute }) // the slow one is answered in its ack
+	release := e.sm.hold("U2")
+	s := e.sm.next()
+	s.send("slash_commands", "env-slow", e.slash("U2", "help", "trig-slow"), 0)
+	s.send("slash_commands", "env-slow", e.slash("U2", "help", "trig-slow"), 1)
+	s.send("slash_commands", "env-quick", e.slash("U1", "help", "trig-quick"), 0)
+	if a := s.ack(); a.EnvelopeID != "env-quick" || !strings.Contains(string(a.Payload), `"blocks"`) {
+		t.Fatalf("first ack %s %s, want the quick one's help", a.EnvelopeID, a.Payload)
+	}
+	release()
+	first, again := s.ack(), s.ack()
+	if first.EnvelopeID != "env-slow" || again.EnvelopeID != "env-slow" || string(first.Payload) != string(again.Payload) ||
+		!strings.Contains(string(first.Payload), `"blocks"`) {
+		t.Errorf("acks %s %s and %s %s, want the slow one's help twice", first.EnvelopeID, first.Payload, again.EnvelopeID, again.Payload)
+	}
+	e.a.Wait()
+	if n := strings.Count(e.logs.String(), "msg=request "); n != 2 {
+		t.Errorf("the core ran %d requests, want 2:\n%s", n, e.logs)
+	}
+}
+
+// TestSocketModePingTimeout: when Slack stops pinging, the bot takes the
+// socket for dead and opens another.
+func TestSocketModePingTimeout(t *testing.T) {
+	e := newSocketEnv(t, nil, socketmode.OptionPingInterval(time.Second))
+	s1 := e.sm.next()
+	s1.quiet.Store(true)
+	s2 := e.sm.next()
+	s1.waitClosed()
+	s2.send("slash_commands", "env-help", e.slash("U1", "help", "trig-help"), 0)
+	if a := ackFor(t, s2, "env-help"); !strings.Contains(string(a.Payload), `"blocks"`) {
+		t.Errorf("help on the new socket: ack %s", a.Payload)
+	}
+}
+
+// TestAckLog: an envelope is first delivered once while it is kept; the
+// envelopes kept are bounded by count and age.
 func TestAckLog(t *testing.T) {
 	now := t0
 	l := newAckLog(time.Minute, 2)
 	l.now = func() time.Time { return now }
-	l.put("a", json.RawMessage(`{"x":1}`), true)
-	l.put("b", nil, true)
-	if p, ack, ok := l.get("a"); !ok || !ack || string(p.(json.RawMessage)) != `{"x":1}` {
-		t.Errorf("get(a) = %v %v %v, want its ack", p, ack, ok)
+	a, first := l.begin("a")
+	if !first {
+		t.Fatal("a is not new")
 	}
-	l.put("c", nil, false)
-	if _, _, ok := l.get("a"); ok {
+	a.finish(json.RawMessage(`{"x":1}`), true)
+	if again, first := l.begin("a"); first || again != a {
+		t.Error("a again is new")
+	}
+	l.begin("b")
+	l.begin("c")
+	if _, first := l.begin("a"); !first {
 		t.Error("a is kept beyond the limit of 2")
 	}
-	if _, ack, ok := l.get("c"); !ok || ack {
-		t.Errorf("get(c) = %v %v, want it kept, not acknowledged", ack, ok)
-	}
 	now = now.Add(2 * time.Minute)
-	if _, _, ok := l.get("b"); ok {
-		t.Error("b is kept after its time")
+	if _, first := l.begin("c"); !first {
+		t.Error("c is kept after its time")
 	}
-	l.put("d", nil, true)
-	if len(l.byID) != 1 || len(l.order) != 1 {
-		t.Errorf("%d acks kept (%v), want only d", len(l.byID), l.order)
+	if _, kept := l.byID["c"]; len(l.byID) != 1 || !kept {
+		t.Errorf("envelopes kept %v, want only c", l.byID)
 	}
-	if _, _, ok := l.get(""); ok {
+	if _, first := l.begin("c"); first {
+		t.Error("c is new again after it came again")
+	}
+	if _, first := l.begin(""); !first {
 		t.Error("an envelope without id counts as handled")
+	}
+	if _, first := l.begin(""); !first || len(l.byID) != 1 {
+		t.Error("an envelope without id is kept")
 	}
 }
