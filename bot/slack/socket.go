@@ -104,10 +104,10 @@ func (a *Adapter) ack(ctx context.Context, sm *socketmode.Client, id string, env
 }
 
 // ackKept is how long the ack of an envelope is kept for a redelivery of
-// it (Slack retries for minutes, not hours), and ackKeptMax how many acks
-// at most.
+// it (Slack retries the Events API after 1 and 5 minutes), and ackKeptMax
+// how many acks at most.
 const (
-	ackKept    = 30 * time.Minute
+	ackKept    = 10 * time.Minute
 	ackKeptMax = 10000
 )
 
