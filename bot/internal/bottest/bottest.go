@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,5 +105,36 @@ func Invoices(tb testing.TB, bot *commands.Bot, st *store.Store, org, user strin
 	sub := v.Subs[0].ID
 	for total := 2; total <= n; total++ {
 		submit(commands.FormLicenses, sub, map[string][]string{"subscription": {sub}, "total": {strconv.Itoa(total)}})
+	}
+}
+
+// NoGoroutines waits until no goroutine runs a function whose name
+// contains one of names (a package path and a dot, a method), as after a
+// connection's shutdown; it fails the test with their stacks when some are
+// still there after a generous deadline, which only guards against a hang.
+func NoGoroutines(tb testing.TB, names ...string) {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		var left []string
+		for _, g := range strings.Split(stacks, "\n\n") {
+			for _, n := range names {
+				if strings.Contains(g, n) {
+					left = append(left, g)
+					break
+				}
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%d goroutines left:\n%s", len(left), strings.Join(left, "\n\n"))
+		}
+		<-tick.C
 	}
 }
