@@ -19,7 +19,8 @@ import (
 // Credential is what a platform gave an organization when the app was
 // installed there: a secret (a bot token), kept encrypted, and what the
 // platform said about it (Attrs: the bot's user id, scopes, who installed
-// it; never secret).
+// it; never secret). A credential may have only attributes (a pointer to
+// another organization's).
 type Credential struct {
 	Secret string
 	Attrs  map[string]string
@@ -79,8 +80,8 @@ func (c *Credentials) Put(ctx context.Context, org, actor string, cr Credential)
 	if err := checkIDs(op, org, actor); err != nil {
 		return err
 	}
-	if cr.Secret == "" {
-		return &Error{Op: op, Err: fmt.Errorf("%w: empty secret", ErrInvalid)}
+	if cr.Secret == "" && len(cr.Attrs) == 0 {
+		return &Error{Op: op, Err: fmt.Errorf("%w: empty credential", ErrInvalid)}
 	}
 	nonce := make([]byte, c.aead.NonceSize())
 	_, _ = rand.Read(nonce) // never fails (crypto/rand)

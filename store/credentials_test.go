@@ -106,7 +106,7 @@ func testCredentials(t *testing.T, newStore func(t *testing.T) *store.Store) {
 		}
 		c, _ := s.Credentials("slack", credKey)
 		for _, tc := range []struct{ org, actor, secret string }{
-			{"bad org}", "U1", token}, {"slack-T1", "", token}, {"slack-T1", "U1", ""},
+			{"bad org}", "U1", token}, {"slack-T1", "", token}, {"slack-T1", "U1", ""}, // neither a secret nor attributes
 		} {
 			if err := c.Put(ctx, tc.org, tc.actor, store.Credential{Secret: tc.secret}); !errors.Is(err, store.ErrInvalid) {
 				t.Errorf("Put(%q, %q, %q): %v, want ErrInvalid", tc.org, tc.actor, tc.secret, err)

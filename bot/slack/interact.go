@@ -21,6 +21,10 @@ type interaction struct {
 		ID     string `json:"id"`
 		Domain string `json:"domain"`
 	} `json:"team"`
+	Enterprise struct {
+		ID string `json:"id"`
+	} `json:"enterprise"`
+	IsEnterpriseInstall bool `json:"is_enterprise_install"`
 	User struct {
 		ID       string `json:"id"`
 		Name     string `json:"name"`
@@ -126,6 +130,10 @@ func (a *Adapter) onInteraction(ctx context.Context, raw []byte) reply {
 	if p.team() == "" || p.User.ID == "" {
 		return bad("missing team or user")
 	}
+	if !a.installed(ctx, origin{team: p.team(), user: p.User.ID, enterprise: p.Enterprise.ID, orgWide: p.IsEnterpriseInstall,
+		byEnterprise: a.cfg.EnterpriseOrg}) {
+		return ok200
+	}
 	switch p.Type {
 	case "view_submission":
 		return a.onSubmit(ctx, &p)
@@ -163,7 +171,7 @@ func (p *interaction) submission() (sub *commands.Submission, meta metadata) {
 func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 	sub, meta := p.submission()
 	sub.Live = true
-	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: meta.Channel, responseURL: meta.ResponseURL}
+	o := origin{team: p.team(), teamName: p.Team.Domain, enterprise: p.Enterprise.ID, orgWide: p.IsEnterpriseInstall, byEnterprise: a.cfg.EnterpriseOrg, user: p.User.ID, userName: p.userName(), channel: meta.Channel, responseURL: meta.ResponseURL}
 	title := nonBlank(p.View.Title.Text, "billingbot")
 	var inputs []string
 	for _, b := range p.View.Blocks {
@@ -189,8 +197,8 @@ func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 			if resp.Form != nil && len(resp.FieldErrors) == 0 {
 				v = a.modal(resp.Form, meta, resp.Lang) // the form again, with its new preview
 			}
-			err := a.retry(ctx, func() error {
-				_, err := a.api.UpdateViewContext(ctx, v, "", "", viewID)
+			err := a.call(ctx, o.org(), func(api *slackapi.Client) error {
+				_, err := api.UpdateViewContext(ctx, v, "", "", viewID)
 				return err
 			})
 			if err != nil {
@@ -329,7 +337,7 @@ func (a *Adapter) onAction(ctx context.Context, p *interaction) reply {
 	if strings.TrimSpace(act.Value) == "" {
 		return ok200 // a URL button
 	}
-	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: nonBlank(p.Channel.ID, p.Container.ChannelID),
+	o := origin{team: p.team(), teamName: p.Team.Domain, enterprise: p.Enterprise.ID, orgWide: p.IsEnterpriseInstall, byEnterprise: a.cfg.EnterpriseOrg, user: p.User.ID, userName: p.userName(), channel: nonBlank(p.Channel.ID, p.Container.ChannelID),
 		responseURL: p.ResponseURL, triggerID: p.TriggerID}
 	inModal := p.View.Type == string(slackapi.VTModal) && p.View.ID != ""
 	if inModal {
@@ -377,7 +385,7 @@ func (p *interaction) dispatches(blockID string) bool {
 func (a *Adapter) onDraft(ctx context.Context, p *interaction) reply {
 	sub, meta := p.submission()
 	sub.Draft = true
-	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: meta.Channel,
+	o := origin{team: p.team(), teamName: p.Team.Domain, enterprise: p.Enterprise.ID, orgWide: p.IsEnterpriseInstall, byEnterprise: a.cfg.EnterpriseOrg, user: p.User.ID, userName: p.userName(), channel: meta.Channel,
 		responseURL: meta.ResponseURL}
 	viewID, hash := p.View.ID, p.View.Hash
 	a.background(ctx, func(ctx context.Context) {
@@ -391,8 +399,8 @@ func (a *Adapter) onDraft(ctx context.Context, p *interaction) reply {
 			return
 		}
 		v := a.modal(resp.Form, meta, resp.Lang)
-		err := a.retry(ctx, func() error {
-			_, err := a.api.UpdateViewContext(ctx, v, "", hash, viewID)
+		err := a.call(ctx, o.org(), func(api *slackapi.Client) error {
+			_, err := api.UpdateViewContext(ctx, v, "", hash, viewID)
 			return err
 		})
 		var se slackapi.SlackErrorResponse
@@ -420,8 +428,8 @@ func (a *Adapter) showInModal(ctx context.Context, o origin, resp commands.Respo
 	default:
 		return false
 	}
-	err := a.retry(ctx, func() error {
-		_, err := a.api.UpdateViewContext(ctx, v, "", "", viewID)
+	err := a.call(ctx, o.org(), func(api *slackapi.Client) error {
+		_, err := api.UpdateViewContext(ctx, v, "", "", viewID)
 		return err
 	})
 	if err != nil {
@@ -431,13 +439,13 @@ func (a *Adapter) showInModal(ctx context.Context, o origin, resp commands.Respo
 }
 
 // openModal opens a form as a modal with a trigger id.
-func (a *Adapter) openModal(ctx context.Context, triggerID string, f *commands.Form, meta metadata, lang string) error {
+func (a *Adapter) openModal(ctx context.Context, org, triggerID string, f *commands.Form, meta metadata, lang string) error {
 	if triggerID == "" {
 		return slackErr("views.open", errNoTrigger)
 	}
 	v := a.modal(f, meta, lang)
-	return slackErr("views.open", a.retry(ctx, func() error {
-		_, err := a.api.OpenViewContext(ctx, triggerID, v)
+	return slackErr("views.open", a.call(ctx, org, func(api *slackapi.Client) error {
+		_, err := api.OpenViewContext(ctx, triggerID, v)
 		return err
 	}))
 }

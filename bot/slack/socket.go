@@ -15,7 +15,7 @@ func (a *Adapter) RunSocketMode(ctx context.Context) error {
 	if a.cfg.AppToken == "" {
 		return errors.New("slack: Socket Mode needs SLACK_APP_TOKEN")
 	}
-	sm := socketmode.New(a.api)
+	sm := socketmode.New(a.app)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
