@@ -14,8 +14,8 @@ var errNoTrigger = errors.New("no trigger id")
 
 // eventEnvelope is the part of an Events API request the adapter reads.
 type eventEnvelope struct {
-	Type      string `json:"type"`
-	Challenge string `json:"challenge"`
+	Type           string `json:"type"`
+	Challenge      string `json:"challenge"`
 	TeamID         string `json:"team_id"`
 	EnterpriseID   string `json:"enterprise_id"`
 	EventID        string `json:"event_id"`

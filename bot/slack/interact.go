@@ -25,7 +25,7 @@ type interaction struct {
 		ID string `json:"id"`
 	} `json:"enterprise"`
 	IsEnterpriseInstall bool `json:"is_enterprise_install"`
-	User struct {
+	User                struct {
 		ID       string `json:"id"`
 		Name     string `json:"name"`
 		Username string `json:"username"`

@@ -65,10 +65,10 @@ type Adapter struct {
 	clients  *clients
 	linked   sync.Map // team ids whose link to their enterprise's install is recorded
 	stateKey []byte   // signs OAuth states
-	verify verifier
-	log    *slog.Logger
-	http   *http.Client
-	users  *userCache // users.info answers seen lately, in front of the store's cache
+	verify   verifier
+	log      *slog.Logger
+	http     *http.Client
+	users    *userCache // users.info answers seen lately, in front of the store's cache
 
 	// ackWithin is how long a request may wait for the core before Slack
 	// is acknowledged and the answer follows later (Slack allows 3 s).
