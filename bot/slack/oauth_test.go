@@ -483,7 +483,7 @@ func TestEnterpriseInstall(t *testing.T) {
 		// Uninstalled org-wide: its workspaces are not served any more.
 		body, _ := json.Marshal(map[string]any{"type": "event_callback", "team_id": "T1", "enterprise_id": "E1",
 			"authorizations": []any{map[string]any{"enterprise_id": "E1", "team_id": "T1", "is_enterprise_install": true}},
-			"event": map[string]any{"type": "app_uninstalled"}})
+			"event":          map[string]any{"type": "app_uninstalled"}})
 		e.post("application/json", string(body))
 		if _, err := e.a.client(ctx, testOrg); !errors.Is(err, errNotInstalled) {
 			t.Errorf("after the org-wide uninstall: %v, want not installed", err)
