@@ -104,6 +104,16 @@ func (c *clients) put(org, source string, api *slackapi.Client) {
 	}
 }
 
+// forget forgets an organization's client.
+func (c *clients) forget(org string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[org]; ok {
+		c.ll.Remove(e)
+		delete(c.m, org)
+	}
+}
+
 // drop forgets the clients whose token comes from source's record.
 func (c *clients) drop(source string) {
 	c.mu.Lock()
@@ -192,7 +202,14 @@ func (a *Adapter) call(ctx context.Context, org string, f func(api *slackapi.Cli
 	if err != nil {
 		return err
 	}
-	return a.retry(ctx, func() error { return f(api) })
+	err = a.retry(ctx, func() error { return f(api) })
+	var se slackapi.SlackErrorResponse
+	if errors.As(err, &se) && (se.Err == "token_revoked" || se.Err == "invalid_auth" || se.Err == "account_inactive") {
+		// Uninstalled, and another replica had the event: the next call
+		// reads the installation again.
+		a.clients.forget(org)
+	}
+	return err
 }
 
 // installed reports whether the request's workspace can be answered: it

@@ -440,6 +440,28 @@ func TestUninstall(t *testing.T) {
 	}
 }
 
+// TestUninstalledElsewhere: another replica handled the uninstall; this
+// one's kept client meets a revoked token, forgets it and reads the
+// installation again.
+func TestUninstalledElsewhere(t *testing.T) {
+	e := newEnv(t, withOAuth)
+	e.install(oauthAnswer("T1", "xoxb-one-1111", "U4"))
+	e.command("U1", "help", "trig-1")
+	e.slack.waitFor("users.info")
+	e.a.Wait()
+	creds, _ := e.st.Credentials("slack", testSecretKey)
+	if _, err := creds.Delete(context.Background(), testOrg, "slack"); err != nil {
+		t.Fatal(err)
+	}
+	e.slack.failing["users.info"] = "token_revoked"
+	e.command("U2", "help", "trig-2")
+	e.a.Wait()
+	delete(e.slack.failing, "users.info")
+	if w := e.command("U2", "help", "trig-3"); !strings.Contains(w.Body.String(), "not installed") {
+		t.Errorf("after a revoked token: %s, want the workspace known as not installed", w.Body)
+	}
+}
+
 // TestEnterpriseInstall: an org-wide install of an Enterprise Grid serves
 // its workspaces with the enterprise's token: one organization per
 // workspace by default, one per enterprise with EnterpriseOrg.
