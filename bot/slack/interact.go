@@ -106,6 +106,12 @@ func (s actionState) values() []string {
 	return nil
 }
 
+// origin is who sent an interaction; where it answers is the caller's.
+func (a *Adapter) origin(p *interaction) origin {
+	return origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(),
+		enterprise: p.Enterprise.ID, orgWide: p.IsEnterpriseInstall, byEnterprise: a.cfg.EnterpriseOrg}
+}
+
 func (p *interaction) team() string {
 	if p.Team.ID != "" {
 		return p.Team.ID
@@ -130,8 +136,7 @@ func (a *Adapter) onInteraction(ctx context.Context, raw []byte) reply {
 	if p.team() == "" || p.User.ID == "" {
 		return bad("missing team or user")
 	}
-	if !a.installed(ctx, origin{team: p.team(), user: p.User.ID, enterprise: p.Enterprise.ID, orgWide: p.IsEnterpriseInstall,
-		byEnterprise: a.cfg.EnterpriseOrg}) {
+	if !a.installed(ctx, a.origin(&p)) {
 		return ok200
 	}
 	switch p.Type {
@@ -171,7 +176,8 @@ func (p *interaction) submission() (sub *commands.Submission, meta metadata) {
 func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 	sub, meta := p.submission()
 	sub.Live = true
-	o := origin{team: p.team(), teamName: p.Team.Domain, enterprise: p.Enterprise.ID, orgWide: p.IsEnterpriseInstall, byEnterprise: a.cfg.EnterpriseOrg, user: p.User.ID, userName: p.userName(), channel: meta.Channel, responseURL: meta.ResponseURL}
+	o := a.origin(p)
+	o.channel, o.responseURL = meta.Channel, meta.ResponseURL
 	title := nonBlank(p.View.Title.Text, "billingbot")
 	var inputs []string
 	for _, b := range p.View.Blocks {
@@ -337,8 +343,8 @@ func (a *Adapter) onAction(ctx context.Context, p *interaction) reply {
 	if strings.TrimSpace(act.Value) == "" {
 		return ok200 // a URL button
 	}
-	o := origin{team: p.team(), teamName: p.Team.Domain, enterprise: p.Enterprise.ID, orgWide: p.IsEnterpriseInstall, byEnterprise: a.cfg.EnterpriseOrg, user: p.User.ID, userName: p.userName(), channel: nonBlank(p.Channel.ID, p.Container.ChannelID),
-		responseURL: p.ResponseURL, triggerID: p.TriggerID}
+	o := a.origin(p)
+	o.channel, o.responseURL, o.triggerID = nonBlank(p.Channel.ID, p.Container.ChannelID), p.ResponseURL, p.TriggerID
 	inModal := p.View.Type == string(slackapi.VTModal) && p.View.ID != ""
 	if inModal {
 		meta := decodeMetadata(p.View.PrivateMetadata)
@@ -385,8 +391,8 @@ func (p *interaction) dispatches(blockID string) bool {
 func (a *Adapter) onDraft(ctx context.Context, p *interaction) reply {
 	sub, meta := p.submission()
 	sub.Draft = true
-	o := origin{team: p.team(), teamName: p.Team.Domain, enterprise: p.Enterprise.ID, orgWide: p.IsEnterpriseInstall, byEnterprise: a.cfg.EnterpriseOrg, user: p.User.ID, userName: p.userName(), channel: meta.Channel,
-		responseURL: meta.ResponseURL}
+	o := a.origin(p)
+	o.channel, o.responseURL = meta.Channel, meta.ResponseURL
 	viewID, hash := p.View.ID, p.View.Hash
 	a.background(ctx, func(ctx context.Context) {
 		req := a.request(ctx, o)

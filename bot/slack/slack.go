@@ -58,6 +58,11 @@ type Adapter struct {
 	cfg    Config
 	bot    *commands.Bot
 	st     *store.Store
+	verify verifier
+	log    *slog.Logger
+	http   *http.Client
+	users  *userCache // users.info answers seen lately, in front of the store's cache
+
 	single *slackapi.Client // SLACK_BOT_TOKEN's; nil without one
 	app    *slackapi.Client // Socket Mode's (the app-level token)
 	// apiOpts make the clients of installed workspaces, kept in clients.
@@ -65,10 +70,6 @@ type Adapter struct {
 	clients  *clients
 	linked   sync.Map // team ids whose link to their enterprise's install is recorded
 	stateKey []byte   // signs OAuth states
-	verify   verifier
-	log      *slog.Logger
-	http     *http.Client
-	users    *userCache // users.info answers seen lately, in front of the store's cache
 
 	// ackWithin is how long a request may wait for the core before Slack
 	// is acknowledged and the answer follows later (Slack allows 3 s).
