@@ -10,6 +10,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/billingbot/billingbot/store"
+	"github.com/billingbot/billingbot/store/redistest"
 )
 
 func TestCredentialsMiniredis(t *testing.T) {
@@ -139,4 +140,37 @@ func testCredentials(t *testing.T, newStore func(t *testing.T) *store.Store) {
 			t.Errorf("empty value: %v, want ErrInvalid", err)
 		}
 	})
+}
+
+// TestCredentialsCluster: the credential's keys share the organization's
+// slot, so its script runs on a Redis Cluster.
+func TestCredentialsCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster")
+	}
+	addrs := redistest.Cluster(t)
+	rdb, err := store.Connect("redis+cluster://" + addrs[0] + "?addr=" + addrs[1] + "&addr=" + addrs[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	s := store.New(rdb)
+	ctx := t.Context()
+	c, _ := s.Credentials("slack", credKey)
+	for _, org := range []string{"slack-T1", "slack-T2", "slack-E1"} {
+		if err := c.Put(ctx, org, "U1", store.Credential{Secret: "xoxb-" + org}); err != nil {
+			t.Fatalf("Put %s: %v", org, err)
+		}
+		if got, err := c.Get(ctx, org); err != nil || got.Secret != "xoxb-"+org {
+			t.Errorf("Get %s = %+v, %v", org, got, err)
+		}
+		for i, want := range []bool{true, false} {
+			if deleted, err := c.Delete(ctx, org, "slack"); err != nil || deleted != want {
+				t.Errorf("Delete %s #%d = %v, %v; want %v", org, i+1, deleted, err, want)
+			}
+		}
+		if ok, err := s.UseOnce(ctx, "slack-oauth-state", org, time.Minute); err != nil || !ok {
+			t.Errorf("UseOnce %s = %v, %v", org, ok, err)
+		}
+	}
 }
