@@ -54,6 +54,9 @@ func (k keys) outboxRetry() string         { return k.p + "outbox:retry" }
 func (k keys) outboxDead() string          { return k.p + "outbox:dead" }
 func (k keys) sent(id string) string       { return k.p + "sent:" + id }
 func (k keys) payLink(ref string) string   { return k.p + "paylink:" + ref }
+func (k keys) credential(platform string) string {
+	return k.p + "credential:" + platform
+}
 
 // The prefix that scripts append ids to when they reach keys they learn
 // while running (all in the organization's slot).
@@ -80,6 +83,13 @@ func payLinkOrg(ref string) string { return "bb:paylink:" + ref }
 func cardAttempts(client string, now time.Time, window time.Duration) string {
 	sum := sha256.Sum256([]byte("card-attempts\x00" + client))
 	return "bb:cardtries:" + hex.EncodeToString(sum[:16]) + ":" + strconv.FormatInt(now.UnixNano()/int64(window), 10)
+}
+
+// usedOnce marks a single-use value (an OAuth state) as used: the value
+// is hashed, so that no key holds it.
+func usedOnce(what, value string) string {
+	sum := sha256.Sum256([]byte("used-once\x00" + what + "\x00" + value))
+	return "bb:once:" + what + ":" + hex.EncodeToString(sum[:16])
 }
 
 // jobMember encodes a job as a member of the due set.

@@ -252,6 +252,7 @@ var (
 	scriptOutboxFetch     = script("outbox_fetch")
 	scriptOutboxSettle    = script("outbox_settle")
 	scriptOutboxRedrive   = script("outbox_redrive")
+	scriptCredentialDel   = script("credential_delete")
 )
 
 // NewID returns a random, unguessable id (80 bits, base32, lower case).

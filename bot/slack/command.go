@@ -29,12 +29,16 @@ type slashCommand struct {
 	ChannelID   string `json:"channel_id"`
 	ResponseURL string `json:"response_url"`
 	TriggerID   string `json:"trigger_id"`
+
+	EnterpriseID        string `json:"enterprise_id"`
+	IsEnterpriseInstall bool   `json:"is_enterprise_install"`
 }
 
 func slashFromForm(v url.Values) slashCommand {
 	return slashCommand{Command: v.Get("command"), Text: v.Get("text"), TeamID: v.Get("team_id"),
 		TeamDomain: v.Get("team_domain"), UserID: v.Get("user_id"), UserName: v.Get("user_name"), ChannelID: v.Get("channel_id"),
-		ResponseURL: v.Get("response_url"), TriggerID: v.Get("trigger_id")}
+		ResponseURL: v.Get("response_url"), TriggerID: v.Get("trigger_id"),
+		EnterpriseID: v.Get("enterprise_id"), IsEnterpriseInstall: v.Get("is_enterprise_install") == "true"}
 }
 
 // onCommand answers a slash command within Slack's 3 seconds: a modal opens
@@ -45,8 +49,12 @@ func (a *Adapter) onCommand(ctx context.Context, sc slashCommand) reply {
 		return bad("missing team or user")
 	}
 	o := origin{team: sc.TeamID, teamName: sc.TeamDomain, user: sc.UserID, userName: sc.UserName, channel: sc.ChannelID,
-		responseURL: sc.ResponseURL, triggerID: sc.TriggerID}
+		responseURL: sc.ResponseURL, triggerID: sc.TriggerID,
+		enterprise: sc.EnterpriseID, orgWide: sc.IsEnterpriseInstall, byEnterprise: a.cfg.EnterpriseOrg}
 	o.responseURL = a.hook(o)
+	if !a.installed(ctx, o) {
+		return a.notInstalled()
+	}
 	run := func(ctx context.Context) commands.Response {
 		req := a.request(ctx, o)
 		req.Text, req.Command = sc.Text, sc.Command // the app's command as the user typed it
@@ -77,7 +85,7 @@ func (a *Adapter) onCommand(ctx context.Context, sc slashCommand) reply {
 func (a *Adapter) answer(ctx context.Context, o origin, resp commands.Response, line string) {
 	msgs := resp.Messages
 	if resp.Form != nil {
-		err := a.openModal(ctx, o.triggerID, resp.Form, metadata{Channel: o.channel, ResponseURL: o.responseURL}, resp.Lang)
+		err := a.openModal(ctx, o.org(), o.triggerID, resp.Form, metadata{Channel: o.channel, ResponseURL: o.responseURL}, resp.Lang)
 		if err != nil {
 			a.log.Warn("open modal", "form", resp.Form.ID, "err", err)
 			m := commands.Message{Text: a.bot.Text(resp.Lang, "SlackModalFailed")}
@@ -113,8 +121,8 @@ func (a *Adapter) postOne(ctx context.Context, o origin, p post) error {
 	}
 	opts := []slackapi.MsgOption{slackapi.MsgOptionText(p.text, false), slackapi.MsgOptionBlocks(p.blocks...)}
 	if o.channel != "" && !p.public {
-		err := a.retry(ctx, func() error {
-			_, err := a.api.PostEphemeralContext(ctx, o.channel, o.user, opts...)
+		err := a.call(ctx, o.org(), func(api *slackapi.Client) error {
+			_, err := api.PostEphemeralContext(ctx, o.channel, o.user, opts...)
 			return err
 		})
 		if err == nil {
@@ -122,17 +130,17 @@ func (a *Adapter) postOne(ctx context.Context, o origin, p post) error {
 		}
 		a.log.Warn("chat.postEphemeral", "err", err)
 	}
-	return a.dm(ctx, o.user, opts...)
+	return a.dm(ctx, o.org(), o.user, opts...)
 }
 
-// dm posts a direct message to a user.
-func (a *Adapter) dm(ctx context.Context, user string, opts ...slackapi.MsgOption) error {
-	ch, err := a.imChannel(ctx, user)
+// dm posts a direct message to a user of an organization.
+func (a *Adapter) dm(ctx context.Context, org, user string, opts ...slackapi.MsgOption) error {
+	ch, err := a.imChannel(ctx, org, user)
 	if err != nil {
 		return err
 	}
-	return slackErr("chat.postMessage", a.retry(ctx, func() error {
-		_, _, err := a.api.PostMessageContext(ctx, ch, opts...)
+	return slackErr("chat.postMessage", a.call(ctx, org, func(api *slackapi.Client) error {
+		_, _, err := api.PostMessageContext(ctx, ch, opts...)
 		return err
 	}))
 }
@@ -170,10 +178,10 @@ func postWebhook(ctx context.Context, client *http.Client, url string, doc []byt
 }
 
 // imChannel opens (or finds) the direct message conversation with a user.
-func (a *Adapter) imChannel(ctx context.Context, user string) (string, error) {
+func (a *Adapter) imChannel(ctx context.Context, org, user string) (string, error) {
 	var ch string
-	err := a.retry(ctx, func() error {
-		c, _, _, err := a.api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
+	err := a.call(ctx, org, func(api *slackapi.Client) error {
+		c, _, _, err := api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
 		if err == nil {
 			ch = c.ID
 		}

@@ -14,19 +14,44 @@ var errNoTrigger = errors.New("no trigger id")
 
 // eventEnvelope is the part of an Events API request the adapter reads.
 type eventEnvelope struct {
-	Type      string `json:"type"`
-	Challenge string `json:"challenge"`
-	TeamID    string `json:"team_id"`
-	EventID   string `json:"event_id"`
-	Event     struct {
-		Type string `json:"type"`
-		User string `json:"user"`
-		Tab  string `json:"tab"`
+	Type           string `json:"type"`
+	Challenge      string `json:"challenge"`
+	TeamID         string `json:"team_id"`
+	EnterpriseID   string `json:"enterprise_id"`
+	EventID        string `json:"event_id"`
+	Authorizations []struct {
+		EnterpriseID        string `json:"enterprise_id"`
+		TeamID              string `json:"team_id"`
+		IsEnterpriseInstall bool   `json:"is_enterprise_install"`
+	} `json:"authorizations"`
+	Event struct {
+		Type   string `json:"type"`
+		User   string `json:"user"`
+		Tab    string `json:"tab"`
+		Tokens struct {
+			Bot []string `json:"bot"`
+		} `json:"tokens"`
 	} `json:"event"`
 }
 
-// onEvent answers the Events API: the URL check when the app is set up, and
-// app_home_opened, which publishes the user's App Home.
+// orgWide reports whether the event is for an org-wide install.
+func (ev *eventEnvelope) orgWide() bool {
+	return len(ev.Authorizations) > 0 && ev.Authorizations[0].IsEnterpriseInstall
+}
+
+// installation is the organization whose installation record the event
+// is about: the enterprise's for an org-wide install, else the workspace's.
+func (ev *eventEnvelope) installation() string {
+	if ev.orgWide() && ev.EnterpriseID != "" {
+		return orgPrefix + ev.EnterpriseID
+	}
+	return orgPrefix + ev.TeamID
+}
+
+// onEvent answers the Events API: the URL check when the app is set up,
+// app_home_opened, which publishes the user's App Home, and
+// app_uninstalled and tokens_revoked (of bot tokens), which delete the
+// workspace's token.
 func (a *Adapter) onEvent(ctx context.Context, raw []byte) reply {
 	var ev eventEnvelope
 	if err := json.Unmarshal(raw, &ev); err != nil {
@@ -39,8 +64,21 @@ func (a *Adapter) onEvent(ctx context.Context, raw []byte) reply {
 	default:
 		return bad("unknown event type")
 	}
+	switch ev.Event.Type {
+	case "app_uninstalled":
+		a.uninstalled(ctx, ev.installation(), ev.Event.Type)
+		return ok200
+	case "tokens_revoked":
+		if len(ev.Event.Tokens.Bot) > 0 {
+			a.uninstalled(ctx, ev.installation(), ev.Event.Type)
+		}
+		return ok200
+	}
 	if ev.Event.Type == "app_home_opened" && ev.TeamID != "" && ev.Event.User != "" && (ev.Event.Tab == "" || ev.Event.Tab == "home") {
-		o := origin{team: ev.TeamID, user: ev.Event.User}
+		o := origin{team: ev.TeamID, user: ev.Event.User, enterprise: ev.EnterpriseID, orgWide: ev.orgWide(), byEnterprise: a.cfg.EnterpriseOrg}
+		if !a.installed(ctx, o) {
+			return ok200
+		}
 		a.background(ctx, func(ctx context.Context) {
 			if err := a.publishHome(ctx, o, ev.EventID); err != nil {
 				a.log.Error("publish home", "org", o.org(), "user", o.user, "err", err)
@@ -61,8 +99,8 @@ func (a *Adapter) publishHome(ctx context.Context, o origin, eventID string) err
 		r.Text = "admin"
 		return a.handle(ctx, r)
 	})
-	return slackErr("views.publish", a.retry(ctx, func() error {
-		_, err := a.api.PublishViewContext(ctx, slackapi.PublishViewContextRequest{UserID: o.user, View: v})
+	return slackErr("views.publish", a.call(ctx, o.org(), func(api *slackapi.Client) error {
+		_, err := api.PublishViewContext(ctx, slackapi.PublishViewContextRequest{UserID: o.user, View: v})
 		return err
 	}))
 }

@@ -44,6 +44,10 @@ type apiCall struct {
 	Form   url.Values // form-encoded parameters
 	JSON   map[string]any
 	Body   string
+	// Auth is the token the call used, as "Bearer " + token: the
+	// Authorization header, or for a form-encoded call without one its
+	// token parameter (slack-go sends most methods' tokens so).
+	Auth string
 }
 
 // fakeSlack is an httptest fake of the Slack Web API: it answers the
@@ -70,6 +74,9 @@ type fakeSlack struct {
 	// them now: views.update replaces one, and refuses an update whose
 	// hash is not the view's current one (hash_conflict), as Slack does.
 	views map[string]*shownView
+	// oauth answers oauth.v2.access by code; an unknown code is
+	// invalid_code, as Slack answers.
+	oauth map[string]map[string]any
 }
 
 // shownView is a modal as Slack shows it: its view and its hash.
@@ -89,7 +96,8 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 // emptyFakeSlack is a fake with no users, channels or history, not serving yet.
 func emptyFakeSlack() *fakeSlack {
 	return &fakeSlack{signal: make(chan struct{}, 1), users: map[string]map[string]any{}, limited: map[string]int{},
-		failing: map[string]string{}, history: map[string][]map[string]any{}, views: map[string]*shownView{}}
+		failing: map[string]string{}, history: map[string][]map[string]any{}, views: map[string]*shownView{},
+		oauth: map[string]map[string]any{}}
 }
 
 func (f *fakeSlack) addUser(id, name, locale string, extra map[string]any) {
@@ -105,7 +113,7 @@ func (f *fakeSlack) addUser(id, name, locale string, extra map[string]any) {
 
 func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	c := apiCall{Body: string(body), Path: r.URL.Path}
+	c := apiCall{Body: string(body), Path: r.URL.Path, Auth: r.Header.Get("Authorization")}
 	if strings.HasPrefix(r.URL.Path, "/hook/") {
 		c.Method = "hook"
 	} else {
@@ -115,6 +123,9 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		json.Unmarshal(body, &c.JSON)
 	} else {
 		c.Form, _ = url.ParseQuery(string(body))
+	}
+	if tok := c.Form.Get("token"); c.Auth == "" && tok != "" {
+		c.Auth = "Bearer " + tok
 	}
 	f.mu.Lock()
 	if n := f.limited[c.Method]; n > 0 {
@@ -199,6 +210,11 @@ func (f *fakeSlack) answer(c apiCall) any {
 		return map[string]any{"ok": true, "view": map[string]any{"id": id, "hash": v.hash}}
 	case "views.publish":
 		return map[string]any{"ok": true, "view": map[string]any{"id": "V-HOME"}}
+	case "oauth.v2.access":
+		if a, ok := f.oauth[c.Form.Get("code")]; ok {
+			return a
+		}
+		return map[string]any{"ok": false, "error": "invalid_code"}
 	}
 	return ok
 }
@@ -327,6 +343,11 @@ func newEnvAt(t *testing.T, addr string, opts ...func(*Config)) *env {
 		Now: func() time.Time { return t0 }, Log: log, HTTPClient: fs.srv.Client()}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.ClientID != "" && cfg.Installations == nil {
+		if cfg.Installations, err = st.Credentials("slack", cfg.SecretKey); err != nil {
+			t.Fatal(err)
+		}
 	}
 	a, err := New(cfg, bot, st)
 	if err != nil {

@@ -21,7 +21,11 @@ type interaction struct {
 		ID     string `json:"id"`
 		Domain string `json:"domain"`
 	} `json:"team"`
-	User struct {
+	Enterprise struct {
+		ID string `json:"id"`
+	} `json:"enterprise"`
+	IsEnterpriseInstall bool `json:"is_enterprise_install"`
+	User                struct {
 		ID       string `json:"id"`
 		Name     string `json:"name"`
 		Username string `json:"username"`
@@ -102,6 +106,12 @@ func (s actionState) values() []string {
 	return nil
 }
 
+// origin is who sent an interaction; where it answers is the caller's.
+func (a *Adapter) origin(p *interaction) origin {
+	return origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(),
+		enterprise: p.Enterprise.ID, orgWide: p.IsEnterpriseInstall, byEnterprise: a.cfg.EnterpriseOrg}
+}
+
 func (p *interaction) team() string {
 	if p.Team.ID != "" {
 		return p.Team.ID
@@ -125,6 +135,9 @@ func (a *Adapter) onInteraction(ctx context.Context, raw []byte) reply {
 	}
 	if p.team() == "" || p.User.ID == "" {
 		return bad("missing team or user")
+	}
+	if !a.installed(ctx, a.origin(&p)) {
+		return ok200
 	}
 	switch p.Type {
 	case "view_submission":
@@ -163,7 +176,8 @@ func (p *interaction) submission() (sub *commands.Submission, meta metadata) {
 func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 	sub, meta := p.submission()
 	sub.Live = true
-	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: meta.Channel, responseURL: meta.ResponseURL}
+	o := a.origin(p)
+	o.channel, o.responseURL = meta.Channel, meta.ResponseURL
 	o.responseURL = a.hook(o)
 	title := nonBlank(p.View.Title.Text, "billingbot")
 	var inputs []string
@@ -190,8 +204,8 @@ func (a *Adapter) onSubmit(ctx context.Context, p *interaction) reply {
 			if resp.Form != nil && len(resp.FieldErrors) == 0 {
 				v = a.modal(resp.Form, meta, resp.Lang) // the form again, with its new preview
 			}
-			err := a.retry(ctx, func() error {
-				_, err := a.api.UpdateViewContext(ctx, v, "", "", viewID)
+			err := a.call(ctx, o.org(), func(api *slackapi.Client) error {
+				_, err := api.UpdateViewContext(ctx, v, "", "", viewID)
 				return err
 			})
 			if err != nil {
@@ -330,8 +344,8 @@ func (a *Adapter) onAction(ctx context.Context, p *interaction) reply {
 	if strings.TrimSpace(act.Value) == "" {
 		return ok200 // a URL button
 	}
-	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: nonBlank(p.Channel.ID, p.Container.ChannelID),
-		responseURL: p.ResponseURL, triggerID: p.TriggerID}
+	o := a.origin(p)
+	o.channel, o.responseURL, o.triggerID = nonBlank(p.Channel.ID, p.Container.ChannelID), p.ResponseURL, p.TriggerID
 	inModal := p.View.Type == string(slackapi.VTModal) && p.View.ID != ""
 	if inModal {
 		meta := decodeMetadata(p.View.PrivateMetadata)
@@ -379,8 +393,8 @@ func (p *interaction) dispatches(blockID string) bool {
 func (a *Adapter) onDraft(ctx context.Context, p *interaction) reply {
 	sub, meta := p.submission()
 	sub.Draft = true
-	o := origin{team: p.team(), teamName: p.Team.Domain, user: p.User.ID, userName: p.userName(), channel: meta.Channel,
-		responseURL: meta.ResponseURL}
+	o := a.origin(p)
+	o.channel, o.responseURL = meta.Channel, meta.ResponseURL
 	o.responseURL = a.hook(o)
 	viewID, hash := p.View.ID, p.View.Hash
 	a.background(ctx, func(ctx context.Context) {
@@ -394,8 +408,8 @@ func (a *Adapter) onDraft(ctx context.Context, p *interaction) reply {
 			return
 		}
 		v := a.modal(resp.Form, meta, resp.Lang)
-		err := a.retry(ctx, func() error {
-			_, err := a.api.UpdateViewContext(ctx, v, "", hash, viewID)
+		err := a.call(ctx, o.org(), func(api *slackapi.Client) error {
+			_, err := api.UpdateViewContext(ctx, v, "", hash, viewID)
 			return err
 		})
 		var se slackapi.SlackErrorResponse
@@ -423,8 +437,8 @@ func (a *Adapter) showInModal(ctx context.Context, o origin, resp commands.Respo
 	default:
 		return false
 	}
-	err := a.retry(ctx, func() error {
-		_, err := a.api.UpdateViewContext(ctx, v, "", "", viewID)
+	err := a.call(ctx, o.org(), func(api *slackapi.Client) error {
+		_, err := api.UpdateViewContext(ctx, v, "", "", viewID)
 		return err
 	})
 	if err != nil {
@@ -434,13 +448,13 @@ func (a *Adapter) showInModal(ctx context.Context, o origin, resp commands.Respo
 }
 
 // openModal opens a form as a modal with a trigger id.
-func (a *Adapter) openModal(ctx context.Context, triggerID string, f *commands.Form, meta metadata, lang string) error {
+func (a *Adapter) openModal(ctx context.Context, org, triggerID string, f *commands.Form, meta metadata, lang string) error {
 	if triggerID == "" {
 		return slackErr("views.open", errNoTrigger)
 	}
 	v := a.modal(f, meta, lang)
-	return slackErr("views.open", a.retry(ctx, func() error {
-		_, err := a.api.OpenViewContext(ctx, triggerID, v)
+	return slackErr("views.open", a.call(ctx, org, func(api *slackapi.Client) error {
+		_, err := api.OpenViewContext(ctx, triggerID, v)
 		return err
 	}))
 }

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/billingbot/billingbot/commands"
@@ -10,7 +11,8 @@ import (
 // Manifest returns the app manifest (YAML) for "Create an app from a
 // manifest": the /billing slash command with its usage from the command
 // list, interactivity and events at <publicURL>/slack/events, the App Home
-// tab, and the bot scopes the adapter uses.
+// tab, the bot scopes the adapter uses, the install flow's redirect URL and
+// the events that tell of an uninstall.
 func Manifest(bot *commands.Bot, publicURL string) string {
 	endpoint := strings.TrimRight(publicURL, "/") + "/slack/events"
 	var hint []string
@@ -53,29 +55,52 @@ func Manifest(bot *commands.Bot, publicURL string) string {
 		"      usage_hint: "+q(usage),
 		"      should_escape: true",
 		"oauth_config:",
+		"  redirect_urls:",
+		"    - "+q(strings.TrimRight(publicURL, "/")+CallbackPath)+" # the install flow (SLACK_CLIENT_ID)",
 		"  scopes:",
 		"    bot:",
-		"      - commands          # /billing",
-		"      - chat:write        # answers, notifications",
-		"      - chat:write.public # notifications to a public admin channel the bot has not joined",
-		"      - im:write          # direct messages to admins and purchasers",
-		"      - users:read        # names, locale, admin flag, bots and deactivated users",
-		"      - channels:read     # find a public admin channel by #name",
-		"      - groups:read       # find a private admin channel by name (invite the bot to it)",
-		"      - channels:history  # after a crash: did a notification reach the admin channel already?",
-		"      - groups:history    # the same for a private admin channel",
-		"      - im:history        # the same for a direct message",
-		"settings:",
+	)
+	for _, sc := range botScopes {
+		w(fmt.Sprintf("      - %-17s # %s", sc.name, sc.why))
+	}
+	w("settings:",
 		"  event_subscriptions:",
 		"    request_url: "+q(endpoint),
 		"    bot_events:",
 		"      - app_home_opened",
+		"      - app_uninstalled # the token is deleted",
+		"      - tokens_revoked  # the same",
 		"  interactivity:",
 		"    is_enabled: true",
 		"    request_url: "+q(endpoint),
-		"  org_deploy_enabled: false",
+		"  # true: an Enterprise Grid org admin can install the app for the whole",
+		"  # organization (see SLACK_ENTERPRISE_ORG).",
+		"  org_deploy_enabled: true",
 		"  socket_mode_enabled: false",
 		"  token_rotation_enabled: false",
 	)
 	return b.String()
+}
+
+// botScopes are the bot scopes the adapter uses, for the manifest and the
+// install link.
+var botScopes = []struct{ name, why string }{
+	{"commands", "/billing"},
+	{"chat:write", "answers, notifications"},
+	{"chat:write.public", "notifications to a public admin channel the bot has not joined"},
+	{"im:write", "direct messages to admins and purchasers"},
+	{"users:read", "names, locale, admin flag, bots and deactivated users"},
+	{"channels:read", "find a public admin channel by #name"},
+	{"groups:read", "find a private admin channel by name (invite the bot to it)"},
+	{"channels:history", "after a crash: did a notification reach the admin channel already?"},
+	{"groups:history", "the same for a private admin channel"},
+	{"im:history", "the same for a direct message"},
+}
+
+func botScopeNames() []string {
+	out := make([]string, len(botScopes))
+	for i, sc := range botScopes {
+		out[i] = sc.name
+	}
+	return out
 }

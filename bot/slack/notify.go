@@ -52,7 +52,7 @@ func (a *Adapter) notifyUser(ctx context.Context, n commands.Notification, user 
 	if err != nil {
 		return fmt.Errorf("slack: notify %s: language: %w", n.Org, err)
 	}
-	ch, err := a.imChannel(ctx, user)
+	ch, err := a.imChannel(ctx, n.Org, user)
 	if err != nil {
 		return err
 	}
@@ -79,8 +79,8 @@ func (a *Adapter) send(ctx context.Context, n commands.Notification, dest, chann
 		}
 	}
 	m := a.bot.RenderNotification(n, lang)
-	err := slackErr("chat.postMessage", a.retry(ctx, func() error {
-		_, _, err := a.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(fallback(m), false),
+	err := slackErr("chat.postMessage", a.call(ctx, n.Org, func(api *slackapi.Client) error {
+		_, _, err := api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(fallback(m), false),
 			slackapi.MsgOptionBlocks(messageBlocks(m, 0)...),
 			slackapi.MsgOptionMetadata(slackapi.SlackMetadata{EventType: noteEvent, EventPayload: map[string]any{"key": n.Key}}))
 		return err
@@ -102,9 +102,9 @@ func (a *Adapter) shown(ctx context.Context, channel string, n commands.Notifica
 		Oldest: strconv.FormatInt(n.At.Add(-time.Minute).Unix(), 10) + ".000000"}
 	for page := 0; page < 10; page++ {
 		var h *slackapi.GetConversationHistoryResponse
-		err := a.retry(ctx, func() error {
+		err := a.call(ctx, n.Org, func(api *slackapi.Client) error {
 			var err error
-			h, err = a.api.GetConversationHistoryContext(ctx, p)
+			h, err = api.GetConversationHistoryContext(ctx, p)
 			return err
 		})
 		if err != nil {
@@ -251,9 +251,9 @@ func (a *Adapter) channelID(ctx context.Context, org, ch string) (string, error)
 	for page := 0; page < 20; page++ {
 		var chans []slackapi.Channel
 		var next string
-		err := a.retry(ctx, func() error {
+		err := a.call(ctx, org, func(api *slackapi.Client) error {
 			var err error
-			chans, next, err = a.api.GetConversationsContext(ctx, &slackapi.GetConversationsParameters{
+			chans, next, err = api.GetConversationsContext(ctx, &slackapi.GetConversationsParameters{
 				Cursor: cursor, ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel", "private_channel"}})
 			return err
 		})
@@ -280,9 +280,9 @@ func (a *Adapter) channelID(ctx context.Context, org, ch string) (string, error)
 // deactivated) and the deployment's extra admins.
 func (a *Adapter) admins(ctx context.Context, org, team string) ([]string, error) {
 	var users []slackapi.User
-	err := a.retry(ctx, func() error {
+	err := a.call(ctx, org, func(api *slackapi.Client) error {
 		var err error
-		users, err = a.api.GetUsersContext(ctx, slackapi.GetUsersOptionLimit(200))
+		users, err = api.GetUsersContext(ctx, slackapi.GetUsersOptionLimit(200))
 		return err
 	})
 	if err != nil {

@@ -30,6 +30,18 @@ import (
 type Config struct {
 	SigningSecret, BotToken, AppToken string // AppToken (xapp-) set: Socket Mode
 
+	// OAuth: with ClientID, ClientSecret and Installations set, workspaces
+	// install the app at /slack/install and each is answered with its own
+	// bot token; BotToken, if set too, serves every workspace that has not.
+	ClientID, ClientSecret string
+	Installations          Installations
+	// SecretKey (BILLINGBOT_SECRET_KEY) signs the install flow's states.
+	SecretKey []byte
+	// EnterpriseOrg: the workspaces of an Enterprise Grid org-wide install
+	// are one organization, "slack-" + the enterprise id
+	// (SLACK_ENTERPRISE_ORG=enterprise); otherwise one per workspace.
+	EnterpriseOrg bool
+
 	APIURL       string   // SLACK_API_URL, e.g. http://127.0.0.1:9999/api/ (slack-go OptionAPIURL)
 	AdminChannel string   // SLACK_ADMIN_CHANNEL (a channel id or #name)
 	Admins       []string // BILLINGBOT_ADMINS user ids
@@ -49,7 +61,6 @@ type Adapter struct {
 	cfg    Config
 	bot    *commands.Bot
 	st     Store
-	api    *slackapi.Client
 	verify verifier
 	log    *slog.Logger
 	http   *http.Client
@@ -57,6 +68,14 @@ type Adapter struct {
 	// hookHosts are the hosts besides Slack's whose response_urls are
 	// posted to (lower case; host or host:port).
 	hookHosts map[string]bool
+
+	single *slackapi.Client // SLACK_BOT_TOKEN's; nil without one
+	app    *slackapi.Client // Socket Mode's (the app-level token)
+	// apiOpts make the clients of installed workspaces, kept in clients.
+	apiOpts  []slackapi.Option
+	clients  *clients
+	linked   sync.Map // team ids whose link to their enterprise's install is recorded
+	stateKey []byte   // signs OAuth states
 
 	// ackWithin is how long a request may wait for the core before Slack
 	// is acknowledged and the answer follows later (Slack allows 3 s).
@@ -83,8 +102,12 @@ func New(cfg Config, bot *commands.Bot, st Store) (*Adapter, error) {
 	switch {
 	case bot == nil || st == nil:
 		return nil, errors.New("slack: New needs a bot and a store")
-	case cfg.BotToken == "":
-		return nil, errors.New("slack: SLACK_BOT_TOKEN is not set")
+	case cfg.BotToken == "" && cfg.ClientID == "":
+		return nil, errors.New("slack: set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth)")
+	case (cfg.ClientID == "") != (cfg.ClientSecret == ""):
+		return nil, errors.New("slack: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together")
+	case cfg.ClientID != "" && (cfg.Installations == nil || len(cfg.SecretKey) < commands.MinSecretKey):
+		return nil, errors.New("slack: OAuth (SLACK_CLIENT_ID) needs BILLINGBOT_SECRET_KEY and the store's installations")
 	case cfg.SigningSecret == "" && cfg.AppToken == "":
 		return nil, errors.New("slack: set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)")
 	case cfg.AppToken != "" && !strings.HasPrefix(cfg.AppToken, "xapp-"):
@@ -100,15 +123,11 @@ func New(cfg Config, bot *commands.Bot, st Store) (*Adapter, error) {
 		cfg.HTTPClient = newHTTPClient()
 	}
 	opts := []slackapi.Option{slackapi.OptionHTTPClient(cfg.HTTPClient)}
-	if cfg.APIURL != "" {
-		u := cfg.APIURL
-		if !strings.HasSuffix(u, "/") {
-			u += "/"
-		}
+	if u := cfg.apiURL(); u != "" {
 		opts = append(opts, slackapi.OptionAPIURL(u))
 	}
-	if cfg.AppToken != "" {
-		opts = append(opts, slackapi.OptionAppLevelToken(cfg.AppToken))
+	if cfg.ClientID == "" {
+		cfg.Installations = nil
 	}
 	hookHosts := map[string]bool{}
 	for _, h := range cfg.ResponseURLHosts {
@@ -121,9 +140,10 @@ func New(cfg Config, bot *commands.Bot, st Store) (*Adapter, error) {
 		// fake, a proxy) sends response_urls of its own.
 		hookHosts[strings.ToLower(u.Host)] = true
 	}
-	return &Adapter{
+	a := &Adapter{
 		cfg: cfg, bot: bot, st: st,
-		api:       slackapi.New(cfg.BotToken, opts...),
+		apiOpts:   opts,
+		clients:   newClients(maxClients, clientTTL, cfg.Now),
 		verify:    verifier{secret: []byte(cfg.SigningSecret), now: cfg.Now},
 		log:       cfg.Log.With("adapter", "slack"),
 		http:      cfg.HTTPClient,
@@ -132,7 +152,17 @@ func New(cfg Config, bot *commands.Bot, st Store) (*Adapter, error) {
 		workers:   workers.New(idleWorker),
 		ackWithin: 2500 * time.Millisecond,
 		rateWait:  30 * time.Second,
-	}, nil
+	}
+	if cfg.BotToken != "" {
+		a.single = slackapi.New(cfg.BotToken, opts...)
+	}
+	if cfg.AppToken != "" {
+		a.app = slackapi.New(cfg.BotToken, append(opts[:len(opts):len(opts)], slackapi.OptionAppLevelToken(cfg.AppToken))...)
+	}
+	if cfg.ClientID != "" {
+		a.stateKey = deriveKey(cfg.SecretKey, "billingbot slack oauth state v1")
+	}
+	return a, nil
 }
 
 // newHTTPClient is the client for the Web API and response_url when the
@@ -263,13 +293,23 @@ func (a *Adapter) detach(ctx context.Context, d time.Duration, f func(ctx contex
 // origin is who sent a request and where an answer goes.
 type origin struct {
 	team, user, userName string
+	enterprise           string // the Enterprise Grid's id, if any
+	orgWide              bool   // the app is installed org-wide in that enterprise
+	byEnterprise         bool   // Config.EnterpriseOrg
 	teamName             string // the workspace's domain, where Slack sends it
 	channel              string // a conversation id, if any
 	responseURL          string
 	triggerID            string
 }
 
-func (o origin) org() string { return orgPrefix + o.team }
+// org is the origin's organization: its workspace's, or with
+// Config.EnterpriseOrg and an org-wide install its enterprise's.
+func (o origin) org() string {
+	if o.byEnterprise && o.orgWide && o.enterprise != "" {
+		return orgPrefix + o.enterprise
+	}
+	return orgPrefix + o.team
+}
 
 // chatURL leads back to the origin's conversation in Slack (the app or the
 // browser), for the pages that chat links open; "" without a conversation.

@@ -24,7 +24,7 @@ func (a *Adapter) runSocketMode(ctx context.Context, opts ...socketmode.Option) 
 	if a.cfg.AppToken == "" {
 		return errors.New("slack: Socket Mode needs SLACK_APP_TOKEN")
 	}
-	sm := socketmode.New(a.api, opts...)
+	sm := socketmode.New(a.app, opts...)
 	// The loop ends with the connection: when RunContext gives up (an
 	// app token Slack refuses), nothing else would end it.
 	loopCtx, stop := context.WithCancel(ctx)

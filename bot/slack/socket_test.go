@@ -67,7 +67,8 @@ func TestSocketModeDispatch(t *testing.T) {
 }
 
 // TestManifest: the manifest names the command with its usage, the
-// endpoints, the App Home and the scopes. (No YAML parser is among the
+// endpoints, the App Home, the scopes, the install flow's redirect URL and
+// the uninstall events. (No YAML parser is among the
 // module's dependencies: the lines are checked as text.)
 func TestManifest(t *testing.T) {
 	e := newEnv(t)
@@ -77,7 +78,10 @@ func TestManifest(t *testing.T) {
 		"\n  slash_commands:\n    - command: /billing\n      url: " + endpoint + "\n",
 		"usage_hint: \"help | products [filter] | catalog | buy [product] [count] |",
 		"\n    home_tab_enabled: true\n",
-		"\n  event_subscriptions:\n    request_url: " + endpoint + "\n    bot_events:\n      - app_home_opened\n",
+		"\n  event_subscriptions:\n    request_url: " + endpoint + "\n    bot_events:\n      - app_home_opened\n" +
+			"      - app_uninstalled # the token is deleted\n      - tokens_revoked  # the same\n",
+		"\n  redirect_urls:\n    - \"https://bot.example/slack/oauth/callback\" # the install flow (SLACK_CLIENT_ID)\n",
+		"\n  org_deploy_enabled: true\n",
 		"\n  interactivity:\n    is_enabled: true\n    request_url: " + endpoint + "\n",
 		"\n  socket_mode_enabled: false\n",
 		"\n      - commands ", "\n      - chat:write ", "\n      - im:write ", "\n      - users:read ", "\n      - channels:read ",

@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ type socketEnv struct {
 func newSocketEnv(t *testing.T, setup func(*Adapter), opts ...socketmode.Option) *socketEnv {
 	t.Helper()
 	sm := newFakeSocketMode(t, testAppToken)
-	e := newEnv(t, func(c *Config) { c.AppToken, c.APIURL = testAppToken, sm.apiURL() })
+	e := newEnv(t, func(c *Config) { socketModeAt(c, sm.apiURL()) })
 	sm.serveWith(e.slack)
 	if setup != nil {
 		setup(e.a)
@@ -179,7 +180,7 @@ func TestSocketModeLive(t *testing.T) {
 // returns the error instead of waiting forever.
 func TestSocketModeRefusedToken(t *testing.T) {
 	sm := newFakeSocketMode(t, "xapp-1-A1-other")
-	e := newEnv(t, func(c *Config) { c.AppToken, c.APIURL = testAppToken, sm.apiURL() })
+	e := newEnv(t, func(c *Config) { socketModeAt(c, sm.apiURL()) })
 	sm.serveWith(e.slack)
 	ran := make(chan error, 1)
 	go func() { ran <- e.a.RunSocketMode(t.Context()) }()
@@ -269,4 +270,13 @@ func TestAckLog(t *testing.T) {
 	if _, first := l.begin(""); !first || len(l.byID) != 1 {
 		t.Error("an envelope without id is kept")
 	}
+}
+
+// socketModeAt configures Socket Mode against the fake at apiURL; answers
+// still go to the response_urls of the Web API fake the config had.
+func socketModeAt(c *Config, apiURL string) {
+	if u, err := url.Parse(c.APIURL); err == nil {
+		c.ResponseURLHosts = append(c.ResponseURLHosts, u.Host)
+	}
+	c.AppToken, c.APIURL = testAppToken, apiURL
 }

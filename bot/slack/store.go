@@ -8,7 +8,8 @@ import (
 // Store is what the adapter keeps in Redis beside the core's data, under
 // the organization's keys so that every replica shares it: what it looked
 // up on Slack (users.info answers, the workspace's admins, channel ids),
-// and which destinations a notification reached. *store.Store is one.
+// which destinations a notification reached, and
+// which OAuth states were used. *store.Store is one.
 type Store interface {
 	// CacheGet returns a value CachePut kept, and whether there was one.
 	CacheGet(ctx context.Context, org, key string) (string, bool, error)
@@ -21,4 +22,7 @@ type Store interface {
 	// destination before; MarkDelivered remembers that it did.
 	Delivered(ctx context.Context, org, key, destination string) (bool, error)
 	MarkDelivered(ctx context.Context, org, key, destination string) error
+	// UseOnce reports whether value of the kind what is used for the first
+	// time within ttl (an OAuth state, which may be used once).
+	UseOnce(ctx context.Context, what, value string, ttl time.Duration) (bool, error)
 }

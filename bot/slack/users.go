@@ -141,9 +141,9 @@ func (a *Adapter) user(ctx context.Context, org, id string) (userInfo, error) {
 		}
 	}
 	var u *slackapi.User
-	err := a.retry(ctx, func() error {
+	err := a.call(ctx, org, func(api *slackapi.Client) error {
 		var err error
-		u, err = a.api.GetUserInfoContext(ctx, id, slackapi.GetUserInfoOptionIncludeLocale(true))
+		u, err = api.GetUserInfoContext(ctx, id, slackapi.GetUserInfoOptionIncludeLocale(true))
 		return err
 	})
 	var se slackapi.SlackErrorResponse
@@ -249,9 +249,9 @@ func (d *directory) Admins(ctx context.Context) ([]commands.Member, error) {
 		}
 	}
 	var users []slackapi.User
-	err := d.a.retry(ctx, func() error {
+	err := d.a.call(ctx, d.org, func(api *slackapi.Client) error {
 		var err error
-		users, err = d.a.api.GetUsersContext(ctx, slackapi.GetUsersOptionLimit(200))
+		users, err = api.GetUsersContext(ctx, slackapi.GetUsersOptionLimit(200))
 		return err
 	})
 	if err != nil {

@@ -23,15 +23,20 @@ func configurePlatforms(cfg config, env map[string]string, bot *commands.Bot, st
 	get := func(k string) string { return strings.TrimSpace(env[k]) }
 	var out []platform
 	if get("SLACK_SIGNING_SECRET") != "" || get("SLACK_APP_TOKEN") != "" {
-		sc := slackConfig(cfg, get, log)
-		if sc.BotToken == "" {
-			return nil, errors.New("SLACK_BOT_TOKEN is required with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN")
+		sc, err := slackConfig(cfg, get, log)
+		if err != nil {
+			return nil, err
+		}
+		if sc.ClientID != "" {
+			if sc.Installations, err = st.Credentials("slack", cfg.SecretKey); err != nil {
+				return nil, fmt.Errorf("slack installations: %w", err)
+			}
 		}
 		a, err := slack.New(sc, bot, st)
 		if err != nil {
 			return nil, fmt.Errorf("slack: %w", err)
 		}
-		p := platform{name: "slack", notifier: a, wait: a.Wait}
+		p := platform{name: "slack", notifier: a, wait: a.Wait, pages: a.Pages()}
 		if sc.AppToken != "" {
 			p.run = a.RunSocketMode
 		} else {
@@ -60,12 +65,34 @@ func configurePlatforms(cfg config, env map[string]string, bot *commands.Bot, st
 	return out, nil
 }
 
-func slackConfig(cfg config, get func(string) string, log *slog.Logger) slack.Config {
-	return slack.Config{
+// slackConfig reads the Slack settings: one workspace with
+// SLACK_BOT_TOKEN, or any number that install the app through OAuth
+// (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, which need
+// BILLINGBOT_SECRET_KEY to seal their tokens and sign the install flow).
+func slackConfig(cfg config, get func(string) string, log *slog.Logger) (slack.Config, error) {
+	sc := slack.Config{
 		SigningSecret: get("SLACK_SIGNING_SECRET"), BotToken: get("SLACK_BOT_TOKEN"), AppToken: get("SLACK_APP_TOKEN"),
+		ClientID: get("SLACK_CLIENT_ID"), ClientSecret: get("SLACK_CLIENT_SECRET"),
 		APIURL: get("SLACK_API_URL"), AdminChannel: get("SLACK_ADMIN_CHANNEL"), Admins: cfg.Admins,
 		ResponseURLHosts: splitList(get("SLACK_RESPONSE_URL_HOSTS")), PublicURL: cfg.PublicURL, Log: log,
 	}
+	switch eo := strings.ToLower(get("SLACK_ENTERPRISE_ORG")); eo {
+	case "", "workspace":
+	case "enterprise":
+		sc.EnterpriseOrg = true
+	default:
+		return sc, fmt.Errorf("SLACK_ENTERPRISE_ORG: %q: want workspace or enterprise", eo)
+	}
+	switch {
+	case (sc.ClientID == "") != (sc.ClientSecret == ""):
+		return sc, errors.New("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together: set both for the install flow, or neither")
+	case sc.ClientID != "" && len(cfg.SecretKey) == 0:
+		return sc, errors.New("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET need BILLINGBOT_SECRET_KEY: it encrypts the workspaces' tokens and signs the install flow; make one with openssl rand -base64 32")
+	case sc.ClientID == "" && sc.BotToken == "":
+		return sc, errors.New("SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (workspaces install the app) are required with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN")
+	}
+	sc.SecretKey = cfg.SecretKey
+	return sc, nil
 }
 
 func discordConfig(cfg config, get func(string) string, log *slog.Logger) discord.Config {

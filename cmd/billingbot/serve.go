@@ -29,9 +29,11 @@ const (
 
 // platform is a chat platform's adapter as serve runs it.
 type platform struct {
-	name     string
-	path     string       // where its HTTP endpoint is mounted ("" for none)
-	handler  http.Handler // its endpoint
+	name    string
+	path    string       // where its HTTP endpoint is mounted ("" for none)
+	handler http.Handler // its endpoint
+	// pages are its pages for browsers, by pattern ("GET /slack/install").
+	pages    map[string]http.Handler
 	notifier commands.Notifier
 	// run, when set, is a connection of its own (Socket Mode, the gateway)
 	// that serve runs until the end.
@@ -147,6 +149,9 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 	for _, p := range platforms {
 		if p.path != "" {
 			mux.Handle("POST "+p.path, m.route(p.name, p.handler))
+		}
+		for pattern, h := range p.pages {
+			mux.Handle(pattern, m.route(p.name+"-pages", h))
 		}
 		if p.notifier != nil {
 			notifiers = append(notifiers, p.notifier)
