@@ -33,8 +33,14 @@ import (
 // DefaultAPIURL is Discord's REST base.
 const DefaultAPIURL = "https://discord.com/api/v10"
 
-// maxBody is the largest interaction body accepted.
-const maxBody = 1 << 20
+// maxBody is the largest interaction body read before it is verified;
+// larger ones get 413. The largest Discord sends is a modal submission:
+// five text inputs of 4000 characters, with the resolved users and members
+// of a full user select, the member (250 roles), the channel and the
+// message whose button opened the modal, all at Discord's limits, measures
+// 580 KiB with every character a JSON-escaped emoji (312 KiB as raw UTF-8,
+// 212 KiB in ASCII; see TestBodyLimit). 896 KiB leaves half again of it.
+const maxBody = 896 << 10
 
 // orgPrefix starts the organization id of a guild.
 const orgPrefix = "discord-"
