@@ -170,9 +170,9 @@ func TestServeSlowClients(t *testing.T) {
 		perClient = 32                                    // BILLINGBOT_MAX_CONNS_PER_CLIENT's default
 		announced = 128 << 10                             // under both platforms' limits
 		sent      = 96 << 10                              // of it at once, then a byte at a time
-		largest   = 1 << 20                               // no endpoint buffers more (a bound, not a figure)
-		connCost  = 32 << 10                              // a connection's buffers and state, both ends
-		slack     = 16 << 20                              // the rest of the process
+		largest   = 1 << 20                               // no endpoint reads more before verifying (Slack 768 KiB, Discord 896 KiB)
+		connCost  = 24 << 10                              // a connection's buffers and state, both ends (about 20 KiB measured)
+		rest      = 8 << 20                               // the rest of the process
 		addrs     = (clients + perClient - 1) / perClient // client addresses 127.0.0.2…
 	)
 	raiseFileLimit(t, 2*clients+512)
@@ -266,7 +266,7 @@ func TestServeSlowClients(t *testing.T) {
 	<-sampled
 
 	grown := int64(peak.Load()) - int64(before.HeapInuse)
-	bound := int64(cfg.MaxBodyReads)*largest + clients*connCost + slack
+	bound := int64(cfg.MaxBodyReads)*largest + clients*connCost + rest
 	t.Logf("%d slow clients: heap in use grew by %.1f MiB at most (bound %.1f MiB); answers %v",
 		clients, float64(grown)/(1<<20), float64(bound)/(1<<20), statuses)
 	if grown > bound {
@@ -363,4 +363,72 @@ func counter(t *testing.T, m *metrics, series string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestBodyGate: a request that finds every slot taken gets 503 with
+// Retry-After, reported as busy, and nothing of its body is read; a slot
+// is free again as soon as the body holding it has been read, before its
+// handler is done.
+func TestBodyGate(t *testing.T) {
+	g := newBodyGate(1)
+	entered, release, bodyRead := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	h := g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-First") != "" {
+			close(entered) // with the slot
+		}
+		io.ReadAll(r.Body)
+		if r.Header.Get("X-First") != "" {
+			close(bodyRead)
+			<-release // the handler works on after its body is read
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}), func(r *http.Request, reason string, _ error) {
+		r.Header.Set("X-Refused", reason)
+	})
+
+	pr, pw := io.Pipe()
+	first := httptest.NewRequest(http.MethodPost, "/", pr)
+	first.Header.Set("X-First", "1")
+	firstDone := make(chan int)
+	go func() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, first)
+		firstDone <- w.Code
+	}()
+	fmt.Fprint(pw, "part of a body") // the first holds the slot, reading
+	<-entered
+
+	body := &countingBody{r: strings.NewReader("second")}
+	second := httptest.NewRequest(http.MethodPost, "/", body)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, second)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" || second.Header.Get("X-Refused") != "busy" ||
+		w.Header().Get("Connection") != "close" || body.read != 0 {
+		t.Fatalf("with the slot taken: %d, Retry-After %q, Connection %q, refused %q, %d bytes read; want 503, 1, close, busy, 0",
+			w.Code, w.Header().Get("Retry-After"), w.Header().Get("Connection"), second.Header.Get("X-Refused"), body.read)
+	}
+	pw.Close()
+	<-bodyRead
+	third := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("third"))
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, third)
+	if w.Code != http.StatusNoContent {
+		t.Errorf("after the first body was read, while its handler works: %d, want 204", w.Code)
+	}
+	close(release)
+	if code := <-firstDone; code != http.StatusNoContent {
+		t.Errorf("first: %d, want 204", code)
+	}
+}
+
+// countingBody counts what is read of a request body.
+type countingBody struct {
+	r    io.Reader
+	read int
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.read += n
+	return n, err
 }
