@@ -125,12 +125,11 @@ func openBot(ctx context.Context, cfg config, pay payment.Provider, stderr io.Wr
 }
 
 // serve runs the HTTP server on ln (and /metrics on m.private, when set),
-// the platforms' own connections, the
-// scheduler and the outbox sender until ctx ends, then shuts down
-// gracefully: it stops accepting, lets in-flight requests and
-// notifications finish (bounded), hands the notifications it holds to the
-// other replicas, and leaves unfinished due jobs to them (their lease runs
-// out).
+// the platforms' own connections, the scheduler and the outbox sender
+// until ctx ends, then shuts down gracefully: it stops accepting, lets
+// in-flight requests and notifications finish (bounded), hands the
+// notifications it holds to the other replicas, and leaves unfinished due
+// jobs to them (their lease runs out).
 func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.Bot, pay payment.Provider, platforms []platform, cfg config, m *metrics, log *slog.Logger) int {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
