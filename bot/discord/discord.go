@@ -59,8 +59,8 @@ type Config struct {
 	// nil: time.Now.
 	Now func() time.Time
 	// Refused, when set, is told of each request refused before it was
-	// verified, with a reason (see refusal); serve counts them and logs a
-	// sample. Nil: each is logged.
+	// verified, with a reason (the refused… constants); serve counts
+	// them and logs a sample. Nil: each is logged.
 	Refused func(r *http.Request, reason string, err error)
 }
 

@@ -76,7 +76,7 @@ const orgPrefix = "slack-"
 // maxBody is the largest request body read before it is verified; larger
 // ones get 413. Slack's largest are view submissions, which carry the whole
 // modal back: the largest the adapter renders of the core's forms, at Block
-// Kit's limits (the buy form: four selects of 100 options of 75 characters,
+// Kit's limits (the buy form: three selects of 100 options of 75 characters,
 // every input filled), measures 445 KiB URL-encoded with every character a
 // JSON-escaped emoji (265 KiB with umlauts, 108 KiB in ASCII; see
 // TestBodyLimit). 768 KiB leaves 70% for what Slack adds.
