@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,8 +32,14 @@ import (
 // DefaultAPIURL is Discord's REST base.
 const DefaultAPIURL = "https://discord.com/api/v10"
 
-// maxBody is the largest interaction body accepted.
-const maxBody = 1 << 20
+// maxBody is the largest interaction body read before it is verified;
+// larger ones get 413. The largest Discord sends is a modal submission:
+// five text inputs of 4000 characters, with the resolved users and members
+// of a full user select, the member (250 roles), the channel and the
+// message whose button opened the modal, all at Discord's limits, measures
+// 580 KiB with every character a JSON-escaped emoji (312 KiB as raw UTF-8,
+// 212 KiB in ASCII; see TestBodyLimit). 896 KiB leaves half again of it.
+const maxBody = 896 << 10
 
 // orgPrefix starts the organization id of a guild.
 const orgPrefix = "discord-"
@@ -47,6 +54,13 @@ type Config struct {
 	Admins       []string // BILLINGBOT_ADMINS user ids
 	HTTPClient   *http.Client
 	Log          *slog.Logger
+	// Now is the clock that interactions' timestamps are checked against;
+	// nil: time.Now.
+	Now func() time.Time
+	// Refused, when set, is told of each request refused before it was
+	// verified, with a reason (the refused… constants); serve counts
+	// them and logs a sample. Nil: each is logged.
+	Refused func(r *http.Request, reason string, err error)
 }
 
 // Adapter serves one Discord application.
@@ -121,6 +135,15 @@ func withDefaults(cfg Config) Config {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Refused == nil {
+		log := cfg.Log
+		cfg.Refused = func(r *http.Request, reason string, err error) {
+			log.Warn("discord: refused unverified request", "reason", reason, "err", err, "remote", r.RemoteAddr)
+		}
+	}
 	return cfg
 }
 
@@ -128,6 +151,32 @@ func withDefaults(cfg Config) Config {
 // (deferred answers, follow-ups, notifications) is done: for a graceful
 // shutdown after the HTTP server stopped.
 func (a *Adapter) Wait() { a.wg.Wait() }
+
+// maxSkew is how far an interaction's timestamp may be from now: a
+// captured request cannot be replayed once the idempotency record of its
+// interaction has expired.
+const maxSkew = 5 * time.Minute
+
+// Reasons a request is refused before it is verified (each answered 401,
+// but too_large 413 and unreadable 400).
+const (
+	refusedUnsigned   = "unsigned"   // no signature or timestamp, or no key to check them
+	refusedStale      = "stale"      // a timestamp more than maxSkew from now
+	refusedSignature  = "signature"  // a signature that does not match
+	refusedTooLarge   = "too_large"  // a body over maxBody
+	refusedUnreadable = "unreadable" // a body that could not be read
+)
+
+// fresh reports whether an X-Signature-Timestamp (Unix seconds) is within
+// maxSkew of now.
+func fresh(ts string, now time.Time) bool {
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return false
+	}
+	d := now.Sub(time.Unix(secs, 0))
+	return -maxSkew <= d && d <= maxSkew
+}
 
 // verify checks Discord's Ed25519 signature over timestamp + body.
 func verify(pub ed25519.PublicKey, timestamp string, body []byte, sigHex string) bool {
@@ -153,6 +202,12 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sig, ts := r.Header.Get("X-Signature-Ed25519"), r.Header.Get("X-Signature-Timestamp")
 	if sig == "" || ts == "" || a.pub == nil {
+		a.cfg.Refused(r, refusedUnsigned, nil)
+		httpError(w, http.StatusUnauthorized)
+		return
+	}
+	if !fresh(ts, a.cfg.Now()) {
+		a.cfg.Refused(r, refusedStale, nil)
 		httpError(w, http.StatusUnauthorized)
 		return
 	}
@@ -160,13 +215,16 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
+			a.cfg.Refused(r, refusedTooLarge, err)
 			httpError(w, http.StatusRequestEntityTooLarge)
 			return
 		}
+		a.cfg.Refused(r, refusedUnreadable, err)
 		httpError(w, http.StatusBadRequest)
 		return
 	}
 	if !verify(a.pub, ts, body, sig) {
+		a.cfg.Refused(r, refusedSignature, nil)
 		httpError(w, http.StatusUnauthorized)
 		return
 	}

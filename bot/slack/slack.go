@@ -53,6 +53,11 @@ type Config struct {
 	HTTPClient       *http.Client
 	Now              func() time.Time // nil: time.Now (the signature verifier's clock)
 	Log              *slog.Logger
+	// Refused, when set, is told of each request refused before it was
+	// verified, with a reason ("unsigned", "stale", "signature",
+	// "too_large", "unreadable"); serve counts them and logs a sample.
+	// Nil: each is logged.
+	Refused func(r *http.Request, reason string, err error)
 }
 
 // Adapter connects the core to one Slack workspace's app. It is an
@@ -93,8 +98,14 @@ var _ http.Handler = (*Adapter)(nil)
 // Prefix of the organization ids of Slack workspaces: "slack-" + team id.
 const orgPrefix = "slack-"
 
-// maxBody is the largest request body read; larger ones get 413.
-const maxBody = 1 << 20
+// maxBody is the largest request body read before it is verified; larger
+// ones get 413. Slack's largest are view submissions, which carry the whole
+// modal back: the largest the adapter renders of the core's forms, at Block
+// Kit's limits (the buy form: three selects of 100 options of 75 characters,
+// every input filled), measures 445 KiB URL-encoded with every character a
+// JSON-escaped emoji (265 KiB with umlauts, 108 KiB in ASCII; see
+// TestBodyLimit). 768 KiB leaves 70% for what Slack adds.
+const maxBody = 768 << 10
 
 // New returns an adapter for the bot; st keeps the adapter's own data
 // (Store).
@@ -121,6 +132,12 @@ func New(cfg Config, bot *commands.Bot, st Store) (*Adapter, error) {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = newHTTPClient()
+	}
+	if cfg.Refused == nil {
+		log := cfg.Log.With("adapter", "slack")
+		cfg.Refused = func(r *http.Request, reason string, err error) {
+			log.Warn("refused unverified request", "reason", reason, "err", err, "remote", r.RemoteAddr)
+		}
 	}
 	opts := []slackapi.Option{slackapi.OptionHTTPClient(cfg.HTTPClient)}
 	if u := cfg.apiURL(); u != "" {
@@ -210,14 +227,23 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
+			a.cfg.Refused(r, "too_large", err)
 			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 			return
 		}
+		a.cfg.Refused(r, "unreadable", err)
 		http.Error(w, "cannot read request", http.StatusBadRequest)
 		return
 	}
 	if err := a.verify.verify(r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature"), body); err != nil {
-		a.log.Warn("refused unverified request", "err", err, "remote", r.RemoteAddr)
+		reason := "signature"
+		switch {
+		case errors.Is(err, errNoSignature):
+			reason = "unsigned"
+		case errors.Is(err, errStale):
+			reason = "stale"
+		}
+		a.cfg.Refused(r, reason, err)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}

@@ -51,6 +51,16 @@ type config struct {
 	// X-Forwarded-For (BILLINGBOT_TRUST_PROXY), which the payment page then
 	// counts card attempts by.
 	TrustProxy bool
+	// MetricsAddr, when set, is a private listen address that alone
+	// serves /metrics (BILLINGBOT_METRICS_ADDR); empty: the public one.
+	MetricsAddr string
+	// MaxBodyReads bounds how many request bodies serve reads at once
+	// before they are verified (BILLINGBOT_MAX_BODY_READS).
+	MaxBodyReads int
+	// MaxConnsPerClient bounds the connections open at once from one
+	// client address, the TCP peer's (BILLINGBOT_MAX_CONNS_PER_CLIENT);
+	// 0: no bound, the default behind a trusted proxy.
+	MaxConnsPerClient int
 }
 
 // stripeConfig is how billingbot reaches Stripe. The key and the webhook
@@ -82,7 +92,8 @@ func loadConfig(env map[string]string) (config, error) {
 			FAQ:   get("BILLINGBOT_SUPPORT_FAQ"),
 			Email: get("BILLINGBOT_SUPPORT_EMAIL"),
 		},
-		Payments: strings.ToLower(get("BILLINGBOT_PAYMENTS")),
+		Payments:    strings.ToLower(get("BILLINGBOT_PAYMENTS")),
+		MetricsAddr: get("BILLINGBOT_METRICS_ADDR"),
 		Stripe: stripeConfig{
 			SecretKey:     get("STRIPE_SECRET_KEY"),
 			WebhookSecret: get("STRIPE_WEBHOOK_SECRET"),
@@ -122,6 +133,29 @@ func loadConfig(env map[string]string) (config, error) {
 	if v := get("BILLINGBOT_TRUST_PROXY"); v != "" {
 		if cfg.TrustProxy, err = strconv.ParseBool(v); err != nil {
 			return config{}, fmt.Errorf("BILLINGBOT_TRUST_PROXY: %q: want true or false", v)
+		}
+	}
+	// Behind a reverse proxy every connection comes from the proxy's
+	// address: a bound per address would bound them all.
+	conns := 32
+	if cfg.TrustProxy {
+		conns = 0
+	}
+	for _, n := range []struct {
+		name       string
+		to         *int
+		def, least int
+	}{
+		{"BILLINGBOT_MAX_BODY_READS", &cfg.MaxBodyReads, 64, 1},
+		{"BILLINGBOT_MAX_CONNS_PER_CLIENT", &cfg.MaxConnsPerClient, conns, 0},
+	} {
+		*n.to = n.def
+		if v := get(n.name); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil || i < n.least || i > 100000 {
+				return config{}, fmt.Errorf("%s: %q: want a whole number from %d to 100000", n.name, v, n.least)
+			}
+			*n.to = i
 		}
 	}
 	for _, d := range []struct {

@@ -15,7 +15,8 @@ import (
 
 func TestLoadConfig(t *testing.T) {
 	defaults := config{Addr: ":8080", PublicURL: "http://localhost:8080", LogLevel: slog.LevelInfo, LogFormat: "text",
-		JobsEvery: 15 * time.Second, OutboxClaimAfter: time.Minute, Operator: commands.Operator{Name: "billingbot"}}
+		JobsEvery: 15 * time.Second, OutboxClaimAfter: time.Minute, Operator: commands.Operator{Name: "billingbot"},
+		MaxBodyReads: 64, MaxConnsPerClient: 32}
 	key := []byte("0123456789abcdef0123456789abcdef") // 32 bytes
 	with := func(f func(*config)) config { c := defaults; f(&c); return c }
 	tests := []struct {
@@ -49,6 +50,7 @@ func TestLoadConfig(t *testing.T) {
 				LogLevel: slog.LevelDebug, LogFormat: "json",
 				Support:   commands.Support{URL: "https://support.example.com", FAQ: "https://support.example.com/faq", Email: "billing@example.com"},
 				JobsEvery: 2 * time.Second, OutboxClaimAfter: 30 * time.Second, Operator: commands.Operator{Name: "billingbot"},
+				MaxBodyReads: 64, MaxConnsPerClient: 32,
 			},
 		},
 		{name: "warn", env: map[string]string{"BILLINGBOT_LOG_LEVEL": "warn"}, want: withLevel(defaults, slog.LevelWarn)},
@@ -94,7 +96,15 @@ func TestLoadConfig(t *testing.T) {
 		{name: "operator address with newlines", env: map[string]string{"BILLINGBOT_OPERATOR_ADDRESS": "Hauptstraße 1\n10115 Berlin"},
 			want: with(func(c *config) { c.Operator.Address = "Hauptstraße 1\n10115 Berlin" })},
 		{name: "trust proxy", env: map[string]string{"BILLINGBOT_TRUST_PROXY": "true"},
-			want: func() config { c := defaults; c.TrustProxy = true; return c }()},
+			// Every connection comes from the proxy: no bound per address.
+			want: func() config { c := defaults; c.TrustProxy, c.MaxConnsPerClient = true, 0; return c }()},
+		{name: "trust proxy, bound per address", env: map[string]string{"BILLINGBOT_TRUST_PROXY": "true", "BILLINGBOT_MAX_CONNS_PER_CLIENT": "500"},
+			want: func() config { c := defaults; c.TrustProxy, c.MaxConnsPerClient = true, 500; return c }()},
+		{name: "HTTP bounds", env: map[string]string{"BILLINGBOT_METRICS_ADDR": " 127.0.0.1:9100 ", "BILLINGBOT_MAX_BODY_READS": "16",
+			"BILLINGBOT_MAX_CONNS_PER_CLIENT": "0"},
+			want: with(func(c *config) { c.MetricsAddr, c.MaxBodyReads, c.MaxConnsPerClient = "127.0.0.1:9100", 16, 0 })},
+		{name: "no body reads", env: map[string]string{"BILLINGBOT_MAX_BODY_READS": "0"}, wantErr: `BILLINGBOT_MAX_BODY_READS: "0": want a whole number from 1`},
+		{name: "bad connection bound", env: map[string]string{"BILLINGBOT_MAX_CONNS_PER_CLIENT": "many"}, wantErr: "BILLINGBOT_MAX_CONNS_PER_CLIENT"},
 		{name: "bad trust proxy", env: map[string]string{"BILLINGBOT_TRUST_PROXY": "maybe"}, wantErr: "BILLINGBOT_TRUST_PROXY"},
 	}
 	for _, tt := range tests {

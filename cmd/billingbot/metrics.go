@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +30,13 @@ type metrics struct {
 	httpLatency   *prometheus.HistogramVec // route
 	notifications *prometheus.CounterVec   // platform, result
 	redisErrors   prometheus.Counter
+	refused       *prometheus.CounterVec // platform, reason
+	connsRefused  prometheus.Counter
+	sample        *sampler // of the log lines about refusals
+
+	// private, when set, is the listener /metrics is served on instead of
+	// the public one (BILLINGBOT_METRICS_ADDR).
+	private net.Listener
 }
 
 func newMetrics() *metrics {
@@ -48,8 +57,15 @@ func newMetrics() *metrics {
 			[]string{"platform", "kind", "result"}),
 		redisErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "billingbot_redis_errors_total",
 			Help: "Redis commands and pipelines that failed (not counting missing keys)."}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "billingbot_requests_refused_total",
+			Help: "Requests refused before they were verified, by platform (or stripe) and reason: unsigned, stale, signature, too_large, unreadable, busy."},
+			[]string{"platform", "reason"}),
+		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: "billingbot_connections_refused_total",
+			Help: "Connections closed at once because their client address had BILLINGBOT_MAX_CONNS_PER_CLIENT open already."}),
+		sample: &sampler{every: refusedLogEvery, now: time.Now, due: map[string]*sampled{}},
 	}
 	m.reg.MustRegister(m.commands, m.latency, m.fieldErrors, m.http, m.httpLatency, m.notifications, m.redisErrors,
+		m.refused, m.connsRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -119,6 +135,75 @@ type statusRecorder struct {
 func (s *statusRecorder) WriteHeader(code int) {
 	s.code = code
 	s.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection (read
+// deadlines).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// refusedLogEvery is how often one kind of refusal (platform and reason)
+// is logged at most: a flood of forged requests writes one line per
+// interval, which counts the ones it stands for. The metrics count each.
+const refusedLogEvery = 10 * time.Second
+
+// refusedBy is what a platform's endpoint calls for each request it
+// refuses before verifying it: counted, and logged sampled.
+func (m *metrics) refusedBy(log *slog.Logger, platform string) func(r *http.Request, reason string, err error) {
+	return func(r *http.Request, reason string, err error) {
+		m.refused.WithLabelValues(platform, reason).Inc()
+		if ok, suppressed := m.sample.allow(platform + " " + reason); ok {
+			attrs := []slog.Attr{slog.String("platform", platform), slog.String("reason", reason), slog.String("remote", r.RemoteAddr)}
+			if err != nil {
+				attrs = append(attrs, slog.String("err", err.Error()))
+			}
+			log.LogAttrs(r.Context(), slog.LevelWarn, "refused unverified request", append(attrs, slog.Int("suppressed", suppressed))...)
+		}
+	}
+}
+
+// connRefused counts a connection closed for its client's limit, and logs
+// it sampled.
+func (m *metrics) connRefused(log *slog.Logger) func(remote net.Addr) {
+	return func(remote net.Addr) {
+		m.connsRefused.Inc()
+		if ok, suppressed := m.sample.allow("connections"); ok {
+			log.Warn("refused connection: too many open from its address", "remote", remote.String(), "suppressed", suppressed)
+		}
+	}
+}
+
+// sampler lets one log line per key through per interval, and counts the
+// ones it holds back. Its keys are a fixed few (platform and reason).
+type sampler struct {
+	every time.Duration
+	now   func() time.Time
+	mu    sync.Mutex
+	due   map[string]*sampled
+}
+
+type sampled struct {
+	next       time.Time // when the next line may be written
+	suppressed int       // lines held back since the last one
+}
+
+// allow reports whether a line for key may be written now, and how many
+// were held back since the last one.
+func (s *sampler) allow(key string) (bool, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	d := s.due[key]
+	if d == nil {
+		d = &sampled{}
+		s.due[key] = d
+	}
+	if now.Before(d.next) {
+		d.suppressed++
+		return false, 0
+	}
+	n := d.suppressed
+	d.next, d.suppressed = now.Add(s.every), 0
+	return true, n
 }
 
 // handler serves /metrics.

@@ -18,8 +18,9 @@ import (
 // configurePlatforms makes the adapters of the platforms the environment
 // configures: Slack over HTTP (SLACK_SIGNING_SECRET) or Socket Mode
 // (SLACK_APP_TOKEN), Discord over the interactions endpoint
-// (DISCORD_PUBLIC_KEY) or the gateway (DISCORD_MODE=gateway).
-func configurePlatforms(cfg config, env map[string]string, bot *commands.Bot, st *store.Store, log *slog.Logger) ([]platform, error) {
+// (DISCORD_PUBLIC_KEY) or the gateway (DISCORD_MODE=gateway). The requests
+// their endpoints refuse unverified are counted in m and logged sampled.
+func configurePlatforms(cfg config, env map[string]string, bot *commands.Bot, st *store.Store, log *slog.Logger, m *metrics) ([]platform, error) {
 	get := func(k string) string { return strings.TrimSpace(env[k]) }
 	var out []platform
 	if get("SLACK_SIGNING_SECRET") != "" || get("SLACK_APP_TOKEN") != "" {
@@ -27,6 +28,7 @@ func configurePlatforms(cfg config, env map[string]string, bot *commands.Bot, st
 		if err != nil {
 			return nil, err
 		}
+		sc.Refused = m.refusedBy(log, "slack")
 		if sc.ClientID != "" {
 			if sc.Installations, err = st.Credentials("slack", cfg.SecretKey); err != nil {
 				return nil, fmt.Errorf("slack installations: %w", err)
@@ -50,6 +52,7 @@ func configurePlatforms(cfg config, env map[string]string, bot *commands.Bot, st
 	}
 	if get("DISCORD_PUBLIC_KEY") != "" || mode == "gateway" {
 		dc := discordConfig(cfg, get, log)
+		dc.Refused = m.refusedBy(log, "discord")
 		a, err := discord.New(dc, bot, st)
 		if err != nil {
 			return nil, fmt.Errorf("discord: %w", err)

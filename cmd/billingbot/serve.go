@@ -72,7 +72,7 @@ func runServe(ctx context.Context, args []string, env map[string]string, stdout,
 		return code
 	}
 	defer closeAll()
-	platforms, err := configurePlatforms(cfg, env, bot, st, log)
+	platforms, err := configurePlatforms(cfg, env, bot, st, log, m)
 	if err != nil {
 		fmt.Fprintf(stderr, "billingbot serve: %v\n", err)
 		return exitUsage
@@ -84,6 +84,13 @@ func runServe(ctx context.Context, args []string, env map[string]string, stdout,
 	if err != nil {
 		fmt.Fprintf(stderr, "billingbot serve: %v\n", err)
 		return exitFailure
+	}
+	if cfg.MetricsAddr != "" {
+		if m.private, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "billingbot serve: BILLINGBOT_METRICS_ADDR: %v\n", err)
+			return exitFailure
+		}
 	}
 	return serve(ctx, ln, st, bot, pay, platforms, cfg, m, log)
 }
@@ -119,12 +126,12 @@ func openBot(ctx context.Context, cfg config, pay payment.Provider, stderr io.Wr
 	return bot, st, closeRedis, exitOK
 }
 
-// serve runs the HTTP server on ln, the platforms' own connections, the
-// scheduler and the outbox sender until ctx ends, then shuts down
-// gracefully: it stops accepting, lets in-flight requests and
-// notifications finish (bounded), hands the notifications it holds to the
-// other replicas, and leaves unfinished due jobs to them (their lease runs
-// out).
+// serve runs the HTTP server on ln (and /metrics on m.private, when set),
+// the platforms' own connections, the scheduler and the outbox sender
+// until ctx ends, then shuts down gracefully: it stops accepting, lets
+// in-flight requests and notifications finish (bounded), hands the
+// notifications it holds to the other replicas, and leaves unfinished due
+// jobs to them (their lease runs out).
 func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.Bot, pay payment.Provider, platforms []platform, cfg config, m *metrics, log *slog.Logger) int {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -139,16 +146,19 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.Handle("GET /metrics", m.handler())
+	if m.private == nil {
+		mux.Handle("GET /metrics", m.handler())
+	}
 	mux.Handle("/pay/", m.route("pay", paypage.New(bot, log, cfg.payPage())))
 	mux.Handle(commands.InvoicePath, m.route("invoice", invoicepdf.New(bot, log)))
+	gate := newBodyGate(cfg.MaxBodyReads)
 	if hooks, ok := pay.(payment.Webhooks); ok {
-		mux.Handle("POST /stripe/webhook", m.route("stripe", stripehook.New(bot, hooks, log)))
+		mux.Handle("POST /stripe/webhook", m.route("stripe", gate.wrap(stripehook.New(bot, hooks, log), m.refusedBy(log, "stripe"))))
 	}
 	var notifiers []commands.Notifier
 	for _, p := range platforms {
 		if p.path != "" {
-			mux.Handle("POST "+p.path, m.route(p.name, p.handler))
+			mux.Handle("POST "+p.path, m.route(p.name, gate.wrap(p.handler, m.refusedBy(log, p.name))))
 		}
 		for pattern, h := range p.pages {
 			mux.Handle(pattern, m.route(p.name+"-pages", h))
@@ -157,13 +167,19 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 			notifiers = append(notifiers, p.notifier)
 		}
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
+	srv := newServer(mux)
+	ln = limitPerClient(ln, cfg.MaxConnsPerClient, m.connRefused(log))
+	var private *http.Server
+	if m.private != nil {
+		pm := http.NewServeMux()
+		pm.Handle("GET /metrics", m.handler())
+		private = newServer(pm)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, len(platforms)+1)
+	errc := make(chan error, len(platforms)+2)
 	for _, p := range platforms {
 		if p.run == nil {
 			continue
@@ -197,6 +213,14 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 		}
 	}()
 	log.Info("serving", "addr", ln.Addr().String(), "platforms", len(platforms))
+	if private != nil {
+		go func() {
+			if err := private.Serve(m.private); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+		log.Info("serving metrics", "addr", m.private.Addr().String())
+	}
 
 	code := exitOK
 	select {
@@ -210,6 +234,9 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 	defer scancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
+	}
+	if private != nil {
+		_ = private.Shutdown(sctx)
 	}
 	cancel()
 	wg.Wait()
@@ -228,6 +255,203 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 		log.Warn("shutdown: adapters' background work did not finish in time")
 	}
 	return code
+}
+
+// newServer is an HTTP server of serve's timeouts. Headers are bounded to
+// 64 KiB (net/http allows 1 MiB): the platforms' and browsers' are a few.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
+}
+
+// Bounds of reading unverified request bodies.
+const (
+	// gateWait is how long a request waits for one of the bodyGate's
+	// slots before it is answered 503 (Retry-After: 1).
+	gateWait = 500 * time.Millisecond
+	// bodyTimeout is how long reading a body may take once its headers
+	// are in (the server's ReadTimeout, 10 s, counts from the request's
+	// start): Slack, Discord and Stripe send theirs at once, and Slack
+	// and Discord want the answer within 3 s anyway.
+	bodyTimeout = 3 * time.Second
+)
+
+// bodyGate bounds how many request bodies are read at once before they
+// are verified, across the listener: each holds a slot from the start of
+// its handler until its body is read (or refused), so that at most
+// len(slots) × the largest body the endpoints accept is buffered for
+// clients that may be forging. A request that finds no slot within
+// gateWait gets 503.
+type bodyGate struct{ slots chan struct{} }
+
+func newBodyGate(n int) *bodyGate { return &bodyGate{slots: make(chan struct{}, max(n, 1))} }
+
+// wrap gates h, an endpoint that reads and verifies its body; refused is
+// told of the requests turned away ("busy").
+func (g *bodyGate) wrap(h http.Handler, refused func(*http.Request, string, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !g.enter(r.Context()) {
+			refused(r, "busy", nil)
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Connection", "close") // not waiting for the body
+			http.Error(w, "busy, try again", http.StatusServiceUnavailable)
+			return
+		}
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
+		b := &gatedBody{ReadCloser: r.Body, leave: func() { <-g.slots },
+			// Read whole: no deadline while the handler answers (the
+			// server's own, for the next request, follows). A body not
+			// read whole keeps it for what the server discards of it.
+			read: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		defer b.done()
+		r.Body = b
+		h.ServeHTTP(&gatedWriter{ResponseWriter: w, body: b}, r)
+	})
+}
+
+// enter takes a slot, waiting up to gateWait for one.
+func (g *bodyGate) enter(ctx context.Context) bool {
+	select {
+	case g.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(gateWait)
+	defer t.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+// gatedBody gives its slot back when its body has been read, at its end or
+// error (a timeout), or when the handler returns (a body over the limit).
+type gatedBody struct {
+	io.ReadCloser
+	once  sync.Once
+	leave func()
+	read  func() // at the body's end
+	whole bool   // read to its end
+}
+
+func (b *gatedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.whole = true
+		b.read()
+	}
+	if err != nil {
+		b.done()
+	}
+	return n, err
+}
+
+func (b *gatedBody) done() { b.once.Do(b.leave) }
+
+// gatedWriter closes the connection after an answer to a request whose
+// body was not read whole (refused before, or over the limit): net/http
+// would otherwise read up to 256 KiB more of it, at the client's pace,
+// before it sends the answer.
+type gatedWriter struct {
+	http.ResponseWriter
+	body  *gatedBody
+	wrote bool
+}
+
+func (w *gatedWriter) WriteHeader(code int) {
+	if !w.wrote && !w.body.whole {
+		w.Header().Set("Connection", "close")
+	}
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *gatedWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *gatedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// limitPerClient wraps ln to keep at most most connections open per client
+// address, the TCP peer's (an IPv6 client's /64): one more is closed as it
+// is accepted, and refused is told. most ≤ 0: ln as it is.
+func limitPerClient(ln net.Listener, most int, refused func(net.Addr)) net.Listener {
+	if most <= 0 {
+		return ln
+	}
+	return &clientLimit{Listener: ln, most: most, refused: refused, open: map[string]int{}}
+}
+
+type clientLimit struct {
+	net.Listener
+	most    int
+	refused func(net.Addr)
+	mu      sync.Mutex
+	open    map[string]int // by client
+}
+
+func (l *clientLimit) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		client := clientOf(c.RemoteAddr())
+		l.mu.Lock()
+		full := l.open[client] >= l.most
+		if !full {
+			l.open[client]++
+		}
+		l.mu.Unlock()
+		if full {
+			c.Close()
+			l.refused(c.RemoteAddr())
+			continue
+		}
+		return &clientConn{Conn: c, leave: func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if l.open[client]--; l.open[client] <= 0 {
+				delete(l.open, client)
+			}
+		}}, nil
+	}
+}
+
+// clientOf is what connections are counted by: the peer's IP address, or
+// its /64 for IPv6 (one client's usual share).
+func clientOf(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	ip := tcp.AddrPort().Addr().Unmap()
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
+}
+
+// clientConn leaves its client's count when it is closed.
+type clientConn struct {
+	net.Conn
+	once  sync.Once
+	leave func()
+}
+
+func (c *clientConn) Close() error {
+	c.once.Do(c.leave)
+	return c.Conn.Close()
 }
 
 // schedule runs due jobs every interval (their notifications go into the

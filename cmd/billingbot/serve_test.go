@@ -121,7 +121,7 @@ func TestServeSlack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	platforms, err := configurePlatforms(cfg, env, bot, st, log)
+	platforms, err := configurePlatforms(cfg, env, bot, st, log, m)
 	if err != nil || len(platforms) != 1 || platforms[0].path != "/slack/events" {
 		t.Fatalf("configurePlatforms = %+v, %v; want Slack over HTTP", platforms, err)
 	}

@@ -64,7 +64,7 @@ func TestSlackModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			platforms, err := configurePlatforms(cfg, tc.env, bot, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			platforms, err := configurePlatforms(cfg, tc.env, bot, st, slog.New(slog.NewTextHandler(io.Discard, nil)), newMetrics())
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Errorf("configurePlatforms: %v, want an error with %q", err, tc.wantErr)
@@ -91,7 +91,8 @@ func TestSlackModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	platforms, err := configurePlatforms(cfg, env, bot, st, log)
+	m := newMetrics()
+	platforms, err := configurePlatforms(cfg, env, bot, st, log, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestSlackModes(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int)
-	go func() { done <- serve(ctx, ln, st, bot, payment.NewSandbox(), platforms, cfg, newMetrics(), log) }()
+	go func() { done <- serve(ctx, ln, st, bot, payment.NewSandbox(), platforms, cfg, m, log) }()
 	defer func() { cancel(); <-done }()
 	for _, tc := range []struct {
 		path   string

@@ -36,6 +36,7 @@ type served struct {
 	st   *store.Store
 	priv ed25519.PrivateKey
 	api  *fakeAPI
+	m    *metrics
 }
 
 const (
@@ -56,6 +57,7 @@ type serveOptions struct {
 	pay payment.Provider  // nil: the sandbox
 	log io.Writer         // the log, at every level; nil: discarded
 	env map[string]string // more environment, over the defaults
+	m   *metrics          // nil: new ones
 }
 
 // serveWith starts serve on a store at redisURL, on a free loopback port
@@ -98,12 +100,15 @@ func serveWith(t *testing.T, redisURL string, o serveOptions) *served {
 	if pay == nil {
 		pay = payment.NewSandbox()
 	}
-	m := newMetrics()
+	m := o.m
+	if m == nil {
+		m = newMetrics()
+	}
 	bot, err := commands.New(st, catalog.Demo(), pay, cfg.core(), commands.WithLogger(log), commands.WithObserver(m.observe(log)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	platforms, err := configurePlatforms(cfg, env, bot, st, log)
+	platforms, err := configurePlatforms(cfg, env, bot, st, log, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +116,7 @@ func serveWith(t *testing.T, redisURL string, o serveOptions) *served {
 	done := make(chan int)
 	go func() { done <- serve(ctx, ln, st, bot, pay, platforms, cfg, m, log) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return &served{t: t, base: base, st: st, priv: priv, api: api}
+	return &served{t: t, base: base, st: st, priv: priv, api: api, m: m}
 }
 
 // slash sends a signed /billing command line from a Slack user and returns

@@ -47,7 +47,7 @@ for spec in "$@"; do
   env REDIS_URL=redis://127.0.0.1:$RPORT BILLINGBOT_PAYMENTS=sandbox SLACK_SIGNING_SECRET=$SECRET SLACK_BOT_TOKEN=xoxb-alternate \
     DISCORD_PUBLIC_KEY=$PUB DISCORD_APP_ID=1234 DISCORD_BOT_TOKEN=alternate \
     SLACK_API_URL=http://127.0.0.1:9391/api/ DISCORD_API_URL=http://127.0.0.1:9391/discord/api/v10 \
-    BILLINGBOT_ADDR=127.0.0.1:$port BILLINGBOT_RATE_LIMIT=1000000 ${vars//,/ } "$bin" serve >"$work/$label.log" 2>&1 &
+    BILLINGBOT_ADDR=127.0.0.1:$port BILLINGBOT_RATE_LIMIT=1000000 BILLINGBOT_MAX_CONNS_PER_CLIENT=0 ${vars//,/ } "$bin" serve >"$work/$label.log" 2>&1 &
   pids+=($!); PIDS="$PIDS $!"; labels+=("$label"); urls+=(http://127.0.0.1:$port); port=$((port + 1))
 done
 ticks() { awk '{print $14 + $15}' /proc/$1/stat; }

@@ -13,9 +13,16 @@ const preallocated = 64 << 10
 // Read reads r's body, at most limit bytes (more is a
 // *http.MaxBytesError), into one buffer of the size its Content-Length
 // announces: io.ReadAll would start at 512 bytes and grow, copying, to
-// about twice the body.
+// about twice the body. A body that announces more than limit is refused
+// before any of it is read.
 func Read(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	n := r.ContentLength
+	if n > limit {
+		if w != nil {
+			w.Header().Set("Connection", "close") // the rest is not read
+		}
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
 	if n < 0 || n > min(limit, preallocated) {
 		n = 0 // unknown, or large: grown as it arrives
 	}
