@@ -14,54 +14,54 @@ const (
 	MasterName = "mymaster"
 )
 
-// Sentinels is a primary with one replica, monitored by Redis Sentinel
-// under MasterName: private redis-server processes like Real's (free
-// loopback ports, no persistence), killed and waited for in tb.Cleanup.
+// Sentinels is a primary with replicas, monitored by Redis Sentinel under
+// MasterName: private redis-server processes like Real's (free loopback
+// ports, no persistence), killed and waited for in tb.Cleanup.
 type Sentinels struct {
 	tb testing.TB
 	// Addrs are the sentinels' addresses ("127.0.0.1:PORT").
 	Addrs []string
-	// Servers are the primary's and the replica's addresses, the primary
-	// first, as they were started; which one is the primary now,
-	// Primary tells.
-	Servers [2]string
+	// Servers are the primary's and the replicas' addresses, the primary
+	// first, as they were started; which one is the primary now, Primary
+	// tells.
+	Servers []string
 }
 
-// Sentinel starts a primary, a replica of it (--replicaof) and n sentinels
+// Sentinel starts a primary, replicas of it (--replicaof) and sentinels
 // (redis-server sentinel.conf --sentinel) that monitor the primary with a
 // quorum of 1, a down-after-milliseconds of 1 s and a failover-timeout of
-// 10 s, and waits until every sentinel knows the replica as a healthy
-// candidate for a failover. It needs Redis 6.2 or newer. Same skip/CI rule
-// as Real.
-func Sentinel(tb testing.TB, n int) *Sentinels {
+// 10 s, and waits until every sentinel knows every replica as a healthy
+// candidate for a failover. Same skip/CI rule as Real.
+func Sentinel(tb testing.TB, replicas, sentinels int) *Sentinels {
 	tb.Helper()
 	bin := lookBinary(tb)
 	// Diskless full syncs start at once (the default waits 5 s for more
-	// replicas), on both servers: after a failover the old primary syncs
-	// from the new one.
+	// replicas), on every server: after a failover the others sync from
+	// the new primary.
 	fast := func([]int) []string { return []string{"--repl-diskless-sync-delay", "0"} }
 	primary := start(tb, bin, 1, "", fast)
-	replica := start(tb, bin, 1, "", func(p []int) []string {
-		return append(fast(p), "--replicaof", "127.0.0.1", strconv.Itoa(primary.ports[0]))
-	})
-	s := &Sentinels{tb: tb, Servers: [2]string{primary.addr, replica.addr}}
-	if err := waitFor(sentinelWait, func() error { return s.replicaUp(replica.addr, primary.addr) }); err != nil {
-		tb.Fatalf("redistest: replica %s: %v\n--- replica output:\n%s", replica.addr, err, replica.output())
+	s := &Sentinels{tb: tb, Servers: []string{primary.addr}}
+	for range replicas {
+		r := start(tb, bin, 1, "", func(p []int) []string {
+			return append(fast(p), "--replicaof", "127.0.0.1", strconv.Itoa(primary.ports[0]))
+		})
+		if err := waitFor(sentinelWait, func() error { return replicaUp(r.addr, primary.addr) }); err != nil {
+			tb.Fatalf("redistest: replica %s: %v\n--- replica output:\n%s", r.addr, err, r.output())
+		}
+		s.Servers = append(s.Servers, r.addr)
 	}
 
 	conf := fmt.Sprintf("sentinel monitor %[1]s 127.0.0.1 %[2]d 1\n"+
 		"sentinel down-after-milliseconds %[1]s 1000\n"+
 		"sentinel failover-timeout %[1]s 10000\n", MasterName, primary.ports[0])
-	sentinels := make([]*server, n)
-	for i := range sentinels {
-		sentinels[i] = start(tb, bin, 1, conf, func([]int) []string { return []string{"--sentinel"} })
-		s.Addrs = append(s.Addrs, sentinels[i].addr)
-	}
-	for _, sn := range sentinels {
-		err := waitFor(sentinelWait, func() error { return sentinelSeesReplica(sn.addr, replica.addr) })
-		if err != nil {
-			tb.Fatalf("redistest: sentinel %s: %v\n--- sentinel output:\n%s", sn.addr, err, sn.output())
+	for range sentinels {
+		sn := start(tb, bin, 1, conf, func([]int) []string { return []string{"--sentinel"} })
+		for _, r := range s.Servers[1:] {
+			if err := waitFor(sentinelWait, func() error { return sentinelSeesReplica(sn.addr, r) }); err != nil {
+				tb.Fatalf("redistest: sentinel %s: %v\n--- sentinel output:\n%s", sn.addr, err, sn.output())
+			}
 		}
+		s.Addrs = append(s.Addrs, sn.addr)
 	}
 	return s
 }
@@ -77,18 +77,14 @@ func (s *Sentinels) Primary() string {
 	return addr
 }
 
-// Failover makes the first sentinel promote the replica (SENTINEL FAILOVER,
+// Failover makes the first sentinel promote a replica (SENTINEL FAILOVER,
 // which does not wait for the primary to fail), waits until every sentinel
-// names the promoted server as the primary and it says role:master, and
-// returns its address. The old primary is turned into a replica of the new
-// one by the sentinels some seconds later; Failover does not wait for it.
+// names the same new primary and it says role:master, and returns its
+// address. The old primary is turned into a replica of the new one by the
+// sentinels some seconds later (about 10 s); Failover does not wait for it.
 func (s *Sentinels) Failover() string {
 	s.tb.Helper()
 	old := s.Primary()
-	next := s.Servers[0]
-	if next == old {
-		next = s.Servers[1]
-	}
 	c, err := dial(s.Addrs[0], ioTimeout)
 	if err != nil {
 		s.tb.Fatalf("redistest: sentinel %s: %v", s.Addrs[0], err)
@@ -97,14 +93,18 @@ func (s *Sentinels) Failover() string {
 	if _, err := c.do("SENTINEL", "FAILOVER", MasterName); err != nil {
 		s.tb.Fatalf("redistest: SENTINEL FAILOVER %s on %s: %v", MasterName, s.Addrs[0], err)
 	}
+	var next string
 	err = waitFor(sentinelWait, func() error {
-		for _, a := range s.Addrs {
+		for i, a := range s.Addrs {
 			got, err := masterAddr(a)
 			if err != nil {
 				return fmt.Errorf("sentinel %s: %v", a, err)
 			}
-			if got != next {
-				return fmt.Errorf("sentinel %s names %s as the primary, want %s", a, got, next)
+			if i == 0 {
+				next = got
+			}
+			if got == old || got != next {
+				return fmt.Errorf("sentinel %s names %s as the primary (first sentinel: %s, old: %s)", a, got, next, old)
 			}
 		}
 		f, err := infoOf(next, "replication")
@@ -117,14 +117,14 @@ func (s *Sentinels) Failover() string {
 		return nil
 	})
 	if err != nil {
-		s.tb.Fatalf("redistest: failover from %s to %s: %v", old, next, err)
+		s.tb.Fatalf("redistest: failover from %s: %v", old, err)
 	}
 	return next
 }
 
 // replicaUp reports, as an error, why addr is not yet a replica of primary
 // in sync.
-func (s *Sentinels) replicaUp(addr, primary string) error {
+func replicaUp(addr, primary string) error {
 	f, err := infoOf(addr, "replication")
 	if err != nil {
 		return err

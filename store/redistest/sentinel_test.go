@@ -12,9 +12,9 @@ import (
 func TestSentinelFailover(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := redistest.Sentinel(t, 2)
-	if len(s.Addrs) != 2 || s.Addrs[0] == s.Addrs[1] {
-		t.Fatalf("sentinels at %v, want 2 different addresses", s.Addrs)
+	s := redistest.Sentinel(t, 1, 2)
+	if len(s.Addrs) != 2 || s.Addrs[0] == s.Addrs[1] || len(s.Servers) != 2 {
+		t.Fatalf("sentinels at %v, servers at %v; want 2 of each", s.Addrs, s.Servers)
 	}
 	old := s.Primary()
 	if old != s.Servers[0] {
