@@ -176,7 +176,7 @@ func (tr *traffic) run(w int) {
 		sub := purchase(orgB, id, 1)
 		once := store.Once{Key: "req-" + id, Note: &store.Note{Key: "bought:" + id, Body: "{}"}}
 		renewal := store.Job{Kind: store.JobRenewal, Org: orgB, SubID: id, Due: sub.RenewsAt}
-		err, took := tr.call(func(ctx context.Context) error {
+		took, err := tr.call(func(ctx context.Context) error {
 			_, err := tr.st.CreateSubscription(ctx, once, sub, invoice(sub, "inv-"+id, t0, 1, "purchase"), renewal)
 			return err
 		})
@@ -199,7 +199,7 @@ func (tr *traffic) run(w int) {
 
 // call runs f with a request's deadline and fails the test if f has not
 // returned hangGrace after it.
-func (tr *traffic) call(f func(ctx context.Context) error) (error, time.Duration) {
+func (tr *traffic) call(f func(ctx context.Context) error) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), requestDeadline)
 	defer cancel()
 	watchdog, stop := context.WithTimeout(context.Background(), requestDeadline+hangGrace)
@@ -209,10 +209,11 @@ func (tr *traffic) call(f func(ctx context.Context) error) (error, time.Duration
 	go func() { done <- f(ctx) }()
 	select {
 	case err := <-done:
-		return err, time.Since(start)
+		return time.Since(start), err
 	case <-watchdog.Done():
 		tr.t.Errorf("a store call did not return within %v after its deadline of %v", hangGrace, requestDeadline)
-		return <-done, time.Since(start)
+		err := <-done
+		return time.Since(start), err
 	}
 }
 
