@@ -98,6 +98,12 @@ func wrap(op string, err error) error {
 			return e
 		}
 	}
+	if errors.Is(err, ErrUnavailable) {
+		return &Error{Op: op, Err: err}
+	}
+	if refused(err) {
+		return &Error{Op: op, Err: fmt.Errorf("%w: %v", ErrNotMade, err)}
+	}
 	if notSent(err) {
 		return &Error{Op: op, Err: fmt.Errorf("%w: %v", ErrNotMade, err)}
 	}
@@ -116,4 +122,14 @@ func notSent(err error) bool {
 		errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, redis.ErrPoolTimeout) ||
 		errors.Is(err, redis.ErrClosed)
+}
+
+// refused reports whether err is Redis refusing a command because it cannot
+// take writes or commands now (a replica, a primary short of replicas with
+// min-replicas-to-write, one loading its data, a replica cut off from its
+// primary): what happens to a change during a failover. Such a command does
+// nothing.
+func refused(err error) bool {
+	return redis.IsReadOnlyError(err) || redis.IsNoReplicasError(err) ||
+		redis.IsLoadingError(err) || redis.IsMasterDownError(err)
 }

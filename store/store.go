@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -31,11 +32,19 @@ type Store struct {
 	// noted hears of organizations that a change of this process gave a
 	// notification, for this process's sender (Noted).
 	noted chan string
+	// replicas is how many replicas must have a change before the store
+	// reports it made (WAIT); 0: the primary's word is enough.
+	replicas int
 }
 
-// New returns a store on rdb.
+// New returns a store on rdb. On a client of Connect for a Sentinel URL,
+// changes count as made only once replicas have them (see Connect).
 func New(rdb redis.UniversalClient) *Store {
-	return &Store{rdb: rdb, views: newBatcher(rdb, scriptView), idemTTL: 24 * time.Hour, noted: make(chan string, 64)}
+	s := &Store{rdb: rdb, views: newBatcher(rdb, scriptView), idemTTL: 24 * time.Hour, noted: make(chan string, 64)}
+	if r, ok := rdb.(*replicated); ok {
+		s.replicas = r.replicas
+	}
+	return s
 }
 
 // Noted delivers the organization of each notification that a change made
@@ -94,32 +103,17 @@ func (s *Store) change(ctx context.Context, sc *redis.Script, org string, notes 
 		}
 	}
 	args = append(args, n)
-	if len(jobs) == 0 && n == 0 {
+	if len(jobs) == 0 && n == 0 && s.replicas == 0 {
 		return sc.Run(ctx, s.rdb, keys, args...).Result()
 	}
-	due := redis.Z{Score: 0, Member: org}
-	var zadd *redis.IntCmd
-	var cmd *redis.Cmd
-	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if len(jobs) > 0 {
-			zadd = p.ZAdd(ctx, keyDue, dueMembers(jobs)...)
-		}
-		cmd = sc.EvalSha(ctx, p, keys, args...)
-		if n > 0 {
-			p.ZAdd(ctx, keyOutboxDue, due)
-		}
-		return nil
-	})
-	if zadd != nil && zadd.Err() != nil {
-		return nil, zadd.Err()
+	var mark *redis.Z
+	if n > 0 {
+		mark = &redis.Z{Score: 0, Member: org}
 	}
-	v, err := cmd.Result()
+	v, err := s.pipeline(ctx, func(p redis.Pipeliner) *redis.Cmd { return sc.EvalSha(ctx, p, keys, args...) }, jobs, mark)
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
-		v, err = sc.Eval(ctx, s.rdb, keys, args...).Result()
-		if err == nil && n > 0 {
-			// The entry came after the mark: mark again.
-			err = s.rdb.ZAdd(ctx, keyOutboxDue, due).Err()
-		}
+		// The jobs are in; the entry comes after the first mark: mark again.
+		v, err = s.pipeline(ctx, func(p redis.Pipeliner) *redis.Cmd { return sc.Eval(ctx, p, keys, args...) }, nil, mark)
 	}
 	if err == nil && n > 0 {
 		select {
@@ -128,6 +122,59 @@ func (s *Store) change(ctx context.Context, sc *redis.Script, org string, notes 
 		}
 	}
 	return v, err
+}
+
+// pipeline runs a change's script (eval) in one round trip with what goes
+// with it: jobs into the due set before it, the mark of an organization's
+// outbox as due (when not nil) after it, and, when the store waits for
+// replicas, WAIT after all.
+func (s *Store) pipeline(ctx context.Context, eval func(redis.Pipeliner) *redis.Cmd, jobs []Job, mark *redis.Z) (any, error) {
+	var zadd *redis.IntCmd
+	var cmd, wait *redis.Cmd
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if len(jobs) > 0 {
+			zadd = p.ZAdd(ctx, keyDue, dueMembers(jobs)...)
+		}
+		cmd = eval(p)
+		if mark != nil {
+			p.ZAdd(ctx, keyOutboxDue, *mark)
+		}
+		if s.replicas > 0 {
+			wait = p.Do(ctx, "WAIT", s.replicas, replicaWait(ctx).Milliseconds())
+		}
+		return nil
+	})
+	if zadd != nil && zadd.Err() != nil {
+		return nil, zadd.Err()
+	}
+	v, err := cmd.Result()
+	if err != nil || wait == nil {
+		return v, err
+	}
+	// Otherwise made on the primary, which a failover may yet undo.
+	got, err := wait.Int64()
+	if err != nil {
+		return nil, fmt.Errorf("%w: waiting for replicas: %v", ErrUnavailable, err)
+	}
+	if got < int64(s.replicas) {
+		return nil, fmt.Errorf("%w: the change reached %d of %d replicas in time", ErrUnavailable, got, s.replicas)
+	}
+	return v, nil
+}
+
+// defaultReplicaWait is how long a change without a deadline waits for
+// replicas.
+const defaultReplicaWait = 2 * time.Second
+
+// replicaWait is how long a change made for ctx may wait for replicas: until
+// lateMargin before its deadline, so that the answer is back in time. Never
+// 0, which would be WAIT's "for ever".
+func replicaWait(ctx context.Context) time.Duration {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return defaultReplicaWait
+	}
+	return max(time.Until(d)-lateMargin, time.Millisecond)
 }
 
 // dueMembers encodes jobs as members of the due set.
@@ -146,6 +193,14 @@ func dueMembers(jobs []Job) []redis.Z {
 //	redis://[user:pass@]host:port[/db]     one server (rediss:// for TLS, unix:///path.sock)
 //	redis+cluster://host:port?addr=host2:port2&addr=…   Redis Cluster (rediss+cluster:// for TLS)
 //	redis+sentinel://host:26379?master_name=mymaster&addr=…   Sentinel (rediss+sentinel:// for TLS)
+//
+// Through Sentinel, a change counts as made only once wait_replicas
+// replicas have it (WAIT; a URL option, default 1, 0 for none): replication
+// is asynchronous, and the old primary takes writes until the clients hear
+// of the new one, so a failover loses what only the old primary had. With
+// wait_replicas set to the number of replicas, it loses no change the store
+// reported made; until a failed-over set has that many replicas again,
+// changes fail with ErrUnavailable (README, "Redis URLs").
 func Connect(rawURL string) (redis.UniversalClient, error) {
 	c, err := connect(rawURL)
 	if err != nil {
@@ -194,6 +249,10 @@ func connect(rawURL string) (redis.UniversalClient, error) {
 		opt.ContextTimeoutEnabled = true
 		return redis.NewClusterClient(opt), nil
 	case "sentinel":
+		plain, replicas, err := cutWaitReplicas(plain)
+		if err != nil {
+			return nil, fmt.Errorf("redis sentinel url: %w", err)
+		}
 		opt, err := redis.ParseFailoverURL(plain)
 		if err != nil {
 			return nil, fmt.Errorf("redis sentinel url: %w", err)
@@ -201,10 +260,48 @@ func connect(rawURL string) (redis.UniversalClient, error) {
 		if opt.MasterName == "" {
 			return nil, fmt.Errorf("redis sentinel url: master_name is required")
 		}
+		// billingbot writes: it needs the primary (and NewFailoverClient
+		// panics on the routing options, which are for cluster clients).
+		if opt.ReplicaOnly || opt.RouteByLatency || opt.RouteRandomly {
+			return nil, fmt.Errorf("redis sentinel url: replica_only, route_by_latency and route_randomly are not supported: billingbot needs the primary")
+		}
 		opt.ContextTimeoutEnabled = true
-		return redis.NewFailoverClient(opt), nil
+		return &replicated{Client: redis.NewFailoverClient(opt), replicas: replicas}, nil
 	}
 	return nil, fmt.Errorf("redis url: unknown scheme %q", scheme)
+}
+
+// replicated is a client of a primary whose changes count as made once
+// replicas have them: Store waits for them (WAIT) after each change.
+type replicated struct {
+	*redis.Client
+	replicas int
+}
+
+// cutWaitReplicas takes billingbot's own option wait_replicas (default 1)
+// out of a Sentinel URL: how many replicas must have a change before it
+// counts as made.
+func cutWaitReplicas(rawURL string) (string, int, error) {
+	base, query, ok := strings.Cut(rawURL, "?")
+	if !ok {
+		return rawURL, 1, nil
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return "", 0, err
+	}
+	if !q.Has("wait_replicas") {
+		return rawURL, 1, nil
+	}
+	n, err := strconv.Atoi(q.Get("wait_replicas"))
+	if err != nil || n < 0 || len(q["wait_replicas"]) > 1 {
+		return "", 0, fmt.Errorf("wait_replicas %q: want one number, 0 or more", q.Get("wait_replicas"))
+	}
+	q.Del("wait_replicas")
+	if len(q) == 0 {
+		return base, n, nil
+	}
+	return base + "?" + q.Encode(), n, nil
 }
 
 //go:embed lua/*.lua lua/lib/*.lua

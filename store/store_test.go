@@ -265,10 +265,12 @@ func TestConnect(t *testing.T) {
 			}
 		}},
 		{"redis+sentinel://s1:26379?master_name=mymaster&addr=s2:26379", func(t *testing.T, c redis.UniversalClient) {
-			if _, ok := c.(*redis.Client); !ok {
-				t.Errorf("client %T, want a failover *redis.Client", c)
+			if o := c.(interface{ Options() *redis.Options }).Options(); o.Addr != "FailoverClient" || !o.ContextTimeoutEnabled {
+				t.Errorf("client %T for %q, context timeouts %v; want a failover client that heeds contexts", c, o.Addr, o.ContextTimeoutEnabled)
 			}
 		}},
+		{"redis+sentinel://s1:26379?wait_replicas=0&master_name=mymaster&addr=s2:26379", func(t *testing.T, c redis.UniversalClient) {}},
+		{"redis+sentinel://s1:26379?master_name=mymaster&wait_replicas=2", func(t *testing.T, c redis.UniversalClient) {}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
@@ -283,6 +285,12 @@ func TestConnect(t *testing.T) {
 	for _, junk := range []string{
 		"", "localhost:6379", "http://localhost:6379", "redis+foo://h:1", "redis://h:port",
 		"redis+sentinel://s1:26379", "redis://h:1/notadb", "mongodb+cluster://h:1",
+		"redis+sentinel://s1:26379?master_name=m&wait_replicas=-1",
+		"redis+sentinel://s1:26379?master_name=m&wait_replicas=one",
+		"redis+sentinel://s1:26379?master_name=m&wait_replicas=1&wait_replicas=2",
+		"redis+sentinel://s1:26379?master_name=m&replica_only=true",
+		"redis+sentinel://s1:26379?master_name=m&route_by_latency=true",
+		"redis+sentinel://s1:26379?master_name=m&route_randomly=true",
 	} {
 		t.Run("reject "+junk, func(t *testing.T) {
 			if c, err := store.Connect(junk); err == nil {

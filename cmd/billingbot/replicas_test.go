@@ -52,10 +52,10 @@ type replica struct {
 	log        string // its stderr
 }
 
-// startReplica runs billingbot serve on a free port, with its Slack Web
-// API at the fake's /NAME/slack/ (so the fake knows who calls), and waits
-// until it is ready.
-func startReplica(t *testing.T, name, redisAddr string, api *slackFake) *replica {
+// startReplica runs billingbot serve on a free port, on the Redis of
+// redisURL, with its Slack Web API at the fake's /NAME/slack/ (so the fake
+// knows who calls), and waits until it is ready.
+func startReplica(t *testing.T, name, redisURL string, api *slackFake) *replica {
 	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
@@ -75,7 +75,7 @@ func startReplica(t *testing.T, name, redisAddr string, api *slackFake) *replica
 	r.cmd = exec.Command(bin, "serve")
 	r.cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-		"REDIS_URL=redis://" + redisAddr, "BILLINGBOT_ADDR=" + addr, "BILLINGBOT_LOG_FORMAT=json", "BILLINGBOT_PAYMENTS=sandbox",
+		"REDIS_URL=" + redisURL, "BILLINGBOT_ADDR=" + addr, "BILLINGBOT_LOG_FORMAT=json", "BILLINGBOT_PAYMENTS=sandbox",
 		"SLACK_SIGNING_SECRET=" + testSigningSecret, "SLACK_BOT_TOKEN=xoxb-test",
 		"SLACK_API_URL=" + api.srv.URL + "/" + name + "/slack/", "SLACK_ADMIN_CHANNEL=C0ADMINS",
 		"BILLINGBOT_JOBS_EVERY=200ms", "BILLINGBOT_OUTBOX_CLAIM_AFTER=1s",
@@ -269,7 +269,7 @@ func TestReplicas(t *testing.T) {
 	defer rdb.Close()
 	st := store.New(rdb)
 	api := newSlackFake(t)
-	replicas := []*replica{startReplica(t, "a", redisAddr, api), startReplica(t, "b", redisAddr, api)}
+	replicas := []*replica{startReplica(t, "a", "redis://"+redisAddr, api), startReplica(t, "b", "redis://"+redisAddr, api)}
 
 	// Scheduler work: ten trials that end in a moment, each in its own
 	// workspace; both replicas claim due jobs every 200 ms.
@@ -403,7 +403,7 @@ func TestReplicas(t *testing.T) {
 			t.Errorf("killed %s (Slack took the post: %v): the notification was posted %d times, want once", replicas[i].name, record, got)
 		}
 		// The killed replica comes back for the next case.
-		replicas[i] = startReplica(t, replicas[i].name, redisAddr, api)
+		replicas[i] = startReplica(t, replicas[i].name, "redis://"+redisAddr, api)
 	}
 	killed("TK1", "U41", true)
 	// Killed between the change and the post (the post never reached

@@ -40,6 +40,7 @@ const (
 	pollInterval  = 5 * time.Millisecond   // between readiness probes
 	ioTimeout     = 2 * time.Second        // per command sent by this package
 	logTail       = 8 << 10                // bytes of redis-server output shown on failure
+	confFile      = "redis.conf"           // a server's config file in its dir, when it has one
 	clusterSlots  = 16384                  // hash slots of a Redis Cluster
 	probeTimeout  = 250 * time.Millisecond // per readiness probe (dial, then each command)
 )
@@ -55,7 +56,7 @@ const (
 func Real(tb testing.TB, extraArgs ...string) string {
 	tb.Helper()
 	bin := lookBinary(tb)
-	return start(tb, bin, 1, func([]int) []string { return extraArgs }).addr
+	return start(tb, bin, 1, "", func([]int) []string { return extraArgs }).addr
 }
 
 // Mini starts an in-process miniredis, closed in tb.Cleanup.
@@ -83,7 +84,7 @@ func Cluster(tb testing.TB) []string {
 	const n = 3
 	nodes := make([]*server, n)
 	for i := range nodes {
-		nodes[i] = start(tb, bin, 2, func(p []int) []string {
+		nodes[i] = start(tb, bin, 2, "", func(p []int) []string {
 			return []string{
 				"--cluster-enabled", "yes",
 				"--cluster-port", strconv.Itoa(p[1]),
@@ -200,8 +201,10 @@ func (s *server) output() string {
 
 // start launches redis-server with nports fresh free ports (the first one is
 // --port; extra(ports) adds more arguments), retrying with new ports when a
-// port was taken between choosing and binding it.
-func start(tb testing.TB, bin string, nports int, extra func(ports []int) []string) *server {
+// port was taken between choosing and binding it. A conf that is not empty
+// is written to the server's dir as its config file (which Sentinel needs,
+// to record what it learns).
+func start(tb testing.TB, bin string, nports int, conf string, extra func(ports []int) []string) *server {
 	tb.Helper()
 	base := tb.TempDir() // before our Cleanup, so it is removed after the kill
 	var lastErr error
@@ -214,7 +217,14 @@ func start(tb testing.TB, bin string, nports int, extra func(ports []int) []stri
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			tb.Fatalf("redistest: %v", err)
 		}
-		s, portRace, err := launch(tb, bin, dir, ports, extra(ports))
+		confPath := ""
+		if conf != "" {
+			confPath = filepath.Join(dir, confFile)
+			if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+				tb.Fatalf("redistest: %v", err)
+			}
+		}
+		s, portRace, err := launch(tb, bin, dir, confPath, ports, extra(ports))
 		if err == nil {
 			return s
 		}
@@ -230,10 +240,14 @@ func start(tb testing.TB, bin string, nports int, extra func(ports []int) []stri
 // launch starts one redis-server and waits until it answers PING. The
 // process is killed in tb.Cleanup (registered right after the start, so also
 // when the test fails or panics). portRace reports a failure worth retrying
-// with other ports.
-func launch(tb testing.TB, bin, dir string, ports []int, extra []string) (s *server, portRace bool, err error) {
+// with other ports. conf, unless empty, is the config file's path.
+func launch(tb testing.TB, bin, dir, conf string, ports []int, extra []string) (s *server, portRace bool, err error) {
 	tb.Helper()
-	args := []string{
+	var args []string
+	if conf != "" {
+		args = append(args, conf) // redis-server reads a config file only as its first argument
+	}
+	args = append(args,
 		"--port", strconv.Itoa(ports[0]),
 		"--bind", "127.0.0.1",
 		"--protected-mode", "no",
@@ -242,7 +256,7 @@ func launch(tb testing.TB, bin, dir string, ports []int, extra []string) (s *ser
 		"--save", "",
 		"--appendonly", "no",
 		"--logfile", "", // log to stdout, captured below
-	}
+	)
 	args = append(args, extra...)
 
 	s = &server{

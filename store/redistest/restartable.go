@@ -34,7 +34,7 @@ func Restartable(tb testing.TB, extraArgs ...string) *Server {
 	tb.Helper()
 	bin := lookBinary(tb)
 	extra := slices.Clone(extraArgs)
-	s := start(tb, bin, 1, func([]int) []string { return extra })
+	s := start(tb, bin, 1, "", func([]int) []string { return extra })
 	return &Server{tb: tb, bin: bin, dir: s.dir, ports: s.ports, extra: extra, addr: s.addr, cur: s}
 }
 
@@ -73,7 +73,7 @@ func (s *Server) Start() {
 	if s.cur != nil {
 		s.tb.Fatalf("redistest: start %s: already running", s.addr)
 	}
-	cur, _, err := launch(s.tb, s.bin, s.dir, s.ports, s.extra) // kills it in tb.Cleanup
+	cur, _, err := launch(s.tb, s.bin, s.dir, "", s.ports, s.extra) // kills it in tb.Cleanup
 	if err != nil {
 		s.tb.Fatalf("redistest: start %s again: %s", s.addr, strings.TrimPrefix(err.Error(), "redistest: "))
 	}
