@@ -94,8 +94,14 @@ func (bb *benchBot) do(b *testing.B, req commands.Request) commands.Response {
 	return resp
 }
 
+// submit submits a form, and confirms the change when it asks to, as a
+// user does.
 func (bb *benchBot) submit(b *testing.B, form string, ctx string, values map[string][]string) commands.Response {
-	return bb.do(b, commands.Request{Form: &commands.Submission{FormID: form, Context: ctx, Values: values}})
+	resp := bb.do(b, commands.Request{Form: &commands.Submission{FormID: form, Context: ctx, Values: values}})
+	if resp.Confirm != nil {
+		resp = bb.do(b, commands.Request{Text: resp.Confirm.Yes})
+	}
+	return resp
 }
 
 // buy buys licenses of Visio and returns the subscription id.
@@ -105,6 +111,7 @@ func (bb *benchBot) buy(b *testing.B, licenses int) string {
 	before := bb.subs(b)
 	bb.submit(b, commands.FormBuy, "", map[string][]string{"product": {"visio-plan-2"},
 		"licenses": {strconv.Itoa(licenses)}, "period": {"annual"}, "method": {method}})
+	bb.charge(b)
 	for _, id := range bb.subs(b) {
 		if !slices.Contains(before, id) {
 			return id
@@ -112,6 +119,14 @@ func (bb *benchBot) buy(b *testing.B, licenses int) string {
 	}
 	b.Fatal("bought nothing")
 	return ""
+}
+
+// charge runs the jobs due (the charges of new invoices): a subscription
+// changes again once its payment has arrived.
+func (bb *benchBot) charge(b *testing.B) {
+	if _, err := bb.bot.RunDue(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func (bb *benchBot) subs(b *testing.B) []string {
@@ -160,11 +175,14 @@ func BenchmarkAssign20(b *testing.B) {
 	})
 }
 
+// BenchmarkLicenses alternately reduces a subscription's total by one for
+// the next period and withdraws the reduction (setting the total it has),
+// each confirmed: a change of licenses with its preview, without a charge.
 func BenchmarkLicenses(b *testing.B) {
 	bb := newBenchBot(b)
-	sub := bb.buy(b, 100)
+	sub := bb.buy(b, 101)
 	bb.measure(b, func(i int) {
-		total := 101 + i%2 // alternately add a license (invoiced) and remove it
+		total := 100 + i%2
 		bb.submit(b, commands.FormLicenses, sub, map[string][]string{"subscription": {sub}, "total": {strconv.Itoa(total)}})
 	})
 }
@@ -177,6 +195,7 @@ func BenchmarkInvoices6Months(b *testing.B) {
 	for i := 0; i < 499; i++ { // 499 added licenses + the purchase: 500 invoices
 		bb.now = bb.now.Add(8 * time.Hour)
 		bb.submit(b, commands.FormLicenses, sub, map[string][]string{"subscription": {sub}, "total": {strconv.Itoa(2 + i)}})
+		bb.charge(b)
 	}
 	bb.now = start
 	bb.measure(b, func(int) {
@@ -225,20 +244,23 @@ func BenchmarkAssign20StoreOnly(b *testing.B) {
 	})
 }
 
-// BenchmarkLicensesStoreOnly is BenchmarkLicenses without the core.
+// BenchmarkLicensesStoreOnly is BenchmarkLicenses without the core: the
+// view of the submission, the confirmation's view, and the scheduled total.
 func BenchmarkLicensesStoreOnly(b *testing.B) {
 	bb := newBenchBot(b)
-	sub := bb.buy(b, 100)
+	sub := bb.buy(b, 101)
 	ctx := context.Background()
-	current := 100
+	next := 0
 	bb.measure(b, func(i int) {
-		if _, err := bb.st.View(ctx, "bench", "owner", store.ViewOptions{}); err != nil {
+		for range 2 {
+			if _, err := bb.st.View(ctx, "bench", "owner", store.ViewOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		want := 100 * (1 - i%2) // 100, then 0: the reduction withdrawn
+		if _, err := bb.st.ScheduleLicenses(ctx, store.Once{Key: "k" + strconv.Itoa(i)}, "bench", "owner", sub, want, 101, next); err != nil {
 			b.Fatal(err)
 		}
-		total := 101 + i%2
-		if _, err := bb.st.SetLicenses(ctx, store.Once{Key: "k" + strconv.Itoa(i)}, "bench", "owner", sub, total, current); err != nil {
-			b.Fatal(err)
-		}
-		current = total
+		next = want
 	})
 }
