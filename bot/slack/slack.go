@@ -223,6 +223,11 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	ts, sig := r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature")
+	if err := a.verify.fresh(ts, sig); err != nil {
+		a.refuse(w, r, err) // before a byte of the body is read
+		return
+	}
 	body, err := httpbody.Read(w, r, maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -235,16 +240,8 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot read request", http.StatusBadRequest)
 		return
 	}
-	if err := a.verify.verify(r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature"), body); err != nil {
-		reason := "signature"
-		switch {
-		case errors.Is(err, errNoSignature):
-			reason = "unsigned"
-		case errors.Is(err, errStale):
-			reason = "stale"
-		}
-		a.cfg.Refused(r, reason, err)
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	if err := a.verify.verify(ts, sig, body); err != nil {
+		a.refuse(w, r, err)
 		return
 	}
 	ctx := r.Context()
@@ -266,6 +263,20 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeReply(w, rep)
+}
+
+// refuse answers a request that failed verification with 401, and tells
+// Config.Refused why.
+func (a *Adapter) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	reason := "signature"
+	switch {
+	case errors.Is(err, errNoSignature):
+		reason = "unsigned"
+	case errors.Is(err, errStale):
+		reason = "stale"
+	}
+	a.cfg.Refused(r, reason, err)
+	http.Error(w, "unauthorized", http.StatusUnauthorized)
 }
 
 func writeReply(w http.ResponseWriter, rep reply) {

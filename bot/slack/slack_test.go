@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"errors"
 	"fmt"
 	"net/http"
@@ -895,3 +896,49 @@ func TestConfirmSaidAsAsked(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedUnread: a request whose signature headers are missing or
+// whose timestamp is more than 5 minutes from now is refused before a byte
+// of its body is read, so that a client cannot make the bot buffer bodies
+// it would refuse anyway.
+func TestRefusedUnread(t *testing.T) {
+	e := newEnv(t)
+	body := url.Values{"command": {"/billing"}, "text": {"help"}, "team_id": {testTeam}, "user_id": {"U1"}}.Encode()
+	for _, tt := range []struct {
+		name string
+		ts   int64
+		sig  bool
+	}{
+		{"unsigned", e.now.Unix(), false},
+		{"6 minutes old", e.now.Add(-6 * time.Minute).Unix(), true},
+		{"a year ahead", e.now.AddDate(1, 0, 0).Unix(), true},
+		{"timestamp 1", 1, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			read := 0
+			r, _ := http.NewRequest(http.MethodPost, "/slack/events", readFunc(func(p []byte) (int, error) {
+				n := copy(p, body[min(read, len(body)):])
+				read += n
+				if n == 0 {
+					return 0, io.EOF
+				}
+				return n, nil
+			}))
+			r.Header.Set("Content-Type", formType)
+			r.Header.Set("X-Slack-Request-Timestamp", strconvI(tt.ts))
+			if tt.sig {
+				r.Header.Set("X-Slack-Signature", sign(testSecret, tt.ts, body))
+			}
+			w := newRecorder()
+			e.a.ServeHTTP(w, r)
+			if w.Code != http.StatusUnauthorized || read != 0 {
+				t.Errorf("status %d after reading %d bytes; want 401 before reading any", w.Code, read)
+			}
+		})
+	}
+}
+
+// readFunc is an io.Reader of a function.
+type readFunc func(p []byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }

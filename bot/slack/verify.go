@@ -30,6 +30,23 @@ type verifier struct {
 // verify reports whether body, sent with the X-Slack-Request-Timestamp ts
 // and the X-Slack-Signature sig, comes from Slack and is fresh.
 func (v verifier) verify(ts, sig string, body []byte) error {
+	if err := v.fresh(ts, sig); err != nil {
+		return err
+	}
+	mac := hmac.New(sha256.New, v.secret)
+	mac.Write([]byte("v0:" + ts + ":"))
+	mac.Write(body)
+	want := "v0=" + hex.EncodeToString(mac.Sum(nil))
+	if !hmac.Equal([]byte(want), []byte(sig)) {
+		return errSignature
+	}
+	return nil
+}
+
+// fresh reports whether a request with the X-Slack-Request-Timestamp ts
+// and the X-Slack-Signature sig can be genuine before its body is read: it
+// is signed, and its timestamp is within maxSkew of now.
+func (v verifier) fresh(ts, sig string) error {
 	if ts == "" || sig == "" || len(v.secret) == 0 {
 		return errNoSignature
 	}
@@ -40,13 +57,6 @@ func (v verifier) verify(ts, sig string, body []byte) error {
 	d := v.now().Sub(time.Unix(secs, 0))
 	if d > maxSkew || d < -maxSkew {
 		return errStale
-	}
-	mac := hmac.New(sha256.New, v.secret)
-	mac.Write([]byte("v0:" + ts + ":"))
-	mac.Write(body)
-	want := "v0=" + hex.EncodeToString(mac.Sum(nil))
-	if !hmac.Equal([]byte(want), []byte(sig)) {
-		return errSignature
 	}
 	return nil
 }
