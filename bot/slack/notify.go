@@ -254,7 +254,8 @@ func (a *Adapter) channelID(ctx context.Context, org, ch string) (string, error)
 		err := a.call(ctx, org, func(api *slackapi.Client) error {
 			var err error
 			chans, next, err = api.GetConversationsContext(ctx, &slackapi.GetConversationsParameters{
-				Cursor: cursor, ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel", "private_channel"}})
+				Cursor: cursor, ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel", "private_channel"},
+				TeamID: workspaceOf(org)})
 			return err
 		})
 		if err != nil {
@@ -282,7 +283,7 @@ func (a *Adapter) admins(ctx context.Context, org, team string) ([]string, error
 	var users []slackapi.User
 	err := a.call(ctx, org, func(api *slackapi.Client) error {
 		var err error
-		users, err = api.GetUsersContext(ctx, slackapi.GetUsersOptionLimit(200))
+		users, err = api.GetUsersContext(ctx, usersOf(team)...)
 		return err
 	})
 	if err != nil {
@@ -321,4 +322,25 @@ func (a *Adapter) retry(ctx context.Context, f func() error) error {
 		case <-t.C:
 		}
 	}
+}
+
+// workspaceOf is the workspace (team id) of an organization that is one,
+// else "" (an enterprise's, SLACK_ENTERPRISE_ORG=enterprise): the team_id
+// that users.list and conversations.list need with the token of an
+// Enterprise Grid org-wide install, which serves many workspaces.
+func workspaceOf(org string) string {
+	if team := strings.TrimPrefix(org, orgPrefix); strings.HasPrefix(team, "T") {
+		return team
+	}
+	return ""
+}
+
+// usersOf are the options of users.list for the users of team (a
+// workspace's, or "": the token's).
+func usersOf(team string) []slackapi.GetUsersOption {
+	opts := []slackapi.GetUsersOption{slackapi.GetUsersOptionLimit(200)}
+	if strings.HasPrefix(team, "T") {
+		opts = append(opts, slackapi.GetUsersOptionTeamID(team))
+	}
+	return opts
 }

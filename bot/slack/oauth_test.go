@@ -502,6 +502,24 @@ func TestEnterpriseInstall(t *testing.T) {
 		if c := e.slack.waitFor("chat.postMessage"); c.Auth != "Bearer xoxb-grid-9999" {
 			t.Errorf("notification with %q, want the enterprise's token", c.Auth)
 		}
+		// Without an admin channel, the workspace's admins are found in
+		// the workspace (users.list with its team_id) and told.
+		e.a.cfg.AdminChannel = ""
+		e.slack.addUser("U9", "Admin Nine", "en-US", map[string]any{"is_admin": true})
+		n.Key = "k2"
+		if err := e.a.Notify(ctx, n); err != nil {
+			t.Fatalf("notification to the admins: %v", err)
+		}
+		if c := e.slack.waitFor("users.list"); c.Form.Get("team_id") != "T1" {
+			t.Errorf("users.list with team_id %q, want T1", c.Form.Get("team_id"))
+		}
+		opened := map[string]bool{}
+		for range e.slack.count("conversations.open") {
+			opened[e.slack.waitFor("conversations.open").Form.Get("users")] = true
+		}
+		if !opened["U9"] {
+			t.Errorf("direct messages opened to %v, want one to the workspace's admin U9", opened)
+		}
 		// Uninstalled org-wide: its workspaces are not served any more.
 		body, _ := json.Marshal(map[string]any{"type": "event_callback", "team_id": "T1", "enterprise_id": "E1",
 			"authorizations": []any{map[string]any{"enterprise_id": "E1", "team_id": "T1", "is_enterprise_install": true}},

@@ -251,7 +251,7 @@ func (d *directory) Admins(ctx context.Context) ([]commands.Member, error) {
 	var users []slackapi.User
 	err := d.a.call(ctx, d.org, func(api *slackapi.Client) error {
 		var err error
-		users, err = api.GetUsersContext(ctx, slackapi.GetUsersOptionLimit(200))
+		users, err = api.GetUsersContext(ctx, usersOf(d.team)...)
 		return err
 	})
 	if err != nil {
