@@ -29,7 +29,7 @@ type Arg struct {
 	// ("admin channel #billing", "admin language de").
 	Keyword bool
 	// Hint, HintDE are what help shows after a keyword whose value is
-	// neither a channel nor a choice ("policy <product> enabled|…").
+	// neither a channel nor a choice ("policy PRODUCT POLICY").
 	Hint, HintDE string
 }
 
@@ -102,7 +102,7 @@ func (b *Bot) commandSpecs() []spec {
 			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText, Keyword: true},
 				{Name: "language", NameDE: "sprache", Desc: "ArgOrgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}, Keyword: true},
 				{Name: "policy", NameDE: "richtlinie", Desc: "PolicyArg", Kind: ArgText, Keyword: true,
-					Hint: "<product> enabled|trials-only|disabled", HintDE: "<produkt> aktiviert|nur-testversionen|deaktiviert"}}},
+					Hint: "PRODUCT POLICY", HintDE: "PRODUKT RICHTLINIE"}}},
 			view: func([]string, time.Time) store.ViewOptions { return store.ViewOptions{All: true} },
 			run:  adminCmd, admin: true},
 		{Spec: Spec{Name: "language", NameDE: "sprache", Desc: "CmdLanguage",
