@@ -165,7 +165,9 @@ func (c *call) policyMessage(p catalog.Product) Message {
 		if b.pol == pol || b.pol == store.PolicyTrialsOnly && !p.HasTrial() {
 			continue
 		}
-		btn := Button{Label: c.t.T(b.label), Command: "admin policy " + p.ID + " " + string(b.pol)}
+		// The label names the product: Discord shows the buttons of
+		// several messages together, below their texts.
+		btn := Button{Label: c.t.T(b.label, "Product", p.Name), Command: "admin policy " + p.ID + " " + string(b.pol)}
 		if b.pol == store.PolicyDisabled {
 			btn.Style = StyleDanger
 		}

@@ -81,7 +81,7 @@ func TestAdminPolicy(t *testing.T) {
 			t.Errorf("audit = %+v, %v; want U4 policy visio-plan-2 enabled → trials-only", a, err)
 		}
 		wantText(t, e.run(dave, "admin policy"), "Visio Plan 2 | trials only")
-		wantText(t, e.run(dave, "admin policy visio"), "Visio Plan 2", "trials only", "[Enable] admin policy visio-plan-2 enabled")
+		wantText(t, e.run(dave, "admin policy visio"), "Visio Plan 2", "trials only", "[Enable Visio Plan 2] admin policy visio-plan-2 enabled")
 
 		// The same again: nothing changes, nobody is notified.
 		before := e.outbox("T1")

@@ -14,7 +14,7 @@ func TestAdminPolicy(t *testing.T) {
 	admin.Admin = true
 	out := tb.run(t, "admin policy\n", admin)
 	mustContain(t, out, "Product policies", "Visio Plan 2", "enabled (the catalog's default)",
-		"Disable     → /billing admin policy visio-plan-2 disabled")
+		"Disable Visio Plan 2        → /billing admin policy visio-plan-2 disabled")
 	// The number of Visio's Disable button.
 	n := ""
 	for _, line := range strings.Split(out, "\n") {

@@ -42,7 +42,7 @@ func TestAdminPolicy(t *testing.T) {
 	visio, trialsOnly := head, ""
 	for msg := head; trialsOnly == ""; msg = e.fake.nextTo(t, http.MethodPost, "/webhooks/"+testApp+"/tok340000000000000001").json(t) {
 		for _, b := range buttonsOf(msg) {
-			if b["custom_id"] == "b:admin policy visio-plan-2 trials-only" && b["label"] == "Trials only" {
+			if b["custom_id"] == "b:admin policy visio-plan-2 trials-only" && b["label"] == "Only trials of Visio Plan 2" {
 				visio, trialsOnly = msg, b["custom_id"].(string)
 			}
 		}
