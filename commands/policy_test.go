@@ -2,12 +2,14 @@ package commands_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/commands/catalog"
 	"github.com/billingbot/billingbot/store"
 )
 
@@ -307,30 +309,36 @@ func TestPolicyRace(t *testing.T) {
 		e.buyer(alice)
 		admin := redis.NewClient(&redis.Options{Addr: e.addr})
 		t.Cleanup(func() { admin.Close() })
+		trial := e.trial(alice, "project-plan-3")
 		for _, tt := range []struct {
-			name   string
-			policy store.Policy
-			send   func() commands.Response
+			name, product string
+			policy        store.Policy
+			send          func() commands.Response
 		}{
-			{"purchase, trials only", store.PolicyTrialsOnly, func() commands.Response {
+			{"purchase, trials only", "visio-plan-2", store.PolicyTrialsOnly, func() commands.Response {
 				return e.send(alice, e.buyForm(alice, "visio-plan-2", 3, store.Monthly))
 			}},
-			{"trial, disabled", store.PolicyDisabled, func() commands.Response {
+			{"trial, disabled", "visio-plan-2", store.PolicyDisabled, func() commands.Response {
 				return e.send(alice, form(commands.FormTrial, "", "product", "visio-plan-2"))
+			}},
+			{"conversion, trials only", "project-plan-3", store.PolicyTrialsOnly, func() commands.Response {
+				return e.send(alice, e.buyForm(alice, "project-plan-3", 25, store.Monthly))
 			}},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
-				admin.HDel(t.Context(), "bb:{T1}:settings", "policy:visio-plan-2")
-				h := &policyRace{admin: admin, product: "visio-plan-2", policy: tt.policy}
+				admin.HDel(t.Context(), "bb:{T1}:settings", "policy:"+tt.product)
+				h := &policyRace{admin: admin, product: tt.product, policy: tt.policy}
 				e.rdb.AddHook(h)
 				defer func() { h.done = true }()
 				r := tt.send()
 				if !h.done {
 					t.Fatalf("no change checked the policy; response:\n%s", text(r))
 				}
-				wantFieldError(t, r, "product", "Your organization's admins have just changed what is allowed of Visio Plan 2")
+				wantFieldError(t, r, "product", "Your organization's admins have just changed what is allowed of")
 				for _, s := range e.view(alice).Subs {
-					t.Errorf("alice has %s %s after the refusal, want nothing", s.ProductID, s.Status)
+					if s.ID != trial || s.Status != store.StatusTrial {
+						t.Errorf("alice has %s %s after the refusal, want only her trial", s.ProductID, s.Status)
+					}
 				}
 				if n := len(e.invoices(alice)); n != 0 {
 					t.Errorf("%d invoices after the refusal, want none", n)
@@ -366,4 +374,28 @@ func TestPolicyCatalogDefault(t *testing.T) {
 	wantText(t, e.run(dave, "admin policy"), "Teams Premium | enabled\n")
 	r := e.send(alice, e.buyForm(alice, "teams-premium", 2, store.Monthly))
 	wantText(t, r, "Payment in progress")
+}
+
+// TestPolicyManyProducts: the list names every product, with buttons for
+// the first 20 and a word on how to set the others.
+func TestPolicyManyProducts(t *testing.T) {
+	e := newEnv(t)
+	var toml strings.Builder
+	for i := range 25 {
+		fmt.Fprintf(&toml, "[[product]]\nid = \"p%d\"\nname = \"Product %d\"\ncurrency = \"EUR\"\nmonthly_price = 100\nmax_licenses = 10\n", i+1, i+1)
+	}
+	cat, err := catalog.Parse("many.toml", []byte(toml.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cat = cat
+	e.bot = e.newBot()
+	r := e.run(dave, "admin policy")
+	wantMessage(t, r, "Product 25 | enabled (the catalog's default)",
+		"5 more products are not shown: change their policies with /billing admin policy PRODUCT POLICY.")
+	if len(r.Messages) != 21 || !buttonTo(r, "admin policy p20 disabled") || buttonTo(r, "admin policy p21 disabled") {
+		t.Errorf("admin policy of 25 products: %d messages, want the head and 20 with buttons:\n%s", len(r.Messages), text(r))
+	}
+	e.setPolicy("p25", "disabled")
+	wantText(t, e.run(dave, "admin policy"), "Product 25 | disabled\n")
 }
