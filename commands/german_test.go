@@ -90,8 +90,9 @@ func TestAdminChannelDefault(t *testing.T) {
 	}
 	r := e.run(dave, "admin")
 	wantText(t, r, "Admin notifications: in #billing-alerts")
-	if b := r.Messages[0].Buttons; len(b) != 1 || b[0].Command != "admin channel default" || b[0].Label != "Use the default channel" {
-		t.Errorf("overview buttons = %+v, want one back to the default channel", b)
+	if b := r.Messages[0].Buttons; len(b) != 2 || b[0].Command != "admin channel default" || b[0].Label != "Use the default channel" ||
+		b[1].Command != "admin policy" {
+		t.Errorf("overview buttons = %+v, want one back to the default channel, then the product policies", b)
 	}
 	for _, tt := range []struct {
 		as         who
@@ -113,8 +114,8 @@ func TestAdminChannelDefault(t *testing.T) {
 			}
 		})
 	}
-	if r := e.run(dave, "admin"); len(r.Messages[0].Buttons) != 0 {
-		t.Errorf("overview with the default channel has buttons %+v", r.Messages[0].Buttons)
+	if r := e.run(dave, "admin"); len(r.Messages[0].Buttons) != 1 || r.Messages[0].Buttons[0].Command != "admin policy" {
+		t.Errorf("overview with the default channel has buttons %+v, want only the product policies", r.Messages[0].Buttons)
 	}
 	wantText(t, e.run(dave.de(), "admin"), "Benachrichtigungen an Administratoren: im Standardkanal oder per Direktnachricht")
 

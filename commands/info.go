@@ -38,6 +38,10 @@ func (a Arg) usage(lang string) string {
 		return a.name(lang)
 	case len(a.Choices) > 0:
 		return a.name(lang) + " " + strings.Join(a.Choices, "|")
+	case a.Hint != "" && lang == "de":
+		return a.name(lang) + " " + a.HintDE
+	case a.Hint != "":
+		return a.name(lang) + " " + a.Hint
 	}
 	return a.name(lang) + " #name"
 }
@@ -106,9 +110,9 @@ func (c *call) subButtons(s store.Subscription) []Button {
 	if s.AssignedCount > 0 {
 		b = append(b, Button{Label: c.t.T("BtnUnassign"), Command: "unassign " + s.ID})
 	}
-	if s.Status == store.StatusTrial {
+	if p, ok := c.b.catalog.Get(s.ProductID); s.Status == store.StatusTrial && (!ok || c.policy(p).Allows(false)) {
 		b = append(b, Button{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID})
-	} else {
+	} else if s.Status != store.StatusTrial {
 		b = append(b, Button{Label: c.t.T("BtnLicenses"), Command: "licenses " + s.ID})
 	}
 	return append(b, Button{Label: c.t.T("BtnCancel"), Command: "cancel " + s.ID, Style: StyleDanger})
@@ -116,13 +120,22 @@ func (c *call) subButtons(s store.Subscription) []Button {
 
 func catalogCmd(c *call) Response {
 	rows := make([][]string, 0, len(c.b.catalog.Products))
+	hidden := 0
 	for _, p := range c.b.catalog.Products {
+		pol := c.policy(p)
+		if pol == store.PolicyDisabled {
+			hidden++
+			continue
+		}
 		trial := c.t.T("NoTrial")
 		if p.HasTrial() {
 			trial = c.t.T("TrialOffer", "Days", c.t.N("Days", p.TrialDays), "Licenses", c.t.N("Licenses", p.TrialLicenses))
 			if _, used := c.view.Trials[p.ID]; used {
 				trial = c.t.T("TrialUsed")
 			}
+		}
+		if pol == store.PolicyTrialsOnly {
+			trial = c.t.T("PolicyTrialOnly", "Trial", trial)
 		}
 		rows = append(rows, []string{
 			p.Name,
@@ -132,14 +145,21 @@ func catalogCmd(c *call) Response {
 			trial,
 		})
 	}
-	return Response{Messages: []Message{{
+	m := Message{
 		Title: c.t.T("CatalogTitle"),
 		Text:  c.t.T("CatalogIntro"),
 		Table: &Table{Columns: []string{c.t.T("ColProduct"), c.t.T("ColPerMonth"), c.t.T("ColPerYear"),
 			c.t.T("ColCurrency"), c.t.T("ColTrial")}, Rows: rows},
 		Buttons: []Button{{Label: c.t.T("BtnBuy"), Command: "buy", Style: StylePrimary},
 			{Label: c.t.T("BtnTrial"), Command: "trial"}},
-	}}}
+	}
+	if hidden > 0 {
+		m.Text += "\n" + c.t.N("PolicyHidden", hidden)
+	}
+	if len(rows) == 0 {
+		m.Table, m.Buttons = nil, nil
+	}
+	return Response{Messages: []Message{m}}
 }
 
 func supportCmd(c *call) Response {
@@ -225,6 +245,9 @@ func languageCmd(c *call) Response {
 }
 
 func adminCmd(c *call) Response {
+	if isPolicyCmd(c.args) {
+		return adminPolicy(c)
+	}
 	if len(c.args) > 0 {
 		return c.adminSettings()
 	}
@@ -243,6 +266,7 @@ func adminCmd(c *call) Response {
 	if c.view.Settings.AdminChannel != "" {
 		head.Buttons = []Button{{Label: c.t.T("BtnDefaultChannel"), Command: "admin channel default"}}
 	}
+	head.Buttons = append(head.Buttons, Button{Label: c.t.T("PolicyBtnList"), Command: "admin policy"})
 	if len(rows) == 0 {
 		head.Text += "\n" + c.t.T("AdminNone")
 		return Response{Messages: []Message{head}}

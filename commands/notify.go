@@ -81,6 +81,9 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 		}[n.Kind]
 		return Message{Title: c.t.T(ids[0]), Text: c.t.T(ids[1], "Method", s.Method),
 			Buttons: []Button{{Label: c.t.T("BtnPayment"), Command: "payment"}}}
+	case NotePolicy:
+		return Message{Title: c.t.T("PolicyNoteTitle"), Text: c.t.T("PolicyNote", "Admin", s.Purchaser, "Product", s.Product,
+			"Policy", c.policyName(store.Policy(s.Policy))), Buttons: []Button{{Label: c.t.T("PolicyBtnList"), Command: "admin policy"}}}
 	case NoteReminder:
 		days := int(s.Expires.Sub(b.now()).Hours()/24 + 0.5)
 		m := Message{Title: c.t.T("NoteTitleReminder"),

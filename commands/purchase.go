@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,10 +61,15 @@ func buyCmd(c *call) Response {
 	}
 	var p catalog.Product
 	if len(words) > 0 {
+		if r, refused := c.refuseNotOffered(words, false); refused {
+			return r
+		}
 		var r *Response
-		if p, r = c.pickProduct(words, anyProduct, "buy", countArg); r != nil {
+		if p, r = c.pickProduct(words, c.offered(false), "buy", countArg); r != nil {
 			return *r
 		}
+	} else if !slices.ContainsFunc(c.b.catalog.Products, c.offered(false)) {
+		return c.fail(c.t.T("PolicyNothingToBuy"))
 	}
 	n := 1
 	if countArg != "" {
@@ -114,6 +120,8 @@ func (c *call) order(ch purchase, errs fieldErrors) order {
 	if !ok {
 		errs.add("product", c.t.T("ErrChooseProduct"))
 		p.MaxLicenses = c.b.maxLicenses()
+	} else if !c.policy(p).Allows(false) {
+		errs.add("product", c.notOffered(p, false))
 	}
 	o.product = p
 	n, msg := c.count(ch.count, 1, p.MaxLicenses)
@@ -176,14 +184,20 @@ func (c *call) quote(o order) quote {
 func (c *call) buyForm(ch purchase) *Form {
 	f := c.newForm(FormBuy, "TitleBuy", "BtnBuyNow")
 	products := make([]Option, 0, len(c.b.catalog.Products))
-	for i, q := range c.b.catalog.Products {
-		if i == 100 {
+	for _, q := range c.b.catalog.Products {
+		if len(products) == 100 {
 			break
 		}
-		products = append(products, Option{Value: q.ID, Label: q.Name})
+		if c.policy(q).Allows(false) {
+			products = append(products, Option{Value: q.ID, Label: q.Name})
+		}
 	}
 	errs := fieldErrors{}
 	o := c.order(ch, errs)
+	chosen := o.product.ID
+	if _, refused := errs["product"]; refused {
+		chosen = "" // not among the options
+	}
 	most, least := c.b.maxLicenses(), 1
 	if o.product.ID != "" {
 		most = o.product.MaxLicenses
@@ -196,7 +210,7 @@ func (c *call) buyForm(ch purchase) *Form {
 		period = string(store.Monthly)
 	}
 	f.Inputs = []Input{
-		{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: products, Value: nonEmpty(o.product.ID), Dispatch: true},
+		{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: products, Value: nonEmpty(chosen), Dispatch: true},
 		{ID: "licenses", Kind: KindNumber, Label: c.t.T("FieldLicenses"), Required: true, Min: least, Max: most,
 			Value: nonEmpty(ch.count), Dispatch: true},
 		{ID: "period", Kind: KindSelect, Label: c.t.T("FieldPeriod"), Required: true, Value: []string{period}, Dispatch: true,
@@ -296,15 +310,23 @@ func buySubmit(c *call) Response {
 		resp.Messages[0].Text = c.t.T("Bought", "Licenses", c.t.N("Licenses", n), "Product", p.Name,
 			"Price", c.t.Money(0, p.Currency), "Period", c.period(period), "Date", c.t.Date(sub.RenewsAt))
 		once := c.once(resp, c.note(kind, sub, 0))
+		once.Policy = policyCheck(p, false)
 		if converting {
 			res, err = c.b.store.ConvertTrial(c.ctx, once, sub, inv, jobs[0])
 		} else {
 			res, err = c.b.store.CreateSubscription(c.ctx, once, sub, &inv, jobs[0])
 		}
 	case converting:
-		res, err = c.b.store.AddInvoice(c.ctx, c.once(resp), inv, jobs...)
+		once := c.once(resp)
+		once.Policy = policyCheck(p, false)
+		res, err = c.b.store.AddInvoice(c.ctx, once, inv, jobs...)
 	default:
-		res, err = c.b.store.CreateSubscription(c.ctx, c.once(resp), sub, &inv, jobs...)
+		once := c.once(resp)
+		once.Policy = policyCheck(p, false)
+		res, err = c.b.store.CreateSubscription(c.ctx, once, sub, &inv, jobs...)
+	}
+	if r, refused := c.policyRefused(err, p); refused {
+		return r
 	}
 	switch {
 	case errors.Is(err, store.ErrBelowAssigned):
@@ -359,8 +381,11 @@ func trialCmd(c *call) Response {
 	offered := func(p catalog.Product) bool { return p.HasTrial() }
 	var p catalog.Product
 	if len(c.args) > 0 {
+		if r, refused := c.refuseNotOffered(c.args, true); refused {
+			return r
+		}
 		var r *Response
-		if p, r = c.pickProduct(c.args, anyProduct, "trial", ""); r != nil {
+		if p, r = c.pickProduct(c.args, c.offered(true), "trial", ""); r != nil {
 			return *r
 		}
 		if !p.HasTrial() {
@@ -376,7 +401,7 @@ func trialCmd(c *call) Response {
 	var opts []Option
 	var info []string
 	for _, q := range c.b.catalog.Products {
-		if _, used := c.view.Trials[q.ID]; !offered(q) || used {
+		if _, used := c.view.Trials[q.ID]; !offered(q) || used || !c.policy(q).Allows(true) {
 			continue
 		}
 		if _, ok := c.bought(q.ID); ok {
@@ -412,6 +437,8 @@ func trialSubmit(c *call) Response {
 		errs.add("product", c.t.T("ErrChooseProduct"))
 	case !p.HasTrial():
 		errs.add("product", c.t.T("ErrNoTrialOffer", "Product", p.Name))
+	case !c.policy(p).Allows(true):
+		errs.add("product", c.notOffered(p, true))
 	default:
 		if _, ok := c.bought(p.ID); ok {
 			errs.add("product", c.t.T("ErrTrialBought", "Product", p.Name))
@@ -439,7 +466,12 @@ func trialSubmit(c *call) Response {
 		Text: c.t.T("TrialStarted", "Product", p.Name, "Licenses", c.t.N("Licenses", p.TrialLicenses), "Date", c.t.Date(end)),
 		Buttons: []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + sub.ID, Style: StylePrimary},
 			{Label: c.t.T("BtnBuy"), Command: "buy " + p.ID}}}}}
-	res, err := c.b.store.CreateSubscription(c.ctx, c.once(resp, c.note(NoteTrial, sub, 0)), sub, nil, jobs...)
+	once := c.once(resp, c.note(NoteTrial, sub, 0))
+	once.Policy = policyCheck(p, true)
+	res, err := c.b.store.CreateSubscription(c.ctx, once, sub, nil, jobs...)
+	if r, refused := c.policyRefused(err, p); refused {
+		return r
+	}
 	switch {
 	case errors.Is(err, store.ErrTrialUsed):
 		return Response{FieldErrors: fieldErrors{"product": c.t.T("ErrTrialUsed", "Product", p.Name)}}

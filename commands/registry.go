@@ -28,6 +28,9 @@ type Arg struct {
 	// Keyword says the command line names the argument before its value
 	// ("admin channel #billing", "admin language de").
 	Keyword bool
+	// Hint, HintDE are what help shows after a keyword whose value is
+	// neither a channel nor a choice ("policy PRODUCT POLICY").
+	Hint, HintDE string
 }
 
 // ArgKind is what an argument holds.
@@ -97,7 +100,9 @@ func (b *Bot) commandSpecs() []spec {
 			view: invoicesView, run: invoicesCmd},
 		{Spec: Spec{Name: "admin", NameDE: "admin", Desc: "CmdAdmin", Admin: true,
 			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText, Keyword: true},
-				{Name: "language", NameDE: "sprache", Desc: "ArgOrgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}, Keyword: true}}},
+				{Name: "language", NameDE: "sprache", Desc: "ArgOrgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}, Keyword: true},
+				{Name: "policy", NameDE: "richtlinie", Desc: "PolicyArg", Kind: ArgText, Keyword: true,
+					Hint: "PRODUCT POLICY", HintDE: "PRODUKT RICHTLINIE"}}},
 			view: func([]string, time.Time) store.ViewOptions { return store.ViewOptions{All: true} },
 			run:  adminCmd, admin: true},
 		{Spec: Spec{Name: "language", NameDE: "sprache", Desc: "CmdLanguage",

@@ -350,6 +350,8 @@ type NotifiedSub struct {
 	// URL is where the user acts on the notification (a payment to
 	// confirm).
 	URL string `json:"url,omitempty"`
+	// Policy is a product's new policy (store.Policy).
+	Policy string `json:"policy,omitempty"`
 }
 
 // NotificationKind names a change.
@@ -388,6 +390,9 @@ const (
 	NoteMethodUpdated NotificationKind = "method-updated"
 	NoteMethodRemoved NotificationKind = "method-removed"
 	NoteDuplicateCard NotificationKind = "duplicate-card"
+	// NotePolicy tells admins that an admin changed a product's policy
+	// (Sub.Product, Sub.Purchaser the admin, Sub.Policy).
+	NotePolicy NotificationKind = "policy"
 )
 
 // A Notifier delivers notifications on one platform: to the admin channel

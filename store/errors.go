@@ -76,6 +76,7 @@ var scriptErrors = map[string]error{
 	"STALE":      ErrStale,
 	"INUSE":      ErrInUse,
 	"INVALID":    ErrInvalid,
+	"POLICY":     ErrPolicy,
 	// A change that reached Redis after its caller had given up.
 	"LATE": ErrNotMade,
 }

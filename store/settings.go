@@ -234,10 +234,14 @@ func (s *Store) AddInvoice(ctx context.Context, once Once, inv Invoice, jobs ...
 	if err != nil {
 		return Result{}, err
 	}
+	if err := checkPolicy(op, once.Policy); err != nil {
+		return Result{}, err
+	}
 	k := orgKeys(inv.Org)
+	pk, pa := k.policyArgs(once.Policy)
 	v, err := s.change(ctx, scriptInvoiceAdd, inv.Org, []*Note{once.Note}, jobs,
-		[]string{k.idem(once.Key), k.sub(inv.SubID), k.audit(), k.invoice(inv.ID), k.invoices(inv.User)},
-		append([]any{s.ttl(), once.Reply, inv.User}, ia...)...)
+		[]string{k.idem(once.Key), k.sub(inv.SubID), k.audit(), k.invoice(inv.ID), k.invoices(inv.User), pk},
+		append(append([]any{s.ttl(), once.Reply, inv.User}, ia...), pa...)...)
 	return result(op, v, err)
 }
 

@@ -342,6 +342,7 @@ var (
 	scriptPayLinkComplete = changeScript("paylink_complete")
 	scriptInvoiceAdd      = changeScript("invoice_add")
 	scriptMethodRemove    = changeScript("method_remove")
+	scriptPolicySet       = changeScript("policy_set")
 	scriptClaim           = script("claim")
 	scriptDone            = script("done")
 	scriptView            = script("view")
@@ -372,6 +373,11 @@ type Once struct {
 	Key   string
 	Reply string
 	Note  *Note
+	// Policy, when set, is the policy condition of a change that buys or
+	// tries a product (CreateSubscription, ConvertTrial, AddInvoice): it
+	// fails with ErrPolicy, and changes nothing, when the organization's
+	// policy does not allow it at that moment.
+	Policy *PolicyCheck
 }
 
 // Result is what a state change returns: whether it happened now or was a

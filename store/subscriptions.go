@@ -153,6 +153,11 @@ func (s *Store) CreateSubscription(ctx context.Context, once Once, sub Subscript
 	}
 	args := append([]any{s.ttl(), once.Reply, sub.Purchaser.ID, sub.ID}, ia...)
 	args = append(args, subFields(sub)...)
+	if err := checkPolicy(op, once.Policy); err != nil {
+		return Result{}, err
+	}
+	pk, pa := k.policyArgs(once.Policy)
+	keys, args = append(keys, pk), append(args, pa...)
 	v, err := s.change(ctx, scriptCreate, sub.Org, []*Note{once.Note}, jobs, keys, args...)
 	return result(op, v, err)
 }
@@ -184,8 +189,13 @@ func (s *Store) ConvertTrial(ctx context.Context, once Once, sub Subscription, i
 		"price", strconv.FormatInt(sub.UnitPrice, 10), "cur", sub.Currency,
 		"profile", sub.ProfileID, "method", sub.MethodID,
 		"purchased", unix(sub.PurchasedAt), "renews", unix(sub.RenewsAt))
+	if err := checkPolicy(op, once.Policy); err != nil {
+		return Result{}, err
+	}
+	pk, pa := k.policyArgs(once.Policy)
 	v, err := s.change(ctx, scriptConvert, sub.Org, []*Note{once.Note}, jobs,
-		[]string{k.idem(once.Key), k.sub(sub.ID), k.subUsers(sub.ID), k.audit(), k.invoice(inv.ID), k.invoices(sub.Purchaser.ID)}, args...)
+		[]string{k.idem(once.Key), k.sub(sub.ID), k.subUsers(sub.ID), k.audit(), k.invoice(inv.ID), k.invoices(sub.Purchaser.ID), pk},
+		append(args, pa...)...)
 	return result(op, v, err)
 }
 

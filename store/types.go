@@ -297,11 +297,14 @@ type OrgSettings struct {
 	// Locale is the organization's locale as its platform said it last
 	// (Discord's guild locale; in Slack the first admin's locale).
 	Locale string
+	// Policies are the products' policies admins set, by product id; a
+	// product without one has the catalog's.
+	Policies Policies
 }
 
 // orgSettings reads OrgSettings from the fields of the settings hash.
 func orgSettings(h map[string]string) OrgSettings {
-	return OrgSettings{AdminChannel: h["admin_channel"], Lang: h["lang"], Locale: h["locale"]}
+	return OrgSettings{AdminChannel: h["admin_channel"], Lang: h["lang"], Locale: h["locale"], Policies: policies(h)}
 }
 
 // AuditEntry records one change: who did what when, before and after.

@@ -155,6 +155,7 @@ func TestLimits(t *testing.T) {
 			cmd("cmd payment remove with another", "payment remove "+pm)
 			form("submit payment remove", commands.FormRemoveMethod, pm, map[string][]string{"confirm": {"yes"}})
 			cmd("cmd admin overview", "admin")
+			cmd("cmd admin policy", "admin policy")
 			cmd("cmd admin channel", "admin channel <#555555555555555555>")
 			cmd("cmd invoices with some", "invoices")
 			form("submit cancel broken", commands.FormCancel, sub, map[string][]string{"subscription": {sub},

@@ -175,6 +175,7 @@ func (e *env) renderAll(t *testing.T, lang string) map[string]any {
 	}
 	msgs("products", "products", nil)
 	msgs("admin", "admin", nil)
+	msgs("admin policy", "admin policy", nil)
 	msgs("support", "support", nil)
 	msgs("unknown command", "frobnicate", nil)
 

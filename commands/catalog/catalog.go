@@ -16,6 +16,26 @@ type Product struct {
 	MaxLicenses   int    // most licenses one subscription may have
 	TrialDays     int    // length of the trial; 0: no trial offer
 	TrialLicenses int    // licenses of a trial; 0 when there is no trial
+	// Policy is what organizations may do with the product until an admin
+	// says otherwise: PolicyEnabled (also ""), PolicyTrialsOnly or
+	// PolicyDisabled.
+	Policy string
+}
+
+// The policies of a product: buy and try it, only try it, or neither.
+const (
+	PolicyEnabled    = "enabled"
+	PolicyTrialsOnly = "trials-only"
+	PolicyDisabled   = "disabled"
+)
+
+// DefaultPolicy is the product's policy in an organization whose admins
+// have not set one.
+func (p Product) DefaultPolicy() string {
+	if p.Policy == "" {
+		return PolicyEnabled
+	}
+	return p.Policy
 }
 
 // HasTrial reports whether the product can be tried before buying.

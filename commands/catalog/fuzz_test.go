@@ -52,6 +52,7 @@ func marshal(t *testing.T, c *Catalog) []byte {
 		MaxLicenses   int    `toml:"max_licenses"`
 		TrialDays     int    `toml:"trial_days"`
 		TrialLicenses int    `toml:"trial_licenses"`
+		Policy        string `toml:"policy,omitempty"`
 	}
 	var doc struct {
 		Product []product `toml:"product"`

@@ -49,6 +49,7 @@ func Load(path string) (*Catalog, error) {
 //	max_licenses = 10000
 //	trial_days = 30       # optional; 0 or missing: no trial
 //	trial_licenses = 25   # optional; required when trial_days > 0
+//	policy = "enabled"    # optional: "enabled" (default), "trials-only" or "disabled"
 //
 // Unknown keys are errors. The first problem found is returned as an
 // *Error naming name, the line and the key.
@@ -82,6 +83,7 @@ const (
 	keyMaxLicenses   = "max_licenses"
 	keyTrialDays     = "trial_days"
 	keyTrialLicenses = "trial_licenses"
+	keyPolicy        = "policy"
 )
 
 // productTable is the key under which products are listed.
@@ -256,6 +258,8 @@ func setField(p *Product, k string, v *unstable.Node) *problem {
 		i = &p.TrialDays
 	case keyTrialLicenses:
 		i = &p.TrialLicenses
+	case keyPolicy:
+		s = &p.Policy
 	default:
 		return &problem{msg: "unknown key"}
 	}
@@ -264,6 +268,9 @@ func setField(p *Product, k string, v *unstable.Node) *problem {
 			return &problem{msg: "want a string, got " + kindName(v.Kind)}
 		}
 		*s = string(v.Data)
+		if k == keyPolicy && *s == "" { // "" is no policy given: validate would take it for the default
+			return &problem{msg: `unknown policy ""`}
+		}
 		return nil
 	}
 	if v.Kind != unstable.Integer {

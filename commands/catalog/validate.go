@@ -69,6 +69,10 @@ func validateProduct(p Product) *problem {
 		return bad(keyTrialLicenses, "%d out of range: want 1 to max_licenses (%d) for a trial", p.TrialLicenses, p.MaxLicenses)
 	case p.TrialDays == 0 && p.TrialLicenses != 0:
 		return bad(keyTrialLicenses, "%d without a trial: set trial_days, or trial_licenses to 0", p.TrialLicenses)
+	case p.Policy != "" && p.Policy != PolicyEnabled && p.Policy != PolicyTrialsOnly && p.Policy != PolicyDisabled:
+		return bad(keyPolicy, "unknown policy %q: want %q, %q or %q", p.Policy, PolicyEnabled, PolicyTrialsOnly, PolicyDisabled)
+	case p.Policy == PolicyTrialsOnly && p.TrialDays == 0:
+		return bad(keyPolicy, "%q without a trial: set trial_days, or another policy", p.Policy)
 	}
 	return nil
 }

@@ -1,8 +1,10 @@
 -- Converts a trial into a paid subscription, keeping its assignments.
--- KEYS: idem, sub, subUsers, audit, invoice, invoices
+-- KEYS: idem, sub, subUsers, audit, invoice, invoices (and take_policy's)
 -- ARGV: ttl, reply (what a repeat gets; '' for the result), actor, total, invoiceJSON, invoiceScore, invoiceID, field, value, ...
+local allowed = take_policy()
 local dup = redis.call('GET', KEYS[1])
 if dup then return {'dup', dup} end
+if not allowed() then return redis.error_reply('BB:POLICY') end
 local s = redis.call('HMGET', KEYS[2], 'buyer', 'status', 'total')
 if not s[1] then return redis.error_reply('BB:NOTFOUND') end
 if s[1] ~= ARGV[3] then return redis.error_reply('BB:PERMISSION') end

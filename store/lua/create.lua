@@ -1,8 +1,10 @@
 -- Creates a subscription (a purchase or a trial), with its first invoice.
--- KEYS: idem, sub, subs, bought, audit, invoice, invoices [, trial]
+-- KEYS: idem, sub, subs, bought, audit, invoice, invoices [, trial] (and take_policy's)
 -- ARGV: ttl, reply (what a repeat gets; '' for the result), actor, subID, invoiceJSON ('' for none), invoiceScore, invoiceID, field, value, ...
+local allowed = take_policy()
 local dup = redis.call('GET', KEYS[1])
 if dup then return {'dup', dup} end
+if not allowed() then return redis.error_reply('BB:POLICY') end
 if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('BB:INVALID') end
 if KEYS[8] and not redis.call('SET', KEYS[8], ARGV[4], 'NX') then
   return redis.error_reply('BB:TRIALUSED')

@@ -1,9 +1,11 @@
 -- Records an invoice that grants something once paid, for the purchaser of
 -- a live subscription.
--- KEYS: idem, sub, audit, invoice, invoices
+-- KEYS: idem, sub, audit, invoice, invoices (and take_policy's)
 -- ARGV: ttl, reply (what a repeat gets; '' for the result), actor, invoiceJSON, invoiceScore, invoiceID
+local allowed = take_policy()
 local dup = redis.call('GET', KEYS[1])
 if dup then return {'dup', dup} end
+if not allowed() then return redis.error_reply('BB:POLICY') end
 local s = redis.call('HMGET', KEYS[2], 'buyer', 'status', 'id')
 if not s[1] then return redis.error_reply('BB:NOTFOUND') end
 if s[1] ~= ARGV[3] then return redis.error_reply('BB:PERMISSION') end

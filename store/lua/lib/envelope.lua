@@ -32,3 +32,18 @@ local function emit()
     redis.call('XADD', OUTBOX, '*', 'key', n[1], 'body', n[2], 'attempts', '0')
   end
 end
+-- take_policy takes the policy condition of a change that buys or tries
+-- a product (Store's PolicyCheck) off the end of the script's own keys and
+-- arguments: the settings key; the product ('' for none), its catalog
+-- default and '1' for a trial. A script that takes one calls it first and
+-- checks the function it returns, which reports whether the
+-- organization's policy allows the change now.
+local function take_policy()
+  local trial, default, product = table.remove(ARGV), table.remove(ARGV), table.remove(ARGV)
+  local settings = table.remove(KEYS)
+  return function()
+    if product == '' then return true end
+    local p = redis.call('HGET', settings, 'policy:' .. product) or default
+    return p == 'enabled' or (p == 'trials-only' and trial == '1')
+  end
+end
