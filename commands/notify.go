@@ -81,6 +81,8 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 		}[n.Kind]
 		return Message{Title: c.t.T(ids[0]), Text: c.t.T(ids[1], "Method", s.Method),
 			Buttons: []Button{{Label: c.t.T("BtnPayment"), Command: "payment"}}}
+	case NoteUnused:
+		return c.unusedMessage(n)
 	case NoteReminder:
 		days := int(s.Expires.Sub(b.now()).Hours()/24 + 0.5)
 		m := Message{Title: c.t.T("NoteTitleReminder"),
@@ -119,6 +121,7 @@ func (c *call) testNote() string {
 // into the outboxes with their changes.
 func (b *Bot) RunDue(ctx context.Context) (int, error) {
 	now := b.now().UTC()
+	ctx = store.At(ctx, now)
 	jobs, err := b.store.ClaimDue(ctx, now, 5*time.Minute, 100)
 	if err != nil {
 		return 0, err
@@ -187,7 +190,8 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
 			inv = &i
 			// The next renewal and this one's charge are scheduled before
 			// this renewal is recorded; they do nothing if it is not.
-			jobs := []store.Job{{Kind: store.JobRenewal, Org: s.Org, SubID: s.ID, Due: next}}
+			jobs := []store.Job{{Kind: store.JobRenewal, Org: s.Org, SubID: s.ID, Due: next},
+				unusedJob(s.Org, s.ID, now)} // a check for subscriptions older than it
 			if i.Status == store.InvoiceOpen {
 				jobs = append(jobs, chargeJob(i, now))
 			}
@@ -201,6 +205,8 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
 		return c.charge(s, j.Invoice)
 	case store.JobChargeExpiry:
 		return c.expireCharge(j.Invoice)
+	case store.JobUnused:
+		return c.checkUnused(j)
 	}
 	return nil
 }

@@ -350,6 +350,10 @@ type NotifiedSub struct {
 	// URL is where the user acts on the notification (a payment to
 	// confirm).
 	URL string `json:"url,omitempty"`
+	// Unused and InUse are the licenses unassigned for a while and those
+	// assigned (NoteUnused).
+	Unused int `json:"unused,omitempty"`
+	InUse  int `json:"in_use,omitempty"`
 }
 
 // NotificationKind names a change.
