@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
 )
 
@@ -78,5 +79,22 @@ func TestUnusedReminderInDM(t *testing.T) {
 	typ, data = answer(t, e.post(e.dmClick(ids["Assign licenses"])))
 	if typ != cbModal || !strings.Contains(text(data), `"sub1"`) || modalInputs(t, data)["users"] == nil {
 		t.Errorf("Assign: type %d %s, want the assign modal of sub1", typ, text(data))
+	}
+}
+
+// TestUnusedLimits: the reminder of unused licenses holds Discord's
+// limits in both languages, in a channel and in a direct message.
+func TestUnusedLimits(t *testing.T) {
+	e := newEnv(t)
+	n := commands.Notification{Org: testOrg, To: alice, Kind: commands.NoteUnused, Key: "k",
+		Sub: commands.NotifiedSub{ID: "sub1", ProductID: "visio-plan-2", Product: strings.Repeat("Visio Plan 2 ", 6),
+			Purchaser: "Alice", Licenses: 10000, Unused: 9999, InUse: 1, Price: 12598740, Currency: "EUR",
+			Period: "monthly", Expires: time.Now().AddDate(0, 1, 0)}}
+	for _, lang := range []string{"en", "de"} {
+		for _, guild := range []string{"", testGuild} {
+			for _, m := range (renderer{a: e.a, ctx: t.Context(), org: testOrg, guild: guild}).messages([]commands.Message{e.bot.RenderNotification(n, lang)}) {
+				checkMessage(t, "unused "+lang, m)
+			}
+		}
 	}
 }

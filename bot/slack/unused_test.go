@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -101,5 +102,28 @@ func TestUnusedReminder(t *testing.T) {
 	view, _ = click(buttons["Assign licenses"], "trig-assign")
 	if view["callback_id"] != commands.FormAssign || !strings.Contains(mustJSON(t, shownValues(view)["subscription"]), `"`+id+`"`) {
 		t.Errorf("Assign opened %v with %v, want the assign form of %s", view["callback_id"], shownValues(view), id)
+	}
+}
+
+// TestUnusedLimits: the reminder of unused licenses, and the admin
+// overview with them, hold Block Kit's limits in both languages.
+func TestUnusedLimits(t *testing.T) {
+	for _, lang := range []string{"en", "de"} {
+		t.Run(lang, func(t *testing.T) {
+			e := newEnv(t)
+			id := e.unusedSince(31)
+			n := commands.Notification{Org: testOrg, To: "U1", Kind: commands.NoteUnused, Key: "k",
+				Sub: commands.NotifiedSub{ID: id, ProductID: "visio-plan-2", Product: strings.Repeat("Visio Plan 2 ", 6),
+					Purchaser: "Alice", Licenses: 10000, Unused: 9999, InUse: 1, Price: 12598740, Currency: "EUR",
+					Period: "monthly", Expires: t0.AddDate(0, 1, 0)}}
+			checkLimits(t, "unused "+lang, webhooks(messagePosts([]commands.Message{e.bot.RenderNotification(n, lang)}, maxMessageBlocks)))
+			locale := map[string]string{"en": "en-US", "de": "de-DE"}[lang]
+			r, err := e.bot.Handle(t.Context(), commands.Request{Org: testOrg, User: commands.Member{ID: "U4", Name: "Dave"},
+				Locale: locale, Admin: true, Text: "admin"})
+			if err != nil || !strings.Contains(fmt.Sprint(r.Messages), map[string]string{"en": "3 licenses have been unused", "de": "3 Lizenzen sind mindestens"}[lang]) {
+				t.Fatalf("admin overview: %v %+v", err, r.Messages)
+			}
+			checkLimits(t, "admin "+lang, webhooks(messagePosts(r.Messages, maxMessageBlocks)))
+		})
 	}
 }
