@@ -224,7 +224,8 @@ func TestSchedulerTwoBots(t *testing.T) {
 		}
 		// An expiry for each canceled one; the active ones' licenses,
 		// none assigned, have been unused for 30 days (unused.go).
-		if want := strings.Repeat("expiry>,", len(canceled)) + strings.TrimSuffix(strings.Repeat("unused>U1,", len(active)), ","); kinds(notes) != want {
+		if n := len(only(commands.NoteExpiry, notes)); n != len(canceled) || len(only(commands.NoteUnused, notes)) != len(active) ||
+			len(notes) != len(canceled)+len(active) {
 			t.Errorf("%d notifications %q, want an expiry for each of the %d canceled, and unused licenses of each of the %d active",
 				len(notes), kinds(notes), len(canceled), len(active))
 		}

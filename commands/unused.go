@@ -72,14 +72,10 @@ func (c *call) checkUnused(j store.Job) error {
 			next = now.Add(UnusedEvery)
 		}
 	}
-	return c.b.store.Schedule(c.ctx, unusedJob(s.Org, s.ID, later(next, now.Add(time.Minute))))
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
+	if soonest := now.Add(time.Minute); next.Before(soonest) {
+		next = soonest
 	}
-	return b
+	return c.b.store.Schedule(c.ctx, unusedJob(s.Org, s.ID, next))
 }
 
 // unusedNote tells the purchaser of s of its n unused licenses.
