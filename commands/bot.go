@@ -48,6 +48,9 @@ type Config struct {
 	// Operator is who runs the deployment: the seller that invoices name.
 	// An empty name is "billingbot".
 	Operator Operator
+	// UnusedAfter is how long licenses must have been free before their
+	// purchaser hears of them (default 30 days; see unused.go).
+	UnusedAfter time.Duration
 }
 
 // Operator is who runs a deployment and sells through it.
@@ -126,6 +129,9 @@ func New(st *store.Store, cat *catalog.Catalog, pay payment.Provider, cfg Config
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second
 	}
+	if cfg.UnusedAfter <= 0 {
+		cfg.UnusedAfter = DefaultUnusedAfter
+	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.Operator.Name == "" {
 		cfg.Operator.Name = "billingbot"
@@ -189,7 +195,9 @@ func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
 		ctx, cancel = context.WithTimeout(ctx, b.cfg.Timeout)
 		defer cancel()
 	}
-	c := &call{b: b, ctx: ctx, req: req, now: b.now().UTC(), name: "unknown"}
+	now := b.now().UTC()
+	// Changes record the time of the bot's clock (store.At).
+	c := &call{b: b, ctx: store.At(ctx, now), req: req, now: now, name: "unknown"}
 	c.t = c.tr(langOf("", req.Locale))
 	resp, err := b.handle(c)
 	if b.observe != nil {

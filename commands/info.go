@@ -260,9 +260,12 @@ func adminCmd(c *call) Response {
 		rows = append(rows, []string{s.ProductName, s.Purchaser.Name,
 			c.t.T("AssignedOf", "Assigned", c.t.Num(s.AssignedCount), "Total", c.t.N("Licenses", s.Total)),
 			c.t.Date(s.EndsAt()), c.price(s), c.status(s)})
-		msgs = append(msgs, Message{Title: s.ProductName, Fields: c.subFields(s, true)})
+		msgs = append(msgs, Message{Title: s.ProductName, Fields: append(c.subFields(s, true), c.unusedFields(s)...)})
 	}
 	head := Message{Title: c.t.T("AdminTitle"), Text: c.t.T("AdminIntro") + "\n" + c.adminChannelIs() + "\n" + c.orgLangIs()}
+	if line := c.unusedLine(c.view.Subs); line != "" {
+		head.Text += "\n" + line
+	}
 	if c.view.Settings.AdminChannel != "" {
 		head.Buttons = []Button{{Label: c.t.T("BtnDefaultChannel"), Command: "admin channel default"}}
 	}

@@ -84,6 +84,8 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 	case NotePolicy:
 		return Message{Title: c.t.T("PolicyNoteTitle"), Text: c.t.T("PolicyNote", "Admin", s.Purchaser, "Product", s.Product,
 			"Policy", c.policyName(store.Policy(s.Policy))), Buttons: []Button{{Label: c.t.T("PolicyBtnList"), Command: "admin policy"}}}
+	case NoteUnused:
+		return c.unusedMessage(n)
 	case NoteReminder:
 		days := int(s.Expires.Sub(b.now()).Hours()/24 + 0.5)
 		m := Message{Title: c.t.T("NoteTitleReminder"),
@@ -122,6 +124,7 @@ func (c *call) testNote() string {
 // into the outboxes with their changes.
 func (b *Bot) RunDue(ctx context.Context) (int, error) {
 	now := b.now().UTC()
+	ctx = store.At(ctx, now)
 	jobs, err := b.store.ClaimDue(ctx, now, 5*time.Minute, 100)
 	if err != nil {
 		return 0, err
@@ -190,7 +193,8 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
 			inv = &i
 			// The next renewal and this one's charge are scheduled before
 			// this renewal is recorded; they do nothing if it is not.
-			jobs := []store.Job{{Kind: store.JobRenewal, Org: s.Org, SubID: s.ID, Due: next}}
+			jobs := []store.Job{{Kind: store.JobRenewal, Org: s.Org, SubID: s.ID, Due: next},
+				unusedJob(s.Org, s.ID, now)} // a check for subscriptions older than it
 			if i.Status == store.InvoiceOpen {
 				jobs = append(jobs, chargeJob(i, now))
 			}
@@ -204,6 +208,8 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
 		return c.charge(s, j.Invoice)
 	case store.JobChargeExpiry:
 		return c.expireCharge(j.Invoice)
+	case store.JobUnused:
+		return c.checkUnused(j)
 	}
 	return nil
 }

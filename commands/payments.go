@@ -241,6 +241,7 @@ func (b *Bot) PaymentEvent(ctx context.Context, ev payment.Event) error {
 	if ev.Kind == "" {
 		return nil
 	}
+	ctx = store.At(ctx, b.now().UTC())
 	done, err := b.store.EventHandled(ctx, b.pay.Name(), ev.ID)
 	if err != nil || done {
 		return err

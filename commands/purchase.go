@@ -287,7 +287,8 @@ func buySubmit(c *call) Response {
 	inv.Grant = grant
 	// The renewal is scheduled now; it does nothing unless the payment
 	// made the subscription active.
-	jobs := []store.Job{{Kind: store.JobRenewal, Org: sub.Org, SubID: sub.ID, Due: sub.RenewsAt}, chargeJob(inv, c.now)}
+	jobs := []store.Job{{Kind: store.JobRenewal, Org: sub.Org, SubID: sub.ID, Due: sub.RenewsAt}, chargeJob(inv, c.now),
+		unusedJob(sub.Org, sub.ID, c.now.Add(c.b.cfg.UnusedAfter))}
 	text := c.t.T("BuyPending", "Licenses", c.t.N("Licenses", n), "Product", p.Name,
 		"Price", c.t.Money(inv.Total, p.Currency), "Period", c.period(period), "Method", methodLabel(method), "Invoice", inv.ID)
 	if converting {

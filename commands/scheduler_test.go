@@ -117,8 +117,10 @@ func TestSchedulerRenewal(t *testing.T) {
 			t.Errorf("before the period ends: %q", kinds(notes))
 		}
 		notes := e.due(dec25)
-		if kinds(notes) != "expiry>" || notes[0].Sub.ID != canceled {
-			t.Errorf("at the period end: notifications %+v, want the canceled one's expiry", notes)
+		// The others' licenses, none assigned, have been unused for 30
+		// days: their purchaser hears of them (unused.go).
+		if kinds(notes) != "expiry>,unused>U1,unused>U1" || notes[0].Sub.ID != canceled {
+			t.Errorf("at the period end: notifications %+v, want the canceled one's expiry and the others' unused licenses", notes)
 		}
 		if notes := e.charge(); len(notes) != 0 { // the renewal's charge
 			t.Errorf("charging the renewal: %q", kinds(notes))
@@ -220,8 +222,12 @@ func TestSchedulerTwoBots(t *testing.T) {
 			}
 			keys[n.Key] = true
 		}
-		if len(notes) != len(canceled) {
-			t.Errorf("%d notifications, want an expiry for each of the %d canceled: %q", len(notes), len(canceled), kinds(notes))
+		// An expiry for each canceled one; the active ones' licenses,
+		// none assigned, have been unused for 30 days (unused.go).
+		if n := len(only(commands.NoteExpiry, notes)); n != len(canceled) || len(only(commands.NoteUnused, notes)) != len(active) ||
+			len(notes) != len(canceled)+len(active) {
+			t.Errorf("%d notifications %q, want an expiry for each of the %d canceled, and unused licenses of each of the %d active",
+				len(notes), kinds(notes), len(canceled), len(active))
 		}
 		renewals := map[string]int{}
 		for _, inv := range e.invoices(alice) {

@@ -352,6 +352,10 @@ type NotifiedSub struct {
 	URL string `json:"url,omitempty"`
 	// Policy is a product's new policy (store.Policy).
 	Policy string `json:"policy,omitempty"`
+	// Unused and InUse are the licenses unassigned for a while and those
+	// assigned (NoteUnused).
+	Unused int `json:"unused,omitempty"`
+	InUse  int `json:"in_use,omitempty"`
 }
 
 // NotificationKind names a change.

@@ -49,8 +49,10 @@ func TestWorkflow(t *testing.T) {
 		e.clock.Add(0, 6, 0) // Jun 2, 2027
 		r = e.send(alice, licensesForm(id, "15"))
 		wantMessage(t, r, "5 licenses for Visio Plan 2 cost €379.04")
-		if got := kinds(e.charge()); got != "paid>U1,licenses>" {
-			t.Errorf("notifications %q, want the payment and the licenses", got)
+		// 8 of her 10 licenses have not been assigned for half a year
+		// (unused.go).
+		if got := kinds(e.charge()); got != "unused>U1,paid>U1,licenses>" {
+			t.Errorf("notifications %q, want unused licenses, the payment and the licenses", got)
 		}
 		if got := e.invoices(alice)[0].Total; got != 37904 {
 			t.Errorf("prorated invoice %d, want 37904 (75600 × 183 / 365)", got)

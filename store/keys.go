@@ -94,7 +94,12 @@ func usedOnce(what, value string) string {
 
 // jobMember encodes a job as a member of the due set.
 func jobMember(j Job) string {
-	m := string(j.Kind) + "|" + j.Org + "|" + j.SubID + "|" + strconv.FormatInt(j.Due.Unix(), 10)
+	due := strconv.FormatInt(j.Due.Unix(), 10)
+	if j.Kind == JobUnused {
+		// One check per subscription: scheduling it again moves it.
+		due = "0"
+	}
+	m := string(j.Kind) + "|" + j.Org + "|" + j.SubID + "|" + due
 	if j.Invoice != "" {
 		m += "|" + j.Invoice
 	}

@@ -94,7 +94,7 @@ func (s *Store) notAfter(ctx context.Context) int64 {
 // is marked due for the senders after it.
 func (s *Store) change(ctx context.Context, sc *redis.Script, org string, notes []*Note, jobs []Job, keys []string, args ...any) (any, error) {
 	keys = append(keys, orgKeys(org).outbox())
-	args = append(args, s.notAfter(ctx))
+	args = append(args, s.notAfter(ctx), timeOf(ctx).Unix())
 	n := 0
 	for _, note := range notes {
 		if note != nil {
@@ -320,9 +320,9 @@ func script(name string) *redis.Script {
 }
 
 // changeScript is a script that changes an organization's state, run by
-// Store.change: the envelope comes first.
+// Store.change: the envelope comes first, then what several scripts share.
 func changeScript(name string) *redis.Script {
-	return redis.NewScript(source("lua/lib/envelope.lua") + source("lua/"+name+".lua"))
+	return redis.NewScript(source("lua/lib/envelope.lua") + source("lua/lib/unused.lua") + source("lua/"+name+".lua"))
 }
 
 var (

@@ -25,6 +25,9 @@ type View struct {
 	More bool
 	// Reply is what the first request with ViewOptions.Once recorded.
 	Reply string
+	// Unused is what the store keeps of the listed subscriptions' free
+	// licenses, by subscription id (those that have any).
+	Unused map[string]Unused
 	// Requests is how many requests of the user the last minute holds,
 	// this one included, when ViewOptions.Count was set: a sliding window
 	// (GCRA at ViewOptions.Rate). More than Rate: this request is over the
@@ -116,7 +119,14 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 			return View{}, fmt.Errorf("store: %s: unexpected subscription reply", op)
 		}
 		n, _ := triple[2].(int64)
-		view.Subs = append(view.Subs, parseSub(flatMap(triple[0]), flatMap(triple[1]), int(n)))
+		h := flatMap(triple[0])
+		view.Subs = append(view.Subs, parseSub(h, flatMap(triple[1]), int(n)))
+		if h["free_since"] != "" || h["unused_told"] != "" {
+			if view.Unused == nil {
+				view.Unused = map[string]Unused{}
+			}
+			view.Unused[h["id"]] = parseUnused(h)
+		}
 	}
 	sort.Slice(view.Subs, func(i, j int) bool {
 		a, b := view.Subs[i], view.Subs[j]

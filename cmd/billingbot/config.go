@@ -32,6 +32,9 @@ type config struct {
 	Support   commands.Support
 	// JobsEvery is how often serve claims due jobs (BILLINGBOT_JOBS_EVERY).
 	JobsEvery time.Duration
+	// UnusedAfter is how long licenses stay free before their purchaser
+	// hears of them (BILLINGBOT_UNUSED_AFTER); 0: the core's default.
+	UnusedAfter time.Duration
 	// OutboxClaimAfter is how long a notification may stay with a replica
 	// that does not deliver it before another takes it over
 	// (BILLINGBOT_OUTBOX_CLAIM_AFTER).
@@ -121,6 +124,9 @@ func loadConfig(env map[string]string) (config, error) {
 		cfg.RateLimit = n
 	}
 	cfg.LogLevel = level
+	if cfg.UnusedAfter, err = parseUnusedAfter(get("BILLINGBOT_UNUSED_AFTER")); err != nil {
+		return config{}, err
+	}
 	if v := get("BILLINGBOT_SECRET_KEY"); v != "" {
 		if cfg.SecretKey, err = parseSecretKey(v); err != nil {
 			return config{}, err
@@ -182,7 +188,7 @@ func loadConfig(env map[string]string) (config, error) {
 // core signs links with a random key of its own.
 func (c config) core() commands.Config {
 	return commands.Config{PublicURL: c.PublicURL, Support: c.Support, Admins: c.Admins, RatePerMinute: c.RateLimit,
-		SecretKey: c.SecretKey, Operator: c.Operator}
+		SecretKey: c.SecretKey, Operator: c.Operator, UnusedAfter: c.UnusedAfter}
 }
 
 // check reports the first invalid setting.

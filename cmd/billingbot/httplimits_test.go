@@ -297,7 +297,8 @@ func slowClient(d *net.Dialer, addr string, toSlack bool, size int, body string)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(2 * time.Minute)) // against a hang only
-	path, hdr := "/slack/events", "Content-Type: application/x-www-form-urlencoded\r\nX-Slack-Request-Timestamp: 1\r\nX-Slack-Signature: v0=00\r\n"
+	// Timestamps are fresh: a stale one is refused before the body is read.
+	path, hdr := "/slack/events", fmt.Sprintf("Content-Type: application/x-www-form-urlencoded\r\nX-Slack-Request-Timestamp: %d\r\nX-Slack-Signature: v0=00\r\n", time.Now().Unix())
 	if !toSlack {
 		hdr = fmt.Sprintf("Content-Type: application/json\r\nX-Signature-Timestamp: %d\r\nX-Signature-Ed25519: 00\r\n", time.Now().Unix())
 		path = "/discord/interactions"

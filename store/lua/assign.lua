@@ -26,6 +26,7 @@ for i = 4, #ARGV, 2 do
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'action', 'assign ' .. table.concat(users, ','),
   'target', s[4], 'before', tostring(before), 'after', tostring(before + n))
+track_unused(KEYS[2])
 emit()
 redis.call('SET', KEYS[1], ARGV[2] ~= '' and ARGV[2] or tostring(before + n), 'EX', ARGV[1])
 return {'new', tostring(before + n)}

@@ -10,6 +10,7 @@ if s[2] ~= 'trial' and s[2] ~= 'active' then return redis.error_reply('BB:NOTLIV
 redis.call('HSET', KEYS[2], 'status', 'canceled', 'reason', ARGV[4], 'comment', ARGV[5], 'canceled', ARGV[6])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'action', 'cancel ' .. ARGV[4],
   'target', s[3], 'before', s[2], 'after', 'canceled')
+track_unused(KEYS[2])
 emit()
 redis.call('SET', KEYS[1], ARGV[2] ~= '' and ARGV[2] or 'canceled', 'EX', ARGV[1])
 return {'new', 'canceled'}

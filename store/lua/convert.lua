@@ -19,6 +19,7 @@ redis.call('ZADD', KEYS[6], ARGV[6], ARGV[7])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'action', 'convert',
   'target', redis.call('HGET', KEYS[2], 'id'), 'before', 'trial ' .. s[3], 'after', 'active ' .. ARGV[4])
 local id = redis.call('HGET', KEYS[2], 'id')
+track_unused(KEYS[2])
 emit()
 redis.call('SET', KEYS[1], ARGV[2] ~= '' and ARGV[2] or id, 'EX', ARGV[1])
 return {'new', id}

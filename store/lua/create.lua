@@ -22,6 +22,7 @@ local what = 'buy'
 if KEYS[8] then what = 'trial' end
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'action', what,
   'target', ARGV[4], 'before', '', 'after', redis.call('HGET', KEYS[2], 'status') .. ' ' .. redis.call('HGET', KEYS[2], 'total'))
+track_unused(KEYS[2])
 emit()
 redis.call('SET', KEYS[1], ARGV[2] ~= '' and ARGV[2] or ARGV[4], 'EX', ARGV[1])
 return {'new', ARGV[4]}

@@ -37,6 +37,7 @@ if status then
     redis.call('SREM', KEYS[5], id)
     redis.call('SREM', KEYS[6], id)
   end
+  track_unused(KEYS[3])
 end
 if ARGV[3] ~= after then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'actor', 'billing', 'action', 'invoice-status',

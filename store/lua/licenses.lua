@@ -15,6 +15,7 @@ redis.call('HSET', KEYS[2], 'total', ARGV[4])
 redis.call('HDEL', KEYS[2], 'next')
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'action', 'licenses',
   'target', s[4], 'before', s[3], 'after', ARGV[4])
+track_unused(KEYS[2])
 emit()
 redis.call('SET', KEYS[1], ARGV[2] ~= '' and ARGV[2] or ARGV[4], 'EX', ARGV[1])
 return {'new', ARGV[4]}

@@ -23,6 +23,7 @@ else
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'action', 'licenses-next',
   'target', s[4], 'before', next, 'after', ARGV[4])
+track_unused(KEYS[2])
 emit()
 redis.call('SET', KEYS[1], ARGV[2] ~= '' and ARGV[2] or ARGV[4], 'EX', ARGV[1])
 return {'new', ARGV[4]}

@@ -34,6 +34,7 @@ elseif action == 'renew' then
 else
   return ''
 end
+track_unused(KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'actor', 'scheduler', 'action', action,
   'target', s[4], 'before', s[1], 'after', redis.call('HGET', KEYS[1], 'status'))
 return action

@@ -21,6 +21,7 @@ end
 local after = redis.call('HLEN', KEYS[3])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'action', 'unassign ' .. table.concat(users, ','),
   'target', s[2], 'before', tostring(before), 'after', tostring(after))
+track_unused(KEYS[2])
 emit()
 redis.call('SET', KEYS[1], ARGV[2] ~= '' and ARGV[2] or tostring(after), 'EX', ARGV[1])
 return {'new', tostring(after)}

@@ -1,7 +1,8 @@
 -- The envelope of every change (Store.change), prepended to its script.
 -- After the script's own keys and arguments come the organization's outbox
 -- (a key), and these arguments: the latest time the change may still
--- happen (Redis clock, milliseconds; 0: any time), the key and body of
+-- happen (Redis clock, milliseconds; 0: any time), the caller's time
+-- (unix seconds), the key and body of
 -- each notification the change causes, and how many there are (last).
 -- They are taken off KEYS and ARGV here, so the script sees only its own.
 local OUTBOX = table.remove(KEYS)
@@ -10,6 +11,9 @@ for i = tonumber(table.remove(ARGV)), 1, -1 do
   local body = table.remove(ARGV)
   NOTES[i] = {table.remove(ARGV), body}
 end
+-- NOW is the caller's time (unix seconds; store.At), for what a change
+-- records of when it happened (lib/unused.lua).
+local NOW = tonumber(table.remove(ARGV))
 local NOT_AFTER = tonumber(table.remove(ARGV))
 -- A change that reaches Redis after its deadline (it was held up on the
 -- way, and the caller has told the user that nothing was changed) does
