@@ -223,9 +223,10 @@ func script(name string) *redis.Script {
 }
 
 // changeScript is a script that changes an organization's state, run by
-// Store.change: the envelope comes first.
+// Store.change: the envelope comes first, and the functions that keep the
+// organization's indexes.
 func changeScript(name string) *redis.Script {
-	return redis.NewScript(source("lua/lib/envelope.lua") + source("lua/"+name+".lua"))
+	return redis.NewScript(source("lua/lib/envelope.lua") + source("lua/lib/subindex.lua") + source("lua/"+name+".lua"))
 }
 
 var (
@@ -247,7 +248,7 @@ var (
 	scriptMethodRemove    = changeScript("method_remove")
 	scriptClaim           = script("claim")
 	scriptDone            = script("done")
-	scriptView            = script("view")
+	scriptView            = redis.NewScript(source("lua/lib/subindex.lua") + source("lua/view.lua"))
 	scriptOutboxDue       = script("outbox_due")
 	scriptOutboxFetch     = script("outbox_fetch")
 	scriptOutboxSettle    = script("outbox_settle")

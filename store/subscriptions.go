@@ -143,7 +143,7 @@ func (s *Store) CreateSubscription(ctx context.Context, once Once, sub Subscript
 	if inv != nil {
 		invID = inv.ID
 	}
-	keys := []string{k.idem(once.Key), k.sub(sub.ID), k.subs(), k.bought(sub.Purchaser.ID), k.audit(), k.invoice(invID), k.invoices(sub.Purchaser.ID)}
+	keys := []string{k.idem(once.Key), k.sub(sub.ID), k.subs(), k.bought(sub.Purchaser.ID), k.audit(), k.invoice(invID), k.invoices(sub.Purchaser.ID), k.subsIndex()}
 	if sub.Status == StatusTrial {
 		keys = append(keys, k.trial(sub.ProductID))
 	}
@@ -185,7 +185,7 @@ func (s *Store) ConvertTrial(ctx context.Context, once Once, sub Subscription, i
 		"profile", sub.ProfileID, "method", sub.MethodID,
 		"purchased", unix(sub.PurchasedAt), "renews", unix(sub.RenewsAt))
 	v, err := s.change(ctx, scriptConvert, sub.Org, []*Note{once.Note}, jobs,
-		[]string{k.idem(once.Key), k.sub(sub.ID), k.subUsers(sub.ID), k.audit(), k.invoice(inv.ID), k.invoices(sub.Purchaser.ID)}, args...)
+		[]string{k.idem(once.Key), k.sub(sub.ID), k.subUsers(sub.ID), k.audit(), k.invoice(inv.ID), k.invoices(sub.Purchaser.ID), k.subsIndex()}, args...)
 	return result(op, v, err)
 }
 

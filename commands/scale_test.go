@@ -1,0 +1,243 @@
+package commands_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
+	"github.com/billingbot/billingbot/store/storetest"
+)
+
+// Organizations of any size: the admin overview, products and invoices
+// show one page at a time, read one page at a time.
+
+// button finds a message's button by its label.
+func button(m commands.Message, label string) (commands.Button, bool) {
+	for _, b := range m.Buttons {
+		if b.Label == label {
+			return b, true
+		}
+	}
+	return commands.Button{}, false
+}
+
+// adminPages follows the admin overview's Next buttons from its first page
+// and returns the subscriptions each page lists (by the fixture's purchaser
+// names, "Buyer <id>"), checking each page's shape on the way.
+func adminPages(t *testing.T, e *env, as who) [][]string {
+	t.Helper()
+	var pages [][]string
+	line := "admin"
+	for len(pages) < 100 {
+		r := e.run(as, line)
+		head := r.Messages[0]
+		if head.Table == nil {
+			t.Fatalf("%s: no table:\n%s", line, text(r))
+		}
+		var ids []string
+		for _, row := range head.Table.Rows {
+			ids = append(ids, strings.TrimPrefix(row[1], "Buyer "))
+		}
+		if len(r.Messages) != len(ids)+1 {
+			t.Errorf("%s: %d messages for %d rows, want one each and the head", line, len(r.Messages), len(ids))
+		}
+		if len(ids) > 20 {
+			t.Errorf("%s: %d rows, want at most 20", line, len(ids))
+		}
+		pages = append(pages, ids)
+		next, ok := button(head, "Next ▶")
+		if !ok {
+			return pages
+		}
+		line = next.Command
+	}
+	t.Fatal("more than 100 pages")
+	return nil
+}
+
+// TestAdminPages: the admin overview of a big organization shows every
+// self-service subscription exactly once across its pages, newest first,
+// with buttons between the pages; bad page numbers are answered, and
+// write nothing.
+func TestAdminPages(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		big := storetest.BigOrgOf(t, e.st, "T1", 45, 7, 90, t0.Add(-time.Hour))
+		// Not self-service: never in the overview.
+		if _, err := e.st.CreateSubscription(context.Background(), store.Once{Key: "not-ss"}, store.Subscription{ID: "notss",
+			Org: "T1", ProductID: "visio-plan-2", ProductName: "Visio Plan 2", Purchaser: store.Member{ID: "p1", Name: "Buyer notss"},
+			Status: store.StatusActive, Total: 1, Period: store.Monthly, Currency: "EUR", PurchasedAt: t0}, nil); err != nil {
+			t.Fatal(err)
+		}
+		pages := adminPages(t, e, dave)
+		if len(pages) != 3 || len(pages[0]) != 20 || len(pages[1]) != 20 || len(pages[2]) != 5 {
+			t.Fatalf("pages of %v subscriptions, want 20, 20, 5", pages)
+		}
+		var seen []string
+		for _, p := range pages {
+			seen = append(seen, p...)
+		}
+		if strings.Join(seen, " ") != strings.Join(big.Subs, " ") {
+			t.Errorf("the pages list\n%v\nwant each subscription once, newest first:\n%v", seen, big.Subs)
+		}
+
+		r := e.run(dave, "admin page 2")
+		wantText(t, r, "Page 2 of 3 (45 in all)")
+		if prev, ok := button(r.Messages[0], "◀ Previous"); !ok || prev.Command != "admin page 1" {
+			t.Errorf("previous: %+v", prev)
+		}
+		wantText(t, e.run(dave.de(), "admin seite 3"), "Seite 3 von 3 (insgesamt 45)", "Zurück")
+		if r := e.run(dave, "admin page 99"); !strings.Contains(text(r), "Page 3 of 3") || len(r.Messages) != 6 {
+			t.Errorf("beyond the last page: want the last one; got:\n%s", text(r))
+		}
+	})
+}
+
+// TestAdminPageErrors: a page that is not a number is answered in the
+// user's language, and nothing is written; a member's "admin page" reads
+// nothing of the organization.
+func TestAdminPageErrors(t *testing.T) {
+	e := newEnv(t)
+	storetest.BigOrgOf(t, e.st, "T1", 25, 3, 0, t0.Add(-time.Hour))
+	built := func() bool { return e.mr.Exists("bb:{T1}:subs:bydate:built") }
+	wantMessage(t, e.run(alice, "admin page 2"), "Only administrators can use this command.")
+	if built() {
+		t.Error("a member's request read the organization's subscriptions")
+	}
+	e.run(dave, "admin") // builds the index, once
+	before := e.snapshot()
+	for _, tt := range []struct {
+		as         who
+		line, want string
+	}{
+		{dave, "admin page 0", "“0” is not a page number."},
+		{dave, "admin page -1", "“-1” is not a page number."},
+		{dave, "admin page two", "“two” is not a page number."},
+		{dave, "admin page 99999999999999999999", "is not a page number."},
+		{dave, "admin page", "“” is not a page number."},
+		{dave, "admin page 1 2", "“page” is not a page number."},
+		{dave.de(), "admin seite x", "„x“ ist keine Seitenzahl. Seiten werden ab 1 gezählt"},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			r := e.run(tt.as, tt.line)
+			wantMessage(t, r, tt.want)
+			if strings.Contains(text(r), "Buyer") {
+				t.Errorf("a refusal lists subscriptions:\n%s", text(r))
+			}
+		})
+	}
+	e.wantUnchanged(before)
+}
+
+// TestAdminIndexMigration: an organization whose subscriptions were made
+// before the index existed gets it on its first admin overview, and the
+// same pages as one that had it all along; purchases after it keep it.
+func TestAdminIndexMigration(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		big := storetest.BigOrgOf(t, e.st, "T1", 30, 4, 30, t0.Add(-time.Hour))
+		want := adminPages(t, e, dave)
+		// Data from before the index: no index, no mark that it is built.
+		if err := e.rdb.Del(ctx, "bb:{T1}:subs:bydate", "bb:{T1}:subs:bydate:built").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got := adminPages(t, e, dave); len(got) != 2 || strings.Join(got[0], " ") != strings.Join(want[0], " ") ||
+			strings.Join(got[1], " ") != strings.Join(want[1], " ") {
+			t.Errorf("after the migration:\n%v\nwant\n%v", got, want)
+		}
+		if n, err := e.rdb.ZCard(ctx, "bb:{T1}:subs:bydate").Result(); err != nil || n != int64(len(big.Subs)) {
+			t.Errorf("index holds %d (%v), want %d", n, err, len(big.Subs))
+		}
+		// A purchase and a trial after it: the newest, first.
+		e.buyer(alice)
+		visio := e.buy(alice, "visio-plan-2", 3)
+		e.clock.Add(0, 0, 1)
+		trial := e.trial(bob, "project-plan-3")
+		r := e.run(dave, "admin")
+		rows := r.Messages[0].Table.Rows
+		if rows[0][1] != "Bob" || rows[1][1] != "Alice" || len(rows) != 20 {
+			t.Errorf("first page starts %v, %v; want the trial, then the purchase", rows[0], rows[1])
+		}
+		wantText(t, r, "Page 1 of 2 (32 in all)")
+		for _, id := range []string{visio, trial} {
+			if s, err := e.rdb.ZScore(ctx, "bb:{T1}:subs:bydate", id).Result(); err != nil || s >= 0 {
+				t.Errorf("%s in the index: %v %v", id, s, err)
+			}
+		}
+	})
+}
+
+// TestAdminPageRoundTrips: a page of the admin overview costs the same
+// few Redis round trips for 10 subscriptions as for 1,000.
+func TestAdminPageRoundTrips(t *testing.T) {
+	counts := map[int]int64{}
+	for _, n := range []int{10, 1000} {
+		e := newRealEnv(t)
+		storetest.BigOrgOf(t, e.st, "T1", n, 50, 3*n, t0.Add(-time.Hour))
+		trips := &roundTrips{}
+		e.rdb.AddHook(trips)
+		req := e.request(dave)
+		for i, line := range []string{"admin", "admin", "admin page 2", "admin page 50"} {
+			req.Text = line
+			before := trips.n.Load()
+			r, err := e.bot.Handle(context.Background(), req)
+			if err != nil || len(r.Messages) < 2 {
+				t.Fatalf("%s: %v\n%s", line, err, text(r))
+			}
+			if i > 0 { // the first also remembers the organization's locale
+				counts[n] = max(counts[n], trips.n.Load()-before)
+			}
+		}
+	}
+	if counts[10] != 1 || counts[1000] != 1 {
+		t.Errorf("round trips per page: %v, want 1 for every size", counts)
+	}
+}
+
+// TestProductsPages: a user's products are shown a page at a time, each
+// once; the self-service filter pages too.
+func TestProductsPages(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		big := storetest.BigOrgOf(t, e.st, "T1", 45, 1, 45, t0.Add(-time.Hour)) // all bought by p0
+		buyer := person("T1", "p0", "P0")
+		var seen []string
+		line := "products self-service"
+		for page := 1; ; page++ {
+			r := e.run(buyer, line)
+			if page == 1 {
+				wantText(t, r, "You have 45 products.", "Page 1 of 3 (45 in all)")
+			}
+			for _, m := range r.Messages[1:] {
+				b, ok := button(m, "Assign licenses")
+				if !ok {
+					t.Fatalf("%s: a product without its buttons: %+v", line, m)
+				}
+				seen = append(seen, strings.TrimPrefix(b.Command, "assign "))
+			}
+			next, ok := button(r.Messages[0], "Next ▶")
+			if !ok {
+				break
+			}
+			if !strings.HasPrefix(next.Command, "products self-service page ") {
+				t.Errorf("next: %q", next.Command)
+			}
+			line = next.Command
+		}
+		if strings.Join(seen, " ") != strings.Join(big.Subs, " ") {
+			t.Errorf("the pages show\n%v\nwant each product once, newest first:\n%v", seen, big.Subs)
+		}
+		// A holder of one license sees it, on one page.
+		r := e.run(person("T1", "h7", "Holder 7"), "products")
+		wantText(t, r, "You have 1 product.")
+		if strings.Contains(text(r), "Page") {
+			t.Errorf("one product, pages:\n%s", text(r))
+		}
+		wantMessage(t, e.run(buyer.de(), "produkte seite null"), "„null“ ist keine Seitenzahl.")
+	})
+}
+
+var _ redis.Hook = (*roundTrips)(nil)
