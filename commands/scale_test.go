@@ -2,14 +2,18 @@ package commands_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
+	"github.com/billingbot/billingbot/store/redistest"
 	"github.com/billingbot/billingbot/store/storetest"
 )
 
@@ -241,3 +245,74 @@ func TestProductsPages(t *testing.T) {
 }
 
 var _ redis.Hook = (*roundTrips)(nil)
+
+// Benchmarks of organizations of any size: one page of the admin overview
+// of an organization of 10 and of 10,000 subscriptions (with 50,000
+// holders), on a real Redis and on miniredis; products for a user of the
+// big one; the last page of 500 invoices. The organization is made once
+// per benchmark (b.Loop), not per b.N.
+
+func benchBackends(b *testing.B, run func(b *testing.B, bb *benchBot)) {
+	b.Run("redis", func(b *testing.B) { run(b, newBenchBotAt(b, redistest.Real(b))) })
+	b.Run("miniredis", func(b *testing.B) { run(b, newBenchBotAt(b, miniredis.RunT(b).Addr())) })
+}
+
+// loop runs op until the benchmark has measured enough, and reports
+// round trips and CPU per op as measure does.
+func (bb *benchBot) loop(b *testing.B, op func(i int)) {
+	b.ReportAllocs()
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	trips := bb.trips.n.Load()
+	for i := 0; b.Loop(); i++ {
+		op(i)
+	}
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	b.ReportMetric(float64(bb.trips.n.Load()-trips)/float64(b.N), "rt/op")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+func BenchmarkAdminPage(b *testing.B) {
+	for _, size := range []struct{ subs, holders int }{{10, 50}, {20, 100}, {10000, 50000}} {
+		b.Run(fmt.Sprintf("subs=%d", size.subs), func(b *testing.B) {
+			benchBackends(b, func(b *testing.B, bb *benchBot) {
+				storetest.BigOrgOf(b, bb.st, "bench", size.subs, 100, size.holders, bb.now.Add(-time.Hour))
+				pages := (size.subs + 19) / 20
+				bb.do(b, commands.Request{Text: "admin", Admin: true}) // builds nothing: the index is kept
+				bb.loop(b, func(i int) {
+					page := 1 + i%pages // every page in turn
+					r := bb.do(b, commands.Request{Text: fmt.Sprintf("admin page %d", page), Admin: true})
+					if len(r.Messages) != 1+min(20, size.subs) {
+						b.Fatalf("page %d: %d messages", page, len(r.Messages))
+					}
+				})
+			})
+		})
+	}
+}
+
+func BenchmarkProductsBigOrg(b *testing.B) {
+	benchBackends(b, func(b *testing.B, bb *benchBot) {
+		storetest.BigOrgOf(b, bb.st, "bench", 10000, 100, 50000, bb.now.Add(-time.Hour))
+		for range 5 {
+			bb.buy(b, 10)
+		}
+		bb.loop(b, func(int) {
+			if r := bb.do(b, commands.Request{Text: "products"}); len(r.Messages) != 6 {
+				b.Fatalf("%d messages, want 6", len(r.Messages))
+			}
+		})
+	})
+}
+
+func BenchmarkInvoicesLastPage(b *testing.B) {
+	bb := newBenchBot(b)
+	bb.invoices(b, 500) // as BenchmarkInvoices6Months
+	bb.loop(b, func(int) {
+		r := bb.do(b, commands.Request{Text: "invoices 6m page 25"})
+		if rows := len(r.Messages[0].Table.Rows); rows != 20 || !strings.Contains(r.Messages[0].Text, "25") {
+			b.Fatalf("%d invoices shown, want the oldest 20 (page 25 of 25)", rows)
+		}
+	})
+}
