@@ -316,3 +316,21 @@ func BenchmarkInvoicesLastPage(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAdminViewAllStoreOnly is what every admin overview read before
+// it paged: every subscription of the organization with its holders (the
+// view's All, kept for tests and tools), for 10 and 10,000 subscriptions.
+func BenchmarkAdminViewAllStoreOnly(b *testing.B) {
+	for _, size := range []struct{ subs, holders int }{{10, 50}, {10000, 50000}} {
+		b.Run(fmt.Sprintf("subs=%d", size.subs), func(b *testing.B) {
+			bb := newBenchBot(b)
+			storetest.BigOrgOf(b, bb.st, "bench", size.subs, 100, size.holders, bb.now.Add(-time.Hour))
+			bb.loop(b, func(int) {
+				v, err := bb.st.View(context.Background(), "bench", "owner", store.ViewOptions{All: true})
+				if err != nil || len(v.Subs) != size.subs {
+					b.Fatalf("%d subscriptions, %v", len(v.Subs), err)
+				}
+			})
+		})
+	}
+}
