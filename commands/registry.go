@@ -142,6 +142,9 @@ func (b *Bot) CommandLine(lang, command, line string) string {
 					words[i+1] = a.name(lang)
 				}
 			}
+			if w == "page" && lang == "de" { // a list's page (paging.go)
+				words[i+1] = "seite"
+			}
 		}
 	}
 	return strings.Join(append([]string{command}, words...), " ")

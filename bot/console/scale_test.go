@@ -26,4 +26,7 @@ func TestAdminPages(t *testing.T) {
 	mustContain(t, page2, "Page 2 of 3 (45 in all)", "Buyer "+big.Subs[20], "Buyer "+big.Subs[39], "◀ Previous")
 	mustNotContain(t, page2, "Buyer "+big.Subs[19]+"\n", "Buyer "+big.Subs[40])
 	mustContain(t, tb.run(t, "admin page x\n", Options{Admin: true}), "“x” is not a page number.")
+	// In German, the buttons' command lines are German.
+	out = tb.run(t, "sprache de\nadmin seite 2\n", Options{Admin: true})
+	mustContain(t, out, "Seite 2 von 3 (insgesamt 45)", "→ /billing admin seite 1", "→ /billing admin seite 3")
 }
