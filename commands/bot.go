@@ -280,7 +280,7 @@ func (b *Bot) handle(c *call) (Response, error) {
 			c.args = args[1:]
 		}
 		c.name = sp.Name
-		if sp.view != nil {
+		if sp.view != nil && (!sp.admin || c.isAdmin()) { // a refused member reads nothing of the organization
 			opts = sp.view(c.args, now)
 		}
 		run = sp.run

@@ -54,24 +54,23 @@ func (a Arg) name(lang string) string {
 }
 
 func productsCmd(c *call) Response {
-	selfServiceOnly := false
-	if len(c.args) > 0 {
-		switch strings.ToLower(c.args[0]) {
-		case "self-service", "selfservice", "self":
-			selfServiceOnly = true
-		case "all", "alle":
+	_, args, bad, ok := pageArg(c.args) // the view read the page: c.view.SubsPage
+	if !ok {
+		return c.badPage(bad)
+	}
+	selfServiceOnly, line := false, "products"
+	if len(args) > 0 {
+		switch {
+		case isSelfServiceWord(args[0]):
+			selfServiceOnly, line = true, "products self-service"
+		case strings.EqualFold(args[0], "all"), strings.EqualFold(args[0], "alle"):
 		default:
-			return c.fail(c.t.T("ErrBadFilter", "Filter", shown(c.args[0])))
+			return c.fail(c.t.T("ErrBadFilter", "Filter", shown(args[0])))
 		}
 	}
 	var msgs []Message
-	hidden := 0
 	for _, s := range c.view.Subs {
 		mine := s.Purchaser.ID == c.req.User.ID
-		if selfServiceOnly && !s.SelfService {
-			hidden++
-			continue
-		}
 		m := Message{Title: s.ProductName, Fields: c.subFields(s, !mine)}
 		if !mine {
 			m.Text = c.t.T("LicenseFrom", "Purchaser", s.Purchaser.Name)
@@ -81,7 +80,7 @@ func productsCmd(c *call) Response {
 		}
 		msgs = append(msgs, m)
 	}
-	if len(msgs) == 0 && hidden > 0 {
+	if hidden := c.view.SubsHidden; len(msgs) == 0 && hidden > 0 {
 		// The filter hid everything: say so, not that there is nothing.
 		return Response{Messages: []Message{{Title: c.t.T("YourProducts"),
 			Text:    c.t.T("ProductsSelfServiceOnly") + "\n" + c.t.N("NoSelfService", hidden),
@@ -91,16 +90,12 @@ func productsCmd(c *call) Response {
 		return Response{Messages: []Message{{Title: c.t.T("YourProducts"), Text: c.t.T("NoProducts"),
 			Buttons: []Button{{Label: c.t.T("BtnCatalog"), Command: "catalog"}}}}}
 	}
-	const most = 20
-	head := Message{Title: c.t.T("YourProducts"), Text: c.t.N("ProductsCount", len(msgs))}
+	head := Message{Title: c.t.T("YourProducts"), Text: c.t.N("ProductsCount", c.view.SubsTotal)}
 	if selfServiceOnly {
 		head.Text = c.t.T("ProductsSelfServiceOnly") + "\n" + head.Text
 		head.Buttons = []Button{{Label: c.t.T("BtnAllProducts"), Command: "products"}}
 	}
-	if len(msgs) > most {
-		head.Text += "\n" + c.t.N("ProductsMore", len(msgs)-most)
-		msgs = msgs[:most]
-	}
+	c.pageControls(&head, line, c.view.SubsPage, c.view.SubsTotal, productsPageSize)
 	return Response{Messages: append([]Message{head}, msgs...)}
 }
 
@@ -248,22 +243,22 @@ func adminCmd(c *call) Response {
 	if isPolicyCmd(c.args) {
 		return adminPolicy(c)
 	}
-	if len(c.args) > 0 {
+	if len(c.args) > 0 && !isPageWord(c.args[0]) {
 		return c.adminSettings()
+	}
+	if _, rest, bad, ok := pageArg(c.args); !ok || len(rest) > 0 {
+		return c.badPage(bad)
 	}
 	var msgs []Message
 	rows := [][]string{}
-	for _, s := range c.view.Subs {
-		if !s.SelfService {
-			continue
-		}
+	for _, s := range c.view.Subs { // one page of the organization's self-service subscriptions
 		rows = append(rows, []string{s.ProductName, s.Purchaser.Name,
 			c.t.T("AssignedOf", "Assigned", c.t.Num(s.AssignedCount), "Total", c.t.N("Licenses", s.Total)),
 			c.t.Date(s.EndsAt()), c.price(s), c.status(s)})
 		msgs = append(msgs, Message{Title: s.ProductName, Fields: append(c.subFields(s, true), c.unusedFields(s)...)})
 	}
 	head := Message{Title: c.t.T("AdminTitle"), Text: c.t.T("AdminIntro") + "\n" + c.adminChannelIs() + "\n" + c.orgLangIs()}
-	if line := c.unusedLine(c.view.Subs); line != "" {
+	if line := c.unusedLine(c.view.Subs, c.view.SubsTotal > len(c.view.Subs)); line != "" {
 		head.Text += "\n" + line
 	}
 	if c.view.Settings.AdminChannel != "" {
@@ -276,10 +271,7 @@ func adminCmd(c *call) Response {
 	}
 	head.Table = &Table{Columns: []string{c.t.T("ColProduct"), c.t.T("ColPurchaser"), c.t.T("ColLicenses"),
 		c.t.T("ColExpires"), c.t.T("ColPrice"), c.t.T("ColStatus")}, Rows: rows}
-	const most = 20
-	if len(msgs) > most {
-		msgs = msgs[:most]
-	}
+	c.pageControls(&head, "admin", c.view.SubsPage, c.view.SubsTotal, adminPageSize)
 	return Response{Messages: append([]Message{head}, msgs...)}
 }
 

@@ -86,8 +86,9 @@ func TestInvoiceButtons(t *testing.T) {
 	})
 }
 
-// TestInvoiceButtonsMany: a list of more invoices than there are buttons
-// gives the newest 20 one each and says so.
+// TestInvoiceButtonsMany: a list of more invoices than fit on a page shows
+// them a page at a time, every invoice of a page with its download button,
+// and buttons to the other pages.
 func TestInvoiceButtonsMany(t *testing.T) {
 	e := newEnv(t)
 	e.buyer(alice)
@@ -98,33 +99,81 @@ func TestInvoiceButtonsMany(t *testing.T) {
 		e.charge()
 	}
 	for _, tt := range []struct {
-		as   who
-		line string
-		want string
+		as         who
+		line, next string
+		want       []string
 	}{
-		{alice, "invoices", "PDF buttons are shown for the newest 20 invoices; choose a shorter date range to download the others."},
-		{alice.de(), "rechnungen", "PDF-Schaltflächen gibt es für die neuesten 20 Rechnungen; wählen Sie einen kürzeren Datumsbereich, um die übrigen herunterzuladen."},
+		{alice, "invoices", "Next ▶", []string{"25 invoices", "Page 1 of 2 (25 in all)"}},
+		{alice.de(), "rechnungen", "Weiter ▶", []string{"25 Rechnungen", "Seite 1 von 2 (insgesamt 25)"}},
 	} {
 		t.Run(tt.line, func(t *testing.T) {
-			r := e.at(t).run(tt.as, tt.line)
-			wantText(t, r, tt.want)
-			btns := pdfButtons(r.Messages[0])
-			rs := rows(t, r)
-			if len(rs) != 25 || len(btns) != 20 {
-				t.Fatalf("%d rows, %d download buttons; want 25, 20", len(rs), len(btns))
+			e := e.at(t)
+			r := e.run(tt.as, tt.line)
+			wantText(t, r, tt.want...)
+			var seen []string
+			for page := 1; ; page++ {
+				btns := pdfButtons(r.Messages[0])
+				rs := rows(t, r)
+				if want := min(20, 25-len(seen)); len(rs) != want || len(btns) != want {
+					t.Fatalf("page %d: %d rows, %d download buttons; want %d each", page, len(rs), len(btns), want)
+				}
+				for i, b := range btns {
+					if !strings.HasSuffix(b.Label, rs[i][1]) {
+						t.Errorf("page %d: button %d is %q, want the invoices' in order: %s", page, i, b.Label, rs[i][1])
+					}
+					seen = append(seen, rs[i][1])
+				}
+				next, ok := button(r.Messages[0], tt.next)
+				if !ok {
+					break
+				}
+				if next.Command != "invoices 3m page 2" {
+					t.Errorf("next page's command %q", next.Command)
+				}
+				r = e.run(tt.as, next.Command)
 			}
-			for i, b := range btns {
-				if !strings.HasSuffix(b.Label, rs[i][1]) {
-					t.Errorf("button %d is %q, want the newest invoices' in order: %s", i, b.Label, rs[i][1])
+			invs := e.invoices(alice)
+			if len(seen) != len(invs) {
+				t.Fatalf("the pages showed %d invoices, want %d", len(seen), len(invs))
+			}
+			for i, inv := range invs {
+				if seen[i] != inv.ID {
+					t.Errorf("invoice %d shown is %s, want %s (newest first, each once)", i, seen[i], inv.ID)
 				}
 			}
 		})
 	}
 	t.Run("20 fit", func(t *testing.T) {
 		r := e.at(t).run(alice, "invoices 2026-11-30 2026-12-19")
-		if len(rows(t, r)) != 20 || len(pdfButtons(r.Messages[0])) != 20 || strings.Contains(text(r), "PDF buttons") {
-			t.Errorf("20 invoices: want 20 buttons and no word of more; got:\n%s", text(r))
+		if len(rows(t, r)) != 20 || len(pdfButtons(r.Messages[0])) != 20 || strings.Contains(text(r), "Page") {
+			t.Errorf("20 invoices: want 20 buttons and one page; got:\n%s", text(r))
 		}
+	})
+	t.Run("custom range pages", func(t *testing.T) {
+		e := e.at(t)
+		r := e.run(alice, "invoices 2026-11-20 2026-12-19 page 2")
+		wantText(t, r, "Page 2 of 2 (25 in all)")
+		if len(rows(t, r)) != 5 {
+			t.Errorf("page 2: %d rows, want 5", len(rows(t, r)))
+		}
+		if prev, ok := button(r.Messages[0], "◀ Previous"); !ok || prev.Command != "invoices 2026-11-20 2026-12-19 page 1" {
+			t.Errorf("previous page: %+v", prev)
+		}
+		// Beyond the last page: the last one.
+		wantText(t, e.run(alice, "invoices 2026-11-20 2026-12-19 page 9"), "Page 2 of 2")
+		before := e.snapshot()
+		for _, tt := range []struct {
+			as         who
+			line, want string
+		}{
+			{alice, "invoices page 0", "“0” is not a page number."},
+			{alice, "invoices 6m page two", "“two” is not a page number."},
+			{alice.de(), "rechnungen seite", "„“ ist keine Seitenzahl."},
+			{alice, "invoices page 2 3m", "“page” is not a page number."},
+		} {
+			wantMessage(t, e.run(tt.as, tt.line), tt.want)
+		}
+		e.wantUnchanged(before)
 	})
 }
 

@@ -81,19 +81,22 @@ func customRange(fromS, toS string, now time.Time) (dateRange, *rangeError) {
 	return dateRange{from: from, to: to}, nil
 }
 
-func (r dateRange) view() store.ViewOptions {
-	return store.ViewOptions{InvoicesFrom: r.from, InvoicesTo: r.to.Add(24*time.Hour - time.Second)}
+// view reads one page of the range's invoices.
+func (r dateRange) view(page int) store.ViewOptions {
+	return store.ViewOptions{InvoicesFrom: r.from, InvoicesTo: r.to.Add(24*time.Hour - time.Second),
+		InvoicesPage: page, MaxInvoices: invoicesPageSize}
 }
 
 func invoicesView(args []string, now time.Time) store.ViewOptions {
-	if len(args) == 1 && isRangeWord(args[0]) {
+	page, args, _, ok := pageArg(args)
+	if !ok || len(args) == 1 && isRangeWord(args[0]) {
 		return store.ViewOptions{}
 	}
 	r, err := parseRange(args, now)
 	if err != nil {
 		return store.ViewOptions{}
 	}
-	return r.view()
+	return r.view(page)
 }
 
 func isRangeWord(w string) bool {
@@ -102,10 +105,14 @@ func isRangeWord(w string) bool {
 }
 
 func invoicesCmd(c *call) Response {
-	if len(c.args) == 1 && isRangeWord(c.args[0]) {
+	_, args, bad, ok := pageArg(c.args) // the view read the page
+	if !ok {
+		return c.badPage(bad)
+	}
+	if len(args) == 1 && isRangeWord(args[0]) {
 		return Response{Form: c.rangeForm()}
 	}
-	r, err := parseRange(c.args, c.now)
+	r, err := parseRange(args, c.now)
 	if err != nil {
 		return Response{Messages: []Message{{Text: c.t.T(err.msg, err.kv...) + "\n" + c.t.T("RangeUsage"),
 			Buttons: []Button{{Label: c.t.T("BtnRange"), Command: "invoices range"}}}}}
@@ -149,7 +156,7 @@ func invoicesFormView(s *Submission, now time.Time) store.ViewOptions {
 	if err != nil {
 		return store.ViewOptions{}
 	}
-	return r.view()
+	return r.view(1)
 }
 
 func invoicesSubmit(c *call) Response {
@@ -184,17 +191,11 @@ func (c *call) invoiceList(r dateRange) Response {
 		m.Text = c.t.T("NoInvoices")
 		return Response{Messages: []Message{m}}
 	}
-	m.Text = c.t.N("InvoicesCount", len(c.view.Invoices))
-	if c.view.More {
-		m.Text += "\n" + c.t.T("InvoicesMore")
-	}
-	// A download button for each invoice, newest first, as many as every
-	// platform shows beside the range buttons.
+	m.Text = c.t.N("InvoicesCount", c.view.InvoicesTotal)
+	c.pageControls(&m, r.line(), c.view.InvoicesPage, c.view.InvoicesTotal, invoicesPageSize)
+	// A download button for each invoice of the page, newest first, in
+	// the rows below the range and page buttons.
 	for i, inv := range c.view.Invoices {
-		if i == maxInvoiceButtons {
-			m.Text += "\n" + c.t.T("InvoicesPDFMore", "Count", c.t.Num(maxInvoiceButtons))
-			break
-		}
 		b := c.invoiceButton(inv)
 		b.NewRow = i == 0
 		m.Buttons = append(m.Buttons, b)

@@ -219,8 +219,13 @@ func TestInvoicesNewestFirst(t *testing.T) {
 		e.charge()
 	}
 	r := e.run(alice, "invoices")
-	wantText(t, r, "30 invoices")
+	wantText(t, r, "30 invoices", "Page 1 of 2")
 	rs := rows(t, r)
+	next, ok := button(r.Messages[0], "Next ▶")
+	if !ok {
+		t.Fatalf("no button to the next page:\n%s", text(r))
+	}
+	rs = append(rs, rows(t, e.run(alice, next.Command))...)
 	invs := e.invoices(alice)
 	if len(rs) != 30 || len(invs) != 30 {
 		t.Fatalf("%d rows, %d invoices; want 30", len(rs), len(invs))

@@ -75,7 +75,7 @@ func (b *Bot) commandSpecs() []spec {
 		{Spec: Spec{Name: "help", NameDE: "hilfe", Desc: "CmdHelp"}, run: helpCmd},
 		{Spec: Spec{Name: "products", NameDE: "produkte", Desc: "CmdProducts",
 			Args: []Arg{{Name: "filter", NameDE: "filter", Desc: "ArgFilter", Kind: ArgChoice, Choices: []string{"self-service", "all"}}}},
-			run: productsCmd},
+			view: productsView, run: productsCmd},
 		{Spec: Spec{Name: "catalog", NameDE: "katalog", Desc: "CmdCatalog"}, view: trials, run: catalogCmd},
 		{Spec: Spec{Name: "buy", NameDE: "kaufen", Desc: "CmdBuy",
 			Args: []Arg{product, {Name: "count", NameDE: "anzahl", Desc: "ArgCount", Kind: ArgCount, Min: 1, Max: b.maxLicenses()}}},
@@ -103,8 +103,7 @@ func (b *Bot) commandSpecs() []spec {
 				{Name: "language", NameDE: "sprache", Desc: "ArgOrgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}, Keyword: true},
 				{Name: "policy", NameDE: "richtlinie", Desc: "PolicyArg", Kind: ArgText, Keyword: true,
 					Hint: "PRODUCT POLICY", HintDE: "PRODUKT RICHTLINIE"}}},
-			view: func([]string, time.Time) store.ViewOptions { return store.ViewOptions{All: true} },
-			run:  adminCmd, admin: true},
+			view: adminView, run: adminCmd, admin: true},
 		{Spec: Spec{Name: "language", NameDE: "sprache", Desc: "CmdLanguage",
 			Args: []Arg{{Name: "language", NameDE: "sprache", Desc: "ArgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}}}},
 			run: languageCmd},
@@ -147,6 +146,9 @@ func (b *Bot) CommandLine(lang, command, line string) string {
 				if a.Keyword && w == a.Name {
 					words[i+1] = a.name(lang)
 				}
+			}
+			if w == "page" && lang == "de" { // a list's page (paging.go)
+				words[i+1] = "seite"
 			}
 		}
 	}

@@ -136,9 +136,10 @@ func (c *call) unusedFields(s store.Subscription) []Field {
 		c.t.T("UnusedCost", "Licenses", c.t.N("Licenses", n), "Amount", c.t.Money(monthly(s, n), s.Currency))}}
 }
 
-// unusedLine is the admin overview's line of the organization's unused
-// licenses and what they cost a month, per currency; "" when none.
-func (c *call) unusedLine(subs []store.Subscription) string {
+// unusedLine is the admin overview's line of the unused licenses of subs
+// and what they cost a month, per currency; "" when none. A page of a
+// larger organization's says it speaks of the page.
+func (c *call) unusedLine(subs []store.Subscription, page bool) string {
 	count := 0
 	cost := map[string]int64{}
 	for _, s := range subs {
@@ -159,5 +160,9 @@ func (c *call) unusedLine(subs []store.Subscription) string {
 	for i, cur := range currencies {
 		amounts[i] = c.t.Money(cost[cur], cur)
 	}
-	return c.t.N("UnusedAdmin", count, "Days", c.t.N("Days", c.unusedDays()), "Amount", strings.Join(amounts, " + "))
+	id := "UnusedAdmin"
+	if page {
+		id = "UnusedAdminPage"
+	}
+	return c.t.N(id, count, "Days", c.t.N("Days", c.unusedDays()), "Amount", strings.Join(amounts, " + "))
 }

@@ -49,6 +49,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) *store.Store) {
 	}{
 		{"create purchase and view it", testCreatePurchase},
 		{"invoices in a date range", testInvoiceRange},
+		{"pages of the organization's and the user's subscriptions", testViewPages},
 		{"one trial per product and organization", testTrialOnce},
 		{"organizations are separate", testOrgIsolation},
 		{"assign licenses", testAssign},

@@ -37,6 +37,8 @@ func (k keys) sub(id string) string        { return k.p + "sub:" + id }
 func (k keys) subUsers(id string) string   { return k.p + "sub:" + id + ":users" }
 func (k keys) subs() string                { return k.p + "subs" }
 func (k keys) bought(user string) string   { return k.p + "user:" + user + ":bought" }
+func (k keys) subsIndex() string           { return k.p + "subs:bydate" }
+func (k keys) subsIndexBuilt() string      { return k.p + "subs:bydate:built" }
 func (k keys) holds(user string) string    { return k.p + "user:" + user + ":holds" }
 func (k keys) invoices(user string) string { return k.p + "user:" + user + ":invoices" }
 func (k keys) invoice(id string) string    { return k.p + "invoice:" + id }

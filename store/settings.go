@@ -209,7 +209,7 @@ func (s *Store) SetInvoiceStatus(ctx context.Context, inv Invoice, status Invoic
 	}
 	args := append([]any{string(doc), inv.ID, string(before), string(inv.Status), grant, added}, fields...)
 	v, err := s.change(ctx, scriptInvoiceStatus, inv.Org, notes, nil,
-		[]string{k.invoice(inv.ID), k.audit(), k.sub(subID), k.subUsers(subID), k.subs(), k.bought(user)}, args...)
+		[]string{k.invoice(inv.ID), k.audit(), k.sub(subID), k.subUsers(subID), k.subs(), k.bought(user), k.subsIndex()}, args...)
 	if err != nil {
 		return false, wrap(op, err)
 	}

@@ -320,9 +320,10 @@ func script(name string) *redis.Script {
 }
 
 // changeScript is a script that changes an organization's state, run by
-// Store.change: the envelope comes first, then what several scripts share.
+// Store.change: the envelope comes first, then what several scripts share:
+// the tracking of unused licenses and the organization's indexes.
 func changeScript(name string) *redis.Script {
-	return redis.NewScript(source("lua/lib/envelope.lua") + source("lua/lib/unused.lua") + source("lua/"+name+".lua"))
+	return redis.NewScript(source("lua/lib/envelope.lua") + source("lua/lib/unused.lua") + source("lua/lib/subindex.lua") + source("lua/"+name+".lua"))
 }
 
 var (
@@ -345,7 +346,7 @@ var (
 	scriptPolicySet       = changeScript("policy_set")
 	scriptClaim           = script("claim")
 	scriptDone            = script("done")
-	scriptView            = script("view")
+	scriptView            = redis.NewScript(source("lua/lib/subindex.lua") + source("lua/view.lua"))
 	scriptOutboxDue       = script("outbox_due")
 	scriptOutboxFetch     = script("outbox_fetch")
 	scriptOutboxSettle    = script("outbox_settle")

@@ -143,7 +143,7 @@ func (s *Store) CreateSubscription(ctx context.Context, once Once, sub Subscript
 	if inv != nil {
 		invID = inv.ID
 	}
-	keys := []string{k.idem(once.Key), k.sub(sub.ID), k.subs(), k.bought(sub.Purchaser.ID), k.audit(), k.invoice(invID), k.invoices(sub.Purchaser.ID)}
+	keys := []string{k.idem(once.Key), k.sub(sub.ID), k.subs(), k.bought(sub.Purchaser.ID), k.audit(), k.invoice(invID), k.invoices(sub.Purchaser.ID), k.subsIndex()}
 	if sub.Status == StatusTrial {
 		keys = append(keys, k.trial(sub.ProductID))
 	}
@@ -194,7 +194,7 @@ func (s *Store) ConvertTrial(ctx context.Context, once Once, sub Subscription, i
 	}
 	pk, pa := k.policyArgs(once.Policy)
 	v, err := s.change(ctx, scriptConvert, sub.Org, []*Note{once.Note}, jobs,
-		[]string{k.idem(once.Key), k.sub(sub.ID), k.subUsers(sub.ID), k.audit(), k.invoice(inv.ID), k.invoices(sub.Purchaser.ID), pk},
+		[]string{k.idem(once.Key), k.sub(sub.ID), k.subUsers(sub.ID), k.audit(), k.invoice(inv.ID), k.invoices(sub.Purchaser.ID), k.subsIndex(), pk},
 		append(args, pa...)...)
 	return result(op, v, err)
 }

@@ -23,6 +23,13 @@ type View struct {
 	Trials   map[string]string // product id → trial subscription id
 	// More reports that the date range held more invoices than asked for.
 	More bool
+	// SubsPage is the page of subscriptions read (ViewOptions.SubsPage),
+	// the last one when more were asked for; SubsTotal counts those of
+	// every page, and SubsHidden the user's that SelfServiceOnly left out.
+	SubsPage, SubsTotal, SubsHidden int
+	// InvoicesPage is the page of invoices read (ViewOptions.InvoicesPage),
+	// and InvoicesTotal counts the range's invoices of every page.
+	InvoicesPage, InvoicesTotal int
 	// Reply is what the first request with ViewOptions.Once recorded.
 	Reply string
 	// Unused is what the store keeps of the listed subscriptions' free
@@ -37,7 +44,21 @@ type View struct {
 
 // ViewOptions says what else a view should read.
 type ViewOptions struct {
-	All           bool      // every subscription of the organization
+	// All reads every subscription of the organization, however many:
+	// for tests and tools, never for a request (see SubsPage).
+	All bool
+	// SubsPage, from 1, reads one page of SubsPageSize subscriptions
+	// instead of all of the user's, newest first: the organization's
+	// self-service subscriptions with OrgPage (the admin view; from an
+	// index, whatever the organization's size), else the user's own
+	// (only self-service ones with SelfServiceOnly).
+	SubsPage        int
+	SubsPageSize    int // default 20
+	OrgPage         bool
+	SelfServiceOnly bool
+	// InvoicesPage, from 1, reads one page of MaxInvoices invoices of the
+	// date range, and counts them all (View.InvoicesTotal).
+	InvoicesPage  int
 	InvoicesFrom  time.Time // with InvoicesTo: invoices dated in [from, to]
 	InvoicesTo    time.Time
 	MaxInvoices   int      // default 200
@@ -59,9 +80,20 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 		return View{}, err
 	}
 	k := orgKeys(org)
-	all := "0"
-	if opt.All {
-		all = "1"
+	which, size, selfOnly := "user", opt.SubsPageSize, "0"
+	switch {
+	case opt.All:
+		which = "all"
+	case opt.SubsPage > 0 && opt.OrgPage:
+		which = "org"
+	case opt.SubsPage > 0:
+		which = "page"
+	}
+	if size <= 0 {
+		size = 20
+	}
+	if opt.SelfServiceOnly {
+		selfOnly = "1"
 	}
 	from, to := "", ""
 	if !opt.InvoicesTo.IsZero() {
@@ -79,7 +111,8 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 		rate = strconv.Itoa(opt.Rate)
 	}
 	now := strconv.FormatFloat(float64(opt.Now.UnixMicro())/1000, 'f', 3, 64)
-	args := []any{k.prefix(), all, from, to, strconv.Itoa(most + 1), rate, now}
+	args := []any{k.prefix(), which, from, to, strconv.Itoa(most + 1), rate, now,
+		strconv.Itoa(opt.SubsPage), strconv.Itoa(size), selfOnly, strconv.Itoa(max(opt.InvoicesPage, 0))}
 	for _, p := range opt.TrialProducts {
 		args = append(args, p)
 	}
@@ -92,13 +125,13 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	}
 	v, err := s.views.run(ctx,
 		[]string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user), once,
-			k.rate(user)},
+			k.rate(user), k.subsIndex(), k.subsIndexBuilt()},
 		args)
 	if err != nil {
 		return View{}, wrap(op, err)
 	}
 	out, ok := v.([]any)
-	if !ok || len(out) != 8 {
+	if !ok || len(out) != 9 {
 		return View{}, fmt.Errorf("store: %s: unexpected reply", op)
 	}
 	prefs, settings := flatMap(out[0]), flatMap(out[1])
@@ -146,6 +179,18 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	}
 	if len(view.Invoices) > most {
 		view.Invoices, view.More = view.Invoices[:most], true
+	}
+	if pages, _ := out[8].([]any); len(pages) == 5 {
+		n := make([]int, len(pages))
+		for i, p := range pages {
+			v, _ := p.(int64)
+			n[i] = int(v)
+		}
+		view.SubsTotal, view.SubsHidden, view.InvoicesTotal = n[0], n[2], n[3]
+		if opt.SubsPage > 0 {
+			view.SubsPage = n[1]
+		}
+		view.InvoicesPage = n[4]
 	}
 	view.Reply, _ = out[6].(string)
 	n, _ := out[7].(int64)

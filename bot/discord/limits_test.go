@@ -363,17 +363,18 @@ func checkModal(t *testing.T, name string, m *modal) {
 	}
 }
 
-// TestManyInvoices: a list of more invoices than Discord has buttons for
-// keeps the range buttons in their row and gives the newest invoices a
-// download button each in the four rows left, and says so.
+// TestManyInvoices: a list of more invoices than fit on a page keeps the
+// range buttons and the one to the next page in their row and gives the
+// page's invoices a download button each in the four rows left, and says
+// which page it is.
 func TestManyInvoices(t *testing.T) {
 	e := newEnv(t)
 	bottest.Invoices(t, e.bot, e.st, testOrg, alice, 25)
 	for _, tt := range []struct {
 		locale, more string
 	}{
-		{"en-US", "PDF buttons are shown for the newest 20 invoices"},
-		{"de", "PDF-Schaltflächen gibt es für die neuesten 20 Rechnungen"},
+		{"en-US", "Page 1 of 2 (25 in all)"},
+		{"de", "Seite 1 von 2 (insgesamt 25)"},
 	} {
 		t.Run(tt.locale, func(t *testing.T) {
 			resp, err := e.bot.Handle(t.Context(), commands.Request{Org: testOrg, User: commands.Member{ID: alice, Name: "Alice"},
@@ -388,13 +389,13 @@ func TestManyInvoices(t *testing.T) {
 			m := ms[0]
 			checkMessage(t, "invoices", m)
 			if !strings.Contains(m.Embeds[0].Description, tt.more) {
-				t.Errorf("the list does not say that only some invoices have buttons:\n%s", m.Embeds[0].Description)
+				t.Errorf("the list does not say which page it shows:\n%s", m.Embeds[0].Description)
 			}
 			if len(m.Components) != maxRows {
 				t.Fatalf("%d rows, want %d", len(m.Components), maxRows)
 			}
-			if first := m.Components[0].Components; len(first) != 3 || first[0].URL != "" {
-				t.Errorf("first row %+v, want the three range buttons", first)
+			if first := m.Components[0].Components; len(first) != 4 || first[0].URL != "" || first[3].CustomID != "b:invoices 3m page 2" {
+				t.Errorf("first row %+v, want the three range buttons and the next page's", first)
 			}
 			links := 0
 			for _, row := range m.Components[1:] {

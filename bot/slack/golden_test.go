@@ -372,18 +372,18 @@ func checkLimits(t *testing.T, name string, v any) {
 // a webhook message with its blocks.
 var _ = slackapi.WebhookMessage{}
 
-// TestManyInvoices: a list of more invoices than the core gives buttons
-// stays within Block Kit's limits as a message and in the range form's
-// modal: the range buttons, then the newest invoices' download buttons in
-// an actions block of their own, and a word that only those have one.
+// TestManyInvoices: a list of more invoices than fit on a page stays
+// within Block Kit's limits as a message and in the range form's modal:
+// the range buttons and the one to the next page, then the page's download
+// buttons in an actions block of their own, and which page it is.
 func TestManyInvoices(t *testing.T) {
 	e := newEnv(t)
 	bottest.Invoices(t, e.bot, e.st, testOrg, "U1", 25)
 	for _, tt := range []struct {
 		locale, more string
 	}{
-		{"en-US", "PDF buttons are shown for the newest 20 invoices"},
-		{"de-DE", "PDF-Schaltflächen gibt es für die neuesten 20 Rechnungen"},
+		{"en-US", "Page 1 of 2 (25 in all)"},
+		{"de-DE", "Seite 1 von 2 (insgesamt 25)"},
 	} {
 		t.Run(tt.locale, func(t *testing.T) {
 			resp, err := e.bot.Handle(context.Background(), commands.Request{Org: testOrg, User: commands.Member{ID: "U1", Name: "Alice"},
@@ -410,13 +410,13 @@ func TestManyInvoices(t *testing.T) {
 					}
 				}
 				if !strings.Contains(text, tt.more) {
-					t.Errorf("%s: does not say that only some invoices have buttons:\n%s", name, text)
+					t.Errorf("%s: does not say which page it shows:\n%s", name, text)
 				}
 				if len(actions) != 2 {
 					t.Fatalf("%s: %d actions blocks, want 2 (ranges, downloads)", name, len(actions))
 				}
-				if n := len(actions[0].Elements.ElementSet); n != 3 {
-					t.Errorf("%s: %d range buttons, want 3", name, n)
+				if n := len(actions[0].Elements.ElementSet); n != 4 {
+					t.Errorf("%s: %d range and page buttons, want 4", name, n)
 				}
 				links := 0
 				for _, el := range actions[1].Elements.ElementSet {

@@ -1,5 +1,5 @@
 -- Converts a trial into a paid subscription, keeping its assignments.
--- KEYS: idem, sub, subUsers, audit, invoice, invoices (and take_policy's)
+-- KEYS: idem, sub, subUsers, audit, invoice, invoices, subsIndex (and take_policy's)
 -- ARGV: ttl, reply (what a repeat gets; '' for the result), actor, total, invoiceJSON, invoiceScore, invoiceID, field, value, ...
 local allowed = take_policy()
 local dup = redis.call('GET', KEYS[1])
@@ -20,6 +20,7 @@ redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'actio
   'target', redis.call('HGET', KEYS[2], 'id'), 'before', 'trial ' .. s[3], 'after', 'active ' .. ARGV[4])
 local id = redis.call('HGET', KEYS[2], 'id')
 track_unused(KEYS[2])
+indexSub(KEYS[7], KEYS[2], id) -- its purchase date is the conversion's
 emit()
 redis.call('SET', KEYS[1], ARGV[2] ~= '' and ARGV[2] or id, 'EX', ARGV[1])
 return {'new', id}

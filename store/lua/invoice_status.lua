@@ -3,7 +3,7 @@
 -- outcome, record it once), and applies what the payment grants. Returns 1
 -- when recorded, 0 when the status had changed meanwhile. Emits the
 -- outcome's notifications.
--- KEYS: invoice, audit, sub, subUsers, subs, bought
+-- KEYS: invoice, audit, sub, subUsers, subs, bought, subsIndex
 -- ARGV: document, id, before, after, grantKind ('' for none), added, field, value, ...
 local doc = redis.call('GET', KEYS[1])
 if not doc then return redis.error_reply('BB:NOTFOUND') end
@@ -18,10 +18,12 @@ if status then
       redis.call('HSET', KEYS[3], 'status', 'active')
       redis.call('SADD', KEYS[5], id)
       redis.call('SADD', KEYS[6], id)
+      indexSub(KEYS[7], KEYS[3], id)
     elseif grant == 'conversion' and (status == 'trial' or status == 'expired') then
       for i = 7, #ARGV, 2 do
         redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
       end
+      indexSub(KEYS[7], KEYS[3], id)
       -- Never fewer licenses than are assigned.
       local held = redis.call('HLEN', KEYS[4])
       if tonumber(redis.call('HGET', KEYS[3], 'total')) < held then
@@ -36,6 +38,7 @@ if status then
     redis.call('HSET', KEYS[3], 'status', 'declined')
     redis.call('SREM', KEYS[5], id)
     redis.call('SREM', KEYS[6], id)
+    redis.call('ZREM', KEYS[7], id)
   end
   track_unused(KEYS[3])
 end

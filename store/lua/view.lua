@@ -1,16 +1,60 @@
 -- Reads what a command needs about one user in one round trip.
 -- Every key it reads lies in the organization's hash slot.
--- KEYS: prefs, settings, billing, bought, holds, subs, invoices, idem (of a change the request may repeat), rate
--- ARGV: prefix, all (1: every subscription of the organization), invFrom, invTo ('' for none), invMax,
+-- KEYS: prefs, settings, billing, bought, holds, subs, invoices, idem (of a change the request may repeat), rate,
+--       subsIndex (the organization's self-service subscriptions by purchase date), subsIndexBuilt
+-- ARGV: prefix, subs ('all': every subscription of the organization; 'org': one page of the index;
+--       'page': one page of the user's; else all of the user's), invFrom, invTo ('' for none), invMax,
 --       rate (requests per minute: count this request in the user's rate key; 0: do not), now (ms),
+--       page (1-based; beyond the last: the last), size, selfServiceOnly ('1'), invPage (0: the first invMax - 1, not paged),
 --       product...
 local out = {}
 out[1] = redis.call('HGETALL', KEYS[1])
 out[2] = redis.call('HGETALL', KEYS[2])
 out[3] = redis.call('HGET', KEYS[3], 'doc')
 local ids
-if ARGV[2] == '1' then
+local total, page, hidden = 0, 1, 0
+local size = tonumber(ARGV[9])
+-- clamp turns the page asked for into one that exists.
+local function clamp()
+  local pages = math.max(1, math.ceil(total / size))
+  page = math.min(math.max(tonumber(ARGV[8]), 1), pages)
+end
+if ARGV[2] == 'all' then
   ids = redis.call('SMEMBERS', KEYS[6])
+elseif ARGV[2] == 'org' then
+  -- The index is built from the subscriptions set once, for data from
+  -- before it existed; the scripts that change the set keep it since.
+  if redis.call('EXISTS', KEYS[11]) == 0 then
+    for _, id in ipairs(redis.call('SMEMBERS', KEYS[6])) do
+      indexSub(KEYS[10], ARGV[1] .. 'sub:' .. id, id)
+    end
+    redis.call('SET', KEYS[11], '1')
+  end
+  total = redis.call('ZCARD', KEYS[10])
+  clamp()
+  ids = redis.call('ZRANGE', KEYS[10], (page - 1) * size, page * size - 1)
+elseif ARGV[2] == 'page' then
+  -- The user's own are few next to the organization's: their dates are
+  -- read to sort them, and only the page's subscriptions in full.
+  local rows = {}
+  for _, id in ipairs(redis.call('SUNION', KEYS[4], KEYS[5])) do
+    local f = redis.call('HMGET', ARGV[1] .. 'sub:' .. id, 'id', 'ss', 'purchased')
+    if f[1] then
+      if ARGV[10] == '1' and f[2] ~= '1' then
+        hidden = hidden + 1
+      else
+        rows[#rows + 1] = {id, tonumber(f[3]) or 0}
+      end
+    end
+  end
+  table.sort(rows, function(a, b)
+    if a[2] ~= b[2] then return a[2] > b[2] end
+    return a[1] < b[1]
+  end)
+  total = #rows
+  clamp()
+  ids = {}
+  for i = (page - 1) * size + 1, math.min(page * size, total) do ids[#ids + 1] = rows[i][1] end
 else
   ids = redis.call('SUNION', KEYS[4], KEYS[5])
 end
@@ -33,8 +77,18 @@ for _, id in ipairs(ids) do
 end
 out[4] = subs
 local inv = {}
+local invTotal, invPage = 0, 0
 if ARGV[3] ~= '' then
-  local invIDs = redis.call('ZREVRANGEBYSCORE', KEYS[7], ARGV[4], ARGV[3], 'LIMIT', 0, ARGV[5])
+  local offset = 0
+  if tonumber(ARGV[11]) > 0 then
+    -- One page of the range (of invMax - 1 invoices): the page asked
+    -- for, or the last one when the range has fewer.
+    local per = tonumber(ARGV[5]) - 1
+    invTotal = redis.call('ZCOUNT', KEYS[7], ARGV[3], ARGV[4])
+    invPage = math.min(tonumber(ARGV[11]), math.max(1, math.ceil(invTotal / per)))
+    offset = (invPage - 1) * per
+  end
+  local invIDs = redis.call('ZREVRANGEBYSCORE', KEYS[7], ARGV[4], ARGV[3], 'LIMIT', offset, ARGV[5])
   for _, id in ipairs(invIDs) do
     local doc = redis.call('GET', ARGV[1] .. 'invoice:' .. id)
     if doc then inv[#inv + 1] = doc end
@@ -42,7 +96,7 @@ if ARGV[3] ~= '' then
 end
 out[5] = inv
 local trials = {}
-for i = 8, #ARGV do
+for i = 12, #ARGV do
   trials[#trials + 1] = redis.call('GET', ARGV[1] .. 'trial:' .. ARGV[i]) or ''
 end
 out[6] = trials
@@ -68,4 +122,5 @@ if rate > 0 then
   end
   out[8] = n
 end
+out[9] = {total, page, hidden, invTotal, invPage}
 return out
