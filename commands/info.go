@@ -226,6 +226,9 @@ func languageCmd(c *call) Response {
 
 func adminCmd(c *call) Response {
 	if len(c.args) > 0 {
+		if r, ok := c.adminApprovals(); ok {
+			return r
+		}
 		return c.adminSettings()
 	}
 	var msgs []Message
@@ -240,6 +243,7 @@ func adminCmd(c *call) Response {
 		msgs = append(msgs, Message{Title: s.ProductName, Fields: c.subFields(s, true)})
 	}
 	head := Message{Title: c.t.T("AdminTitle"), Text: c.t.T("AdminIntro") + "\n" + c.adminChannelIs() + "\n" + c.orgLangIs()}
+	head.Text += "\n" + c.limitsAre(store.LimitApproval) + "\n" + c.limitsAre(store.LimitCap)
 	if c.view.Settings.AdminChannel != "" {
 		head.Buttons = []Button{{Label: c.t.T("BtnDefaultChannel"), Command: "admin channel default"}}
 	}

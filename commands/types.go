@@ -350,6 +350,24 @@ type NotifiedSub struct {
 	// URL is where the user acts on the notification (a payment to
 	// confirm).
 	URL string `json:"url,omitempty"`
+	// Preview is a request for approval's price preview, by language;
+	// By names who decided it.
+	Preview Previews `json:"preview,omitzero"`
+	By      string   `json:"by,omitempty"`
+}
+
+// Previews are a text in each language.
+type Previews struct {
+	EN string `json:"en,omitempty"`
+	DE string `json:"de,omitempty"`
+}
+
+// In is the text in lang.
+func (p Previews) In(lang string) string {
+	if lang == "de" {
+		return p.DE
+	}
+	return p.EN
 }
 
 // NotificationKind names a change.

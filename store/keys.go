@@ -54,6 +54,11 @@ func (k keys) outboxRetry() string         { return k.p + "outbox:retry" }
 func (k keys) outboxDead() string          { return k.p + "outbox:dead" }
 func (k keys) sent(id string) string       { return k.p + "sent:" + id }
 func (k keys) payLink(ref string) string   { return k.p + "paylink:" + ref }
+
+// A request for approval, and a purchaser's open ones.
+func (k keys) approval(id string) string    { return k.p + "approval:" + id }
+func (k keys) approvals(user string) string { return k.p + "user:" + user + ":approvals" }
+
 func (k keys) credential(platform string) string {
 	return k.p + "credential:" + platform
 }

@@ -30,6 +30,9 @@ type View struct {
 	// (GCRA at ViewOptions.Rate). More than Rate: this request is over the
 	// limit, and it was not counted.
 	Requests int
+	// Approval and Cap are the organization's approval thresholds and
+	// monthly spend caps per purchaser (SetLimits).
+	Approval, Cap Limits
 }
 
 // ViewOptions says what else a view should read.
@@ -103,6 +106,7 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 		Prefs:    Prefs{Lang: prefs["lang"]},
 		Settings: orgSettings(settings),
 		Trials:   map[string]string{},
+		Approval: limitsOf(settings, LimitApproval), Cap: limitsOf(settings, LimitCap),
 	}
 	if doc, ok := out[2].(string); ok && doc != "" {
 		if err := json.Unmarshal([]byte(doc), &view.Billing); err != nil {
