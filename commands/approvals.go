@@ -50,20 +50,40 @@ const (
 	NoteApprovalStale     NotificationKind = "approval-stale"
 )
 
-// maxDeclineReason is the most characters a reason for declining holds.
-const maxDeclineReason = 500
+// maxDeclineReason is the most characters a reason for declining holds
+// (the most checkValues lets any input but feedback hold).
+const maxDeclineReason = 200
 
 // approvalDoc is the core's record of a held change: the submission the
-// user confirmed and the quote they confirmed.
+// user confirmed and what the quote they confirmed charges.
 type approvalDoc struct {
-	Form   Submission `json:"form"`
-	Digest string     `json:"digest"`
+	Form    Submission `json:"form"`
+	Amounts string     `json:"amounts"`
 }
 
 // approvalRun marks a call that makes an approved change: it is not held
-// again, and a quote that no longer matches makes it stale instead of
-// asking for a confirmation.
-type approvalRun struct{ stale bool }
+// again, and it is made only if it charges what was approved.
+type approvalRun struct {
+	amounts string // the approved quote's amounts
+	stale   bool   // they no longer hold
+}
+
+// holds reports whether q charges what the approved quote did: the same
+// change at the same amounts, today and each period. The day the next
+// period starts is not compared (a purchase approved days later starts
+// its period then), but what a day changes is: an increase of licenses,
+// prorated to the days left, holds on the day it was requested only.
+func (r *approvalRun) holds(q quote) bool {
+	r.stale = q.amounts() != r.amounts
+	return !r.stale
+}
+
+// amounts names what a quote charges, without the day its next period
+// starts (digest names that too).
+func (q quote) amounts() string {
+	q.nextAt = time.Time{}
+	return q.digest()
+}
 
 // capped answers a change that would take the purchaser over the monthly
 // spend cap of its currency: a field error on input naming what is left
@@ -110,7 +130,7 @@ func (c *call) held(q quote, monthly int64, product string, requote func() quote
 	c.t = t
 	sub := *c.req.Form
 	sub.Live, sub.Draft = false, false
-	doc, _ := json.Marshal(approvalDoc{Form: sub, Digest: q.digest()}) // plain data: cannot fail
+	doc, _ := json.Marshal(approvalDoc{Form: sub, Amounts: q.amounts()}) // plain data: cannot fail
 	a := store.Approval{ID: store.NewID(), Org: c.req.Org, User: store.Member{ID: c.req.User.ID, Name: c.req.User.Name},
 		Product: product, Currency: q.currency, Monthly: monthly, Today: q.today, Doc: string(doc),
 		Created: c.now, Expires: c.now.Add(ApprovalTTL)}
@@ -237,11 +257,11 @@ func (c *call) setLimits(kind string) Response {
 	if len(args) != 2 {
 		return usage
 	}
+	currencies := c.catalogCurrencies()
 	amountArg, cur := args[0], strings.ToUpper(args[1])
-	if store.ValidCurrency(strings.ToUpper(args[0])) {
+	if slices.Contains(currencies, strings.ToUpper(args[0])) {
 		amountArg, cur = args[1], strings.ToUpper(args[0])
 	}
-	currencies := c.catalogCurrencies()
 	if !slices.Contains(currencies, cur) {
 		return c.fail(c.t.T("ApprovalErrCurrency", "Currency", shown(cur), "Currencies", strings.Join(currencies, ", ")))
 	}
@@ -398,7 +418,7 @@ func (c *call) makeApproved(a store.Approval) Response {
 	if !known || left {
 		return c.staleApproval(a, left)
 	}
-	pc := &call{b: c.b, ctx: c.ctx, now: c.now, name: c.name, approving: &approvalRun{}, confirmed: doc.Digest,
+	pc := &call{b: c.b, ctx: c.ctx, now: c.now, name: c.name, approving: &approvalRun{amounts: doc.Amounts},
 		req: Request{Org: a.Org, User: Member{ID: a.User.ID, Name: a.User.Name}, Form: &doc.Form,
 			IdempotencyKey: "approval-" + a.ID, Members: c.req.Members, Command: c.req.Command}}
 	var opts store.ViewOptions
