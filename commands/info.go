@@ -38,6 +38,8 @@ func (a Arg) usage(lang string) string {
 		return a.name(lang)
 	case len(a.Choices) > 0:
 		return a.name(lang) + " " + strings.Join(a.Choices, "|")
+	case a.Name != "channel":
+		return a.name(lang) + " …" // a value of its own ("approval 100 EUR")
 	}
 	return a.name(lang) + " #name"
 }
