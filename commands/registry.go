@@ -181,7 +181,7 @@ func (b *Bot) maxLicenses() int {
 
 func adminOnly(run func(*call) Response) func(*call) Response {
 	return func(c *call) Response {
-		if !c.isAdmin() {
+		if !c.isAdmin() && !c.listedAdmin() {
 			return c.fail(c.t.T("ErrAdminOnly"))
 		}
 		return run(c)
