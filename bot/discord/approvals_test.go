@@ -109,14 +109,14 @@ func TestApprovalsDiscord(t *testing.T) {
 	// admins by DM shows it): the click carries no permissions, the guild
 	// lists alice among its admins.
 	id = request()
-	_, data = answer(t, e.post(e.dmClick("d:" + testGuild + ":admin approve " + id)))
+	_, data = answer(t, e.post(e.dmClick("d:"+testGuild+":admin approve "+id)))
 	if s := text(data); !strings.Contains(s, "You approved Bob Brown's request for Visio Plan 2") {
 		t.Fatalf("approve in the DM: %s", s)
 	}
 	if invs := e.invoicesOf(bob); len(invs) != 1 || invs[0].Total != 12600 {
 		t.Fatalf("invoices after approval: %+v", invs)
 	}
-	_, data = answer(t, e.post(e.dmClick("d:" + testGuild + ":admin approve " + id)))
+	_, data = answer(t, e.post(e.dmClick("d:"+testGuild+":admin approve "+id)))
 	if invs := e.invoicesOf(bob); len(invs) != 1 {
 		t.Errorf("a second click: %d invoices (%s)", len(invs), text(data))
 	}
@@ -129,7 +129,7 @@ func TestApprovalsDiscord(t *testing.T) {
 	// Decline clicked in a direct message: the modal opens there, and its
 	// submission names the guild.
 	id = request()
-	typ, modal = answer(t, e.post(e.dmClick("d:" + testGuild + ":admin decline " + id)))
+	typ, modal = answer(t, e.post(e.dmClick("d:"+testGuild+":admin decline "+id)))
 	custom, _ = modal["custom_id"].(string)
 	if typ != cbModal || !strings.HasPrefix(custom, dmFormPrefix+testGuild+":") {
 		t.Fatalf("Decline in the DM: %d %s", typ, text(modal))
