@@ -430,3 +430,24 @@ func TestApprovalPurchaserLeft(t *testing.T) {
 		t.Errorf("charged: %+v", got)
 	}
 }
+
+// TestApprovalListedAdmin: a click that does not say the user is an admin
+// (a Discord direct message carries no permissions) counts when the
+// platform lists the user among the organization's admins; others are
+// refused, and nothing is decided.
+func TestApprovalListedAdmin(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	e.run(dave, "admin approval 100 EUR")
+	id, _ := e.requestBuy(alice, "visio-plan-2", 10)
+	listed := dave
+	listed.admin = false // dave is in the directory's Admins
+	wantText(t, e.run(bob, "admin approve "+id), "admin")
+	if a := e.approval("T1", id); a.Status != store.ApprovalOpen {
+		t.Fatalf("a member's click decided: %s", a.Status)
+	}
+	wantText(t, e.run(listed.de(), "admin genehmigen "+id), "Sie haben die Anfrage von Alice für Visio Plan 2 freigegeben.")
+	if a := e.approval("T1", id); a.Status != store.ApprovalApproved || a.By != "U4" {
+		t.Errorf("request %+v", a)
+	}
+}
