@@ -203,12 +203,59 @@ func (c *call) adminApprovals() (Response, bool) {
 		return c.setLimits(store.LimitApproval), true
 	case "cap", "limit":
 		return c.setLimits(store.LimitCap), true
+	case "requests", "anfragen":
+		return c.orgRequests(), true
 	case "approve", "genehmigen":
 		return c.approve(), true
 	case "decline", "ablehnen":
 		return c.declineForm(), true
 	}
 	return Response{}, false
+}
+
+// maxListedRequests is the most requests a list shows.
+const maxListedRequests = 20
+
+// pendingApprovals adds to the admin view how many requests wait for a
+// decision, with a button that lists them; a store fault leaves it out.
+func (c *call) pendingApprovals(head *Message) {
+	_, n, err := c.b.store.OrgOpenApprovals(c.ctx, c.req.Org, 0)
+	if err != nil {
+		c.b.log.Warn("open approvals", "org", c.req.Org, "err", err)
+		return
+	}
+	if n > 0 {
+		head.Text += "\n" + c.t.N("ApprovalPending", int(n))
+		head.Buttons = append(head.Buttons, Button{Label: c.t.T("BtnApprovalPending"), Command: "admin requests", Style: StylePrimary})
+	}
+}
+
+// orgRequests is "admin requests": the organization's open requests, the
+// oldest first, each with its Approve and Decline buttons.
+func (c *call) orgRequests() Response {
+	open, n, err := c.b.store.OrgOpenApprovals(c.ctx, c.req.Org, maxListedRequests)
+	if err != nil {
+		return c.storeFault(err)
+	}
+	if n == 0 {
+		return Response{Messages: []Message{{Title: c.t.T("ApprovalOrgTitle"), Text: c.t.T("ApprovalOrgNone")}}}
+	}
+	head := Message{Title: c.t.T("ApprovalOrgTitle"), Text: c.t.N("ApprovalPending", int(n))}
+	if int(n) > len(open) {
+		head.Text += "\n" + c.t.N("ApprovalOrgMore", int(n)-len(open))
+	}
+	msgs := []Message{head}
+	for _, a := range open {
+		msgs = append(msgs, Message{Title: a.Product, Fields: []Field{
+			{c.t.T("FieldPurchaser"), shown(a.User.Name)},
+			{c.t.T("ApprovalFieldMonthly"), c.t.Money(a.Monthly, a.Currency)},
+			{c.t.T("ApprovalFieldRequested"), c.t.Date(a.Created)},
+			{c.t.T("FieldExpires"), c.t.Date(a.Expires)},
+		}, Buttons: []Button{
+			{Label: c.t.T("BtnApprovalApprove"), Command: "admin approve " + a.ID, Style: StylePrimary},
+			{Label: c.t.T("BtnApprovalDecline"), Command: "admin decline " + a.ID, Style: StyleDanger}}})
+	}
+	return Response{Messages: msgs}
 }
 
 // setLimits reads "<amount> <currency>" (either order), or "off" with an
@@ -550,7 +597,7 @@ func requestsCmd(c *call) Response {
 		}
 		return c.withdraw(c.args[1])
 	}
-	const most = 20
+	const most = maxListedRequests
 	open, err := c.b.store.OpenApprovals(c.ctx, c.req.Org, c.req.User.ID, most+1)
 	if err != nil {
 		return c.storeFault(err)

@@ -451,3 +451,34 @@ func TestApprovalListedAdmin(t *testing.T) {
 		t.Errorf("request %+v", a)
 	}
 }
+
+// TestApprovalAdminList: the admin view counts the open requests, and
+// "admin requests" lists them with their buttons, also when the
+// notification was missed.
+func TestApprovalAdminList(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	e.buyer(bob)
+	wantText(t, e.run(dave, "admin requests"), "No request waits for a decision.")
+	e.run(dave, "admin approval 100 EUR")
+	first, _ := e.requestBuy(alice, "visio-plan-2", 10)
+	e.clock.Set(t0.Add(time.Minute))
+	second, _ := e.requestBuy(bob, "project-plan-3", 5)
+	view := e.run(dave, "admin")
+	wantText(t, view, "2 requests wait for a decision.")
+	if subID(t, view, "admin ") != "requests" {
+		t.Errorf("the admin view has no button that lists the requests:\n%s", text(view))
+	}
+	list := e.run(dave.de(), "admin anfragen")
+	wantText(t, list, "Anfragen zur Freigabe", "2 Anfragen warten auf eine Entscheidung.", "Alice", "126,00 €", "Bob", "126,50 €")
+	if subID(t, list, "admin approve ") != first || subID(t, list, "admin decline ") != first {
+		t.Errorf("the oldest request does not come first with its buttons:\n%s", text(list))
+	}
+	wantText(t, e.run(bob, "requests withdraw "+second), "withdrawn")
+	e.run(dave, "admin approve "+first)
+	wantText(t, e.run(dave, "admin requests"), "No request waits for a decision.")
+	if s := text(e.run(dave, "admin")); strings.Contains(s, "wait for a decision") || strings.Contains(s, "waits for a decision") {
+		t.Errorf("the admin view still counts requests:\n%s", s)
+	}
+	wantText(t, e.run(alice, "admin requests"), "admin")
+}

@@ -178,7 +178,7 @@ func (s *Store) CreateApproval(ctx context.Context, once Once, a Approval) (Resu
 		"status", string(ApprovalOpen), "created", unix(a.Created), "expires", unix(a.Expires)}
 	job := Job{Kind: JobApprovalExpiry, Org: a.Org, SubID: a.ID, Due: a.Expires}
 	v, err := s.change(ctx, scriptApprovalCreate, a.Org, []*Note{once.Note}, []Job{job},
-		[]string{k.idem(once.Key), k.approval(a.ID), k.approvals(a.User.ID), k.audit()}, args...)
+		[]string{k.idem(once.Key), k.approval(a.ID), k.approvals(a.User.ID), k.audit(), k.openApprovals()}, args...)
 	return result(op, v, err)
 }
 
@@ -218,10 +218,37 @@ func (s *Store) OpenApprovals(ctx context.Context, org, user string, n int64) ([
 	if err := checkIDs(op, org, user); err != nil {
 		return nil, err
 	}
+	list, _, err := s.openApprovals(ctx, op, org, orgKeys(org).approvals(user), n)
+	return list, err
+}
+
+// OrgOpenApprovals lists the organization's open requests, oldest first,
+// at most n of them (none for 0: only how many), and how many there are.
+func (s *Store) OrgOpenApprovals(ctx context.Context, org string, n int64) ([]Approval, int64, error) {
+	const op = "organization's open approvals"
+	if err := checkIDs(op, org); err != nil {
+		return nil, 0, err
+	}
+	return s.openApprovals(ctx, op, org, orgKeys(org).openApprovals(), n)
+}
+
+// openApprovals reads the first n requests of a sorted set of ids, and
+// how many it holds, in two round trips (one for n = 0).
+func (s *Store) openApprovals(ctx context.Context, op, org, set string, n int64) ([]Approval, int64, error) {
 	k := orgKeys(org)
-	ids, err := s.rdb.ZRange(ctx, k.approvals(user), 0, n-1).Result()
+	if n <= 0 {
+		count, err := s.rdb.ZCard(ctx, set).Result()
+		return nil, count, wrap(op, err)
+	}
+	var rng *redis.StringSliceCmd
+	var count *redis.IntCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		rng, count = p.ZRange(ctx, set, 0, n-1), p.ZCard(ctx, set)
+		return nil
+	})
+	ids := rng.Val()
 	if err != nil || len(ids) == 0 {
-		return nil, wrap(op, err)
+		return nil, count.Val(), wrap(op, err)
 	}
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -231,7 +258,7 @@ func (s *Store) OpenApprovals(ctx context.Context, org, user string, n int64) ([
 		return nil
 	})
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, 0, wrap(op, err)
 	}
 	out := make([]Approval, 0, len(ids))
 	for _, c := range cmds {
@@ -239,7 +266,7 @@ func (s *Store) OpenApprovals(ctx context.Context, org, user string, n int64) ([
 			out = append(out, parseApproval(org, h))
 		}
 	}
-	return out, nil
+	return out, count.Val(), nil
 }
 
 // DecideApproval makes a decision (approved, declined, withdrawn, expired,
@@ -261,7 +288,7 @@ func (s *Store) DecideApproval(ctx context.Context, a Approval, from, decision A
 	}
 	k := orgKeys(a.Org)
 	v, err := s.change(ctx, scriptApprovalDecide, a.Org, notes, nil,
-		[]string{k.approval(a.ID), k.approvals(a.User.ID), k.audit()},
+		[]string{k.approval(a.ID), k.approvals(a.User.ID), k.audit(), k.openApprovals()},
 		string(decision), string(from), actor, actorName, strconv.FormatInt(now.Unix(), 10), reason, only)
 	if err != nil {
 		return Decision{}, wrap(op, err)

@@ -141,6 +141,12 @@ func testApprovalCreate(t *testing.T, f *fixture) {
 	if err != nil || len(open) != 1 || open[0].ID != "req1" {
 		t.Errorf("open %+v, %v", open, err)
 	}
+	if open, n, err := f.s.OrgOpenApprovals(f.ctx, orgA, 10); err != nil || n != 1 || len(open) != 1 || open[0].ID != "req1" {
+		t.Errorf("the organization's open: %+v, %d, %v", open, n, err)
+	}
+	if open, n, err := f.s.OrgOpenApprovals(f.ctx, orgA, 0); err != nil || n != 1 || len(open) != 0 {
+		t.Errorf("the organization's open, counted: %+v, %d, %v", open, n, err)
+	}
 	if _, err := f.s.Approval(f.ctx, orgB, "req1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("another organization reads it: %v", err)
 	}
@@ -174,6 +180,9 @@ func testApprovalFirstWins(t *testing.T, f *fixture) {
 	}
 	if open, _ := f.s.OpenApprovals(f.ctx, orgA, buyer, 10); len(open) != 0 {
 		t.Errorf("still open: %+v", open)
+	}
+	if _, n, _ := f.s.OrgOpenApprovals(f.ctx, orgA, 10); n != 0 {
+		t.Errorf("the organization still has %d open", n)
 	}
 	entries, _ := f.s.Outbox(f.ctx, orgA, 10)
 	if len(entries) != 2 { // the request's and the decline's

@@ -1,6 +1,6 @@
 -- Records a purchase (or a license increase) that waits for an admin's
 -- decision: the request, and the purchaser's list of open requests.
--- KEYS: idem, approval, approvals (the purchaser's open ones), audit
+-- KEYS: idem, approval, approvals (the purchaser's open ones), audit, open (the organization's)
 -- ARGV: ttl, reply (what a repeat gets; '' for the result), actor, id, createdScore, after, field, value, ...
 local dup = redis.call('GET', KEYS[1])
 if dup then return {'dup', dup} end
@@ -9,6 +9,7 @@ for i = 7, #ARGV, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
 end
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+redis.call('ZADD', KEYS[5], ARGV[5], ARGV[4])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'actor', ARGV[3], 'action', 'approval-request',
   'target', ARGV[4], 'before', '', 'after', ARGV[6])
 emit()
