@@ -482,10 +482,14 @@ func (c *call) makeApproved(a store.Approval) Response {
 		switch {
 		case pc.approving.stale, len(resp.FieldErrors) > 0, pc.result == "refused":
 			return c.staleApproval(a, false)
-		case pc.result != "":
-			// A fault: the user heard nothing yet; trying again is safe.
+		case pc.result == "unavailable", pc.result == "error":
+			// A fault, which may have come after the change was made: the
+			// approving admin may click again (the request's key makes
+			// it once); the purchaser heard nothing yet.
+			msg := map[string]string{"unavailable": "ErrUnavailableUnsure", "error": "ErrInternalUnsure"}[pc.result]
+			r := c.fail(c.t.T(msg))
 			c.result = pc.result
-			return Response{Messages: resp.Messages}
+			return r
 		}
 	}
 	note := c.approvalNote(NoteApprovalApproved, a, "")

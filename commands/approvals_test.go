@@ -33,8 +33,8 @@ func (e *env) approval(org, id string) store.Approval {
 	return a
 }
 
-// noteOf finds the notification of a kind among notes.
-func noteOf(t *testing.T, notes []commands.Notification, kind commands.NotificationKind) commands.Notification {
+// approvalNoteOf finds the notification of a kind among notes.
+func approvalNoteOf(t *testing.T, notes []commands.Notification, kind commands.NotificationKind) commands.Notification {
 	t.Helper()
 	for _, n := range notes {
 		if n.Kind == kind {
@@ -130,7 +130,7 @@ func TestApprovalApprove(t *testing.T) {
 		if got := e.invoices(alice); len(got) != 0 {
 			t.Fatalf("a request made invoices: %+v", got)
 		}
-		req := noteOf(t, e.notes(), commands.NoteApprovalRequest)
+		req := approvalNoteOf(t, e.notes(), commands.NoteApprovalRequest)
 		if req.To != "" {
 			t.Errorf("request notified %q, want the admins", req.To)
 		}
@@ -156,7 +156,7 @@ func TestApprovalApprove(t *testing.T) {
 		e.clock.Set(t0.Add(50 * time.Hour)) // days later: a purchase's amounts still hold
 		r = e.run(dave, "admin approve "+id)
 		wantText(t, r, "You approved Alice's request for Visio Plan 2.")
-		approved := noteOf(t, e.notes(), commands.NoteApprovalApproved)
+		approved := approvalNoteOf(t, e.notes(), commands.NoteApprovalApproved)
 		if approved.To != "U1" || !strings.Contains(e.bot.RenderNotification(approved, "en").Text, "Dave approved your request") {
 			t.Errorf("approved note %+v", approved)
 		}
@@ -198,7 +198,7 @@ func TestApprovalDecline(t *testing.T) {
 	e.wantUnchanged(before)
 	r = e.send(dave, form(commands.FormDecline, id, "reason", "Use the team license instead."))
 	wantText(t, r, "You declined Alice's request for Visio Plan 2")
-	n := noteOf(t, e.notes(), commands.NoteApprovalDeclined)
+	n := approvalNoteOf(t, e.notes(), commands.NoteApprovalDeclined)
 	if n.To != "U1" {
 		t.Errorf("declined note to %q", n.To)
 	}
@@ -332,7 +332,7 @@ func TestApprovalWithdraw(t *testing.T) {
 	wantText(t, e.run(alice, "requests drop "+id), "drop")
 	e.wantUnchanged(before)
 	wantText(t, e.run(alice.de(), "anfragen zurueckziehen "+id), "Ihre Anfrage für Visio Plan 2 wurde zurückgezogen")
-	n := noteOf(t, e.notes(), commands.NoteApprovalWithdrawn)
+	n := approvalNoteOf(t, e.notes(), commands.NoteApprovalWithdrawn)
 	if n.To != "" || e.bot.RenderNotification(n, "en").Text != "Alice withdrew the request for Visio Plan 2." {
 		t.Errorf("withdrawn note %+v", n)
 	}
@@ -360,7 +360,7 @@ func TestApprovalLicenses(t *testing.T) {
 	e.clock.Add(0, 0, 1)
 	r = e.run(dave, "admin approve "+id)
 	wantText(t, r, "Visio Plan 2 can no longer be bought as Alice requested it")
-	stale := noteOf(t, e.notes(), commands.NoteApprovalStale)
+	stale := approvalNoteOf(t, e.notes(), commands.NoteApprovalStale)
 	if stale.To != "U1" {
 		t.Errorf("stale note to %q", stale.To)
 	}

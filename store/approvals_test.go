@@ -61,8 +61,8 @@ func TestApprovalsCluster(t *testing.T) {
 	})
 }
 
-// request is an open request of the buyer, made at t0.
-func request(id string) store.Approval {
+// approvalRequest is an open request of the buyer, made at t0.
+func approvalRequest(id string) store.Approval {
 	return store.Approval{ID: id, Org: orgA, User: store.Member{ID: buyer, Name: "Buyer"}, Product: "Word",
 		Currency: "EUR", Monthly: 12600, Today: 12600, Doc: `{"form":{}}`,
 		Created: sec(t0), Expires: sec(t0).Add(7 * 24 * time.Hour)}
@@ -119,7 +119,7 @@ func testLimits(t *testing.T, f *fixture) {
 }
 
 func testApprovalCreate(t *testing.T, f *fixture) {
-	a := request("req1")
+	a := approvalRequest("req1")
 	o := store.Once{Key: "confirm-1", Reply: "sent", Note: &store.Note{Key: "approval-request:req1", Body: "{}"}}
 	for i, want := range []bool{false, true} {
 		res, err := f.s.CreateApproval(f.ctx, o, a)
@@ -161,7 +161,7 @@ func testApprovalCreate(t *testing.T, f *fixture) {
 }
 
 func testApprovalFirstWins(t *testing.T, f *fixture) {
-	a := request("req2")
+	a := approvalRequest("req2")
 	f.createApproval(t, a)
 	at := sec(t0).Add(time.Hour)
 	d, err := f.s.DecideApproval(f.ctx, a, store.ApprovalOpen, store.ApprovalDeclined, admin, "Ada", "too much", false, at,
@@ -188,14 +188,14 @@ func testApprovalFirstWins(t *testing.T, f *fixture) {
 	if len(entries) != 2 { // the request's and the decline's
 		t.Errorf("outbox holds %d entries, want 2", len(entries))
 	}
-	if _, err := f.s.DecideApproval(f.ctx, request("nope"), store.ApprovalOpen, store.ApprovalApproved, admin, "Ada", "", false, at); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.s.DecideApproval(f.ctx, approvalRequest("nope"), store.ApprovalOpen, store.ApprovalApproved, admin, "Ada", "", false, at); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("deciding no request: %v", err)
 	}
 }
 
 func testApprovalRace(t *testing.T, f *fixture) {
 	for round := range 5 {
-		a := request("race" + string(rune('a'+round)))
+		a := approvalRequest("race" + string(rune('a'+round)))
 		f.createApproval(t, a)
 		const n = 8
 		made := make([]store.Decision, n)
@@ -244,7 +244,7 @@ func testApprovalRace(t *testing.T, f *fixture) {
 }
 
 func testApprovalExpiry(t *testing.T, f *fixture) {
-	a := request("req3")
+	a := approvalRequest("req3")
 	f.createApproval(t, a)
 	d, err := f.s.DecideApproval(f.ctx, a, store.ApprovalOpen, store.ApprovalApproved, admin, "Ada", "", false, a.Expires)
 	if err != nil || d.Made || !d.Expired {
@@ -264,7 +264,7 @@ func testApprovalExpiry(t *testing.T, f *fixture) {
 }
 
 func testApprovalWithdraw(t *testing.T, f *fixture) {
-	a := request("req4")
+	a := approvalRequest("req4")
 	f.createApproval(t, a)
 	before := f.snapshot(t)
 	if _, err := f.s.DecideApproval(f.ctx, a, store.ApprovalOpen, store.ApprovalWithdrawn, admin, "Ada", "", true, sec(t0)); !errors.Is(err, store.ErrPermission) {

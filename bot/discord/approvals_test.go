@@ -11,9 +11,9 @@ import (
 	"github.com/billingbot/billingbot/store"
 )
 
-// dmModal is the submission, in alice's direct messages, of a modal that
+// approvalDMModal is the submission, in alice's direct messages, of a modal that
 // a button there opened (its custom id names the guild).
-func (e *env) dmModal(customID string, values map[string][]string, textInputs ...string) []byte {
+func (e *env) approvalDMModal(customID string, values map[string][]string, textInputs ...string) []byte {
 	e.t.Helper()
 	id := fmt.Sprint(300000000000000000 + e.seq.Add(1))
 	doc, err := json.Marshal(map[string]any{"id": id, "application_id": testApp, "type": itModalSubmit, "token": "tok" + id,
@@ -134,7 +134,7 @@ func TestApprovalsDiscord(t *testing.T) {
 	if typ != cbModal || !strings.HasPrefix(custom, dmFormPrefix+testGuild+":") {
 		t.Fatalf("Decline in the DM: %d %s", typ, text(modal))
 	}
-	_, data = answer(t, e.post(e.dmModal(custom, map[string][]string{"reason": {"Not this quarter"}}, "reason")))
+	_, data = answer(t, e.post(e.approvalDMModal(custom, map[string][]string{"reason": {"Not this quarter"}}, "reason")))
 	if s := text(data); !strings.Contains(s, "You declined Bob Brown's request") {
 		t.Fatalf("declined in the DM: %s", s)
 	}

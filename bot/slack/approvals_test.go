@@ -58,7 +58,7 @@ func TestApprovalsSlack(t *testing.T) {
 	}
 
 	id := request("trig-b1")
-	if n := len(e.invoices(t, "U1")); n != 0 {
+	if n := len(e.approvalInvoices(t, "U1")); n != 0 {
 		t.Fatalf("%d invoices before a decision", n)
 	}
 	// Not an admin: the decline form does not open.
@@ -97,7 +97,7 @@ func TestApprovalsSlack(t *testing.T) {
 	if hook := e.slack.waitFor("hook"); !strings.Contains(hook.Body, "You approved Alice's request for Visio Plan 2") {
 		t.Errorf("the admin's answer: %s", hook.Body)
 	}
-	invs := e.invoices(t, "U1")
+	invs := e.approvalInvoices(t, "U1")
 	if len(invs) != 1 || invs[0].Total != 12600 {
 		t.Fatalf("invoices after approval: %+v, want one of €126.00", invs)
 	}
@@ -111,8 +111,8 @@ func TestApprovalsSlack(t *testing.T) {
 	}
 }
 
-// invoices are a user's invoices.
-func (e *env) invoices(t *testing.T, user string) []store.Invoice {
+// approvalInvoices are a user's invoices.
+func (e *env) approvalInvoices(t *testing.T, user string) []store.Invoice {
 	t.Helper()
 	v, err := e.st.View(t.Context(), testOrg, user, store.ViewOptions{InvoicesFrom: t0.AddDate(-1, 0, 0), InvoicesTo: t0.AddDate(1, 0, 0)})
 	if err != nil {
