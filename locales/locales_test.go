@@ -46,8 +46,8 @@ func TestBothLanguagesHaveTheSameIDs(t *testing.T) {
 			t.Errorf("%s is in en.toml but not in de.toml", id)
 			continue
 		}
-		// A table with only "other" is a message that is not plural (the
-		// form messages take after the file's first table).
+		// A table with only "other" is a message that is not plural: the
+		// form such a message takes when it follows the file's tables.
 		single := slices.Equal(forms, []string{"other"})
 		if len(forms) > 0 && (!slices.Equal(deForms, forms) || !single && (!slices.Contains(forms, "one") || !slices.Contains(forms, "other"))) {
 			t.Errorf("%s: plural forms in de.toml = %v, en.toml = %v; want the same, one and other among them", id, deForms, forms)
