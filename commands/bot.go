@@ -181,6 +181,8 @@ type call struct {
 	// shown names the quote the submitted form showed (Submission.Live);
 	// confirmed the one the user confirmed with "confirm <id>".
 	shown, confirmed string
+	// approving is set while an approved request's change is made.
+	approving *approvalRun
 }
 
 // Handle answers a request. Mistakes of the user are answered in the

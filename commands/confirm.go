@@ -84,6 +84,9 @@ func splitDigest(context string) (base, digest string) {
 // platform that shows it again with the quote.
 func (c *call) confirmFirst(q quote, form func() *Form) (Response, bool) {
 	d := q.digest()
+	if c.approving != nil {
+		return Response{}, c.approving.holds(q)
+	}
 	switch {
 	case c.confirmed == d, c.req.Form.Live && c.shown == d:
 		return Response{}, true

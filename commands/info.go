@@ -42,6 +42,8 @@ func (a Arg) usage(lang string) string {
 		return a.name(lang) + " " + a.HintDE
 	case a.Hint != "":
 		return a.name(lang) + " " + a.Hint
+	case a.Name != "channel":
+		return a.name(lang) + " …" // a value of its own ("approval 100 EUR")
 	}
 	return a.name(lang) + " #name"
 }
@@ -244,6 +246,9 @@ func adminCmd(c *call) Response {
 		return adminPolicy(c)
 	}
 	if len(c.args) > 0 && !isPageWord(c.args[0]) {
+		if r, ok := c.adminApprovals(); ok {
+			return r
+		}
 		return c.adminSettings()
 	}
 	if _, rest, bad, ok := pageArg(c.args); !ok || len(rest) > 0 {
@@ -258,6 +263,7 @@ func adminCmd(c *call) Response {
 		msgs = append(msgs, Message{Title: s.ProductName, Fields: append(c.subFields(s, true), c.unusedFields(s)...)})
 	}
 	head := Message{Title: c.t.T("AdminTitle"), Text: c.t.T("AdminIntro") + "\n" + c.adminChannelIs() + "\n" + c.orgLangIs()}
+	head.Text += "\n" + c.limitsAre(store.LimitApproval) + "\n" + c.limitsAre(store.LimitCap)
 	if line := c.unusedLine(c.view.Subs, c.view.SubsTotal > len(c.view.Subs)); line != "" {
 		head.Text += "\n" + line
 	}
@@ -265,6 +271,7 @@ func adminCmd(c *call) Response {
 		head.Buttons = []Button{{Label: c.t.T("BtnDefaultChannel"), Command: "admin channel default"}}
 	}
 	head.Buttons = append(head.Buttons, Button{Label: c.t.T("PolicyBtnList"), Command: "admin policy"})
+	c.pendingApprovals(&head)
 	if len(rows) == 0 {
 		head.Text += "\n" + c.t.T("AdminNone")
 		return Response{Messages: []Message{head}}

@@ -163,8 +163,17 @@ func licensesSubmit(c *call) Response {
 	}
 	typed := c.value("total")
 	q := c.licensesQuote(s, total)
+	if r, over := c.capped(q, "total"); over {
+		return r
+	}
 	if r, ok := c.confirmFirst(q, func() *Form { return c.licensesForm(s, typed) }); !ok {
 		return r
+	}
+	if added := total - s.Total; added > 0 {
+		monthly := s.UnitPrice * int64(added) / int64(max(s.Period.Months(), 1))
+		if r, held := c.held(q, monthly, s.ProductName, func() quote { return c.licensesQuote(s, total) }); held {
+			return r
+		}
 	}
 	if total > s.Total && q.today > 0 {
 		// Added licenses are billed for the rest of the period, and added

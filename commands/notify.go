@@ -86,6 +86,8 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 			"Policy", c.policyName(store.Policy(s.Policy))), Buttons: []Button{{Label: c.t.T("PolicyBtnList"), Command: "admin policy"}}}
 	case NoteUnused:
 		return c.unusedMessage(n)
+	case NoteApprovalRequest, NoteApprovalWithdrawn, NoteApprovalApproved, NoteApprovalDeclined, NoteApprovalExpired, NoteApprovalStale:
+		return c.renderApproval(n)
 	case NoteReminder:
 		days := int(s.Expires.Sub(b.now()).Hours()/24 + 0.5)
 		m := Message{Title: c.t.T("NoteTitleReminder"),
@@ -157,6 +159,9 @@ func (b *Bot) safeJob(ctx context.Context, j store.Job, now time.Time) (err erro
 }
 
 func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
+	if j.Kind == store.JobApprovalExpiry {
+		return b.expireApproval(ctx, j, now)
+	}
 	s, err := b.store.Subscription(ctx, j.Org, j.SubID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // its change never happened

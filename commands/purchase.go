@@ -263,7 +263,13 @@ func buySubmit(c *call) Response {
 		return Response{FieldErrors: errs}
 	}
 	q := c.quote(o)
+	if r, over := c.capped(q, "licenses"); over {
+		return r
+	}
 	if r, ok := c.confirmFirst(q, func() *Form { return c.buyForm(ch) }); !ok {
+		return r
+	}
+	if r, held := c.held(q, q.next/int64(o.period.Months()), o.product.Name, func() quote { return c.quote(o) }); held {
 		return r
 	}
 	p, n, period, method, profile, trial, converting := o.product, o.n, o.period, o.method, o.profile, o.trial, o.converting

@@ -102,12 +102,17 @@ func (b *Bot) commandSpecs() []spec {
 			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText, Keyword: true},
 				{Name: "language", NameDE: "sprache", Desc: "ArgOrgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}, Keyword: true},
 				{Name: "policy", NameDE: "richtlinie", Desc: "PolicyArg", Kind: ArgText, Keyword: true,
-					Hint: "PRODUCT POLICY", HintDE: "PRODUKT RICHTLINIE"}}},
+					Hint: "PRODUCT POLICY", HintDE: "PRODUKT RICHTLINIE"},
+				{Name: "approval", NameDE: "freigabe", Desc: "ArgApproval", Kind: ArgText, Keyword: true},
+				{Name: "cap", NameDE: "limit", Desc: "ArgCap", Kind: ArgText, Keyword: true}}},
 			view: adminView, run: adminCmd, admin: true},
 		{Spec: Spec{Name: "language", NameDE: "sprache", Desc: "CmdLanguage",
 			Args: []Arg{{Name: "language", NameDE: "sprache", Desc: "ArgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}}}},
 			run: languageCmd},
 		{Spec: Spec{Name: "support", NameDE: "support", Desc: "CmdSupport"}, run: supportCmd},
+		{Spec: Spec{Name: "requests", NameDE: "anfragen", Desc: "CmdRequests",
+			Args: []Arg{{Name: "withdraw", NameDE: "zurueckziehen", Desc: "ArgWithdraw", Kind: ArgText, Keyword: true}}},
+			run: requestsCmd},
 	}
 }
 

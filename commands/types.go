@@ -356,6 +356,24 @@ type NotifiedSub struct {
 	// assigned (NoteUnused).
 	Unused int `json:"unused,omitempty"`
 	InUse  int `json:"in_use,omitempty"`
+	// Preview is a request for approval's price preview, by language;
+	// By names who decided it.
+	Preview Previews `json:"preview,omitzero"`
+	By      string   `json:"by,omitempty"`
+}
+
+// Previews are a text in each language.
+type Previews struct {
+	EN string `json:"en,omitempty"`
+	DE string `json:"de,omitempty"`
+}
+
+// In is the text in lang.
+func (p Previews) In(lang string) string {
+	if lang == "de" {
+		return p.DE
+	}
+	return p.EN
 }
 
 // NotificationKind names a change.

@@ -56,6 +56,13 @@ func (k keys) outboxRetry() string         { return k.p + "outbox:retry" }
 func (k keys) outboxDead() string          { return k.p + "outbox:dead" }
 func (k keys) sent(id string) string       { return k.p + "sent:" + id }
 func (k keys) payLink(ref string) string   { return k.p + "paylink:" + ref }
+
+// A request for approval, a purchaser's open ones, and the
+// organization's.
+func (k keys) approval(id string) string    { return k.p + "approval:" + id }
+func (k keys) approvals(user string) string { return k.p + "user:" + user + ":approvals" }
+func (k keys) openApprovals() string        { return k.p + "approvals:open" }
+
 func (k keys) credential(platform string) string {
 	return k.p + "credential:" + platform
 }

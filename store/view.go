@@ -30,6 +30,9 @@ type View struct {
 	// InvoicesPage is the page of invoices read (ViewOptions.InvoicesPage),
 	// and InvoicesTotal counts the range's invoices of every page.
 	InvoicesPage, InvoicesTotal int
+	// OpenApprovals counts the organization's open requests for approval,
+	// read with a page of the organization's subscriptions (OrgPage).
+	OpenApprovals int
 	// Reply is what the first request with ViewOptions.Once recorded.
 	Reply string
 	// Unused is what the store keeps of the listed subscriptions' free
@@ -40,6 +43,9 @@ type View struct {
 	// (GCRA at ViewOptions.Rate). More than Rate: this request is over the
 	// limit, and it was not counted.
 	Requests int
+	// Approval and Cap are the organization's approval thresholds and
+	// monthly spend caps per purchaser (SetLimits).
+	Approval, Cap Limits
 }
 
 // ViewOptions says what else a view should read.
@@ -125,7 +131,7 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	}
 	v, err := s.views.run(ctx,
 		[]string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user), once,
-			k.rate(user), k.subsIndex(), k.subsIndexBuilt()},
+			k.rate(user), k.subsIndex(), k.subsIndexBuilt(), k.openApprovals()},
 		args)
 	if err != nil {
 		return View{}, wrap(op, err)
@@ -139,6 +145,7 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 		Prefs:    Prefs{Lang: prefs["lang"]},
 		Settings: orgSettings(settings),
 		Trials:   map[string]string{},
+		Approval: limitsOf(settings, LimitApproval), Cap: limitsOf(settings, LimitCap),
 	}
 	if doc, ok := out[2].(string); ok && doc != "" {
 		if err := json.Unmarshal([]byte(doc), &view.Billing); err != nil {
@@ -180,7 +187,7 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	if len(view.Invoices) > most {
 		view.Invoices, view.More = view.Invoices[:most], true
 	}
-	if pages, _ := out[8].([]any); len(pages) == 5 {
+	if pages, _ := out[8].([]any); len(pages) == 6 {
 		n := make([]int, len(pages))
 		for i, p := range pages {
 			v, _ := p.(int64)
@@ -190,7 +197,7 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 		if opt.SubsPage > 0 {
 			view.SubsPage = n[1]
 		}
-		view.InvoicesPage = n[4]
+		view.InvoicesPage, view.OpenApprovals = n[4], n[5]
 	}
 	view.Reply, _ = out[6].(string)
 	n, _ := out[7].(int64)

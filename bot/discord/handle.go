@@ -92,6 +92,11 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 			a.log.Warn("discord: membership of a direct message's user", "org", req.Org, "err", err)
 			return a.say(lang, "ErrUnavailable"), nil
 		}
+		// A direct message carries no permissions: an admin is one the
+		// guild lists (its owner, its Administrator roles' members).
+		if !req.Admin {
+			req.Admin = a.listedAdmin(ctx, dir, u.ID, req.Org)
+		}
 	}
 	switch in.Type {
 	case itCommand:
@@ -486,4 +491,20 @@ func (a *Adapter) fieldErrors(ctx context.Context, req commands.Request, sent *c
 		}
 	}
 	return m
+}
+
+// listedAdmin reports whether the guild lists the user among its admins;
+// a failed lookup counts as no.
+func (a *Adapter) listedAdmin(ctx context.Context, dir commands.Directory, user, org string) bool {
+	admins, err := dir.Admins(ctx)
+	if err != nil {
+		a.log.Warn("discord: admins of a direct message's guild", "org", org, "err", err)
+		return false
+	}
+	for _, m := range admins {
+		if m.ID == user {
+			return true
+		}
+	}
+	return false
 }

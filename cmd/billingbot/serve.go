@@ -412,8 +412,8 @@ func (l *clientLimit) Accept() (net.Conn, error) {
 		}
 		l.mu.Unlock()
 		if full {
+			l.refused(c.RemoteAddr()) // counted before the client can see it
 			c.Close()
-			l.refused(c.RemoteAddr())
 			continue
 		}
 		return &clientConn{Conn: c, leave: func() {
