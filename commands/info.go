@@ -225,6 +225,9 @@ func languageCmd(c *call) Response {
 }
 
 func adminCmd(c *call) Response {
+	if len(c.args) > 0 && isAuditWord(c.args[0]) {
+		return auditCmd(c)
+	}
 	if len(c.args) > 0 {
 		return c.adminSettings()
 	}

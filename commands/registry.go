@@ -98,8 +98,13 @@ func (b *Bot) commandSpecs() []spec {
 		{Spec: Spec{Name: "admin", NameDE: "admin", Desc: "CmdAdmin", Admin: true,
 			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText, Keyword: true},
 				{Name: "language", NameDE: "sprache", Desc: "ArgOrgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}, Keyword: true}}},
-			view: func([]string, time.Time) store.ViewOptions { return store.ViewOptions{All: true} },
-			run:  adminCmd, admin: true},
+			view: func(args []string, _ time.Time) store.ViewOptions {
+				if len(args) > 0 && isAuditWord(args[0]) {
+					return store.ViewOptions{} // the audit trail reads its own page
+				}
+				return store.ViewOptions{All: true}
+			},
+			run: adminCmd, admin: true},
 		{Spec: Spec{Name: "language", NameDE: "sprache", Desc: "CmdLanguage",
 			Args: []Arg{{Name: "language", NameDE: "sprache", Desc: "ArgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}}}},
 			run: languageCmd},

@@ -28,6 +28,10 @@ type Store struct {
 	// milliseconds, as Ping last measured it: deadlines of changes are
 	// given to Redis in its own time.
 	skew atomic.Int64
+	// auditKeep is how long audit entries are kept, by the clock now
+	// (SetAuditRetention).
+	auditKeep time.Duration
+	now       func() time.Time
 	// noted hears of organizations that a change of this process gave a
 	// notification, for this process's sender (Noted).
 	noted chan string
@@ -35,7 +39,8 @@ type Store struct {
 
 // New returns a store on rdb.
 func New(rdb redis.UniversalClient) *Store {
-	return &Store{rdb: rdb, views: newBatcher(rdb, scriptView), idemTTL: 24 * time.Hour, noted: make(chan string, 64)}
+	return &Store{rdb: rdb, views: newBatcher(rdb, scriptView), idemTTL: 24 * time.Hour, noted: make(chan string, 64),
+		auditKeep: DefaultAuditKeep, now: time.Now}
 }
 
 // Noted delivers the organization of each notification that a change made
@@ -105,6 +110,7 @@ func (s *Store) change(ctx context.Context, sc *redis.Script, org string, notes 
 			zadd = p.ZAdd(ctx, keyDue, dueMembers(jobs)...)
 		}
 		cmd = sc.EvalSha(ctx, p, keys, args...)
+		s.trimAudit(ctx, p, org) // the audit retention, in the same round trip
 		if n > 0 {
 			p.ZAdd(ctx, keyOutboxDue, due)
 		}
