@@ -2,6 +2,7 @@ package commands
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,10 +66,14 @@ func (c *call) auditArgs(args []string) (auditArgs, string) {
 		w := strings.ToLower(args[i])
 		switch {
 		case (w == "before" || w == "after") && i+1 < len(args):
+			id, ok := cursorID(args[i+1])
+			if !ok {
+				return a, c.t.T("AuditBadCursor")
+			}
 			if w == "before" {
-				a.before = args[i+1]
+				a.before = id
 			} else {
-				a.after = args[i+1]
+				a.after = id
 			}
 			i++
 		case w == "3m" || w == "6m" || w == "3" || w == "6":
@@ -114,6 +119,30 @@ func (c *call) auditArgs(args []string) (auditArgs, string) {
 	return a, ""
 }
 
+// cursorWord writes a stream id ("1764931200000-0") as the buttons carry
+// it, in base 36 ("mipx3ls0.0"): thirteen digits in a row would look like
+// a card number to the check of every command line.
+func cursorWord(id string) string {
+	ms, seq, ok := strings.Cut(id, "-")
+	m, err1 := strconv.ParseUint(ms, 10, 64)
+	n, err2 := strconv.ParseUint(seq, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return "-"
+	}
+	return strconv.FormatUint(m, 36) + "." + strconv.FormatUint(n, 36)
+}
+
+// cursorID reads a cursor a button carries back into a stream id.
+func cursorID(w string) (string, bool) {
+	ms, seq, ok := strings.Cut(strings.ToLower(w), ".")
+	m, err1 := strconv.ParseUint(ms, 36, 64)
+	n, err2 := strconv.ParseUint(seq, 36, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return "", false
+	}
+	return strconv.FormatUint(m, 10) + "-" + strconv.FormatUint(n, 10), true
+}
+
 // isDateWord reports whether a word is a date as ranges take them.
 func isDateWord(w string) bool {
 	_, err := format.ParseDate(w)
@@ -139,10 +168,10 @@ func (c *call) auditList(a auditArgs, page store.AuditPage) Response {
 		line += " " + strings.Join(a.words, " ")
 	}
 	if page.Newer != "" {
-		m.Buttons = append(m.Buttons, Button{Label: c.t.T("BtnAuditNewer"), Command: line + " after " + page.Newer})
+		m.Buttons = append(m.Buttons, Button{Label: c.t.T("BtnAuditNewer"), Command: line + " after " + cursorWord(page.Newer)})
 	}
 	if page.Older != "" {
-		m.Buttons = append(m.Buttons, Button{Label: c.t.T("BtnAuditOlder"), Command: line + " before " + page.Older, Style: StylePrimary})
+		m.Buttons = append(m.Buttons, Button{Label: c.t.T("BtnAuditOlder"), Command: line + " before " + cursorWord(page.Older), Style: StylePrimary})
 	}
 	if len(page.Entries) == 0 {
 		m.Text += c.t.T("AuditNone")
