@@ -19,6 +19,11 @@ import (
 // (TestAuditLimits in the adapters).
 const auditPageSize = 10
 
+// auditArg is "admin audit …" among the admin command's arguments: for
+// help, and for Discord, whose /billing admin takes it as an option
+// ("audit: 3m @alice"; "all" for everything).
+var auditArg = Arg{Name: "audit", NameDE: "protokoll", Desc: "ArgAudit", Kind: ArgText, Keyword: true}
+
 // isAuditWord reports whether the word after "admin" asks for the audit
 // trail.
 func isAuditWord(w string) bool {

@@ -36,6 +36,8 @@ func (a Arg) usage(lang string) string {
 	switch {
 	case !a.Keyword:
 		return a.name(lang)
+	case a.Name == auditArg.Name: // what follows it, AuditUsage says
+		return a.name(lang)
 	case len(a.Choices) > 0:
 		return a.name(lang) + " " + strings.Join(a.Choices, "|")
 	}

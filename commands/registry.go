@@ -97,7 +97,8 @@ func (b *Bot) commandSpecs() []spec {
 			view: invoicesView, run: invoicesCmd},
 		{Spec: Spec{Name: "admin", NameDE: "admin", Desc: "CmdAdmin", Admin: true,
 			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText, Keyword: true},
-				{Name: "language", NameDE: "sprache", Desc: "ArgOrgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}, Keyword: true}}},
+				{Name: "language", NameDE: "sprache", Desc: "ArgOrgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}, Keyword: true},
+				auditArg}},
 			view: func(args []string, _ time.Time) store.ViewOptions {
 				if len(args) > 0 && isAuditWord(args[0]) {
 					return store.ViewOptions{} // the audit trail reads its own page
