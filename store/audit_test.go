@@ -12,12 +12,26 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/billingbot/billingbot/store"
+	"github.com/billingbot/billingbot/store/redistest"
 )
 
-// auditBackends runs test against miniredis and a real redis-server.
+// auditBackends runs test against miniredis, a real redis-server and
+// (unless -short) a Redis Cluster.
 func auditBackends(t *testing.T, test func(t *testing.T, s *store.Store)) {
 	t.Run("miniredis", func(t *testing.T) { test(t, connect(t, miniredis.RunT(t).Addr())) })
 	t.Run("redis", func(t *testing.T) { test(t, realStore(t)(t)) })
+	t.Run("cluster", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("starts a cluster")
+		}
+		addrs := redistest.Cluster(t)
+		rdb, err := store.Connect("redis+cluster://" + addrs[0] + "?addr=" + addrs[1] + "&addr=" + addrs[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rdb.Close() })
+		test(t, store.New(rdb))
+	})
 }
 
 // addAudit adds an entry at ms (sequence seq) to org's audit stream, as
