@@ -271,7 +271,11 @@ func auditWhat(t tr, e store.AuditEntry) string {
 	if rest != "" {
 		n = strings.Count(rest, ",") + 1
 	}
-	return t.T(id, "Target", shown(e.Target), "Detail", shown(rest), "Count", t.Num(n))
+	detail := "" // a reason or a kind, in parentheses where there is one
+	if rest != "" {
+		detail = " (" + shown(rest) + ")"
+	}
+	return t.T(id, "Target", shown(e.Target), "Detail", detail, "Count", t.Num(n))
 }
 
 // auditChange is an entry's before → after.

@@ -65,7 +65,7 @@ func TestAuditList(t *testing.T) {
 
 		r := e.run(dave, "admin audit")
 		wantMessage(t, r, "Audit trail", "Newest first", "When | Who | What | Before → after",
-			"Dave | Admin channel | — → #billing", "Alice | Assigned 2 to "+id+" | 0 → 2", "Alice | Purchase "+id)
+			"Dave | Admin channel | — → #billing", "Alice | Licenses assigned (2) · "+id+" | 0 → 2", "Alice | Purchase · "+id)
 		rows := auditRows(r)
 		if len(rows) == 0 || rows[0][2] != "Admin channel" {
 			t.Fatalf("not newest first: %v", rows)
@@ -79,7 +79,7 @@ func TestAuditList(t *testing.T) {
 
 		de := e.run(dave.de(), "admin protokoll")
 		wantMessage(t, de, "Änderungsprotokoll", "Neueste zuerst", "Wann | Wer | Was | Vorher → nachher",
-			"Dave | Administratorkanal | — → #billing", "Alice | 2 zugewiesen in "+id, "Alice | Kauf "+id, "[CSV herunterladen]")
+			"Dave | Administratorkanal | — → #billing", "Alice | Lizenzen zugewiesen (2) · "+id, "Alice | Kauf · "+id, "[CSV herunterladen]")
 
 		refused := e.run(alice, "admin audit")
 		wantMessage(t, refused, "Only administrators")
@@ -141,7 +141,7 @@ func TestAuditFilters(t *testing.T) {
 	e.assign(carol, id, alice.m.ID)
 
 	r := e.run(dave, "admin audit @alice")
-	wantMessage(t, r, "Changes by or about Alice", "Alice | Own language", "Carol | Assigned 1 to "+id)
+	wantMessage(t, r, "Changes by or about Alice", "Alice | Own language", "Carol | Licenses assigned (1) · "+id)
 	for _, row := range auditRows(r) {
 		if row[1] == "Bob" || strings.HasPrefix(row[2], "Purchase") {
 			t.Errorf("not about Alice: %v", row)
@@ -220,7 +220,7 @@ func TestAuditCSV(t *testing.T) {
 		if first[2] != `'=HYPERLINK("x")` || first[3] != "'+cmd|' /C calc'!A0" || first[5] != "'@SUM(1)" || first[6] != "'-2" || first[7] != "'\tx" {
 			t.Errorf("formula cells not quoted: %q", first)
 		}
-		if last := recs[len(recs)-1]; last[3] != "licenses" || last[4] != "Lizenzen sub1" || last[2] != "U1" {
+		if last := recs[len(recs)-1]; last[3] != "licenses" || last[4] != "Lizenzen geändert · sub1" || last[2] != "U1" {
 			t.Errorf("last row %q", last)
 		}
 		seen := map[string]bool{}
@@ -247,4 +247,28 @@ func TestAuditCSV(t *testing.T) {
 			t.Errorf("an hour later: %v, want expired", err)
 		}
 	})
+}
+
+// TestAuditWhat: each kind of entry is said in the reader's language; a
+// reason is translated, an unknown action shown as recorded.
+func TestAuditWhat(t *testing.T) {
+	e := auditEnv(newEnv(t))
+	for _, v := range [][]any{
+		{"actor", "U1", "action", "cancel too_expensive", "target", "s1", "before", "active", "after", "canceled"},
+		{"actor", "U1", "action", "cancel ", "target", "s2", "before", "active", "after", "canceled"},
+		{"actor", "scheduler", "action", "remind trial-3", "target", "s3", "before", "trial", "after", "trial"},
+		{"actor", "billing", "action", "invoice-status", "target", "20261205-AB", "before", "open", "after", "paid"},
+		{"actor", "U1", "action", "policy-set visio", "target", "visio", "before", "enabled", "after", "<b>x</b>"},
+	} {
+		if err := e.rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: "bb:{T1}:audit", Values: v}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantMessage(t, e.run(dave, "admin audit"),
+		"Alice | policy-set visio · visio | enabled → <b>x</b>",
+		"billingbot | Invoice status · 20261205-AB | open → paid",
+		"billingbot | Reminder (trial-3) · s3 | trial → trial",
+		"Alice | Canceled · s2 | active → canceled",
+		"Alice | Canceled (Too expensive) · s1")
+	wantMessage(t, e.run(dave.de(), "admin protokoll"), "Gekündigt (Zu teuer) · s1", "Rechnungsstatus · 20261205-AB")
 }
