@@ -97,7 +97,7 @@ type AuditPage struct {
 }
 
 // AuditPage reads one page of the organization's audit entries in one
-// round trip, looking at no more than Limit entries (auditScan with a
+// round trip, looking at no more than Limit+1 entries (auditScan with a
 // Person), however long the stream. Paging by cursors loses and repeats
 // nothing while entries are added: a cursor is an entry's id.
 func (s *Store) AuditPage(ctx context.Context, org string, q AuditQuery) (AuditPage, error) {
