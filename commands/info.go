@@ -36,6 +36,8 @@ func (a Arg) usage(lang string) string {
 	switch {
 	case !a.Keyword:
 		return a.name(lang)
+	case a.Name == auditArg.Name: // what follows it, AuditUsage says
+		return a.name(lang)
 	case len(a.Choices) > 0:
 		return a.name(lang) + " " + strings.Join(a.Choices, "|")
 	case a.Hint != "" && lang == "de":
@@ -244,6 +246,9 @@ func languageCmd(c *call) Response {
 func adminCmd(c *call) Response {
 	if isPolicyCmd(c.args) {
 		return adminPolicy(c)
+	}
+	if len(c.args) > 0 && isAuditWord(c.args[0]) {
+		return auditCmd(c)
 	}
 	if len(c.args) > 0 && !isPageWord(c.args[0]) {
 		if r, ok := c.adminApprovals(); ok {

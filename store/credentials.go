@@ -88,6 +88,7 @@ func (c *Credentials) Put(ctx context.Context, org, actor, secret string, attrs 
 	_, err = c.s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, k.credential(c.platform), doc, 0)
 		p.XAdd(ctx, audit(k, actor, "install", c.platform, "", ""))
+		c.s.trimAudit(ctx, p, org)
 		return nil
 	})
 	return wrap(op, err)

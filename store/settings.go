@@ -24,6 +24,7 @@ func (s *Store) SetPrefs(ctx context.Context, org, user string, p Prefs) error {
 	_, err := s.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
 		tx.HSet(ctx, k.prefs(user), "lang", p.Lang)
 		tx.XAdd(ctx, audit(k, user, "language", "prefs", "", p.Lang))
+		s.trimAudit(ctx, tx, org)
 		return nil
 	})
 	return wrap(op, err)
@@ -66,6 +67,7 @@ func (s *Store) setSetting(ctx context.Context, op, org, actor, field, action, v
 			p.HSet(ctx, k.settings(), field, value)
 		}
 		p.XAdd(ctx, audit(k, actor, action, "settings", "", value))
+		s.trimAudit(ctx, p, org)
 		return nil
 	})
 	return wrap(op, err)

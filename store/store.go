@@ -29,6 +29,10 @@ type Store struct {
 	// milliseconds, as Ping last measured it: deadlines of changes are
 	// given to Redis in its own time.
 	skew atomic.Int64
+	// auditKeep is how long audit entries are kept, by the clock now
+	// (SetAuditRetention).
+	auditKeep time.Duration
+	now       func() time.Time
 	// noted hears of organizations that a change of this process gave a
 	// notification, for this process's sender (Noted).
 	noted chan string
@@ -40,7 +44,8 @@ type Store struct {
 // New returns a store on rdb. On a client of Connect for a Sentinel URL,
 // changes count as made only once replicas have them (see Connect).
 func New(rdb redis.UniversalClient) *Store {
-	s := &Store{rdb: rdb, views: newBatcher(rdb, scriptView), idemTTL: 24 * time.Hour, noted: make(chan string, 64)}
+	s := &Store{rdb: rdb, views: newBatcher(rdb, scriptView), idemTTL: 24 * time.Hour, noted: make(chan string, 64),
+		auditKeep: DefaultAuditKeep, now: time.Now}
 	if r, ok := rdb.(*replicated); ok {
 		s.replicas = r.replicas
 	}
@@ -110,10 +115,10 @@ func (s *Store) change(ctx context.Context, sc *redis.Script, org string, notes 
 	if n > 0 {
 		mark = &redis.Z{Score: 0, Member: org}
 	}
-	v, err := s.pipeline(ctx, func(p redis.Pipeliner) *redis.Cmd { return sc.EvalSha(ctx, p, keys, args...) }, jobs, mark)
+	v, err := s.pipeline(ctx, org, func(p redis.Pipeliner) *redis.Cmd { return sc.EvalSha(ctx, p, keys, args...) }, jobs, mark)
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		// The jobs are in; the entry comes after the first mark: mark again.
-		v, err = s.pipeline(ctx, func(p redis.Pipeliner) *redis.Cmd { return sc.Eval(ctx, p, keys, args...) }, nil, mark)
+		v, err = s.pipeline(ctx, org, func(p redis.Pipeliner) *redis.Cmd { return sc.Eval(ctx, p, keys, args...) }, nil, mark)
 	}
 	if err == nil && n > 0 {
 		select {
@@ -124,11 +129,11 @@ func (s *Store) change(ctx context.Context, sc *redis.Script, org string, notes 
 	return v, err
 }
 
-// pipeline runs a change's script (eval) in one round trip with what goes
-// with it: jobs into the due set before it, the mark of an organization's
-// outbox as due (when not nil) after it, and, when the store waits for
-// replicas, WAIT after all.
-func (s *Store) pipeline(ctx context.Context, eval func(redis.Pipeliner) *redis.Cmd, jobs []Job, mark *redis.Z) (any, error) {
+// pipeline runs a change's script (eval) of the organization in one round
+// trip with what goes with it: jobs into the due set before it, the audit
+// retention and the mark of its outbox as due (when not nil) after it, and,
+// when the store waits for replicas, WAIT after all.
+func (s *Store) pipeline(ctx context.Context, org string, eval func(redis.Pipeliner) *redis.Cmd, jobs []Job, mark *redis.Z) (any, error) {
 	var zadd *redis.IntCmd
 	var cmd, wait *redis.Cmd
 	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -136,6 +141,7 @@ func (s *Store) pipeline(ctx context.Context, eval func(redis.Pipeliner) *redis.
 			zadd = p.ZAdd(ctx, keyDue, dueMembers(jobs)...)
 		}
 		cmd = eval(p)
+		s.trimAudit(ctx, p, org)
 		if mark != nil {
 			p.ZAdd(ctx, keyOutboxDue, *mark)
 		}

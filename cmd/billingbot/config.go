@@ -16,6 +16,7 @@ import (
 
 	"github.com/billingbot/billingbot/bot/paypage"
 	"github.com/billingbot/billingbot/commands"
+	"github.com/billingbot/billingbot/store"
 )
 
 // config is the deployment's configuration, read from the environment
@@ -64,6 +65,9 @@ type config struct {
 	// client address, the TCP peer's (BILLINGBOT_MAX_CONNS_PER_CLIENT);
 	// 0: no bound, the default behind a trusted proxy.
 	MaxConnsPerClient int
+	// AuditKeep is how long audit entries are kept (BILLINGBOT_AUDIT_KEEP,
+	// in days; default 400).
+	AuditKeep time.Duration
 }
 
 // stripeConfig is how billingbot reaches Stripe. The key and the webhook
@@ -180,6 +184,14 @@ func loadConfig(env map[string]string) (config, error) {
 			}
 			*d.to = t
 		}
+	}
+	cfg.AuditKeep = store.DefaultAuditKeep
+	if v := get("BILLINGBOT_AUDIT_KEEP"); v != "" {
+		days, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
+		if err != nil || days < 1 || days > 36500 {
+			return config{}, fmt.Errorf("BILLINGBOT_AUDIT_KEEP: %q: want a number of days from 1 to 36500, such as 400", v)
+		}
+		cfg.AuditKeep = time.Duration(days) * 24 * time.Hour
 	}
 	return cfg, cfg.check()
 }

@@ -16,7 +16,7 @@ import (
 func TestLoadConfig(t *testing.T) {
 	defaults := config{Addr: ":8080", PublicURL: "http://localhost:8080", LogLevel: slog.LevelInfo, LogFormat: "text",
 		JobsEvery: 15 * time.Second, OutboxClaimAfter: time.Minute, Operator: commands.Operator{Name: "billingbot"},
-		MaxBodyReads: 64, MaxConnsPerClient: 32}
+		MaxBodyReads: 64, MaxConnsPerClient: 32, AuditKeep: 400 * 24 * time.Hour}
 	key := []byte("0123456789abcdef0123456789abcdef") // 32 bytes
 	with := func(f func(*config)) config { c := defaults; f(&c); return c }
 	tests := []struct {
@@ -50,7 +50,7 @@ func TestLoadConfig(t *testing.T) {
 				LogLevel: slog.LevelDebug, LogFormat: "json",
 				Support:   commands.Support{URL: "https://support.example.com", FAQ: "https://support.example.com/faq", Email: "billing@example.com"},
 				JobsEvery: 2 * time.Second, OutboxClaimAfter: 30 * time.Second, Operator: commands.Operator{Name: "billingbot"},
-				MaxBodyReads: 64, MaxConnsPerClient: 32,
+				MaxBodyReads: 64, MaxConnsPerClient: 32, AuditKeep: 400 * 24 * time.Hour,
 			},
 		},
 		{name: "warn", env: map[string]string{"BILLINGBOT_LOG_LEVEL": "warn"}, want: withLevel(defaults, slog.LevelWarn)},
@@ -106,6 +106,12 @@ func TestLoadConfig(t *testing.T) {
 		{name: "no body reads", env: map[string]string{"BILLINGBOT_MAX_BODY_READS": "0"}, wantErr: `BILLINGBOT_MAX_BODY_READS: "0": want a whole number from 1`},
 		{name: "bad connection bound", env: map[string]string{"BILLINGBOT_MAX_CONNS_PER_CLIENT": "many"}, wantErr: "BILLINGBOT_MAX_CONNS_PER_CLIENT"},
 		{name: "bad trust proxy", env: map[string]string{"BILLINGBOT_TRUST_PROXY": "maybe"}, wantErr: "BILLINGBOT_TRUST_PROXY"},
+		{name: "audit kept 90 days", env: map[string]string{"BILLINGBOT_AUDIT_KEEP": "90"},
+			want: with(func(c *config) { c.AuditKeep = 90 * 24 * time.Hour })},
+		{name: "audit kept 30d", env: map[string]string{"BILLINGBOT_AUDIT_KEEP": "30d"},
+			want: with(func(c *config) { c.AuditKeep = 30 * 24 * time.Hour })},
+		{name: "bad audit keep", env: map[string]string{"BILLINGBOT_AUDIT_KEEP": "1y"}, wantErr: "BILLINGBOT_AUDIT_KEEP: \"1y\": want a number of days"},
+		{name: "no audit keep", env: map[string]string{"BILLINGBOT_AUDIT_KEEP": "0"}, wantErr: "BILLINGBOT_AUDIT_KEEP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

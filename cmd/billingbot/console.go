@@ -86,6 +86,7 @@ func runConsole(ctx context.Context, args []string, env map[string]string, stdin
 	}
 	defer closeRedis()
 	st := store.New(rdb)
+	st.SetAuditRetention(cfg.AuditKeep, nil)
 	pay, err := cfg.provider(false)
 	if err != nil {
 		fmt.Fprintf(stderr, "billingbot console: %v\n", err)

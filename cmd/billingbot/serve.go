@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/billingbot/billingbot/bot/auditcsv"
 	"github.com/billingbot/billingbot/bot/invoicepdf"
 	"github.com/billingbot/billingbot/bot/paypage"
 	"github.com/billingbot/billingbot/bot/stripehook"
@@ -114,6 +115,7 @@ func openBot(ctx context.Context, cfg config, pay payment.Provider, stderr io.Wr
 	}
 	rdb.AddHook(redisHook{errors: m.redisErrors})
 	st := store.New(rdb)
+	st.SetAuditRetention(cfg.AuditKeep, nil)
 	if len(cfg.SecretKey) == 0 {
 		log.Warn("BILLINGBOT_SECRET_KEY is not set: using a random key, so invoice download links and payment page forms work only on this replica and until it restarts")
 	}
@@ -151,6 +153,7 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 	}
 	mux.Handle("/pay/", m.route("pay", paypage.New(bot, log, cfg.payPage())))
 	mux.Handle(commands.InvoicePath, m.route("invoice", invoicepdf.New(bot, log)))
+	mux.Handle(commands.AuditPath, m.route("audit", auditcsv.New(bot, log)))
 	gate := newBodyGate(cfg.MaxBodyReads)
 	if hooks, ok := pay.(payment.Webhooks); ok {
 		mux.Handle("POST /stripe/webhook", m.route("stripe", gate.wrap(stripehook.New(bot, hooks, log), m.refusedBy(log, "stripe"))))

@@ -1,0 +1,294 @@
+package commands
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/billingbot/billingbot/commands/format"
+	"github.com/billingbot/billingbot/store"
+)
+
+// The audit trail: "admin audit [range] [person]" lists the
+// organization's changes page by page, newest first, with buttons to the
+// pages around it and to a CSV download of everything it selects.
+
+// auditPageSize is the most entries a page shows: ten rows of four
+// columns fit one Slack section and one Discord embed in either language
+// (TestAuditLimits in the adapters).
+const auditPageSize = 10
+
+// auditArg is "admin audit …" among the admin command's arguments: for
+// help, and for Discord, whose /billing admin takes it as an option
+// ("audit: 3m @alice"; "all" for everything).
+var auditArg = Arg{Name: "audit", NameDE: "protokoll", Desc: "ArgAudit", Kind: ArgText, Keyword: true}
+
+// isAuditWord reports whether the word after "admin" asks for the audit
+// trail.
+func isAuditWord(w string) bool {
+	w = strings.ToLower(w)
+	return w == "audit" || w == "protokoll"
+}
+
+// auditArgs is what "admin audit …" selects.
+type auditArgs struct {
+	r             *dateRange
+	person        Member
+	before, after string
+	// words say the range and the person again, for the buttons.
+	words []string
+}
+
+// auditCmd shows a page of the audit trail (c.args[0] is "audit").
+func auditCmd(c *call) Response {
+	a, fail := c.auditArgs(c.args[1:])
+	if fail != "" {
+		return c.fail(fail + "\n" + c.t.T("AuditUsage"))
+	}
+	q := store.AuditQuery{Person: a.person.ID, Before: a.before, After: a.after, Limit: auditPageSize}
+	if a.r != nil {
+		q.From, q.To = a.r.from, a.r.to.Add(24*time.Hour-time.Millisecond)
+	}
+	page, err := c.b.store.AuditPage(c.ctx, c.req.Org, q)
+	if errors.Is(err, store.ErrInvalid) {
+		return c.fail(c.t.T("AuditBadCursor") + "\n" + c.t.T("AuditUsage"))
+	}
+	if err != nil {
+		return c.storeFault(err)
+	}
+	return c.auditList(a, page)
+}
+
+// auditArgs reads the words after "admin audit": a range as invoices take
+// it ("3m", "6m", two dates), "all", a person, and the cursor the buttons
+// add ("before <id>", "after <id>"). It returns what is wrong, or "".
+func (c *call) auditArgs(args []string) (auditArgs, string) {
+	var a auditArgs
+	var dates []string
+	var person string
+	for i := 0; i < len(args); i++ {
+		w := strings.ToLower(args[i])
+		switch {
+		case (w == "before" || w == "after") && i+1 < len(args):
+			id, ok := cursorID(args[i+1])
+			if !ok {
+				return a, c.t.T("AuditBadCursor")
+			}
+			if w == "before" {
+				a.before = id
+			} else {
+				a.after = id
+			}
+			i++
+		case w == "3m" || w == "6m" || w == "3" || w == "6":
+			if a.r != nil || len(dates) > 0 {
+				return a, c.t.T("ErrRangeArgs")
+			}
+			r := lastMonths(c.now, int(w[0]-'0'))
+			a.r, a.words = &r, append(a.words, w[:1]+"m")
+		case w == "all" || w == "alle":
+		case isDateWord(args[i]):
+			if a.r != nil || len(dates) == 2 {
+				return a, c.t.T("ErrRangeArgs")
+			}
+			dates = append(dates, args[i])
+		case person != "":
+			return a, c.t.T("AuditOnePerson", "Word", shown(args[i]))
+		default:
+			person = args[i]
+		}
+	}
+	switch len(dates) {
+	case 1:
+		return a, c.t.T("ErrRangeArgs")
+	case 2:
+		r, err := customRange(dates[0], dates[1], c.now)
+		if err != nil {
+			return a, c.t.T(err.msg, err.kv...)
+		}
+		a.r, a.words = &r, append(a.words, dates...)
+	}
+	if person != "" {
+		m, err := c.req.Members.Member(c.ctx, person)
+		switch {
+		case errors.Is(err, ErrNoMember) || err == nil && !store.ValidID(m.ID):
+			return a, c.t.T("ErrNotMember", "User", shown(person))
+		case err != nil:
+			c.b.log.Warn("member lookup", "org", c.req.Org, "err", err)
+			return a, c.t.T("ErrLookup", "User", shown(person))
+		}
+		m.Name = shown(m.Name)
+		a.person, a.words = m, append(a.words, m.ID)
+	}
+	return a, ""
+}
+
+// cursorWord writes a stream id ("1764931200000-0") as the buttons carry
+// it, in base 36 ("mipx3ls0.0"): thirteen digits in a row would look like
+// a card number to the check of every command line.
+func cursorWord(id string) string {
+	ms, seq, ok := strings.Cut(id, "-")
+	m, err1 := strconv.ParseUint(ms, 10, 64)
+	n, err2 := strconv.ParseUint(seq, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return "-"
+	}
+	return strconv.FormatUint(m, 36) + "." + strconv.FormatUint(n, 36)
+}
+
+// cursorID reads a cursor a button carries back into a stream id.
+func cursorID(w string) (string, bool) {
+	ms, seq, ok := strings.Cut(strings.ToLower(w), ".")
+	m, err1 := strconv.ParseUint(ms, 36, 64)
+	n, err2 := strconv.ParseUint(seq, 36, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return "", false
+	}
+	return strconv.FormatUint(m, 10) + "-" + strconv.FormatUint(n, 10), true
+}
+
+// isDateWord reports whether a word is a date as ranges take them.
+func isDateWord(w string) bool {
+	_, err := format.ParseDate(w)
+	return err == nil
+}
+
+// auditList shows a page of entries with the buttons around it.
+func (c *call) auditList(a auditArgs, page store.AuditPage) Response {
+	title := c.t.T("AuditTitle")
+	var scope []string
+	if a.r != nil {
+		scope = append(scope, c.t.T("RangeFromTo", "From", c.t.Date(a.r.from), "To", c.t.Date(a.r.to)))
+	}
+	if a.person.ID != "" {
+		scope = append(scope, c.t.T("AuditOf", "Person", a.person.Name))
+	}
+	m := Message{Title: title}
+	if len(scope) > 0 {
+		m.Text = strings.Join(scope, " · ") + "\n"
+	}
+	line := "admin audit"
+	if len(a.words) > 0 {
+		line += " " + strings.Join(a.words, " ")
+	}
+	if page.Newer != "" {
+		m.Buttons = append(m.Buttons, Button{Label: c.t.T("BtnAuditNewer"), Command: line + " after " + cursorWord(page.Newer)})
+	}
+	if page.Older != "" {
+		m.Buttons = append(m.Buttons, Button{Label: c.t.T("BtnAuditOlder"), Command: line + " before " + cursorWord(page.Older), Style: StylePrimary})
+	}
+	if len(page.Entries) == 0 {
+		m.Text += c.t.T("AuditNone")
+		return Response{Messages: []Message{m}}
+	}
+	m.Buttons = append(m.Buttons, c.auditCSVButton(a))
+	m.Text += c.t.T("AuditPageOf", "First", c.t.DateTime(page.Entries[len(page.Entries)-1].At),
+		"Last", c.t.DateTime(page.Entries[0].At))
+	m.Table = &Table{Columns: []string{c.t.T("AuditColWhen"), c.t.T("AuditColWho"), c.t.T("AuditColWhat"), c.t.T("AuditColChange")}}
+	names := map[string]string{}
+	for _, e := range page.Entries {
+		m.Table.Rows = append(m.Table.Rows, []string{c.t.DateTime(e.At), c.actorName(names, e.Actor),
+			auditWhat(c.t, e), auditChange(e)})
+	}
+	return Response{Messages: []Message{m}}
+}
+
+// actorName is who made a change, by name where the directory knows them
+// (each person looked up once a page), else as the entry says.
+func (c *call) actorName(names map[string]string, actor string) string {
+	switch actor {
+	case "scheduler", "billing":
+		return c.t.T("AuditActorSystem")
+	case "":
+		return "—"
+	}
+	if n, ok := names[actor]; ok {
+		return n
+	}
+	n := shown(actor)
+	if m, err := c.req.Members.Member(c.ctx, actor); err == nil && m.Name != "" {
+		n = shown(m.Name)
+	}
+	names[actor] = n
+	return n
+}
+
+// auditActions maps an audit action's verb to the message id that says
+// it; the rest of the action (a reason, people, a payment method) and the
+// entry's target are its data.
+var auditActions = map[string]string{
+	"buy":              "AuditActBuy",
+	"trial":            "AuditActTrial",
+	"convert":          "AuditActConvert",
+	"licenses":         "AuditActLicenses",
+	"licenses-next":    "AuditActLicensesNext",
+	"assign":           "AuditActAssign",
+	"unassign":         "AuditActUnassign",
+	"cancel":           "AuditActCancel",
+	"end":              "AuditActEndTrial", // "end trial"
+	"expire":           "AuditActExpire",
+	"renew":            "AuditActRenew",
+	"remind":           "AuditActRemind",
+	"invoice":          "AuditActInvoice",
+	"invoice-status":   "AuditActInvoiceStatus",
+	"payment-add":      "AuditActPaymentAdd",
+	"payment-replace":  "AuditActPaymentReplace",
+	"payment-edit":     "AuditActPaymentEdit",
+	"payment-remove":   "AuditActPaymentRemove",
+	"payment-switch":   "AuditActPaymentSwitch",
+	"payment-customer": "AuditActPaymentEdit",
+	"payment-updated":  "AuditActPaymentUpdated",
+	"payment-removed":  "AuditActPaymentRemoved",
+	"language":         "AuditActLanguage",
+	"admin-channel":    "AuditActAdminChannel",
+	"org-language":     "AuditActOrgLanguage",
+	"install":          "AuditActInstall",
+	"uninstall":        "AuditActUninstall",
+}
+
+// auditWhat says an entry's change in the language of t; an action it
+// does not know is shown as recorded (made harmless by shown, and escaped
+// by the adapters like all text).
+func auditWhat(t tr, e store.AuditEntry) string {
+	verb, rest, _ := strings.Cut(e.Action, " ")
+	id, ok := auditActions[verb]
+	if !ok {
+		s := shown(e.Action)
+		if e.Target != "" {
+			s += " · " + shown(e.Target)
+		}
+		return s
+	}
+	if verb == "cancel" {
+		for _, r := range reasons {
+			if r.Key == rest {
+				rest = t.T(r.Msg)
+			}
+		}
+	}
+	n := 0
+	if rest != "" {
+		n = strings.Count(rest, ",") + 1
+	}
+	detail := "" // a reason or a kind, in parentheses where there is one
+	if rest != "" {
+		detail = " (" + shown(rest) + ")"
+	}
+	return t.T(id, "Target", shown(e.Target), "Detail", detail, "Count", t.Num(n))
+}
+
+// auditChange is an entry's before → after.
+func auditChange(e store.AuditEntry) string {
+	if e.Before == "" && e.After == "" {
+		return "—"
+	}
+	b, a := shown(e.Before), shown(e.After)
+	if b == "" {
+		b = "—"
+	}
+	if a == "" {
+		a = "—"
+	}
+	return b + " → " + a
+}
