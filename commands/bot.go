@@ -48,6 +48,10 @@ type Config struct {
 	// Operator is who runs the deployment: the seller that invoices name.
 	// An empty name is "billingbot".
 	Operator Operator
+	// HandoverGrace is how long an active subscription whose purchaser
+	// left stays live, not renewed, after its period ended, while no
+	// admin decided who takes it over (default DefaultHandoverGrace).
+	HandoverGrace time.Duration
 }
 
 // Operator is who runs a deployment and sells through it.
@@ -125,6 +129,9 @@ func New(st *store.Store, cat *catalog.Catalog, pay payment.Provider, cfg Config
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second
+	}
+	if cfg.HandoverGrace <= 0 {
+		cfg.HandoverGrace = DefaultHandoverGrace
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.Operator.Name == "" {

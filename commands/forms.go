@@ -44,6 +44,7 @@ func (b *Bot) formHandlers() map[string]form {
 		FormInvoices:     {view: invoicesFormView, submit: invoicesSubmit},
 		FormPayment:      {submit: paymentSubmit},
 		FormRemoveMethod: {submit: removeSubmit},
+		FormHandover:     {submit: handoverSubmit},
 	}
 }
 

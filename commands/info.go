@@ -225,6 +225,9 @@ func languageCmd(c *call) Response {
 }
 
 func adminCmd(c *call) Response {
+	if len(c.args) > 0 && isHandoverWord(c.args[0]) {
+		return c.handoverCmd()
+	}
 	if len(c.args) > 0 {
 		return c.adminSettings()
 	}

@@ -22,6 +22,8 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 	}
 	var title, text string
 	switch n.Kind {
+	case NoteHandover, NoteHandoverReminder, NoteHandoverDecided, NoteHandoverBack, NoteHandoverLapsed, NoteLicenseFreed:
+		return c.handoverMessage(n)
 	case NotePurchase:
 		title, text = "NoteTitlePurchase", c.t.T("NotePurchase", "Purchaser", s.Purchaser, "Licenses", licenses, "Product", s.Product)
 	case NoteTrial:
@@ -175,6 +177,9 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
 		_, err := b.store.Settle(ctx, j, time.Time{}, nil, expiry)
 		return err
 	case store.JobRenewal:
+		if s.Handover == store.HandoverPending && s.Status == store.StatusActive {
+			return nil // waits for an admin's decision (handover.go)
+		}
 		next := s.RenewsAt.AddDate(0, s.Period.Months(), 0)
 		var inv *store.Invoice
 		if s.Status == store.StatusActive && s.RenewsAt.Equal(j.Due) {
@@ -201,6 +206,8 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
 		return c.charge(s, j.Invoice)
 	case store.JobChargeExpiry:
 		return c.expireCharge(j.Invoice)
+	case store.JobHandoverRemind, store.JobHandoverEnd:
+		return c.handoverJob(s, j)
 	}
 	return nil
 }

@@ -350,6 +350,9 @@ type NotifiedSub struct {
 	// URL is where the user acts on the notification (a payment to
 	// confirm).
 	URL string `json:"url,omitempty"`
+	// Person names who a handover's notification is about besides the
+	// purchaser: the admin who decided, the holder who left.
+	Person string `json:"person,omitempty"`
 }
 
 // NotificationKind names a change.

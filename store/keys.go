@@ -54,6 +54,8 @@ func (k keys) outboxRetry() string         { return k.p + "outbox:retry" }
 func (k keys) outboxDead() string          { return k.p + "outbox:dead" }
 func (k keys) sent(id string) string       { return k.p + "sent:" + id }
 func (k keys) payLink(ref string) string   { return k.p + "paylink:" + ref }
+func (k keys) left() string                { return k.p + "left" }
+func (k keys) handovers() string           { return k.p + "handovers" }
 func (k keys) credential(platform string) string {
 	return k.p + "credential:" + platform
 }

@@ -82,6 +82,11 @@ type Subscription struct {
 	CancelReason  string
 	CancelComment string
 	CanceledAt    time.Time
+	// Handover says what became of the subscription since its purchaser
+	// left the organization (see handover.go); "" when they have not.
+	Handover     HandoverState
+	HandoverBy   Member    // the admin who decided
+	HandoverFrom time.Time // when the purchaser left
 }
 
 // Free is the number of licenses not assigned to anyone.
@@ -356,6 +361,11 @@ const (
 	// JobChargeExpiry voids an invoice whose payment is still not
 	// confirmed.
 	JobChargeExpiry JobKind = "charge-expiry"
+	// JobHandoverRemind reminds admins of an undecided handover, daily;
+	// JobHandoverEnd ends a subscription whose handover nobody decided
+	// within the grace period after its period's end.
+	JobHandoverRemind JobKind = "handover-remind"
+	JobHandoverEnd    JobKind = "handover-end"
 )
 
 // Job is work that falls due at a time: a trial reminder, a trial's end, a
