@@ -87,6 +87,8 @@ type Bot struct {
 	observe func(context.Context, Outcome)
 	// linkKey signs invoice links; derived from Config.SecretKey.
 	linkKey []byte
+	// checkers ask platforms who is still a member (membercheck.go).
+	checkers memberCheckers
 }
 
 // Outcome is what became of one request, for metrics and request logs. It

@@ -153,6 +153,9 @@ func (b *Bot) safeJob(ctx context.Context, j store.Job, now time.Time) (err erro
 }
 
 func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
+	if j.Kind == store.JobMemberCheck {
+		return b.checkMembers(ctx, j, now) // of an organization, not a subscription
+	}
 	s, err := b.store.Subscription(ctx, j.Org, j.SubID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // its change never happened

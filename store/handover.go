@@ -250,3 +250,65 @@ func (s *Store) PendingHandovers(ctx context.Context, org string, max int) ([]Su
 	subs, err := s.subscriptions(ctx, org, ids)
 	return subs, int(n), wrap(op, err)
 }
+
+// People reads one page of org's people who hold or bought a live
+// subscription and have not left, scanning the organization's
+// subscriptions from cursor (0: the start) about count at a time; next is
+// 0 after the last page. A person may be on several pages.
+func (s *Store) People(ctx context.Context, org string, cursor uint64, count int) (users []string, next uint64, err error) {
+	const op = "people"
+	if err := checkIDs(op, org); err != nil {
+		return nil, 0, err
+	}
+	k := orgKeys(org)
+	ids, next, err := s.rdb.SScan(ctx, k.subs(), cursor, "", int64(count)).Result()
+	if err != nil {
+		return nil, 0, wrap(op, err)
+	}
+	subs := make([]*redis.SliceCmd, len(ids))
+	holders := make([]*redis.StringSliceCmd, len(ids))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			subs[i] = p.HMGet(ctx, k.sub(id), "buyer", "status")
+			holders[i] = p.HKeys(ctx, k.subUsers(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, wrap(op, err)
+	}
+	seen := map[string]bool{}
+	for i := range ids {
+		v := subs[i].Val()
+		if len(v) != 2 {
+			continue
+		}
+		if st, _ := v[1].(string); st != string(StatusActive) && st != string(StatusTrial) {
+			continue
+		}
+		if buyer, _ := v[0].(string); buyer != "" {
+			seen[buyer] = true
+		}
+		for _, u := range holders[i].Val() {
+			seen[u] = true
+		}
+	}
+	for u := range seen {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	if len(users) == 0 {
+		return nil, next, nil
+	}
+	left, err := s.rdb.HMGet(ctx, k.left(), users...).Result()
+	if err != nil {
+		return nil, 0, wrap(op, err)
+	}
+	out := users[:0]
+	for i, u := range users {
+		if left[i] == nil {
+			out = append(out, u)
+		}
+	}
+	return out, next, nil
+}

@@ -366,6 +366,10 @@ const (
 	// within the grace period after its period's end.
 	JobHandoverRemind JobKind = "handover-remind"
 	JobHandoverEnd    JobKind = "handover-end"
+	// JobMemberCheck asks the organization's platform, page by page,
+	// whether the people who bought or hold its subscriptions are still
+	// members (SubID: "c" and the page's cursor), daily.
+	JobMemberCheck JobKind = "member-check"
 )
 
 // Job is work that falls due at a time: a trial reminder, a trial's end, a

@@ -13,7 +13,7 @@ import (
 // application's "Server Members Intent" must allow in the Developer
 // Portal: Discord closes a connection that asks for it otherwise (4014).
 // Without it, and in the interactions endpoint's mode, the daily member
-// check finds who left (commands.Bot.CheckMembers).
+// check finds who left (membercheck.go).
 
 // gatewayIntents are the intents the gateway identifies with.
 func (a *Adapter) gatewayIntents() discordgo.Intent {

@@ -70,6 +70,17 @@ func configurePlatforms(cfg config, env map[string]string, bot *commands.Bot, st
 		} else {
 			p.path, p.handler = "/discord/interactions", a
 		}
+		if mode != "gateway" || !dc.MemberEvents {
+			// Who left is found by asking daily (bot/discord/membercheck.go).
+			run := p.run
+			p.run = func(ctx context.Context) error {
+				if run == nil {
+					return a.RunMemberChecks(ctx)
+				}
+				go func() { _ = a.RunMemberChecks(ctx) }()
+				return run(ctx)
+			}
+		}
 		out = append(out, p)
 	}
 	return out, nil
