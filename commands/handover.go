@@ -72,7 +72,7 @@ func (b *Bot) MemberLeft(ctx context.Context, org, user string) error {
 // departureNotes are the notifications and jobs of a member's leaving:
 // for each live subscription they bought, the admins' question, its
 // daily reminder and the end of its grace; for each license they held of
-// someone else's live subscription, a word to its purchaser.
+// someone else's subscription still in use, a word to its purchaser.
 func (b *Bot) departureNotes(org string, d store.Departure, now time.Time) ([]*store.Note, []store.Job) {
 	c := &call{b: b, now: now, req: Request{Org: org, IdempotencyKey: fmt.Sprint(now.Unix())}}
 	var notes []*store.Note
@@ -88,7 +88,8 @@ func (b *Bot) departureNotes(org string, d store.Departure, now time.Time) ([]*s
 		}
 	}
 	for _, s := range d.Held {
-		if !s.Live() || s.Purchaser.ID == d.User {
+		// A canceled subscription is in use until its end.
+		if !s.Live() && s.Status != store.StatusCanceled || s.Purchaser.ID == d.User {
 			continue
 		}
 		n := c.note(NoteLicenseFreed, s, 0)
@@ -249,15 +250,19 @@ func (c *call) handoverCmd() Response {
 	f := c.newForm(FormHandover, "HandoverTitleTakeForm", "HandoverBtnTake")
 	f.Context = action + " " + s.ID
 	f.Inputs = []Input{{ID: "what", Kind: KindInfo, Label: c.t.T("FieldProduct"), Text: c.takeInfo(s)}}
-	if s.Status == store.StatusActive {
-		opts := c.methodOptions()
-		if len(opts) == 0 {
-			return Response{Messages: []Message{{Text: c.t.T("HandoverNoMethod", "Product", s.ProductName),
-				Buttons: []Button{{Label: c.t.T("BtnPayment"), Command: "payment", Style: StylePrimary}}}}}
-		}
-		f.Inputs = append(f.Inputs, Input{ID: "method", Kind: KindSelect, Label: c.t.T("FieldMethod"), Required: true,
-			Options: opts, Value: []string{opts[0].Value}})
+	if s.Status != store.StatusActive {
+		// A trial costs nothing: a confirmation is enough.
+		f.Inputs = append(f.Inputs, Input{ID: "confirm", Kind: KindConfirm, Label: c.t.T("FieldConfirm"), Required: true,
+			Options: []Option{{Value: "yes", Label: c.t.T("HandoverConfirmTake")}}})
+		return Response{Form: f}
 	}
+	opts := c.methodOptions()
+	if len(opts) == 0 {
+		return Response{Messages: []Message{{Text: c.t.T("HandoverNoMethod", "Product", s.ProductName),
+			Buttons: []Button{{Label: c.t.T("BtnPayment"), Command: "payment", Style: StylePrimary}}}}}
+	}
+	f.Inputs = append(f.Inputs, Input{ID: "method", Kind: KindSelect, Label: c.t.T("FieldMethod"), Required: true,
+		Options: opts, Value: []string{opts[0].Value}})
 	return Response{Form: f}
 }
 
@@ -367,7 +372,7 @@ func handoverSubmit(c *call) Response {
 			errs.add("method", c.t.T("ErrMethodExpired", "Method", methodLabel(m)))
 		}
 	}
-	if action == store.DecideCancel && c.value("confirm") != "yes" {
+	if (action == store.DecideCancel || s.Status != store.StatusActive) && c.value("confirm") != "yes" {
 		errs.add("confirm", c.t.T("ErrConfirm"))
 	}
 	if len(errs) > 0 {

@@ -356,14 +356,45 @@ func TestHandoverTrial(t *testing.T) {
 	id := e.trial(alice, "visio-plan-2")
 	e.leave(alice)
 	f := wantForm(t, e.run(dave, "admin uebergabe uebernehmen "+id), commands.FormHandover)
-	if len(f.Inputs) != 1 {
+	if len(f.Inputs) != 2 || input(t, f, "confirm").Kind != commands.KindConfirm {
 		t.Errorf("trial form inputs %+v", f.Inputs)
 	}
-	wantText(t, e.send(dave, form(commands.FormHandover, f.Context)), "trial of Visio Plan 2")
+	wantFieldError(t, e.send(dave, form(commands.FormHandover, f.Context)), "confirm")
+	wantText(t, e.send(dave, form(commands.FormHandover, f.Context, "confirm", "yes")), "trial of Visio Plan 2")
 	if s := e.sub("T1", id); s.Purchaser.ID != dave.m.ID || s.Status != store.StatusTrial {
 		t.Errorf("trial after take over: %s %s", s.Purchaser.ID, s.Status)
 	}
 	wantText(t, e.run(dave, "admin handover take"), "admin handover take or cancel")
 	wantText(t, e.run(dave, "admin handover take nosuch"), "No handover of that subscription waits")
 	wantText(t, e.send(dave, form(commands.FormHandover, "bogus "+id)), "incomplete")
+}
+
+// TestHandoverTakeOverInGrace: taken over after its period ended, the
+// subscription renews at once, charging the admin.
+func TestHandoverTakeOverInGrace(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		visio, _, _ := handoverSetup(t, e)
+		renews := e.sub("T1", visio).RenewsAt
+		e.due(renews.Add(3 * 24 * time.Hour))
+		m := e.buyer(dave)
+		r := e.send(dave, form(commands.FormHandover, "take "+visio, "method", m.ID))
+		wantText(t, r, "It renews on "+e.clock.Now().Format("Jan 2, 2006"))
+		e.due(e.clock.Now())
+		e.charge()
+		s := e.sub("T1", visio)
+		if !s.RenewsAt.After(renews) || s.Status != store.StatusActive || s.Purchaser.ID != dave.m.ID {
+			t.Fatalf("after taking over in the grace: renews %v, %s, purchaser %s", s.RenewsAt, s.Status, s.Purchaser.ID)
+		}
+		invs := e.invoices(dave)
+		if len(invs) != 1 || !invs[0].Paid() || invs[0].Method != m.ID {
+			t.Errorf("Dave's invoices %+v, want the renewal, paid with his card", invs)
+		}
+		// The grace's end finds it decided: nothing happens.
+		if got := kinds(e.due(renews.Add(commands.DefaultHandoverGrace))); strings.Contains(got, "handover") {
+			t.Errorf("after the grace: %q", got)
+		}
+		if s := e.sub("T1", visio); s.Status != store.StatusActive {
+			t.Errorf("ended after being taken over: %s", s.Status)
+		}
+	})
 }
