@@ -2,10 +2,12 @@ package discord
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
 )
 
@@ -65,5 +67,62 @@ func TestGatewayIntents(t *testing.T) {
 	e.a.cfg.MemberEvents = true
 	if got := e.a.gatewayIntents(); got&discordgo.IntentsGuildMembers == 0 || got&discordgo.IntentsGuilds == 0 {
 		t.Errorf("intents %v, want guilds and guild members", got)
+	}
+}
+
+// TestHandoverLimits: the handover's forms, list and notifications, in
+// English and German, hold Discord's limits.
+func TestHandoverLimits(t *testing.T) {
+	for _, lang := range []string{"en", "de"} {
+		t.Run(lang, func(t *testing.T) {
+			e := newEnv(t)
+			e.card(alice)
+			sub := e.buyVisio()
+			ctx := t.Context()
+			locale := map[string]string{"en": "en-US", "de": "de"}[lang]
+			dir := e.a.directory(testOrg, testGuild, nil)
+			handle := func(user, text string, form *commands.Submission) commands.Response {
+				t.Helper()
+				resp, err := e.bot.Handle(ctx, commands.Request{Org: testOrg, User: commands.Member{ID: user, Name: "Ada Admin"},
+					Locale: locale, Admin: true, Members: dir, Text: text, Form: form, Command: slashCommand(locale)})
+				if err != nil || resp.Lang != lang {
+					t.Fatalf("%q: %v, in %q", text, err, resp.Lang)
+				}
+				return resp
+			}
+			var trial string
+			for _, m := range handle(alice, "", &commands.Submission{FormID: commands.FormTrial,
+				Values: map[string][]string{"product": {"project-plan-3"}}}).Messages {
+				for _, b := range m.Buttons {
+					if id, ok := strings.CutPrefix(b.Command, "assign "); ok {
+						trial = id
+					}
+				}
+			}
+			if err := e.bot.MemberLeft(ctx, testOrg, alice); err != nil || trial == "" {
+				t.Fatalf("MemberLeft: %v; trial %q", err, trial)
+			}
+			e.card(bob)
+			for _, line := range []string{"admin handover take " + sub, "admin handover cancel " + sub, "admin handover take " + trial} {
+				resp := handle(bob, line, nil)
+				if resp.Form == nil {
+					t.Fatalf("%q opened no form: %+v", line, resp.Messages)
+				}
+				checkModal(t, line, renderModal("KEY", resp.Form))
+			}
+			r := renderer{a: e.a, ctx: ctx, org: testOrg}
+			for _, m := range r.messages(handle(bob, "admin handover", nil).Messages) {
+				checkMessage(t, "list", m)
+			}
+			for _, kind := range []commands.NotificationKind{commands.NoteHandover, commands.NoteHandoverReminder,
+				commands.NoteHandoverDecided, commands.NoteHandoverBack, commands.NoteHandoverLapsed, commands.NoteLicenseFreed} {
+				n := commands.Notification{Org: testOrg, Kind: kind, Sub: commands.NotifiedSub{ID: sub, ProductID: "visio-plan-2",
+					Product: "Visio Plan 2", Purchaser: strings.Repeat("Alice ", 12), Person: strings.Repeat("Ada ", 20),
+					Licenses: 5, Price: 6300, Currency: "EUR", Period: "monthly", Expires: t0.AddDate(0, 1, 0), Reason: "take"}}
+				for _, m := range r.messages([]commands.Message{e.bot.RenderNotification(n, lang)}) {
+					checkMessage(t, string(kind), m)
+				}
+			}
+		})
 	}
 }

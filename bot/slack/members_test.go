@@ -8,6 +8,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
 )
 
@@ -90,4 +91,68 @@ func TestMemberEventFails(t *testing.T) {
 	if code := e.userChange(t, "user_change", "EvX", "U1", true); code != http.StatusInternalServerError {
 		t.Errorf("with Redis down: %d, want 500", code)
 	}
+}
+
+// TestHandoverLimits: the handover's forms, list and notifications, in
+// English and German, hold Block Kit's limits.
+func TestHandoverLimits(t *testing.T) {
+	for _, lang := range []string{"en", "de"} {
+		t.Run(lang, func(t *testing.T) {
+			e := newEnv(t)
+			e.addCard("U1")
+			sub := e.buyVisio("U1")
+			ctx := context.Background()
+			locale := map[string]string{"en": "en-US", "de": "de-DE"}[lang]
+			dir := people{"U1": {ID: "U1", Name: "Alice"}, "UA1": {ID: "UA1", Name: "Ada Admin"}}
+			handle := func(user, text string, form ...*commands.Submission) commands.Response {
+				t.Helper()
+				req := commands.Request{Org: testOrg, User: dir[user], Locale: locale, Admin: true, Members: dir, Text: text}
+				if len(form) > 0 {
+					req.Form = form[0]
+				}
+				resp, err := e.bot.Handle(ctx, req)
+				if err != nil || resp.Lang != lang {
+					t.Fatalf("%q: %v, in %q", text, err, resp.Lang)
+				}
+				return resp
+			}
+			trial := subIDOf(t, handle("U1", "", &commands.Submission{FormID: commands.FormTrial,
+				Values: map[string][]string{"product": {"project-plan-3"}}}), "assign ")
+			if err := e.bot.MemberLeft(ctx, testOrg, "U1"); err != nil {
+				t.Fatal(err)
+			}
+			e.addCard("UA1")
+			meta := metadata{Channel: "C100"}
+			for _, line := range []string{"admin handover take " + sub, "admin handover cancel " + sub, "admin handover take " + trial} {
+				resp := handle("UA1", line)
+				if resp.Form == nil {
+					t.Fatalf("%q opened no form: %+v", line, resp.Messages)
+				}
+				checkLimits(t, line, e.a.modal(resp.Form, meta, lang))
+			}
+			checkLimits(t, "list", webhooks(messagePosts(handle("UA1", "admin handover").Messages, maxMessageBlocks)))
+			for _, kind := range []commands.NotificationKind{commands.NoteHandover, commands.NoteHandoverReminder,
+				commands.NoteHandoverDecided, commands.NoteHandoverBack, commands.NoteHandoverLapsed, commands.NoteLicenseFreed} {
+				n := commands.Notification{Org: testOrg, Kind: kind, Sub: commands.NotifiedSub{ID: sub, ProductID: "visio-plan-2",
+					Product: "Visio Plan 2", Purchaser: strings.Repeat("Alice ", 12), Person: strings.Repeat("Ada ", 20),
+					Licenses: 5, Price: 6300, Currency: "EUR", Period: "monthly", Expires: t0.AddDate(0, 1, 0), Reason: "take"}}
+				checkLimits(t, string(kind), webhooks(messagePosts([]commands.Message{e.bot.RenderNotification(n, lang)}, maxMessageBlocks)))
+			}
+		})
+	}
+}
+
+// subIDOf reads a subscription id from the button whose command starts
+// with prefix.
+func subIDOf(t *testing.T, r commands.Response, prefix string) string {
+	t.Helper()
+	for _, m := range r.Messages {
+		for _, b := range m.Buttons {
+			if id, ok := strings.CutPrefix(b.Command, prefix); ok {
+				return id
+			}
+		}
+	}
+	t.Fatalf("no %q button: %+v", prefix, r.Messages)
+	return ""
 }
