@@ -207,6 +207,13 @@ func isHandoverWord(w string) bool {
 	return w == "handover" || w == "uebergabe" || w == "übergabe"
 }
 
+// isShowWord reports whether w asks for the list ("admin handover show",
+// as Discord's option sends it).
+func isShowWord(w string) bool {
+	w = strings.ToLower(w)
+	return w == "show" || w == "list" || w == "zeigen" || w == "liste"
+}
+
 // handoverAction reads a decision's word: DecideTake, DecideCancel or "".
 func handoverAction(w string) string {
 	switch strings.ToLower(w) {
@@ -221,11 +228,11 @@ func handoverAction(w string) string {
 // maxHandoversListed is the most pending handovers "admin handover" lists.
 const maxHandoversListed = 20
 
-// handoverCmd answers "admin handover [take|cancel ID]": the handovers
+// handoverCmd answers "admin handover [show|take ID|cancel ID]": the handovers
 // that wait for a decision, or the form of a decision.
 func (c *call) handoverCmd() Response {
 	args := c.args[1:]
-	if len(args) == 0 {
+	if len(args) == 0 || len(args) == 1 && isShowWord(args[0]) {
 		return c.handoverList()
 	}
 	action := handoverAction(args[0])

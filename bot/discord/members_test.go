@@ -126,3 +126,13 @@ func TestHandoverLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminHandoverOption: /billing admin handover:show lists the
+// handovers that wait.
+func TestAdminHandoverOption(t *testing.T) {
+	e := newEnv(t)
+	_, data := answer(t, e.post(e.interaction(aliceEN, itCommand, command("admin", opt("handover", optString, "show")), "")))
+	if got := text(data); !strings.Contains(got, "No subscription of someone who left waits for a decision.") {
+		t.Errorf("admin handover:show answered %s", got)
+	}
+}
