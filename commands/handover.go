@@ -143,12 +143,18 @@ func (b *Bot) MemberBack(ctx context.Context, org, user string) error {
 		}
 		c := &call{b: b, now: b.now().UTC(), req: Request{Org: org, IdempotencyKey: "back-" + fmt.Sprint(d.Left.Unix())}}
 		var notes []*store.Note
+		var jobs []store.Job
 		for _, s := range d.Bought {
-			if s.Handover == store.HandoverPending {
-				notes = append(notes, c.handoverNote(NoteHandoverBack, s, "").Note())
+			if s.Handover != store.HandoverPending {
+				continue
+			}
+			notes = append(notes, c.handoverNote(NoteHandoverBack, s, "").Note())
+			if s.Status == store.StatusActive && !s.RenewsAt.After(c.now) {
+				// Its renewal waited: it is due again.
+				jobs = append(jobs, store.Job{Kind: store.JobRenewal, Org: org, SubID: s.ID, Due: s.RenewsAt})
 			}
 		}
-		_, err = b.store.MemberBack(ctx, org, d, notes)
+		_, err = b.store.MemberBack(ctx, org, d, notes, jobs...)
 		if errors.Is(err, store.ErrStale) && try < 5 {
 			continue
 		}

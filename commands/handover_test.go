@@ -398,3 +398,26 @@ func TestHandoverTakeOverInGrace(t *testing.T) {
 		}
 	})
 }
+
+// TestHandoverBackAfterPeriod: back after the period ended while the
+// renewal waited: it renews at once, charging the purchaser as before.
+func TestHandoverBackAfterPeriod(t *testing.T) {
+	e := newEnv(t)
+	visio, _, _ := handoverSetup(t, e)
+	renews := e.sub("T1", visio).RenewsAt
+	e.due(renews.Add(time.Hour))
+	if s := e.sub("T1", visio); !s.RenewsAt.Equal(renews) {
+		t.Fatalf("renewed while waiting")
+	}
+	if err := e.bot.MemberBack(t.Context(), "T1", alice.m.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.due(e.clock.Now())
+	e.charge()
+	if s := e.sub("T1", visio); !s.RenewsAt.After(renews) || s.Status != store.StatusActive {
+		t.Errorf("after coming back: renews %v, %s", s.RenewsAt, s.Status)
+	}
+	if n := len(e.invoices(alice)); n != 2 {
+		t.Errorf("Alice has %d invoices, want the purchase and the renewal", n)
+	}
+}

@@ -143,11 +143,15 @@ func (s *Store) MemberLeft(ctx context.Context, org string, d Departure, at time
 // MemberBack records that d.User, who had left org, is a member again:
 // the handovers of their subscriptions that no admin decided are
 // withdrawn, with notes, in one atomic step (ErrStale when the pending
-// handovers changed since Departure read them). It reports false, and
-// changes nothing, when they had not left.
-func (s *Store) MemberBack(ctx context.Context, org string, d Departure, notes []*Note) (bool, error) {
+// handovers changed since Departure read them); jobs are scheduled
+// before it. It reports false, and changes nothing, when they had not
+// left.
+func (s *Store) MemberBack(ctx context.Context, org string, d Departure, notes []*Note, jobs ...Job) (bool, error) {
 	const op = "member back"
 	if err := checkIDs(op, org, d.User); err != nil {
+		return false, err
+	}
+	if err := checkJobs(op, jobs); err != nil {
 		return false, err
 	}
 	k := orgKeys(org)
@@ -157,7 +161,7 @@ func (s *Store) MemberBack(ctx context.Context, org string, d Departure, notes [
 			args = append(args, b.ID)
 		}
 	}
-	v, err := s.change(ctx, scriptHandoverBack, org, notes, nil,
+	v, err := s.change(ctx, scriptHandoverBack, org, notes, jobs,
 		[]string{k.left(), k.handovers(), k.audit(), k.bought(d.User)}, args...)
 	res, err := result(op, v, err)
 	return err == nil && !res.Repeat, err
@@ -180,7 +184,8 @@ func (s *Store) Left(ctx context.Context, org, user string) (bool, error) {
 // period (at: when). The first decision wins: a later one fails with
 // ErrDecided, naming the admin who decided (Users), ErrStale when none is
 // pending (the purchaser came back, or it lapsed), ErrNotLive when the
-// subscription ended meanwhile.
+// subscription ended meanwhile. jobs are scheduled before it (a renewal
+// due again); a refused decision leaves them nothing to do.
 func (s *Store) DecideHandover(ctx context.Context, once Once, org string, admin Member, subID, decision, profileID, methodID string, at time.Time, jobs ...Job) (Result, error) {
 	const op = "decide handover"
 	if err := checkIdem(op, once.Key); err != nil {
