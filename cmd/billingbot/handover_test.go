@@ -1,14 +1,13 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"encoding/hex"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
-
-	"crypto/ed25519"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
