@@ -156,3 +156,28 @@ func subIDOf(t *testing.T, r commands.Response, prefix string) string {
 	t.Fatalf("no %q button: %+v", prefix, r.Messages)
 	return ""
 }
+
+// TestMemberBackEvent: a deactivated purchaser's account active again
+// (user_change without deleted) withdraws the handover no admin decided;
+// team_join of someone who never left changes nothing.
+func TestMemberBackEvent(t *testing.T) {
+	e := newEnv(t)
+	e.addCard("U1")
+	sub := e.buyVisio("U1")
+	for _, ev := range []struct {
+		typ, id, user string
+		deleted       bool
+		want          store.HandoverState
+	}{
+		{"team_join", "EvJ", "U2", false, ""},
+		{"user_change", "EvL", "U1", true, store.HandoverPending},
+		{"user_change", "EvB", "U1", false, store.HandoverWithdrawn},
+	} {
+		if code := e.userChange(t, ev.typ, ev.id, ev.user, ev.deleted); code != http.StatusOK {
+			t.Fatalf("%s %s: %d", ev.typ, ev.user, code)
+		}
+		if s, err := e.st.Subscription(context.Background(), testOrg, sub); err != nil || s.Handover != ev.want {
+			t.Errorf("after %s of %s (deleted %v): handover %q, %v; want %q", ev.typ, ev.user, ev.deleted, s.Handover, err, ev.want)
+		}
+	}
+}
