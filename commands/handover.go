@@ -254,7 +254,7 @@ func (c *call) handoverCmd() Response {
 		f.Context = action + " " + s.ID
 		f.Inputs = []Input{
 			{ID: "what", Kind: KindInfo, Label: c.t.T("FieldProduct"), Text: c.t.N("HandoverCancelInfo", s.AssignedCount,
-				"Product", s.ProductName, "Purchaser", s.Purchaser.Name, "Date", c.t.Date(s.EndsAt()))},
+				"Product", s.ProductName, "Purchaser", s.Purchaser.Name, "Date", c.t.Date(c.periodEnd(s)))},
 			{ID: "confirm", Kind: KindConfirm, Label: c.t.T("FieldConfirm"), Required: true,
 				Options: []Option{{Value: "yes", Label: c.t.T("HandoverConfirmCancel")}}},
 		}
@@ -282,19 +282,19 @@ func (c *call) handoverCmd() Response {
 // takeInfo says what taking s over means.
 func (c *call) takeInfo(s store.Subscription) string {
 	if s.Status == store.StatusTrial {
-		return c.t.T("HandoverTakeTrial", "Product", s.ProductName, "Purchaser", s.Purchaser.Name, "Date", c.t.Date(s.EndsAt()))
+		return c.t.T("HandoverTakeTrial", "Product", s.ProductName, "Purchaser", s.Purchaser.Name, "Date", c.t.Date(c.periodEnd(s)))
 	}
 	return c.t.T("HandoverTakeInfo", "Product", s.ProductName, "Purchaser", s.Purchaser.Name,
-		"Licenses", c.t.N("Licenses", s.Renewing()), "Price", c.price(s), "Date", c.t.Date(c.renewal(s)))
+		"Licenses", c.t.N("Licenses", s.Renewing()), "Price", c.price(s), "Date", c.t.Date(c.periodEnd(s)))
 }
 
-// renewal is when s renews next: its period's end, or now when that
-// passed while its handover waited.
-func (c *call) renewal(s store.Subscription) time.Time {
-	if s.RenewsAt.Before(c.now) {
-		return c.now
+// periodEnd is when s renews or ends next: the end of its period (or
+// trial), or now when that passed while its handover waited.
+func (c *call) periodEnd(s store.Subscription) time.Time {
+	if end := s.EndsAt(); end.After(c.now) {
+		return end
 	}
-	return s.RenewsAt
+	return c.now
 }
 
 // pendingHandover reads a subscription whose handover waits for a
@@ -328,7 +328,7 @@ func (c *call) decidedAlready(s store.Subscription) Response {
 	if s.Handover == store.HandoverCanceled {
 		text = "HandoverDecidedCanceled"
 	}
-	return c.fail(c.t.T(text, "Admin", s.HandoverBy.Name, "Product", s.ProductName, "Date", c.t.Date(s.EndsAt())))
+	return c.fail(c.t.T(text, "Admin", s.HandoverBy.Name, "Product", s.ProductName, "Date", c.t.Date(c.periodEnd(s))))
 }
 
 // handoverList lists the handovers that wait for a decision.
@@ -395,9 +395,9 @@ func handoverSubmit(c *call) Response {
 	decided.Handover, decided.HandoverBy = store.HandoverTaken, store.Member{ID: c.req.User.ID, Name: c.req.User.Name}
 	var resp Response
 	if action == store.DecideTake {
-		text := c.t.T("HandoverTakenTrial", "Product", s.ProductName, "Date", c.t.Date(s.EndsAt()))
+		text := c.t.T("HandoverTakenTrial", "Product", s.ProductName, "Date", c.t.Date(c.periodEnd(s)))
 		if s.Status == store.StatusActive {
-			text = c.t.T("HandoverTaken", "Product", s.ProductName, "Date", c.t.Date(c.renewal(s)),
+			text = c.t.T("HandoverTaken", "Product", s.ProductName, "Date", c.t.Date(c.periodEnd(s)),
 				"Price", c.price(s), "Method", methodLabel(m))
 		}
 		resp = Response{Messages: []Message{{Title: c.t.T("HandoverTitleDecided"), Text: text,
@@ -405,10 +405,10 @@ func handoverSubmit(c *call) Response {
 	} else {
 		decided.Handover, decided.Status = store.HandoverCanceled, store.StatusCanceled
 		resp = Response{Messages: []Message{{Title: c.t.T("HandoverTitleDecided"),
-			Text: c.t.T("HandoverCanceled", "Product", s.ProductName, "Date", c.t.Date(s.EndsAt()))}}}
+			Text: c.t.T("HandoverCanceled", "Product", s.ProductName, "Date", c.t.Date(c.periodEnd(s)))}}}
 	}
 	note := c.handoverNote(NoteHandoverDecided, decided, c.req.User.Name)
-	note.Sub.Reason, note.Sub.Expires = action, s.EndsAt()
+	note.Sub.Reason, note.Sub.Expires = action, c.periodEnd(s)
 	// A period that ended while the handover waited renews (or, canceled,
 	// ends) at once: its renewal is due again. Scheduled with the change
 	// (a refused change leaves it nothing to do).
