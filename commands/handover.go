@@ -331,6 +331,22 @@ func (c *call) decidedAlready(s store.Subscription) Response {
 	return c.fail(c.t.T(text, "Admin", s.HandoverBy.Name, "Product", s.ProductName, "Date", c.t.Date(c.periodEnd(s))))
 }
 
+// handoversWaiting adds to the admin overview's head how many handovers
+// of the organization's subscriptions (the view's) wait, with a button
+// to list them.
+func (c *call) handoversWaiting(head *Message) {
+	n := 0
+	for _, s := range c.view.Subs {
+		if s.Handover == store.HandoverPending && s.Live() {
+			n++
+		}
+	}
+	if n > 0 {
+		head.Text += "\n" + c.t.N("HandoverWaitingAdmin", n)
+		head.Buttons = append(head.Buttons, Button{Label: c.t.T("HandoverBtnList"), Command: "admin handover", Style: StylePrimary})
+	}
+}
+
 // handoverList lists the handovers that wait for a decision.
 func (c *call) handoverList() Response {
 	subs, n, err := c.b.store.PendingHandovers(c.ctx, c.req.Org, maxHandoversListed)

@@ -102,6 +102,12 @@ func TestHandoverLeave(t *testing.T) {
 			t.Error("list has no take button")
 		}
 		wantText(t, e.run(alice, "admin handover"), "Only administrators")
+		// The admin overview says so, with a button to the list.
+		r = e.run(dave, "admin")
+		wantText(t, r, "1 subscription of someone who left waits for a decision.")
+		if subID(t, r, "admin handover") != "" {
+			t.Error("no button to the list")
+		}
 	})
 }
 

@@ -246,6 +246,7 @@ func adminCmd(c *call) Response {
 	if c.view.Settings.AdminChannel != "" {
 		head.Buttons = []Button{{Label: c.t.T("BtnDefaultChannel"), Command: "admin channel default"}}
 	}
+	c.handoversWaiting(&head)
 	if len(rows) == 0 {
 		head.Text += "\n" + c.t.T("AdminNone")
 		return Response{Messages: []Message{head}}
