@@ -51,6 +51,10 @@ type Config struct {
 	// UnusedAfter is how long licenses must have been free before their
 	// purchaser hears of them (default 30 days; see unused.go).
 	UnusedAfter time.Duration
+	// HandoverGrace is how long an active subscription whose purchaser
+	// left stays live, not renewed, after its period ended, while no
+	// admin decided who takes it over (default DefaultHandoverGrace).
+	HandoverGrace time.Duration
 }
 
 // Operator is who runs a deployment and sells through it.
@@ -86,6 +90,8 @@ type Bot struct {
 	observe func(context.Context, Outcome)
 	// linkKey signs invoice links; derived from Config.SecretKey.
 	linkKey []byte
+	// checkers ask platforms who is still a member (membercheck.go).
+	checkers memberCheckers
 }
 
 // Outcome is what became of one request, for metrics and request logs. It
@@ -131,6 +137,9 @@ func New(st *store.Store, cat *catalog.Catalog, pay payment.Provider, cfg Config
 	}
 	if cfg.UnusedAfter <= 0 {
 		cfg.UnusedAfter = DefaultUnusedAfter
+	}
+	if cfg.HandoverGrace <= 0 {
+		cfg.HandoverGrace = DefaultHandoverGrace
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.Operator.Name == "" {

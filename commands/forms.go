@@ -45,6 +45,7 @@ func (b *Bot) formHandlers() map[string]form {
 		FormPayment:      {submit: paymentSubmit},
 		FormRemoveMethod: {submit: removeSubmit},
 		FormDecline:      {submit: declineSubmit},
+		FormHandover:     {submit: handoverSubmit},
 	}
 }
 

@@ -244,6 +244,9 @@ func languageCmd(c *call) Response {
 }
 
 func adminCmd(c *call) Response {
+	if len(c.args) > 0 && isHandoverWord(c.args[0]) {
+		return c.handoverCmd()
+	}
 	if isPolicyCmd(c.args) {
 		return adminPolicy(c)
 	}
@@ -277,6 +280,7 @@ func adminCmd(c *call) Response {
 	}
 	head.Buttons = append(head.Buttons, Button{Label: c.t.T("PolicyBtnList"), Command: "admin policy"})
 	c.pendingApprovals(&head)
+	c.handoversWaiting(&head)
 	if len(rows) == 0 {
 		head.Text += "\n" + c.t.T("AdminNone")
 		return Response{Messages: []Message{head}}

@@ -22,6 +22,8 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 	}
 	var title, text string
 	switch n.Kind {
+	case NoteHandover, NoteHandoverReminder, NoteHandoverDecided, NoteHandoverBack, NoteHandoverLapsed, NoteLicenseFreed:
+		return c.handoverMessage(n)
 	case NotePurchase:
 		title, text = "NoteTitlePurchase", c.t.T("NotePurchase", "Purchaser", s.Purchaser, "Licenses", licenses, "Product", s.Product)
 	case NoteTrial:
@@ -162,6 +164,9 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
 	if j.Kind == store.JobApprovalExpiry {
 		return b.expireApproval(ctx, j, now)
 	}
+	if j.Kind == store.JobMemberCheck {
+		return b.checkMembers(ctx, j, now) // of an organization, not a subscription
+	}
 	s, err := b.store.Subscription(ctx, j.Org, j.SubID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // its change never happened
@@ -186,6 +191,9 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
 		_, err := b.store.Settle(ctx, j, time.Time{}, nil, expiry)
 		return err
 	case store.JobRenewal:
+		if s.Handover == store.HandoverPending && s.Status == store.StatusActive {
+			return nil // waits for an admin's decision (handover.go)
+		}
 		next := s.RenewsAt.AddDate(0, s.Period.Months(), 0)
 		var inv *store.Invoice
 		if s.Status == store.StatusActive && s.RenewsAt.Equal(j.Due) {
@@ -215,6 +223,8 @@ func (b *Bot) runJob(ctx context.Context, j store.Job, now time.Time) error {
 		return c.expireCharge(j.Invoice)
 	case store.JobUnused:
 		return c.checkUnused(j)
+	case store.JobHandoverRemind, store.JobHandoverEnd:
+		return c.handoverJob(s, j)
 	}
 	return nil
 }

@@ -360,6 +360,9 @@ type NotifiedSub struct {
 	// By names who decided it.
 	Preview Previews `json:"preview,omitzero"`
 	By      string   `json:"by,omitempty"`
+	// Person names who a handover's notification is about besides the
+	// purchaser: the admin who decided, the holder who left.
+	Person string `json:"person,omitempty"`
 }
 
 // Previews are a text in each language.

@@ -28,6 +28,8 @@ var (
 	// with, and no other method of its profile could take over.
 	ErrInUse       = errors.New("payment method pays live subscriptions")
 	ErrUnavailable = errors.New("redis unavailable")
+	// ErrDecided: another admin decided a handover first (Users names them).
+	ErrDecided = errors.New("handover already decided")
 	// ErrNotMade is an ErrUnavailable after which a change is certainly
 	// not made: it never left for Redis (no connection), or the script
 	// refused it for reaching Redis after its caller's deadline. Any other
@@ -77,6 +79,7 @@ var scriptErrors = map[string]error{
 	"INUSE":      ErrInUse,
 	"INVALID":    ErrInvalid,
 	"POLICY":     ErrPolicy,
+	"DECIDED":    ErrDecided,
 	// A change that reached Redis after its caller had given up.
 	"LATE": ErrNotMade,
 }

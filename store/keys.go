@@ -63,6 +63,8 @@ func (k keys) approval(id string) string    { return k.p + "approval:" + id }
 func (k keys) approvals(user string) string { return k.p + "user:" + user + ":approvals" }
 func (k keys) openApprovals() string        { return k.p + "approvals:open" }
 
+func (k keys) left() string      { return k.p + "left" }
+func (k keys) handovers() string { return k.p + "handovers" }
 func (k keys) credential(platform string) string {
 	return k.p + "credential:" + platform
 }

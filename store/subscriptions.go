@@ -47,6 +47,8 @@ func parseSub(h map[string]string, users map[string]string, count int) Subscript
 		PurchasedAt: ts("purchased"), RenewsAt: ts("renews"), TrialEnd: ts("trial_end"),
 		CancelReason: h["reason"], CancelComment: h["comment"], CanceledAt: ts("canceled"),
 		AssignedCount: count,
+		Handover:      HandoverState(h["handover"]), HandoverBy: Member{ID: h["handover_by"], Name: h["handover_by_name"]},
+		HandoverFrom: ts("handover_at"),
 	}
 	for id, name := range users {
 		s.Assigned = append(s.Assigned, Member{ID: id, Name: name})

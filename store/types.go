@@ -82,6 +82,11 @@ type Subscription struct {
 	CancelReason  string
 	CancelComment string
 	CanceledAt    time.Time
+	// Handover says what became of the subscription since its purchaser
+	// left the organization (see handover.go); "" when they have not.
+	Handover     HandoverState
+	HandoverBy   Member    // the admin who decided
+	HandoverFrom time.Time // when the purchaser left
 }
 
 // Free is the number of licenses not assigned to anyone.
@@ -359,6 +364,15 @@ const (
 	// JobChargeExpiry voids an invoice whose payment is still not
 	// confirmed.
 	JobChargeExpiry JobKind = "charge-expiry"
+	// JobHandoverRemind reminds admins of an undecided handover, daily;
+	// JobHandoverEnd ends a subscription whose handover nobody decided
+	// within the grace period after its period's end.
+	JobHandoverRemind JobKind = "handover-remind"
+	JobHandoverEnd    JobKind = "handover-end"
+	// JobMemberCheck asks the organization's platform, page by page,
+	// whether the people who bought or hold its subscriptions are still
+	// members (SubID: "c" and the page's cursor), daily.
+	JobMemberCheck JobKind = "member-check"
 )
 
 // Job is work that falls due at a time: a trial reminder, a trial's end, a

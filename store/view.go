@@ -31,8 +31,9 @@ type View struct {
 	// and InvoicesTotal counts the range's invoices of every page.
 	InvoicesPage, InvoicesTotal int
 	// OpenApprovals counts the organization's open requests for approval,
+	// and Handovers its subscriptions whose handover waits for an admin,
 	// read with a page of the organization's subscriptions (OrgPage).
-	OpenApprovals int
+	OpenApprovals, Handovers int
 	// Reply is what the first request with ViewOptions.Once recorded.
 	Reply string
 	// Unused is what the store keeps of the listed subscriptions' free
@@ -131,7 +132,7 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	}
 	v, err := s.views.run(ctx,
 		[]string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user), once,
-			k.rate(user), k.subsIndex(), k.subsIndexBuilt(), k.openApprovals()},
+			k.rate(user), k.subsIndex(), k.subsIndexBuilt(), k.openApprovals(), k.handovers()},
 		args)
 	if err != nil {
 		return View{}, wrap(op, err)
@@ -187,7 +188,7 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 	if len(view.Invoices) > most {
 		view.Invoices, view.More = view.Invoices[:most], true
 	}
-	if pages, _ := out[8].([]any); len(pages) == 6 {
+	if pages, _ := out[8].([]any); len(pages) == 7 {
 		n := make([]int, len(pages))
 		for i, p := range pages {
 			v, _ := p.(int64)
@@ -197,7 +198,7 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 		if opt.SubsPage > 0 {
 			view.SubsPage = n[1]
 		}
-		view.InvoicesPage, view.OpenApprovals = n[4], n[5]
+		view.InvoicesPage, view.OpenApprovals, view.Handovers = n[4], n[5], n[6]
 	}
 	view.Reply, _ = out[6].(string)
 	n, _ := out[7].(int64)

@@ -61,6 +61,10 @@ type Config struct {
 	// verified, with a reason (the refused… constants); serve counts
 	// them and logs a sample. Nil: each is logged.
 	Refused func(r *http.Request, reason string, err error)
+	// MemberEvents has the gateway ask for the privileged GUILD_MEMBERS
+	// intent (DISCORD_MEMBER_EVENTS), to hear at once of members who
+	// leave (members.go).
+	MemberEvents bool
 }
 
 // Adapter serves one Discord application.

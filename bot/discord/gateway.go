@@ -38,7 +38,7 @@ func (a *Adapter) RunGateway(ctx context.Context) error {
 		return fmt.Errorf("discord gateway: %w", err)
 	}
 	s.Client = a.cfg.HTTPClient
-	s.Identify.Intents = discordgo.IntentsGuilds
+	s.Identify.Intents = a.gatewayIntents()
 	s.ShouldReconnectOnError = false // reopen below does, until ctx ends
 	s.ShouldReconnectVoiceOnSessionError = false
 	lost := make(chan struct{}, 1)
@@ -182,6 +182,9 @@ func (l *interactionLog) stop() {
 // onEvent handles a raw gateway event: interactions go to the same
 // handlers as the HTTP endpoint's, answered through the REST callback.
 func (a *Adapter) onEvent(ctx context.Context, e *discordgo.Event) {
+	if e != nil && a.onMemberEvent(ctx, e) {
+		return // members leaving and coming back (members.go)
+	}
 	if e == nil || !strings.EqualFold(e.Type, "INTERACTION_CREATE") {
 		return
 	}

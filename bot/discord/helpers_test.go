@@ -153,6 +153,12 @@ func newFakeDiscord(t *testing.T) *fakeDiscord {
 				return nil
 			})
 			_ = json.NewEncoder(w).Encode(list)
+		case r.Method == http.MethodGet && path == "/users/@me/guilds":
+			if r.URL.Query().Get("after") != "" {
+				_, _ = io.WriteString(w, `[]`)
+				return
+			}
+			_, _ = fmt.Fprintf(w, `[{"id":%q,"name":"Test guild"}]`, testGuild)
 		case r.Method == http.MethodGet && path == "/users/@me":
 			_, _ = fmt.Fprintf(w, `{"id":%q,"username":"billingbot","bot":true}`, testApp)
 		case r.Method == http.MethodGet && strings.HasPrefix(path, "/channels/"):

@@ -53,6 +53,9 @@ func (ev *eventEnvelope) installation() string {
 // app_uninstalled and tokens_revoked (of bot tokens), which delete the
 // workspace's token.
 func (a *Adapter) onEvent(ctx context.Context, raw []byte) reply {
+	if r, ok := a.onMemberEvent(ctx, raw); ok {
+		return r // members leaving and coming back (members.go)
+	}
 	var ev eventEnvelope
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return bad("body is not JSON")

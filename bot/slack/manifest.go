@@ -70,6 +70,8 @@ func Manifest(bot *commands.Bot, publicURL string) string {
 		"      - app_home_opened",
 		"      - app_uninstalled # the token is deleted",
 		"      - tokens_revoked  # the same",
+		"      - user_change     # a purchaser who leaves: admins decide a handover",
+		"      - team_join       # one who comes back",
 		"  interactivity:",
 		"    is_enabled: true",
 		"    request_url: "+q(endpoint),

@@ -40,6 +40,10 @@ type config struct {
 	// that does not deliver it before another takes it over
 	// (BILLINGBOT_OUTBOX_CLAIM_AFTER).
 	OutboxClaimAfter time.Duration
+	// HandoverGrace is how long a subscription whose purchaser left stays
+	// live after its period while no admin decided its handover
+	// (BILLINGBOT_HANDOVER_GRACE); 0: the core's default.
+	HandoverGrace time.Duration
 	// SecretKey signs download links (BILLINGBOT_SECRET_KEY, hex or
 	// base64); empty: a random key of this process.
 	SecretKey []byte
@@ -193,6 +197,13 @@ func loadConfig(env map[string]string) (config, error) {
 		}
 		cfg.AuditKeep = time.Duration(days) * 24 * time.Hour
 	}
+	if v := get("BILLINGBOT_HANDOVER_GRACE"); v != "" {
+		t, err := time.ParseDuration(v)
+		if err != nil || t < time.Hour || t > 366*24*time.Hour {
+			return config{}, fmt.Errorf("BILLINGBOT_HANDOVER_GRACE: %q: want a duration between 1h and 8784h, such as 336h (14 days)", v)
+		}
+		cfg.HandoverGrace = t
+	}
 	return cfg, cfg.check()
 }
 
@@ -200,7 +211,8 @@ func loadConfig(env map[string]string) (config, error) {
 // core signs links with a random key of its own.
 func (c config) core() commands.Config {
 	return commands.Config{PublicURL: c.PublicURL, Support: c.Support, Admins: c.Admins, RatePerMinute: c.RateLimit,
-		SecretKey: c.SecretKey, Operator: c.Operator, UnusedAfter: c.UnusedAfter}
+		SecretKey: c.SecretKey, Operator: c.Operator, UnusedAfter: c.UnusedAfter,
+		HandoverGrace: c.HandoverGrace}
 }
 
 // check reports the first invalid setting.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/billingbot/billingbot/bot/discord"
@@ -52,6 +53,12 @@ func configurePlatforms(cfg config, env map[string]string, bot *commands.Bot, st
 	}
 	if get("DISCORD_PUBLIC_KEY") != "" || mode == "gateway" {
 		dc := discordConfig(cfg, get, log)
+		if v := get("DISCORD_MEMBER_EVENTS"); v != "" {
+			var err error
+			if dc.MemberEvents, err = strconv.ParseBool(v); err != nil {
+				return nil, fmt.Errorf("DISCORD_MEMBER_EVENTS: %q: want true or false", v)
+			}
+		}
 		dc.Refused = m.refusedBy(log, "discord")
 		a, err := discord.New(dc, bot, st)
 		if err != nil {
@@ -62,6 +69,17 @@ func configurePlatforms(cfg config, env map[string]string, bot *commands.Bot, st
 			p.run = a.RunGateway
 		} else {
 			p.path, p.handler = "/discord/interactions", a
+		}
+		if mode != "gateway" || !dc.MemberEvents {
+			// Who left is found by asking daily (bot/discord/membercheck.go).
+			run := p.run
+			p.run = func(ctx context.Context) error {
+				if run == nil {
+					return a.RunMemberChecks(ctx)
+				}
+				go func() { _ = a.RunMemberChecks(ctx) }()
+				return run(ctx)
+			}
 		}
 		out = append(out, p)
 	}

@@ -8,13 +8,16 @@
 -- renewal fails with BB:STALE when the subscription's total for the new
 -- period is another (changed since it was read).
 -- ARGV: kind, due, nextRenews, invoiceJSON, invoiceScore, invoiceID, quantity
-local s = redis.call('HMGET', KEYS[1], 'status', 'trial_end', 'renews', 'id', 'total', 'next')
+-- A subscription whose handover waits for an admin (its purchaser left)
+-- does not renew: 'wait' (handover.go).
+local s = redis.call('HMGET', KEYS[1], 'status', 'trial_end', 'renews', 'id', 'total', 'next', 'handover')
 if not s[1] then return '' end
 local action = ''
 if ARGV[1] == 'trial-end' then
   if s[1] == 'trial' and s[2] == ARGV[2] then action = 'expire' end
   if s[1] == 'canceled' and s[2] == ARGV[2] and (not s[3] or s[3] == '') then action = 'expire' end
 elseif ARGV[1] == 'renewal' and s[3] == ARGV[2] then
+  if s[1] == 'active' and s[7] == 'pending' then return 'wait' end
   if s[1] == 'active' then action = 'renew' end
   if s[1] == 'canceled' then action = 'expire' end
 end

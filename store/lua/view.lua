@@ -2,7 +2,8 @@
 -- Every key it reads lies in the organization's hash slot.
 -- KEYS: prefs, settings, billing, bought, holds, subs, invoices, idem (of a change the request may repeat), rate,
 --       subsIndex (the organization's self-service subscriptions by purchase date), subsIndexBuilt,
---       openApprovals (the organization's open requests for approval: counted with a page of the index)
+--       openApprovals (the organization's open requests for approval), handovers (its subscriptions whose
+--       handover waits): both counted with a page of the index
 -- ARGV: prefix, subs ('all': every subscription of the organization; 'org': one page of the index;
 --       'page': one page of the user's; else all of the user's), invFrom, invTo ('' for none), invMax,
 --       rate (requests per minute: count this request in the user's rate key; 0: do not), now (ms),
@@ -123,7 +124,9 @@ if rate > 0 then
   end
   out[8] = n
 end
-local open = 0
-if ARGV[2] == 'org' then open = redis.call('ZCARD', KEYS[12]) end
-out[9] = {total, page, hidden, invTotal, invPage, open}
+local open, handovers = 0, 0
+if ARGV[2] == 'org' then
+  open, handovers = redis.call('ZCARD', KEYS[12]), redis.call('SCARD', KEYS[13])
+end
+out[9] = {total, page, hidden, invTotal, invPage, open, handovers}
 return out
