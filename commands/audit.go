@@ -22,7 +22,8 @@ const auditPageSize = 10
 // auditArg is "admin audit …" among the admin command's arguments: for
 // help, and for Discord, whose /billing admin takes it as an option
 // ("audit: 3m @alice"; "all" for everything).
-var auditArg = Arg{Name: "audit", NameDE: "protokoll", Desc: "ArgAudit", Kind: ArgText, Keyword: true}
+var auditArg = Arg{Name: "audit", NameDE: "protokoll", Desc: "ArgAudit", Kind: ArgText, Keyword: true,
+	Hint: "[RANGE] [PERSON]", HintDE: "[ZEITRAUM] [PERSON]", Help: "HelpAdminAudit"}
 
 // isAuditWord reports whether the word after "admin" asks for the audit
 // trail.

@@ -28,7 +28,7 @@ func TestCommandAsShown(t *testing.T) {
 		not           string
 	}{
 		{"discord de help", dave.de(), "/abrechnung", "hilfe",
-			[]string{"/abrechnung kaufen [produkt] [anzahl]", "/abrechnung katalog", "/abrechnung admin [kanal #name] [sprache de|en|auto]"}, "/billing"},
+			[]string{"/abrechnung kaufen [produkt] [anzahl]", "/abrechnung katalog", "/abrechnung admin kanal #name", "/abrechnung admin sprache de|en|auto"}, "/billing"},
 		{"discord de catalog", alice.de(), "/abrechnung", "katalog",
 			[]string{"Kaufen Sie mit /abrechnung kaufen oder testen Sie ein Produkt zuerst mit /abrechnung testen."}, "/billing"},
 		{"discord de unknown command", alice.de(), "/abrechnung", "frobnicate", []string{"Mit /abrechnung hilfe sehen Sie"}, "/billing"},

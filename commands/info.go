@@ -17,11 +17,16 @@ func helpCmd(c *call) Response {
 		if s.admin && !c.isAdmin() {
 			continue
 		}
-		usage := c.t.cmd + " " + s.name(lang)
+		name := c.t.cmd + " " + s.name(lang)
+		usage, own := name, [][]string{}
 		for _, a := range s.Args {
+			if a.Help != "" {
+				own = append(own, []string{name + " " + a.usage(lang), c.t.T(a.Help)})
+				continue
+			}
 			usage += " [" + a.usage(lang) + "]"
 		}
-		rows = append(rows, []string{usage, c.t.T(s.Desc)})
+		rows = append(append(rows, []string{usage, c.t.T(s.Desc)}), own...)
 	}
 	return Response{Messages: []Message{{
 		Title: c.t.T("HelpTitle"),
@@ -36,8 +41,6 @@ func (a Arg) usage(lang string) string {
 	switch {
 	case !a.Keyword:
 		return a.name(lang)
-	case a.Name == auditArg.Name: // what follows it, AuditUsage says
-		return a.name(lang)
 	case len(a.Choices) > 0:
 		return a.name(lang) + " " + strings.Join(a.Choices, "|")
 	case a.Hint != "" && lang == "de":
@@ -45,7 +48,7 @@ func (a Arg) usage(lang string) string {
 	case a.Hint != "":
 		return a.name(lang) + " " + a.Hint
 	case a.Name != "channel":
-		return a.name(lang) + " …" // a value of its own ("approval 100 EUR")
+		return a.name(lang) + " …" // a value of its own ("withdraw ID")
 	}
 	return a.name(lang) + " #name"
 }

@@ -31,6 +31,9 @@ type Arg struct {
 	// Hint, HintDE are what help shows after a keyword whose value is
 	// neither a channel nor a choice ("policy PRODUCT POLICY").
 	Hint, HintDE string
+	// Help is the message id of a keyword's own row in help ("admin
+	// policy PRODUCT POLICY": what it does), for a command of many.
+	Help string
 }
 
 // ArgKind is what an argument holds.
@@ -99,14 +102,18 @@ func (b *Bot) commandSpecs() []spec {
 			Args: []Arg{{Name: "range", NameDE: "zeitraum", Desc: "ArgRange", Kind: ArgText}}},
 			view: invoicesView, run: invoicesCmd},
 		{Spec: Spec{Name: "admin", NameDE: "admin", Desc: "CmdAdmin", Admin: true,
-			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText, Keyword: true},
-				{Name: "language", NameDE: "sprache", Desc: "ArgOrgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}, Keyword: true},
+			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText, Keyword: true, Help: "HelpAdminChannel"},
+				{Name: "language", NameDE: "sprache", Desc: "ArgOrgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}, Keyword: true,
+					Help: "HelpAdminLanguage"},
 				{Name: "policy", NameDE: "richtlinie", Desc: "PolicyArg", Kind: ArgText, Keyword: true,
-					Hint: "PRODUCT POLICY", HintDE: "PRODUKT RICHTLINIE"},
-				{Name: "approval", NameDE: "freigabe", Desc: "ArgApproval", Kind: ArgText, Keyword: true},
-				{Name: "cap", NameDE: "limit", Desc: "ArgCap", Kind: ArgText, Keyword: true},
+					Hint: "PRODUCT POLICY", HintDE: "PRODUKT RICHTLINIE", Help: "HelpAdminPolicy"},
+				{Name: "approval", NameDE: "freigabe", Desc: "ArgApproval", Kind: ArgText, Keyword: true,
+					Hint: "AMOUNT CURRENCY|off", HintDE: "BETRAG WÄHRUNG|off", Help: "HelpAdminApproval"},
+				{Name: "cap", NameDE: "limit", Desc: "ArgCap", Kind: ArgText, Keyword: true,
+					Hint: "AMOUNT CURRENCY|off", HintDE: "BETRAG WÄHRUNG|off", Help: "HelpAdminCap"},
 				auditArg,
-				{Name: "handover", NameDE: "uebergabe", Desc: "ArgHandover", Kind: ArgChoice, Choices: []string{"show"}, Keyword: true}}},
+				{Name: "handover", NameDE: "uebergabe", Desc: "ArgHandover", Kind: ArgChoice, Choices: []string{"show"}, Keyword: true,
+					Help: "HelpAdminHandover"}}},
 			view: adminView, run: adminCmd, admin: true},
 		{Spec: Spec{Name: "language", NameDE: "sprache", Desc: "CmdLanguage",
 			Args: []Arg{{Name: "language", NameDE: "sprache", Desc: "ArgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}}}},

@@ -158,7 +158,7 @@ func TestHelp(t *testing.T) {
 		{"with /billing", "/billing help\n", Options{},
 			[]string{"billingbot\n==========\n", "Command", "What it does", "/billing buy [product] [count]", "What billingbot can do"}},
 		{"without /billing", "help\n", Options{}, []string{"/billing assign [subscription] [users]"}},
-		{"admins see admin", "help\n", Options{Admin: true}, []string{"/billing admin [channel #name] [language de|en|auto]"}},
+		{"admins see admin", "help\n", Options{Admin: true}, []string{"/billing admin channel #name", "/billing admin language de|en|auto"}},
 		{"German", "/abrechnung hilfe\n", Options{Locale: "de"},
 			[]string{"Befehl", "Was billingbot kann", "/billing kaufen [produkt] [anzahl]", "/billing zuweisen [abonnement] [benutzer]"}},
 		{"German locale with region", "help\n", Options{Locale: "de-DE"}, []string{"Lizenzen für ein Produkt kaufen"}},
