@@ -68,9 +68,9 @@ func day(t time.Time) string {
 
 // AuditURL is the download link of an audit selection.
 func (b *Bot) AuditURL(l AuditLink) string {
-	p := []byte(strings.Join([]string{"a1", l.Org, l.User, l.Lang, day(l.From), day(l.To), l.Person,
-		strconv.FormatInt(l.Expires.Unix(), 10)}, "|"))
-	return b.cfg.PublicURL + AuditPath + b64.EncodeToString(p) + "." + b64.EncodeToString(b.auditMAC(p)) + ".csv"
+	p := strings.Join([]string{"a1", l.Org, l.User, l.Lang, day(l.From), day(l.To), l.Person,
+		strconv.FormatInt(l.Expires.Unix(), 10)}, "|")
+	return b.cfg.PublicURL + AuditPath + sealLink(b.auditMAC, p) + ".csv"
 }
 
 // ParseAuditLink checks a link's token (what follows AuditPath, without
@@ -78,20 +78,8 @@ func (b *Bot) AuditURL(l AuditLink) string {
 // its signature does not match, ErrAuditLinkExpired (with the link) when
 // its time is up. It reads nothing from Redis.
 func (b *Bot) ParseAuditLink(token string) (AuditLink, error) {
-	if len(token) > maxInvoiceToken {
-		return AuditLink{}, ErrAuditLink
-	}
-	encPayload, encMAC, ok := strings.Cut(token, ".")
-	if !ok {
-		return AuditLink{}, ErrAuditLink
-	}
-	payload, err1 := b64.DecodeString(encPayload)
-	mac, err2 := b64.DecodeString(encMAC)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, b.auditMAC(payload)) {
-		return AuditLink{}, ErrAuditLink
-	}
-	f := strings.Split(string(payload), "|")
-	if len(f) != 8 || f[0] != "a1" {
+	f, ok := openLink(b.auditMAC, token)
+	if !ok || len(f) != 8 || f[0] != "a1" {
 		return AuditLink{}, ErrAuditLink
 	}
 	l := AuditLink{Org: f[1], User: f[2], Lang: f[3], Person: f[6]}
