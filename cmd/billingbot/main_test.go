@@ -58,7 +58,7 @@ func (r result) check(t *testing.T, code int, stdout, stderr []string) {
 
 func TestConsoleHelp(t *testing.T) {
 	r := runMain(t, nil, "/billing help\n", "console")
-	r.check(t, 0, []string{"What billingbot can do", "/billing buy [product] [count]", "/billing admin [channel #name] [language de|en|auto]"},
+	r.check(t, 0, []string{"What billingbot can do", "/billing buy [product] [count]", "/billing admin channel #name", "/billing admin language de|en|auto"},
 		[]string{"REDIS_URL is not set: using an in-memory store; nothing will be kept"})
 	if n := strings.Count(r.stderr, "REDIS_URL is not set"); n != 1 {
 		t.Errorf("in-memory warning logged %d times, want once", n)
@@ -86,7 +86,7 @@ func TestConsoleDemoCard(t *testing.T) {
 
 func TestConsoleAdmins(t *testing.T) {
 	r := runMain(t, map[string]string{"BILLINGBOT_ADMINS": "carol"}, "help\n", "console", "--user", "carol", "--admin=false")
-	r.check(t, 0, []string{"/billing admin [channel #name] [language de|en|auto]"}, nil)
+	r.check(t, 0, []string{"/billing admin channel #name", "/billing admin language de|en|auto"}, nil)
 	r = runMain(t, nil, "help\n", "console", "--admin=false")
 	if strings.Contains(r.stdout, "/billing admin") {
 		t.Errorf("a member sees the admin command:\n%s", r.stdout)
