@@ -82,15 +82,21 @@ local inv = {}
 local invTotal, invPage = 0, 0
 if ARGV[3] ~= '' then
   local offset = 0
-  if tonumber(ARGV[11]) > 0 then
+  local per = tonumber(ARGV[5]) - 1
+  if tonumber(ARGV[11]) > 1 then
     -- One page of the range (of invMax - 1 invoices): the page asked
     -- for, or the last one when the range has fewer.
-    local per = tonumber(ARGV[5]) - 1
     invTotal = redis.call('ZCOUNT', KEYS[7], ARGV[3], ARGV[4])
     invPage = math.min(tonumber(ARGV[11]), math.max(1, math.ceil(invTotal / per)))
     offset = (invPage - 1) * per
   end
   local invIDs = redis.call('ZREVRANGEBYSCORE', KEYS[7], ARGV[4], ARGV[3], 'LIMIT', offset, ARGV[5])
+  if tonumber(ARGV[11]) == 1 then
+    -- The first page, as most ask for: the range is counted only when it
+    -- has more than the page.
+    invPage, invTotal = 1, #invIDs
+    if invTotal > per then invTotal = redis.call('ZCOUNT', KEYS[7], ARGV[3], ARGV[4]) end
+  end
   for _, id in ipairs(invIDs) do
     local doc = redis.call('GET', ARGV[1] .. 'invoice:' .. id)
     if doc then inv[#inv + 1] = doc end
