@@ -121,12 +121,21 @@ local rate = tonumber(ARGV[6])
 if rate > 0 then
   local now = tonumber(ARGV[7])
   local interval = 60000 / rate
-  local tat = tonumber(redis.call('GET', KEYS[9]) or '') or now
+  local held = tonumber(redis.call('GET', KEYS[9]) or '')
+  local tat = held or now
   if tat < now then tat = now end
   local nextTat = tat + interval
   local n = math.ceil((nextTat - now) / interval - 1e-6)
   if n <= rate then
-    redis.call('SET', KEYS[9], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 1)
+    -- What the key holds matters until it has passed, at most a minute
+    -- ahead: the key lives at least that long after each write, and is
+    -- written in place (a SET with an expiry costs three times as much).
+    if held then
+      redis.call('SET', KEYS[9], string.format('%.3f', nextTat), 'KEEPTTL')
+      if redis.call('PTTL', KEYS[9]) < 60000 then redis.call('PEXPIRE', KEYS[9], 120000) end
+    else
+      redis.call('SET', KEYS[9], string.format('%.3f', nextTat), 'PX', 120000)
+    end
   end
   out[8] = n
 end
