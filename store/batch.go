@@ -23,7 +23,12 @@ type batcher struct {
 
 	mu      sync.Mutex
 	pending []*batchCall
-	out     int // pipelines being sent
+	out     int // senders, sending pipelines or waiting for calls
+	idle    int // senders waiting for calls
+	// wake tells a waiting sender of a call (buffered: a call never waits).
+	wake chan struct{}
+	// idleFor is how long a sender waits for calls (senderIdle).
+	idleFor time.Duration
 }
 
 type batchCall struct {
@@ -48,10 +53,15 @@ const (
 	batchMax = 128
 	// batchWait bounds a pipeline whose callers set no deadline.
 	batchWait = 5 * time.Second
+	// senderIdle is how long a sender waits for the next calls before it
+	// ends. Under load it lives on, so that its stack, grown deep in the
+	// Redis client, is not grown anew for every pipeline (a goroutine per
+	// burst spent a tenth of the process's CPU on copying stacks).
+	senderIdle = 10 * time.Second
 )
 
 func newBatcher(rdb redis.UniversalClient, script *redis.Script) *batcher {
-	return &batcher{rdb: rdb, script: script}
+	return &batcher{rdb: rdb, script: script, wake: make(chan struct{}, 1), idleFor: senderIdle}
 }
 
 // run runs the script with keys and args, in a pipeline with other
@@ -61,13 +71,20 @@ func (b *batcher) run(ctx context.Context, keys []string, args []any) (any, erro
 	c := &batchCall{ctx: ctx, keys: keys, args: args, done: make(chan batchResult, 1)}
 	b.mu.Lock()
 	b.pending = append(b.pending, c)
-	start := b.out < batchPipelines
+	wake := b.idle > 0
+	start := !wake && b.out < batchPipelines
 	if start {
 		b.out++
 	}
 	b.mu.Unlock()
-	if start {
+	switch {
+	case start:
 		go b.send()
+	case wake:
+		select {
+		case b.wake <- struct{}{}:
+		default: // told already
+		}
 	}
 	select {
 	case r := <-c.done:
@@ -77,12 +94,24 @@ func (b *batcher) run(ctx context.Context, keys []string, args []any) (any, erro
 	}
 }
 
-// send sends pipelines of the pending calls until none is left.
+// send sends pipelines of the pending calls, and waits for more, until
+// none came for idleFor.
 func (b *batcher) send() {
 	for {
 		b.mu.Lock()
 		n := min(len(b.pending), batchMax)
 		if n == 0 {
+			b.idle++
+			b.mu.Unlock()
+			if b.waitForCalls() {
+				continue
+			}
+			b.mu.Lock()
+			b.idle--
+			if len(b.pending) > 0 { // came as the wait ended
+				b.mu.Unlock()
+				continue
+			}
 			b.out--
 			b.mu.Unlock()
 			return
@@ -94,6 +123,22 @@ func (b *batcher) send() {
 		b.pending = b.pending[:rest]
 		b.mu.Unlock()
 		b.sendBatch(calls)
+	}
+}
+
+// waitForCalls waits up to idleFor for a call and reports whether one
+// came; when it did, the sender is no longer idle.
+func (b *batcher) waitForCalls() bool {
+	t := time.NewTimer(b.idleFor)
+	defer t.Stop()
+	select {
+	case <-b.wake:
+		b.mu.Lock()
+		b.idle--
+		b.mu.Unlock()
+		return true
+	case <-t.C:
+		return false
 	}
 }
 

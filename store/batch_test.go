@@ -233,3 +233,42 @@ func TestBatcherReloadsScripts(t *testing.T) {
 		t.Fatalf("run after SCRIPT FLUSH = %v, %v", v, err)
 	}
 }
+
+// TestBatcherSenderLivesOn: the goroutine that sends pipelines waits for
+// the next calls instead of ending with each burst (a new one would grow
+// its stack anew), serves calls that come while it waits, and ends once
+// none came for its idle time.
+func TestBatcherSenderLivesOn(t *testing.T) {
+	rdb := batchClient(t, miniredis.RunT(t).Addr())
+	b := newBatcher(rdb, echoScript)
+	b.idleFor = 200 * time.Millisecond
+	senders := func() (out, idle int) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.out, b.idle
+	}
+	waitFor := func(out, idle int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second) // against a hang only
+		for {
+			o, i := senders()
+			if o == out && i == idle {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("senders %d (idle %d), want %d (idle %d)", o, i, out, idle)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for i := range 3 {
+		if v, err := b.run(t.Context(), []string{"k"}, []any{fmt.Sprint("a", i)}); err != nil || v != fmt.Sprintf("a%d:", i) {
+			t.Fatalf("call %d = %v, %v", i, v, err)
+		}
+		waitFor(1, 1) // the same sender, waiting for the next call
+	}
+	waitFor(0, 0) // none came: it ended
+	if v, err := b.run(t.Context(), []string{"k"}, []any{"again"}); err != nil || v != "again:" {
+		t.Fatalf("call after the sender ended = %v, %v", v, err)
+	}
+}
