@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -295,5 +296,80 @@ func TestRefusedIsNotMade(t *testing.T) {
 				t.Errorf("DBSIZE = %d, %v; want 0", n, err)
 			}
 		})
+	}
+}
+
+// TestLostAnswerThenRefused: a change that Redis made, whose answer was lost
+// with its connection (a failover closes them), and whose repeat the next
+// server refuses (the old primary, now a replica: READONLY, here to the
+// change's job) is not reported certainly not made: the first try made it,
+// and the replica has it.
+func TestLostAnswerThenRefused(t *testing.T) {
+	primary := redistest.Real(t, "--repl-diskless-sync-delay", "0")
+	host, port, _ := strings.Cut(primary, ":")
+	replica := redistest.Real(t, "--replicaof", host, port)
+	direct, onReplica := connect(t, primary), connect(t, replica)
+	ctx := t.Context()
+	waitFor(t, func() (bool, string) {
+		info, err := onReplica.Client().Info(ctx, "replication").Result()
+		return err == nil && strings.Contains(info, "master_link_status:up"), "replica not in sync: " + info
+	})
+
+	proxy := redistest.NewProxy(t, primary)
+	st := connect(t, proxy.Addr())
+	// A first change loads the script, so that the one below is one EVALSHA.
+	sub0 := purchase(orgA, "sub0", 1)
+	if _, err := st.CreateSubscription(ctx, store.Once{Key: "req-0", Note: &store.Note{Key: "bought:sub0", Body: "{}"}}, sub0, nil); err != nil {
+		t.Fatalf("CreateSubscription: %v", err)
+	}
+	// Hold the change in Redis until its answer can be held in the proxy.
+	if err := direct.Client().Do(ctx, "CLIENT", "PAUSE", 10000, "WRITE").Err(); err != nil {
+		t.Fatalf("CLIENT PAUSE: %v", err)
+	}
+	sub := purchase(orgA, "sub1", 1)
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		renewal := store.Job{Kind: store.JobRenewal, Org: orgA, SubID: "sub1", Due: sub.RenewsAt}
+		_, err := st.CreateSubscription(ctx, store.Once{Key: "req-1", Note: &store.Note{Key: "bought:sub1", Body: "{}"}}, sub, nil, renewal)
+		done <- err
+	}()
+	waitFor(t, func() (bool, string) {
+		info, err := direct.Client().Info(ctx, "clients").Result()
+		return err == nil && strings.Contains(info, "blocked_clients:1\r"), "the change is not waiting in Redis: " + info
+	})
+	proxy.Stall()
+	if err := direct.Client().Do(ctx, "CLIENT", "UNPAUSE").Err(); err != nil {
+		t.Fatalf("CLIENT UNPAUSE: %v", err)
+	}
+	waitFor(t, func() (bool, string) {
+		_, err := onReplica.Subscription(ctx, orgA, "sub1")
+		return err == nil, fmt.Sprintf("the change is not on the replica: %v", err)
+	})
+	// The failover as the client sees it: its connection breaks, and the
+	// server it reaches next is the replica.
+	proxy.Retarget(replica)
+	proxy.Reset()
+	proxy.Resume()
+	// Made, or unsure; not certainly not made.
+	if err := <-done; err != nil && (!errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrNotMade)) {
+		t.Errorf("CreateSubscription = %v; want success or store.ErrUnavailable, not store.ErrNotMade: the change was made", err)
+	}
+}
+
+// waitFor polls cond until it holds, for a loaded machine's 10 s.
+func waitFor(t *testing.T, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: %s", why)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

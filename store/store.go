@@ -108,18 +108,21 @@ func (s *Store) change(ctx context.Context, sc *redis.Script, org string, notes 
 		}
 	}
 	args = append(args, n)
-	if len(jobs) == 0 && n == 0 && s.replicas == 0 {
-		return sc.Run(ctx, s.rdb, keys, args...).Result()
-	}
 	var mark *redis.Z
 	if n > 0 {
 		mark = &redis.Z{Score: 0, Member: org}
 	}
-	v, err := s.pipeline(ctx, org, func(p redis.Pipeliner) *redis.Cmd { return sc.EvalSha(ctx, p, keys, args...) }, jobs, mark)
-	if redis.HasErrorPrefix(err, "NOSCRIPT") {
-		// The jobs are in; the entry comes after the first mark: mark again.
-		v, err = s.pipeline(ctx, org, func(p redis.Pipeliner) *redis.Cmd { return sc.Eval(ctx, p, keys, args...) }, nil, mark)
-	}
+	v, err := s.tries(ctx, func() (any, error) {
+		if len(jobs) == 0 && mark == nil && s.replicas == 0 {
+			return sc.Run(ctx, unrepeated{s.rdb}, keys, args...).Result()
+		}
+		v, err := s.pipeline(ctx, org, func(p redis.Pipeliner) *redis.Cmd { return sc.EvalSha(ctx, unrepeated{p}, keys, args...) }, jobs, mark)
+		if redis.HasErrorPrefix(err, "NOSCRIPT") {
+			// The jobs are in; the entry comes after the first mark: mark again.
+			v, err = s.pipeline(ctx, org, func(p redis.Pipeliner) *redis.Cmd { return sc.Eval(ctx, unrepeated{p}, keys, args...) }, nil, mark)
+		}
+		return v, err
+	})
 	if err == nil && n > 0 {
 		select {
 		case s.noted <- org:
@@ -128,6 +131,119 @@ func (s *Store) change(ctx context.Context, sc *redis.Script, org string, notes 
 	}
 	return v, err
 }
+
+// changeTries is how often a change is sent at most, and retryBackoff how
+// long the store waits before sending it again the first time (doubling
+// each time): go-redis's defaults for its own retries.
+const (
+	changeTries  = 4
+	retryBackoff = 8 * time.Millisecond
+)
+
+// tries sends a change (try) until it is made, fails for good, or runs out
+// of tries or of ctx's time. A repeat is safe: the change's Once key makes
+// a second one nothing. The store repeats changes itself, not go-redis
+// (unrepeated): a try whose answer was lost may have made the change, so a
+// repeat that the next server refuses, or that comes too late, no longer
+// means that the change was not made. The error says so (ErrNotMade,
+// through wrap) only when no try may have made it.
+func (s *Store) tries(ctx context.Context, try func() (any, error)) (any, error) {
+	mayBeMade := false
+	wait := retryBackoff
+	for n := 1; ; n++ {
+		v, err := try()
+		if err == nil {
+			return v, nil
+		}
+		certain := notMade(err)
+		mayBeMade = mayBeMade || !certain
+		if n == changeTries || !retryable(err) || sleep(ctx, wait) != nil {
+			if mayBeMade && certain {
+				return nil, fmt.Errorf("%w: %v, after a try whose answer was lost", ErrUnavailable, err)
+			}
+			return nil, err
+		}
+		wait *= 2
+	}
+}
+
+// notMade reports whether err says that the change sent was certainly not
+// made: it never left for Redis, Redis refused it, or it came too late.
+func notMade(err error) bool {
+	return notSent(err) || refused(err) || strings.TrimPrefix(err.Error(), "ERR ") == "BB:LATE"
+}
+
+// retryable reports whether a change that failed with err may be made by
+// sending it again: it did not reach a Redis that could take it (a
+// failover), or its answer was lost on the way.
+func retryable(err error) bool {
+	if errors.Is(err, redis.ErrClosed) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	return notSent(err) || refused(err) || isUnavailable(err)
+}
+
+// sleep waits for d, or until ctx ends (its error).
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// unrepeated sends the scripts that it runs through a client or pipeline
+// such that go-redis never sends them again by itself (its retries; only
+// a command that never left is sent again): Store.tries decides.
+type unrepeated struct {
+	c interface {
+		redis.Scripter
+		Process(ctx context.Context, cmd redis.Cmder) error
+	}
+}
+
+func (u unrepeated) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return u.send(ctx, "eval", script, keys, args)
+}
+
+func (u unrepeated) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return u.send(ctx, "evalsha", sha1, keys, args)
+}
+
+func (u unrepeated) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return u.send(ctx, "eval_ro", script, keys, args)
+}
+
+func (u unrepeated) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return u.send(ctx, "evalsha_ro", sha1, keys, args)
+}
+
+func (u unrepeated) ScriptExists(ctx context.Context, hashes ...string) *redis.BoolSliceCmd {
+	return u.c.ScriptExists(ctx, hashes...)
+}
+
+func (u unrepeated) ScriptLoad(ctx context.Context, script string) *redis.StringCmd {
+	return u.c.ScriptLoad(ctx, script)
+}
+
+func (u unrepeated) send(ctx context.Context, name, script string, keys []string, args []any) *redis.Cmd {
+	a := make([]any, 0, 3+len(keys)+len(args))
+	a = append(a, name, script, len(keys))
+	for _, k := range keys {
+		a = append(a, k)
+	}
+	cmd := redis.NewCmd(ctx, append(a, args...)...)
+	_ = u.c.Process(ctx, sentOnce{cmd})
+	return cmd
+}
+
+// sentOnce is a command that go-redis does not send again once written.
+type sentOnce struct{ *redis.Cmd }
+
+func (sentOnce) NoRetry() bool { return true }
 
 // pipeline runs a change's script (eval) of the organization in one round
 // trip with what goes with it: jobs into the due set before it, the audit

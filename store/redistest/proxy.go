@@ -27,12 +27,12 @@ const proxyBuf = 32 << 10 // bytes read at a time per direction
 // A Proxy is safe for concurrent use. It is not Redis-specific: it forwards
 // any TCP stream.
 type Proxy struct {
-	tb     testing.TB
-	target string
-	ln     net.Listener
-	wg     sync.WaitGroup // the accept loop and one handler per connection
+	tb testing.TB
+	ln net.Listener
+	wg sync.WaitGroup // the accept loop and one handler per connection
 
 	mu      sync.Mutex
+	target  string        // where new connections go (Retarget)
 	running chan struct{} // closed while forwarding; open while stalled
 	stalled bool
 	conns   map[*proxyConn]struct{}
@@ -70,6 +70,16 @@ func NewProxy(tb testing.TB, target string) *Proxy {
 	go p.serve()
 	tb.Cleanup(p.close)
 	return p
+}
+
+// Retarget forwards the connections dialed from now on to target (one
+// accepted while stalled is dialed on Resume), as the clients of a
+// failed-over Redis find its new primary; open connections keep theirs
+// (Reset closes them).
+func (p *Proxy) Retarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
 }
 
 // Addr returns the proxy's address, "127.0.0.1:PORT".
@@ -161,9 +171,12 @@ func (p *Proxy) handle(c *proxyConn) {
 	if !p.wait(c) {
 		return
 	}
-	server, err := net.DialTimeout("tcp", p.target, ioTimeout)
+	p.mu.Lock()
+	target := p.target
+	p.mu.Unlock()
+	server, err := net.DialTimeout("tcp", target, ioTimeout)
 	if err != nil {
-		p.tb.Logf("redistest: proxy %s: dial %s: %v; closing the client connection", p.Addr(), p.target, err)
+		p.tb.Logf("redistest: proxy %s: dial %s: %v; closing the client connection", p.Addr(), target, err)
 		return
 	}
 	if !c.setServer(server) {
