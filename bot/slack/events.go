@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
+	"strings"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -83,7 +85,7 @@ func (a *Adapter) onEvent(ctx context.Context, raw []byte) reply {
 			return ok200
 		}
 		a.background(ctx, func(ctx context.Context) {
-			if err := a.publishHome(ctx, o, ev.EventID); err != nil {
+			if err := a.publishHome(ctx, o, ev.EventID, homePages{}); err != nil {
 				a.log.Error("publish home", "org", o.org(), "user", o.user, "err", err)
 			}
 		})
@@ -91,17 +93,74 @@ func (a *Adapter) onEvent(ctx context.Context, raw []byte) reply {
 	return ok200 // other events are not subscribed; acknowledged so that Slack does not retry
 }
 
+// homePages are the pages of the lists that the App Home shows, as the
+// command lines that show them ("products page 2", "admin page 3"; empty:
+// the first). The published view keeps them (private_metadata), so that a
+// page button of one list leaves the other on its page.
+type homePages struct {
+	Products string `json:"products,omitempty"`
+	Admin    string `json:"admin,omitempty"`
+}
+
+// homePage reads a page button clicked in the App Home: its line
+// ("products page N" or "admin page N") and the view's pages so far. ok is
+// false for any other button or view.
+func homePage(viewType, metadata, line string) (pages homePages, ok bool) {
+	if viewType != string(slackapi.VTHomeTab) {
+		return pages, false
+	}
+	list, ok := pageLine(line)
+	if !ok {
+		return pages, false
+	}
+	var kept homePages
+	_ = json.Unmarshal([]byte(metadata), &kept) // Slack gives back what the adapter published
+	if l, ok := pageLine(kept.Products); ok && l == "products" {
+		pages.Products = kept.Products
+	}
+	if l, ok := pageLine(kept.Admin); ok && l == "admin" {
+		pages.Admin = kept.Admin
+	}
+	if list == "products" {
+		pages.Products = line
+	} else {
+		pages.Admin = line
+	}
+	return pages, true
+}
+
+// pageLine reports whether line shows a page of a list of the App Home, and
+// which ("products" or "admin").
+func pageLine(line string) (list string, ok bool) {
+	f := strings.Fields(line)
+	if len(f) != 3 || f[1] != "page" || (f[0] != "products" && f[0] != "admin") {
+		return "", false
+	}
+	if n, err := strconv.Atoi(f[2]); err != nil || n < 1 {
+		return "", false
+	}
+	return f[0], true
+}
+
 // publishHome shows the user's products on the App Home tab, with buttons
-// for the common actions, and admins the organization's overview.
-func (a *Adapter) publishHome(ctx context.Context, o origin, eventID string) error {
+// for the common actions, and admins the organization's overview, each on
+// the page that pages asks for.
+func (a *Adapter) publishHome(ctx context.Context, o origin, key string, pages homePages) error {
 	req := a.request(ctx, o)
-	req.Text, req.IdempotencyKey = "products", eventID
+	req.Text, req.IdempotencyKey = nonBlank(pages.Products, "products"), key
 	resp := a.handle(ctx, req)
 	v := a.homeView(req, resp, func() commands.Response {
 		r := req
-		r.Text = "admin"
+		r.Text = nonBlank(pages.Admin, "admin")
 		return a.handle(ctx, r)
 	})
+	if pages != (homePages{}) {
+		meta, err := json.Marshal(pages)
+		if err != nil {
+			return err
+		}
+		v.PrivateMetadata = string(meta)
+	}
 	return slackErr("views.publish", a.call(ctx, o.org(), func(api *slackapi.Client) error {
 		_, err := api.PublishViewContext(ctx, slackapi.PublishViewContextRequest{UserID: o.user, View: v})
 		return err

@@ -329,7 +329,7 @@ func messageModal(title, closeText string, msgs []commands.Message, meta metadat
 // onAction runs a clicked button's command line, as if typed. Slack is
 // acknowledged at once; the answer follows: in the modal, when the click
 // was in one; else a modal with the click's trigger id, or messages where
-// the click happened.
+// the click happened. A page button in the App Home shows its page there.
 func (a *Adapter) onAction(ctx context.Context, p *interaction) reply {
 	if len(p.Actions) == 0 {
 		return ok200
@@ -357,6 +357,15 @@ func (a *Adapter) onAction(ctx context.Context, p *interaction) reply {
 		key = act.ActionTs
 	}
 	line, viewID, title := act.Value, p.View.ID, nonBlank(p.View.Title.Text, "billingbot")
+	if pages, ok := homePage(p.View.Type, p.View.PrivateMetadata, line); ok {
+		// A page of a list in the App Home: the Home shows it.
+		a.background(ctx, func(ctx context.Context) {
+			if err := a.publishHome(ctx, o, key, pages); err != nil {
+				a.log.Error("publish home", "org", o.org(), "user", o.user, "err", err)
+			}
+		})
+		return ok200
+	}
 	a.background(ctx, func(ctx context.Context) {
 		req := a.request(ctx, o)
 		req.Text = line

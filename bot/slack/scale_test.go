@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,28 +32,56 @@ func TestAppHomeBigOrg(t *testing.T) {
 		t.Error("home shows more than the first page")
 	}
 
-	// Next, clicked in the App Home: the second page, as a direct message.
+	// Next, clicked in the App Home: the Home shows the second page, and
+	// keeps which page it shows.
 	click := map[string]any{"type": "block_actions", "team": map[string]any{"id": testTeam},
 		"user": map[string]any{"id": "U4", "team_id": testTeam}, "trigger_id": "trig-next",
 		"container": map[string]any{"type": "view", "view_id": "VHOME"},
+		"view":      map[string]any{"id": "VHOME", "type": "home"},
 		"actions":   []any{map[string]any{"type": "button", "action_id": "btn-9-0", "value": "admin page 2", "action_ts": "1.2"}}}
 	if w := e.interact(click); w.Code != http.StatusOK {
 		t.Fatalf("click: %d %s", w.Code, w.Body)
 	}
-	e.slack.waitFor("conversations.open")
-	post := e.slack.waitFor("chat.postMessage")
-	blocks := post.Form.Get("blocks")
-	var parsed any
-	if err := json.Unmarshal([]byte(blocks), &parsed); err != nil {
-		t.Fatalf("blocks: %v", err)
-	}
-	checkLimits(t, "second page", map[string]any{"blocks": parsed})
-	for _, want := range []string{"Page 2 of 100", "Buyer " + big.Subs[20], `"value":"admin page 3"`, `"value":"admin page 1"`} {
-		if !strings.Contains(blocks, want) {
-			t.Errorf("second page lacks %q:\n%.3000s", want, blocks)
+	c = e.slack.waitFor("views.publish")
+	checkLimits(t, "second page", c.JSON["view"])
+	view = mustJSON(t, c.JSON["view"])
+	for _, want := range []string{"Page 2 of 100", "Buyer " + big.Subs[20], `"value":"admin page 3"`, `"value":"admin page 1"`,
+		`"private_metadata":"{\"admin\":\"admin page 2\"}"`} {
+		if !strings.Contains(view, want) {
+			t.Errorf("second page lacks %q:\n%.3000s", want, view)
 		}
 	}
-	if strings.Contains(blocks, "Buyer "+big.Subs[0]) || strings.Contains(blocks, "Buyer "+big.Subs[40]) {
+	if strings.Contains(view, "Buyer "+big.Subs[0]) || strings.Contains(view, "Buyer "+big.Subs[40]) {
 		t.Error("the second page shows another page's subscriptions")
+	}
+	if n := e.slack.count("chat.postMessage") + e.slack.count("conversations.open"); n != 0 {
+		t.Errorf("%d messages besides the Home; want none", n)
+	}
+}
+
+// TestHomePage: a page button in the App Home names the page of its list
+// and keeps the other list's page; other buttons and views are not pages
+// of the Home, and pages the view kept are read only when they are pages.
+func TestHomePage(t *testing.T) {
+	for _, c := range []struct {
+		viewType, meta, line string
+		want                 homePages
+		ok                   bool
+	}{
+		{"home", "", "admin page 2", homePages{Admin: "admin page 2"}, true},
+		{"home", `{"admin":"admin page 2"}`, "products page 3", homePages{Products: "products page 3", Admin: "admin page 2"}, true},
+		{"home", `{"products":"products page 3","admin":"admin page 2"}`, "admin page 1", homePages{Products: "products page 3", Admin: "admin page 1"}, true},
+		{"home", `{"products":"cancel sub1","admin":"admin page x"}`, "admin page 4", homePages{Admin: "admin page 4"}, true},
+		{"home", "not json", "products page 2", homePages{Products: "products page 2"}, true},
+		{"home", "", "invoices page 2", homePages{}, false},
+		{"home", "", "buy", homePages{}, false},
+		{"home", "", "admin page 0", homePages{}, false},
+		{"modal", "", "admin page 2", homePages{}, false},
+		{"", "", "admin page 2", homePages{}, false},
+	} {
+		got, ok := homePage(c.viewType, c.meta, c.line)
+		if got != c.want || ok != c.ok {
+			t.Errorf("homePage(%q, %q, %q) = %+v, %v; want %+v, %v", c.viewType, c.meta, c.line, got, ok, c.want, c.ok)
+		}
 	}
 }
