@@ -26,6 +26,7 @@ func TestHandoverStore(t *testing.T) {
 		{"member left", testMemberLeft},
 		{"decide", testDecideHandover},
 		{"back and end", testHandoverBackAndEnd},
+		{"trial ends while pending", testHandoverTrialEnds},
 	}
 	backends := map[string]func(t *testing.T) *store.Store{
 		"miniredis": func(t *testing.T) *store.Store { return connect(t, miniredis.RunT(t).Addr()) },
@@ -246,5 +247,33 @@ func testHandoverBackAndEnd(t *testing.T, f *fixture) {
 	}
 	if a, err := f.s.EndHandover(f.ctx, orgA, "sub1", renews, nil); a != "" || err != nil {
 		t.Errorf("EndHandover again = %q, %v", a, err)
+	}
+}
+
+// testHandoverTrialEnds: a trial whose purchaser left ends by itself before
+// an admin decides: it leaves the pending handovers (nothing is left to
+// take over), so that their count is what the list shows.
+func testHandoverTrialEnds(t *testing.T, f *fixture) {
+	tr := trial(orgA, "tr1", word, 2)
+	f.create(t, tr, nil)
+	if _, err := f.s.MemberLeft(f.ctx, orgA, f.departure(t, buyer), t0, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, err := f.s.PendingHandovers(f.ctx, orgA, 10); n != 1 || err != nil {
+		t.Fatalf("PendingHandovers: %d, %v; want the trial", n, err)
+	}
+	end := store.Job{Kind: store.JobTrialEnd, Org: orgA, SubID: "tr1", Due: tr.TrialEnd}
+	if a, err := f.s.Settle(f.ctx, end, time.Time{}, nil, nil); a != "expire" || err != nil {
+		t.Fatalf("Settle(trial end) = %q, %v; want expire", a, err)
+	}
+	if s := f.sub(t, orgA, "tr1"); s.Status != store.StatusExpired || s.Handover != store.HandoverLapsed {
+		t.Errorf("trial: %s, handover %q; want expired, lapsed", s.Status, s.Handover)
+	}
+	if pending, n, err := f.s.PendingHandovers(f.ctx, orgA, 10); n != 0 || len(pending) != 0 || err != nil {
+		t.Errorf("PendingHandovers: %d of %d, %v; want none", len(pending), n, err)
+	}
+	// The handover's end, due later, finds nothing to do.
+	if a, err := f.s.EndHandover(f.ctx, orgA, "tr1", tr.TrialEnd, nil); a != "" || err != nil {
+		t.Errorf("EndHandover = %q, %v; want nothing to do", a, err)
 	}
 }

@@ -107,7 +107,7 @@ func (s *Store) Settle(ctx context.Context, j Job, next time.Time, inv *Invoice,
 		quantity = strconv.Itoa(inv.Lines[0].Quantity)
 	}
 	args = append(args, quantity)
-	v, err := s.change(ctx, scriptSettle, j.Org, []*Note{note}, nil, []string{k.sub(j.SubID), k.audit(), k.invoice(invID), k.invoices(user)}, args...)
+	v, err := s.change(ctx, scriptSettle, j.Org, []*Note{note}, nil, []string{k.sub(j.SubID), k.audit(), k.invoice(invID), k.invoices(user), k.handovers()}, args...)
 	if err != nil {
 		return "", wrap(op, err)
 	}

@@ -2,14 +2,15 @@
 -- the end of a period (renewal of an active subscription, expiry of a
 -- canceled one). Returns the action taken, or '' when the job was stale.
 -- An expiry emits the change's notification; a renewal tells nobody.
--- KEYS: sub, audit, invoice, invoices
+-- KEYS: sub, audit, invoice, invoices, handovers
 -- A renewal applies a reduction scheduled for the next period (the field
 -- 'next'); quantity is the total the renewal's invoice bills, and the
 -- renewal fails with BB:STALE when the subscription's total for the new
 -- period is another (changed since it was read).
 -- ARGV: kind, due, nextRenews, invoiceJSON, invoiceScore, invoiceID, quantity
 -- A subscription whose handover waits for an admin (its purchaser left)
--- does not renew: 'wait' (handover.go).
+-- does not renew: 'wait' (handover.go); one that ends (a trial) leaves the
+-- pending handovers, as nothing is left to take over.
 local s = redis.call('HMGET', KEYS[1], 'status', 'trial_end', 'renews', 'id', 'total', 'next', 'handover')
 if not s[1] then return '' end
 local action = ''
@@ -23,6 +24,10 @@ elseif ARGV[1] == 'renewal' and s[3] == ARGV[2] then
 end
 if action == 'expire' then
   redis.call('HSET', KEYS[1], 'status', 'expired')
+  if s[7] == 'pending' then
+    redis.call('HSET', KEYS[1], 'handover', 'lapsed')
+    redis.call('SREM', KEYS[5], s[4])
+  end
   emit()
 elseif action == 'renew' then
   local total = s[5]
