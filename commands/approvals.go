@@ -438,18 +438,30 @@ func (c *call) approve() Response {
 	if err != nil {
 		return c.storeFault(err)
 	}
-	// The admin who approved may click again (their first answer was
-	// lost): the change is made under the request's key, once.
-	if !d.Made && !(d.Status == store.ApprovalApproved && d.By == c.req.User.ID) {
+	// An approved request whose change a fault kept from being made (the
+	// approver heard that it may not have been) is made by the next click
+	// of the approver (their first answer was lost), or of any admin once
+	// the approver's own try has certainly ended. The request's key makes
+	// the change once.
+	mine := d.Made || d.By == c.req.User.ID
+	if d.Status != store.ApprovalApproved || !mine && c.now.Sub(d.At) < approvalTryEnds {
 		return c.decided(a, d)
 	}
-	return c.makeApproved(a)
+	return c.makeApproved(a, d)
 }
 
-// makeApproved makes the change of an approved request as its purchaser
-// confirmed it, and tells the purchaser; when it no longer holds, the
-// request ends as stale and both are told that it must be made again.
-func (c *call) makeApproved(a store.Approval) Response {
+// approvalTryEnds is how long after an approval its approver's try to
+// make the change has certainly ended (a request's deadlines, a payment's
+// included): later, another admin's click completes a change not made.
+const approvalTryEnds = 2 * time.Minute
+
+// makeApproved makes the change of an approved request (d) as its
+// purchaser confirmed it, and tells the purchaser; when it no longer
+// holds, the request ends as stale and both are told that it must be made
+// again. An admin other than the approver only completes a change that
+// was not made; one that was is answered as decided.
+func (c *call) makeApproved(a store.Approval, d store.Decision) Response {
+	other := !d.Made && d.By != c.req.User.ID // completing another's approval
 	var doc approvalDoc
 	f, known := form{}, false
 	if json.Unmarshal([]byte(a.Doc), &doc) == nil {
@@ -471,6 +483,9 @@ func (c *call) makeApproved(a store.Approval) Response {
 	if err := c.b.load(pc, opts); err != nil {
 		return c.storeFault(err)
 	}
+	if pc.view.Reply != "" && other {
+		return c.decided(a, d)
+	}
 	if pc.view.Reply == "" {
 		pc.checked = fieldErrors{}
 		resp := f.submit(pc)
@@ -488,8 +503,13 @@ func (c *call) makeApproved(a store.Approval) Response {
 		}
 	}
 	note := c.approvalNote(NoteApprovalApproved, a, "")
+	note.Sub.By = shown(d.ByName)
 	if _, err := c.b.store.Notify(c.ctx, a.Org, store.Once{Key: note.Key, Note: note.Note()}); err != nil {
 		return c.storeFault(err)
+	}
+	if other {
+		return Response{Messages: []Message{{Text: c.t.T("ApprovalCompletedAdmin", "By", shown(d.ByName),
+			"Purchaser", shown(a.User.Name), "Product", a.Product, "Date", c.t.DateTime(d.At))}}}
 	}
 	return Response{Messages: []Message{{Text: c.t.T("ApprovalApprovedAdmin", "Purchaser", shown(a.User.Name), "Product", a.Product)}}}
 }

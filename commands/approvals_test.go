@@ -179,6 +179,46 @@ func TestApprovalApprove(t *testing.T) {
 	})
 }
 
+// TestApprovalCompleted: an approval whose change a fault kept from being
+// made (the approver heard that it may not have been) is made by the next
+// admin who clicks Approve, once; the purchaser hears who approved it.
+func TestApprovalCompleted(t *testing.T) {
+	backends(t, func(t *testing.T, e *env) {
+		e.buyer(alice)
+		e.run(dave, "admin approval 100 EUR")
+		id, _ := e.requestBuy(alice, "visio-plan-2", 10)
+		// Dave's approval is recorded; its change is not made.
+		if d, err := e.st.DecideApproval(t.Context(), e.approval("T1", id), store.ApprovalOpen, store.ApprovalApproved,
+			"U4", "Dave", "", false, t0); err != nil || !d.Made {
+			t.Fatalf("DecideApproval = %+v, %v", d, err)
+		}
+		if got := e.invoices(alice); len(got) != 0 {
+			t.Fatalf("invoices before the change: %+v", got)
+		}
+		// While Dave's own try may still be on its way: decided.
+		wantText(t, e.run(ernie, "admin approve "+id), "Dave already approved this request on")
+		if got := e.invoices(alice); len(got) != 0 {
+			t.Fatalf("invoices while the approver's try may be on its way: %+v", got)
+		}
+		e.clock.Set(t0.Add(5 * time.Minute))
+		r := e.run(ernie, "admin approve "+id)
+		wantText(t, r, "Dave approved Alice's request for Visio Plan 2 on", "but it had not gone through", "they were told")
+		if invs := e.invoices(alice); len(invs) != 1 || invs[0].Total != 12600 {
+			t.Fatalf("invoices after completing %+v, want one of €126.00", invs)
+		}
+		approved := approvalNoteOf(t, e.notes(), commands.NoteApprovalApproved)
+		if text := e.bot.RenderNotification(approved, "en").Text; !strings.Contains(text, "Dave approved your request") {
+			t.Errorf("approved note reads %q", text)
+		}
+		// Made now: another click is answered as decided, and makes nothing.
+		wantText(t, e.run(ernie, "admin approve "+id), "Dave already approved this request on")
+		e.run(dave, "admin approve "+id)
+		if got := e.invoices(alice); len(got) != 1 {
+			t.Errorf("%d invoices after more clicks, want 1", len(got))
+		}
+	})
+}
+
 // TestApprovalDecline: Decline asks for a reason, required; the purchaser
 // is told it; nothing is charged.
 func TestApprovalDecline(t *testing.T) {
