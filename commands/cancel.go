@@ -46,10 +46,15 @@ func cancelCmd(c *call) Response {
 	}
 	f := c.newForm(FormCancel, "TitleCancel", "BtnCancelNow")
 	f.Context = s.ID
+	keeps := c.t.N("CancelKeeps", s.AssignedCount, "Product", s.ProductName, "Date", c.t.Date(s.EndsAt()))
+	if s.Status == store.StatusActive && s.UnitPrice > 0 && !s.RenewsAt.IsZero() {
+		// What the user stops paying: the renewal that no longer comes.
+		keeps += " " + c.t.T("CancelNoRenewal", "Amount", c.t.Money(s.UnitPrice*int64(s.Renewing()), s.Currency),
+			"Date", c.t.Date(s.RenewsAt))
+	}
 	f.Inputs = []Input{
 		c.subInput(c.own(live), s),
-		{ID: "keeps", Kind: KindInfo, Label: c.t.T("FieldKeeps"), Text: c.t.N("CancelKeeps", s.AssignedCount,
-			"Product", s.ProductName, "Date", c.t.Date(s.EndsAt()))},
+		{ID: "keeps", Kind: KindInfo, Label: c.t.T("FieldKeeps"), Text: keeps},
 		{ID: "reason", Kind: KindSelect, Label: c.t.T("FieldReason"), Required: true, Options: opts},
 		{ID: "feedback", Kind: KindParagraph, Label: c.t.T("FieldFeedback"), MaxLength: maxFeedback},
 		{ID: "confirm", Kind: KindConfirm, Label: c.t.T("FieldConfirm"), Required: true,

@@ -35,8 +35,8 @@ func TestCancelForm(t *testing.T) {
 		line  string
 		keeps string
 	}{
-		{alice, "cancel visio", "You keep Visio Plan 2 until Dec 25, 2026. After that, 2 users lose their licenses."},
-		{alice.de(), "kündigen visio", "Sie behalten Visio Plan 2 bis zum 25.12.2026. Danach verlieren 2 Benutzer ihre Lizenzen."},
+		{alice, "cancel visio", "You keep Visio Plan 2 until Dec 25, 2026. After that, 2 users lose their licenses. You will not be charged the renewal of €63.00 on Dec 25, 2026."},
+		{alice.de(), "kündigen visio", "Sie behalten Visio Plan 2 bis zum 25.12.2026. Danach verlieren 2 Benutzer ihre Lizenzen. Die Verlängerung über 63,00 € am 25.12.2026 wird Ihnen nicht berechnet."},
 	} {
 		t.Run(tt.line, func(t *testing.T) {
 			f := wantForm(t, e.at(t).run(tt.as, tt.line), commands.FormCancel)

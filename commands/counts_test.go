@@ -52,8 +52,8 @@ func TestZeroCounts(t *testing.T) {
 		as   who
 		want string
 	}{
-		{alice, "You keep Visio Plan 2 until Dec 25, 2026. No license is assigned, so nobody loses one."},
-		{alice.de(), "Sie behalten Visio Plan 2 bis zum 25.12.2026. Es ist keine Lizenz zugewiesen, daher verliert niemand eine."},
+		{alice, "You keep Visio Plan 2 until Dec 25, 2026. No license is assigned, so nobody loses one. You will not be charged the renewal of €12.60 on Dec 25, 2026."},
+		{alice.de(), "Sie behalten Visio Plan 2 bis zum 25.12.2026. Es ist keine Lizenz zugewiesen, daher verliert niemand eine. Die Verlängerung über 12,60 € am 25.12.2026 wird Ihnen nicht berechnet."},
 	} {
 		f := wantForm(t, e.run(tt.as, "cancel "+id), commands.FormCancel)
 		if got := input(t, f, "keeps").Text; got != tt.want {

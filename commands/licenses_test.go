@@ -141,8 +141,11 @@ func TestLicenses(t *testing.T) {
 		if len(noted) != 1 || noted[0].Sub.Before != 15 || noted[0].Sub.Licenses != 12 {
 			t.Errorf("notifications = %+v, want licenses 15 → 12", noted)
 		}
-		if msg := e.bot.RenderNotification(noted[0], "en"); !strings.Contains(msg.Text, "Alice changed Visio Plan 2 from 15 to 12 licenses.") {
+		if msg := e.bot.RenderNotification(noted[0], "en"); !strings.Contains(msg.Text, "Alice reduced Visio Plan 2 from 15 to 12 licenses, from Dec 25, 2026 (the end of the period; until then it keeps 15).") {
 			t.Errorf("notice = %q", msg.Text)
+		}
+		if msg := e.bot.RenderNotification(noted[0], "de"); !strings.Contains(msg.Text, "Alice hat Visio Plan 2 ab 25.12.2026 von 15 auf 12 Lizenzen reduziert") {
+			t.Errorf("German notice = %q", msg.Text)
 		}
 	})
 }

@@ -33,6 +33,11 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 	case NoteLicenses:
 		title, text = "NoteTitleLicenses", c.t.T("NoteLicenses", "Purchaser", s.Purchaser, "Product", s.Product,
 			"Before", c.t.Num(s.Before), "Licenses", licenses)
+		if s.Licenses < s.Before && !s.Expires.IsZero() {
+			// A reduction: it takes effect when the period ends.
+			text = c.t.T("NoteLicensesFrom", "Purchaser", s.Purchaser, "Product", s.Product,
+				"Before", c.t.Num(s.Before), "Licenses", licenses, "Date", c.t.Date(s.Expires))
+		}
 	case NoteCancel:
 		reason, _ := c.reason(s.Reason)
 		title, text = "NoteTitleCancel", c.t.T("NoteCancel", "Purchaser", s.Purchaser, "Product", s.Product, "Reason", reason)

@@ -88,6 +88,11 @@ func newTestBotAt(t *testing.T, addr string) *testBot {
 	if err != nil {
 		t.Fatalf("commands.New: %v", err)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the logs of the bot and the console:\n%s", logs.String())
+		}
+	})
 	return &testBot{bot: b, store: st, clock: clk, addr: addr, logs: logs}
 }
 
@@ -118,7 +123,7 @@ func (tb *testBot) run(t *testing.T, script string, opts Options) string {
 		opts.User = "alice"
 	}
 	if opts.Log == nil {
-		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts.Log = slog.New(slog.NewTextHandler(tb.logs, nil))
 	}
 	if opts.Store == nil {
 		opts.Store = tb.store
