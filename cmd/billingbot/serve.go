@@ -63,7 +63,12 @@ func runServe(ctx context.Context, args []string, env map[string]string, stdout,
 		fmt.Fprintf(stderr, "billingbot serve: %v\n", err)
 		return exitUsage
 	}
-	log := cfg.logger(stderr)
+	// Log lines, one per request, are written out together (logBuffer);
+	// what serve prints besides them goes the same way, in order.
+	out := newLogBuffer(stderr, logFlushEvery)
+	defer out.Close()
+	stderr = out
+	log := slog.New(flushingHandler{cfg.logger(out).Handler(), out})
 	if pay.TestMode() {
 		log.Warn("payments are in test mode: no real money is taken", "provider", pay.Name())
 	}
