@@ -195,14 +195,14 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// unrepeated sends the scripts that it runs through a client or pipeline
-// such that go-redis never sends them again by itself (its retries; only
-// a command that never left is sent again): Store.tries decides.
-type unrepeated struct {
-	c interface {
-		redis.Scripter
-		Process(ctx context.Context, cmd redis.Cmder) error
-	}
+// unrepeated runs scripts (EVAL, EVALSHA) through a client or pipeline
+// such that go-redis never sends them again by itself (its retries; only a
+// command that never left is sent again): Store.tries decides.
+type unrepeated struct{ scripter }
+
+type scripter interface {
+	redis.Scripter
+	Process(ctx context.Context, cmd redis.Cmder) error
 }
 
 func (u unrepeated) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
@@ -213,22 +213,6 @@ func (u unrepeated) EvalSha(ctx context.Context, sha1 string, keys []string, arg
 	return u.send(ctx, "evalsha", sha1, keys, args)
 }
 
-func (u unrepeated) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
-	return u.send(ctx, "eval_ro", script, keys, args)
-}
-
-func (u unrepeated) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
-	return u.send(ctx, "evalsha_ro", sha1, keys, args)
-}
-
-func (u unrepeated) ScriptExists(ctx context.Context, hashes ...string) *redis.BoolSliceCmd {
-	return u.c.ScriptExists(ctx, hashes...)
-}
-
-func (u unrepeated) ScriptLoad(ctx context.Context, script string) *redis.StringCmd {
-	return u.c.ScriptLoad(ctx, script)
-}
-
 func (u unrepeated) send(ctx context.Context, name, script string, keys []string, args []any) *redis.Cmd {
 	a := make([]any, 0, 3+len(keys)+len(args))
 	a = append(a, name, script, len(keys))
@@ -236,7 +220,7 @@ func (u unrepeated) send(ctx context.Context, name, script string, keys []string
 		a = append(a, k)
 	}
 	cmd := redis.NewCmd(ctx, append(a, args...)...)
-	_ = u.c.Process(ctx, sentOnce{cmd})
+	_ = u.Process(ctx, sentOnce{cmd})
 	return cmd
 }
 
