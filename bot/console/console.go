@@ -387,7 +387,7 @@ func (s *session) Notify(ctx context.Context, n commands.Notification) error {
 	m.Buttons = localButtons(s.bot, lang, []commands.Message{m})[0].Buttons
 	renderNotification(&b, n, m)
 	b.WriteByte('\n')
-	s.out.print(b.String())
+	s.out.notice(b.String())
 	return nil
 }
 
@@ -427,11 +427,36 @@ type printer struct {
 	mu  sync.Mutex
 	w   io.Writer
 	err error // the first write error; nothing is written after it
+	// open is what was printed since the last line's end: a prompt that
+	// waits for the user's answer ("" when none).
+	open string
 }
 
 func (p *printer) print(s string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.write(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		p.open = s[i+1:]
+	} else {
+		p.open += s
+	}
+}
+
+// notice prints s, whole lines that may come at any time (a notification):
+// a prompt that waits for the user's answer is ended first and printed
+// again after s, so that the answer still follows it.
+func (p *printer) notice(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.open == "" {
+		p.write(s)
+		return
+	}
+	p.write("\n" + s + p.open)
+}
+
+func (p *printer) write(s string) {
 	if p.err == nil {
 		_, p.err = io.WriteString(p.w, s)
 	}

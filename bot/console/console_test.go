@@ -838,3 +838,23 @@ func TestGermanCommandLines(t *testing.T) {
 		}
 	}
 }
+
+// TestPrinterNotice: a notification that comes while a prompt waits for the
+// user's answer goes on lines of its own, and the prompt is printed again,
+// so that the answer still follows it.
+func TestPrinterNotice(t *testing.T) {
+	var out strings.Builder
+	p := &printer{w: &out}
+	p.notice("[notification] first\n")
+	p.print("Buy licenses\nProduct – Choose a number [Visio Plan 2]: ")
+	p.notice("[notification] second\n\n")
+	p.print("close\n")
+	p.notice("[notification] third\n")
+	want := "[notification] first\n" +
+		"Buy licenses\nProduct – Choose a number [Visio Plan 2]: \n[notification] second\n\n" +
+		"Product – Choose a number [Visio Plan 2]: close\n" +
+		"[notification] third\n"
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
