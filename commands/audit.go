@@ -70,6 +70,7 @@ func (c *call) auditArgs(args []string) (auditArgs, string) {
 	var person string
 	for i := 0; i < len(args); i++ {
 		w := strings.ToLower(args[i])
+		months, _ := monthsWord(w)
 		switch {
 		case (w == "before" || w == "after") && i+1 < len(args):
 			id, ok := cursorID(args[i+1])
@@ -82,12 +83,12 @@ func (c *call) auditArgs(args []string) (auditArgs, string) {
 				a.after = id
 			}
 			i++
-		case w == "3m" || w == "6m" || w == "3" || w == "6":
+		case months > 0:
 			if a.r != nil || len(dates) > 0 {
 				return a, c.t.T("ErrRangeArgs")
 			}
-			r := lastMonths(c.now, int(w[0]-'0'))
-			a.r, a.words = &r, append(a.words, w[:1]+"m")
+			r := lastMonths(c.now, months)
+			a.r, a.words = &r, append(a.words, strconv.Itoa(months)+"m")
 		case w == "all" || w == "alle":
 		case isDateWord(args[i]):
 			if a.r != nil || len(dates) == 2 {
@@ -199,7 +200,7 @@ func (c *call) auditList(a auditArgs, page store.AuditPage) Response {
 // (each person looked up once a page), else as the entry says.
 func (c *call) actorName(names map[string]string, actor string) string {
 	switch actor {
-	case "scheduler", "billing":
+	case "scheduler", "billing", "platform":
 		return c.t.T("AuditActorSystem")
 	case "":
 		return "—"
@@ -219,33 +220,49 @@ func (c *call) actorName(names map[string]string, actor string) string {
 // it; the rest of the action (a reason, people, a payment method) and the
 // entry's target are its data.
 var auditActions = map[string]string{
-	"buy":              "AuditActBuy",
-	"trial":            "AuditActTrial",
-	"convert":          "AuditActConvert",
-	"licenses":         "AuditActLicenses",
-	"licenses-next":    "AuditActLicensesNext",
-	"assign":           "AuditActAssign",
-	"unassign":         "AuditActUnassign",
-	"cancel":           "AuditActCancel",
-	"end":              "AuditActEndTrial", // "end trial"
-	"expire":           "AuditActExpire",
-	"renew":            "AuditActRenew",
-	"remind":           "AuditActRemind",
-	"invoice":          "AuditActInvoice",
-	"invoice-status":   "AuditActInvoiceStatus",
-	"payment-add":      "AuditActPaymentAdd",
-	"payment-replace":  "AuditActPaymentReplace",
-	"payment-edit":     "AuditActPaymentEdit",
-	"payment-remove":   "AuditActPaymentRemove",
-	"payment-switch":   "AuditActPaymentSwitch",
-	"payment-customer": "AuditActPaymentEdit",
-	"payment-updated":  "AuditActPaymentUpdated",
-	"payment-removed":  "AuditActPaymentRemoved",
-	"language":         "AuditActLanguage",
-	"admin-channel":    "AuditActAdminChannel",
-	"org-language":     "AuditActOrgLanguage",
-	"install":          "AuditActInstall",
-	"uninstall":        "AuditActUninstall",
+	"buy":                "AuditActBuy",
+	"trial":              "AuditActTrial",
+	"convert":            "AuditActConvert",
+	"licenses":           "AuditActLicenses",
+	"licenses-next":      "AuditActLicensesNext",
+	"assign":             "AuditActAssign",
+	"unassign":           "AuditActUnassign",
+	"cancel":             "AuditActCancel",
+	"end":                "AuditActEndTrial", // "end trial"
+	"expire":             "AuditActExpire",
+	"renew":              "AuditActRenew",
+	"remind":             "AuditActRemind",
+	"invoice":            "AuditActInvoice",
+	"invoice-status":     "AuditActInvoiceStatus",
+	"payment-add":        "AuditActPaymentAdd",
+	"payment-replace":    "AuditActPaymentReplace",
+	"payment-edit":       "AuditActPaymentEdit",
+	"payment-remove":     "AuditActPaymentRemove",
+	"payment-switch":     "AuditActPaymentSwitch",
+	"payment-customer":   "AuditActPaymentEdit",
+	"payment-updated":    "AuditActPaymentUpdated",
+	"payment-removed":    "AuditActPaymentRemoved",
+	"language":           "AuditActLanguage",
+	"admin-channel":      "AuditActAdminChannel",
+	"org-language":       "AuditActOrgLanguage",
+	"install":            "AuditActInstall",
+	"uninstall":          "AuditActUninstall",
+	"policy":             "AuditActPolicy",
+	"unused-told":        "AuditActUnusedTold",
+	"approval-request":   "AuditActApprovalRequest",
+	"approval-approved":  "AuditActApprovalApproved",
+	"approval-declined":  "AuditActApprovalDeclined",
+	"approval-withdrawn": "AuditActApprovalWithdrawn",
+	"approval-expired":   "AuditActApprovalExpired",
+	"approval-stale":     "AuditActApprovalStale",
+	"member-left":        "AuditActMemberLeft",
+	"member-back":        "AuditActMemberBack",
+	"handover-ask":       "AuditActHandoverAsk", // "handover-ask <who left>"
+	"handover-take":      "AuditActHandoverTake",
+	"handover-cancel":    "AuditActHandoverCancel",
+	"handover-withdrawn": "AuditActHandoverWithdrawn", // "handover-withdrawn <who is back>"
+	"handover-lapse":     "AuditActHandoverLapse",
+	"handover-close":     "AuditActHandoverClose",
 }
 
 // auditWhat says an entry's change in the language of t; an action it

@@ -156,6 +156,10 @@ func TestAuditFilters(t *testing.T) {
 	if rows := auditRows(e.run(dave, "admin audit 3m bob")); len(rows) != 1 {
 		t.Errorf("3m bob: %v", rows)
 	}
+	// The range words of invoices, all of them.
+	if rows := auditRows(e.run(dave, "admin audit 3mo bob")); len(rows) != 1 {
+		t.Errorf("3mo bob: %v", rows)
+	}
 	old := e.clock.Now().AddDate(0, -2, 0).Format("2006-01-02")
 	wantMessage(t, e.run(dave, "admin audit "+old+" "+old), "No changes recorded")
 

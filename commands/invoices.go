@@ -47,17 +47,26 @@ func parseRange(args []string, now time.Time) (dateRange, *rangeError) {
 		return lastMonths(now, 3), nil
 	}
 	if len(args) == 1 {
-		switch strings.ToLower(args[0]) {
-		case "3m", "3", "3mo":
-			return lastMonths(now, 3), nil
-		case "6m", "6", "6mo":
-			return lastMonths(now, 6), nil
+		if n, ok := monthsWord(args[0]); ok {
+			return lastMonths(now, n), nil
 		}
 	}
 	if len(args) != 2 {
 		return dateRange{}, &rangeError{field: "range", msg: "ErrRangeArgs"}
 	}
 	return customRange(args[0], args[1], now)
+}
+
+// monthsWord reads a range of the last months: "3m" or "6m" (also "3",
+// "3mo", …).
+func monthsWord(w string) (int, bool) {
+	switch strings.ToLower(w) {
+	case "3m", "3", "3mo":
+		return 3, true
+	case "6m", "6", "6mo":
+		return 6, true
+	}
+	return 0, false
 }
 
 // customRange checks a range typed or picked by the user.

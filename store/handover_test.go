@@ -123,6 +123,10 @@ func testMemberLeft(t *testing.T, f *fixture) {
 	if s := f.sub(t, orgA, "sub2"); s.AssignedCount != 0 || s.Handover != "" {
 		t.Errorf("sub2: %d assigned, handover %q", s.AssignedCount, s.Handover)
 	}
+	// The license freed counts among the unused ones.
+	if _, u, err := f.s.UnusedOf(f.ctx, orgA, "sub2"); err != nil || u.Count(time.Now().Add(time.Hour)) != 3 {
+		t.Errorf("sub2 unused %+v, %v; want all 3 licenses free", u, err)
+	}
 	if left, _ := f.s.Left(f.ctx, orgA, buyer); !left {
 		t.Error("not recorded as left")
 	}

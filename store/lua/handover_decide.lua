@@ -20,6 +20,7 @@ if ARGV[5] == 'take' then
   after = ARGV[3]
 else
   redis.call('HSET', KEYS[2], 'status', 'canceled', 'reason', 'other', 'comment', '', 'canceled', ARGV[8], 'handover', 'canceled')
+  track_unused(KEYS[2])
   after = 'canceled'
 end
 redis.call('HSET', KEYS[2], 'handover_by', ARGV[3], 'handover_by_name', ARGV[4])

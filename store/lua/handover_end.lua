@@ -10,6 +10,7 @@ if not s[1] or s[4] ~= 'pending' then return '' end
 if s[2] == 'active' or s[2] == 'trial' then
   if s[3] ~= ARGV[1] then return '' end
   redis.call('HSET', KEYS[1], 'status', 'expired', 'handover', 'lapsed')
+  track_unused(KEYS[1])
   redis.call('SREM', KEYS[2], s[1])
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'actor', 'scheduler', 'action', 'handover-lapse',
     'target', s[1], 'before', s[2], 'after', 'expired')

@@ -40,6 +40,7 @@ for j = 1, nHeld do
   local users = ARGV[3] .. 'sub:' .. id .. ':users'
   local before = redis.call('HLEN', users)
   redis.call('HDEL', users, ARGV[1])
+  track_unused(ARGV[3] .. 'sub:' .. id)
   redis.call('SREM', KEYS[5], id)
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'actor', 'platform', 'action', 'unassign ' .. ARGV[1],
     'target', id, 'before', tostring(before), 'after', tostring(redis.call('HLEN', users)))
