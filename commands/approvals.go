@@ -444,7 +444,7 @@ func (c *call) approve() Response {
 	// the approver's own try has certainly ended. The request's key makes
 	// the change once.
 	mine := d.Made || d.By == c.req.User.ID
-	if d.Status != store.ApprovalApproved || !mine && c.now.Sub(d.At) < approvalTryEnds {
+	if d.Status != store.ApprovalApproved || a.Done || !mine && c.now.Sub(d.At) < approvalTryEnds {
 		return c.decided(a, d)
 	}
 	return c.makeApproved(a, d)
@@ -483,10 +483,8 @@ func (c *call) makeApproved(a store.Approval, d store.Decision) Response {
 	if err := c.b.load(pc, opts); err != nil {
 		return c.storeFault(err)
 	}
-	if pc.view.Reply != "" && other {
-		return c.decided(a, d)
-	}
-	if pc.view.Reply == "" {
+	made := pc.view.Reply != "" // by an earlier click: the change's record
+	if !made {
 		pc.checked = fieldErrors{}
 		resp := f.submit(pc)
 		switch {
@@ -501,6 +499,14 @@ func (c *call) makeApproved(a store.Approval, d store.Decision) Response {
 			c.result = pc.result
 			return r
 		}
+	}
+	// Done: a click after the change's record has expired (a day) makes
+	// nothing again.
+	if err := c.b.store.ApprovalDone(c.ctx, a.Org, a.ID); err != nil {
+		return c.storeFault(err)
+	}
+	if made && other {
+		return c.decided(a, d)
 	}
 	note := c.approvalNote(NoteApprovalApproved, a, "")
 	note.Sub.By = shown(d.ByName)

@@ -219,6 +219,28 @@ func TestApprovalCompleted(t *testing.T) {
 	})
 }
 
+// TestApprovalDoneForGood: once an approved change is made, an Approve
+// clicked after its idempotency record has expired (a day) makes nothing
+// again, for the approver as for another admin.
+func TestApprovalDoneForGood(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	e.run(dave, "admin approval 100 EUR")
+	id, _ := e.requestBuy(alice, "visio-plan-2", 10)
+	wantText(t, e.run(dave, "admin approve "+id), "You approved Alice's request")
+	if got := e.invoices(alice); len(got) != 1 {
+		t.Fatalf("%d invoices after the approval, want 1", len(got))
+	}
+	e.mr.FastForward(30 * time.Hour)
+	e.clock.Set(t0.Add(30 * time.Hour))
+	for _, w := range []who{dave, ernie} {
+		wantText(t, e.run(w, "admin approve "+id), "Dave already approved this request on")
+	}
+	if got := e.invoices(alice); len(got) != 1 {
+		t.Errorf("%d invoices after clicks a day later, want 1", len(got))
+	}
+}
+
 // TestApprovalDecline: Decline asks for a reason, required; the purchaser
 // is told it; nothing is charged.
 func TestApprovalDecline(t *testing.T) {

@@ -59,6 +59,9 @@ type Approval struct {
 	By, ByName string
 	At         time.Time
 	Reason     string
+	// Done is true once the change of an approved request was made
+	// (ApprovalDone).
+	Done bool
 }
 
 // Decision is the outcome of DecideApproval.
@@ -78,6 +81,7 @@ type Decision struct {
 var (
 	scriptApprovalCreate = changeScript("approval_create")
 	scriptApprovalDecide = changeScript("approval_decide")
+	scriptApprovalDone   = script("approval_done")
 )
 
 // Limits are an organization's approval thresholds or spend caps: by ISO
@@ -198,6 +202,16 @@ func (s *Store) Approval(ctx context.Context, org, id string) (Approval, error) 
 	return parseApproval(org, h), nil
 }
 
+// ApprovalDone records that the change of the approved request id was
+// made (Approval.Done).
+func (s *Store) ApprovalDone(ctx context.Context, org, id string) error {
+	const op = "approval done"
+	if err := checkIDs(op, org, id); err != nil {
+		return err
+	}
+	return wrap(op, scriptApprovalDone.Run(ctx, s.rdb, []string{orgKeys(org).approval(id)}).Err())
+}
+
 func parseApproval(org string, h map[string]string) Approval {
 	num := func(k string) int64 { n, _ := strconv.ParseInt(h[k], 10, 64); return n }
 	ts := func(k string) time.Time {
@@ -208,7 +222,8 @@ func parseApproval(org string, h map[string]string) Approval {
 	}
 	return Approval{ID: h["id"], Org: org, User: Member{ID: h["user"], Name: h["uname"]}, Product: h["product"],
 		Currency: h["cur"], Monthly: num("monthly"), Today: num("today"), Doc: h["doc"], Status: ApprovalStatus(h["status"]),
-		Created: ts("created"), Expires: ts("expires"), By: h["by"], ByName: h["byname"], At: ts("at"), Reason: h["reason"]}
+		Created: ts("created"), Expires: ts("expires"), By: h["by"], ByName: h["byname"], At: ts("at"), Reason: h["reason"],
+		Done: h["done"] == "1"}
 }
 
 // OpenApprovals lists a purchaser's open requests, oldest first, at most
