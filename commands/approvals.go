@@ -598,8 +598,12 @@ func declineSubmit(c *call) Response {
 // button to withdraw it) and "requests withdraw <id>".
 func requestsCmd(c *call) Response {
 	if len(c.args) > 0 {
-		if w := strings.ToLower(c.args[0]); len(c.args) != 2 || w != "withdraw" && w != "zurueckziehen" && w != "zurückziehen" {
-			return c.fail(c.t.T("ErrBadAdminArg", "Word", shown(c.args[0])))
+		w := strings.ToLower(c.args[0])
+		if w != "withdraw" && w != "zurueckziehen" && w != "zurückziehen" {
+			return c.fail(c.t.T("ApprovalErrRequestsArgs", "Word", shown(c.args[0])))
+		}
+		if len(c.args) != 2 {
+			return c.fail(c.t.T("ApprovalErrRequestsUsage"))
 		}
 		return c.withdraw(c.args[1])
 	}

@@ -400,6 +400,17 @@ func TestApprovalWithdraw(t *testing.T) {
 	}
 	wantText(t, e.run(alice, "requests withdraw "+id), "was withdrawn")
 	wantText(t, e.run(dave, "admin approve "+id), "Alice withdrew this request on")
+	// A mistake in the line is answered with how to use it, not with
+	// the admin commands.
+	for line, want := range map[string]string{"requests withdraw": "requests withdraw with a request’s id",
+		"requests foo": "Unknown option “foo”. Use /billing requests"} {
+		r := e.run(alice, line)
+		wantText(t, r, want)
+		if strings.Contains(text(r), "admin channel") {
+			t.Errorf("%q answered with the admin commands: %s", line, text(r))
+		}
+	}
+	wantText(t, e.run(alice.de(), "anfragen zurueckziehen"), "anfragen zurueckziehen und der ID einer Anfrage")
 }
 
 // TestApprovalLicenses: a license increase above the threshold is held

@@ -170,8 +170,7 @@ func licensesSubmit(c *call) Response {
 		return r
 	}
 	if added := total - s.Total; added > 0 {
-		monthly := s.UnitPrice * int64(added) / int64(max(s.Period.Months(), 1))
-		if r, held := c.held(q, monthly, s.ProductName, func() quote { return c.licensesQuote(s, total) }); held {
+		if r, held := c.held(q, monthly(s, added), s.ProductName, func() quote { return c.licensesQuote(s, total) }); held {
 			return r
 		}
 	}

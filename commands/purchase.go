@@ -269,7 +269,7 @@ func buySubmit(c *call) Response {
 	if r, ok := c.confirmFirst(q, func() *Form { return c.buyForm(ch) }); !ok {
 		return r
 	}
-	if r, held := c.held(q, q.next/int64(o.period.Months()), o.product.Name, func() quote { return c.quote(o) }); held {
+	if r, held := c.held(q, perMonth(q.next, o.period), o.product.Name, func() quote { return c.quote(o) }); held {
 		return r
 	}
 	p, n, period, method, profile, trial, converting := o.product, o.n, o.period, o.method, o.profile, o.trial, o.converting

@@ -90,9 +90,13 @@ func (c *call) unusedNote(s store.Subscription, n int) Notification {
 }
 
 // monthly is what n licenses of s cost a month (an annual price / 12).
-func monthly(s store.Subscription, n int) int64 {
-	months := int64(s.Period.Months())
-	return (s.UnitPrice*int64(n) + months/2) / months
+func monthly(s store.Subscription, n int) int64 { return perMonth(s.UnitPrice*int64(n), s.Period) }
+
+// perMonth is the monthly equivalent of amount charged each period, to the
+// nearest minor unit.
+func perMonth(amount int64, p store.Period) int64 {
+	months := int64(p.Months())
+	return (amount + months/2) / months
 }
 
 // unusedMessage is the purchaser's message of unused licenses, with
