@@ -47,10 +47,8 @@ func (a Arg) usage(lang string) string {
 		return a.name(lang) + " " + a.HintDE
 	case a.Hint != "":
 		return a.name(lang) + " " + a.Hint
-	case a.Name != "channel":
-		return a.name(lang) + " …" // a value of its own ("withdraw ID")
 	}
-	return a.name(lang) + " #name"
+	return a.name(lang) + " …" // a value of its own ("withdraw ID")
 }
 
 func (a Arg) name(lang string) string {

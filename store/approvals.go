@@ -92,9 +92,13 @@ type Limits map[string]int64
 func limitsOf(h map[string]string, prefix string) Limits {
 	var out Limits
 	for f, v := range h {
-		cur, ok := strings.CutPrefix(f, prefix+":")
+		cur, ok := strings.CutPrefix(f, prefix)
+		if !ok || !strings.HasPrefix(cur, ":") {
+			continue // most fields: not parsed, on every request's view
+		}
+		cur = cur[1:]
 		n, err := strconv.ParseInt(v, 10, 64)
-		if !ok || err != nil || n <= 0 {
+		if err != nil || n <= 0 {
 			continue
 		}
 		if out == nil {

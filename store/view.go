@@ -130,10 +130,12 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 		}
 		once = k.idem(opt.Once)
 	}
-	v, err := s.views.run(ctx,
-		[]string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user), once,
-			k.rate(user), k.subsIndex(), k.subsIndexBuilt(), k.openApprovals(), k.handovers()},
-		args)
+	keys := []string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user), once,
+		k.rate(user)}
+	if which == "org" { // what only a page of the organization reads
+		keys = append(keys, k.subsIndex(), k.subsIndexBuilt(), k.openApprovals(), k.handovers())
+	}
+	v, err := s.views.run(ctx, keys, args)
 	if err != nil {
 		return View{}, wrap(op, err)
 	}

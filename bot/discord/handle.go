@@ -83,8 +83,8 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 		// its members act in it. Asked before the first answer, so within
 		// the time Discord waits for it.
 		mctx, cancel := context.WithTimeout(ctx, a.deferAfter)
+		defer cancel()
 		_, err := dir.Member(mctx, u.ID)
-		cancel()
 		if err != nil {
 			if errors.Is(err, commands.ErrNoMember) {
 				return a.say(lang, "DiscordNotMember"), nil
@@ -93,9 +93,10 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 			return a.say(lang, "ErrUnavailable"), nil
 		}
 		// A direct message carries no permissions: an admin is one the
-		// guild lists (its owner, its Administrator roles' members).
+		// guild lists (its owner, its Administrator roles' members); asked
+		// within the same time.
 		if !req.Admin {
-			req.Admin = a.listedAdmin(ctx, dir, u.ID, req.Org)
+			req.Admin = a.listedAdmin(mctx, dir, u.ID, req.Org)
 		}
 	}
 	switch in.Type {

@@ -18,15 +18,21 @@ const logFlushEvery = 100 * time.Millisecond
 // logFlushEvery, when its buffer is full, on Flush and on Close. A write
 // that does not fit into what is left of the buffer goes after what it
 // holds, so a line is written whole (unless it is larger than the buffer).
+//
+// After Close, writes go straight to the writer underneath (work that
+// outlives the shutdown still logs). A write out that fails loses what the
+// buffer held, not the lines after it.
 type logBuffer struct {
-	mu   sync.Mutex
-	w    *bufio.Writer
-	stop chan struct{}
-	done chan struct{}
+	mu     sync.Mutex
+	out    io.Writer
+	w      *bufio.Writer
+	closed bool
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 func newLogBuffer(w io.Writer, every time.Duration) *logBuffer {
-	b := &logBuffer{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	b := &logBuffer{out: w, w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(b.done)
 		t := time.NewTicker(every)
@@ -46,8 +52,11 @@ func newLogBuffer(w io.Writer, every time.Duration) *logBuffer {
 func (b *logBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closed {
+		return b.out.Write(p)
+	}
 	if len(p) > b.w.Available() && b.w.Buffered() > 0 {
-		if err := b.w.Flush(); err != nil {
+		if err := b.flush(); err != nil {
 			return 0, err
 		}
 	}
@@ -58,14 +67,28 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 func (b *logBuffer) Flush() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.w.Flush()
+	return b.flush()
 }
 
-// Close stops the periodic writes and writes out the rest.
+// flush writes out the buffer; after a failure it starts afresh (a
+// bufio.Writer would otherwise refuse every later write).
+func (b *logBuffer) flush() error {
+	err := b.w.Flush()
+	if err != nil {
+		b.w.Reset(b.out)
+	}
+	return err
+}
+
+// Close stops the periodic writes and writes out the rest; later writes go
+// straight through.
 func (b *logBuffer) Close() error {
 	close(b.stop)
 	<-b.done
-	return b.Flush()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	return b.flush()
 }
 
 // flushingHandler writes the log out at once after a warning or an error,

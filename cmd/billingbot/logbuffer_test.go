@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -53,6 +54,11 @@ func TestLogBuffer(t *testing.T) {
 	if !strings.Contains(w.text(), "n=3") {
 		t.Errorf("Close left a line unwritten: %q", w.text())
 	}
+	// Work that outlives the shutdown still logs, at once.
+	log.Info("late", "n", 4)
+	if !strings.Contains(w.text(), "n=4") {
+		t.Errorf("a line after Close was not written: %q", w.text())
+	}
 
 	// Many lines: each write holds whole lines.
 	w = writes{}
@@ -94,5 +100,37 @@ func TestLogBufferWritesInTime(t *testing.T) {
 			t.Fatal("the line was not written out within 10 s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// failing fails its writes while broken.
+type failing struct {
+	writes
+	broken bool
+}
+
+func (f *failing) Write(p []byte) (int, error) {
+	if f.broken {
+		return 0, errors.New("broken pipe")
+	}
+	return f.writes.Write(p)
+}
+
+// TestLogBufferAfterFailure: a write out that fails loses what the buffer
+// held, not the lines after it.
+func TestLogBufferAfterFailure(t *testing.T) {
+	f := &failing{broken: true}
+	b := newLogBuffer(f, time.Hour)
+	fmt.Fprintln(b, "lost")
+	if err := b.Flush(); err == nil {
+		t.Fatal("Flush to a broken writer: no error")
+	}
+	f.broken = false
+	fmt.Fprintln(b, "kept")
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.text(); got != "kept\n" {
+		t.Errorf("written %q, want the line after the failure", got)
 	}
 }

@@ -175,13 +175,13 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 			notifiers = append(notifiers, p.notifier)
 		}
 	}
-	srv := newServer(mux)
+	srv := newServer(mux, log)
 	ln = limitPerClient(ln, cfg.MaxConnsPerClient, m.connRefused(log))
 	var private *http.Server
 	if m.private != nil {
 		pm := http.NewServeMux()
 		pm.Handle("GET /metrics", m.handler())
-		private = newServer(pm)
+		private = newServer(pm, log)
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -267,9 +267,12 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 
 // newServer is an HTTP server of serve's timeouts. Headers are bounded to
 // 64 KiB (net/http allows 1 MiB): the platforms' and browsers' are a few.
-func newServer(h http.Handler) *http.Server {
+// newServer serves h; what net/http itself reports (a handler's panic, an
+// accept error) goes to log, in order with the rest.
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
+		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}
 }
 
 // Bounds of reading unverified request bodies.

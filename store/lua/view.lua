@@ -1,9 +1,9 @@
 -- Reads what a command needs about one user in one round trip.
 -- Every key it reads lies in the organization's hash slot.
 -- KEYS: prefs, settings, billing, bought, holds, subs, invoices, idem (of a change the request may repeat), rate,
---       subsIndex (the organization's self-service subscriptions by purchase date), subsIndexBuilt,
---       openApprovals (the organization's open requests for approval), handovers (its subscriptions whose
---       handover waits): both counted with a page of the index
+--       and only with subs 'org': subsIndex (the organization's self-service subscriptions by purchase date),
+--       subsIndexBuilt, openApprovals (the organization's open requests for approval), handovers (its
+--       subscriptions whose handover waits): both counted with a page of the index
 -- ARGV: prefix, subs ('all': every subscription of the organization; 'org': one page of the index;
 --       'page': one page of the user's; else all of the user's), invFrom, invTo ('' for none), invMax,
 --       rate (requests per minute: count this request in the user's rate key; 0: do not), now (ms),
