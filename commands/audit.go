@@ -248,6 +248,8 @@ var auditActions = map[string]string{
 	"install":            "AuditActInstall",
 	"uninstall":          "AuditActUninstall",
 	"policy":             "AuditActPolicy",
+	"approval-limit":     "AuditActApprovalLimit",
+	"cap-limit":          "AuditActCapLimit",
 	"unused-told":        "AuditActUnusedTold",
 	"approval-request":   "AuditActApprovalRequest",
 	"approval-approved":  "AuditActApprovalApproved",

@@ -21,6 +21,12 @@ func TestAuditActionsKnown(t *testing.T) {
 		"approval-": {"approved", "declined", "withdrawn", "expired", "stale"},
 		"handover-": {"take", "cancel"},
 	}
+	// And those the store writes from Go.
+	for _, v := range []string{"install", "uninstall", "language", "admin-channel", "org-language", "approval-limit", "cap-limit"} {
+		if _, ok := auditActions[v]; !ok {
+			t.Errorf("action %q has no message in auditActions", v)
+		}
+	}
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {

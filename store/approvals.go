@@ -159,6 +159,7 @@ func (s *Store) SetLimits(ctx context.Context, org, actor, kind string, amounts 
 			}
 			p.XAdd(ctx, audit(k, actor, kind+"-limit", "settings", "", after))
 		}
+		s.trimAudit(ctx, p, org)
 		return nil
 	})
 	return wrap(op, err)
