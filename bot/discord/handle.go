@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/billingbot/billingbot/bot/internal/payload"
 	"github.com/billingbot/billingbot/commands"
 )
 
@@ -32,7 +33,7 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 	if guild == "" && in.Type == itComponent {
 		// A button of a notification sent by DM names its guild.
 		var data componentData
-		_ = json.Unmarshal(in.Data, &data)
+		_ = payload.Unmarshal(in.Data, &data)
 		if rest, ok := strings.CutPrefix(data.CustomID, dmButtonPrefix); ok {
 			if g, cmd, ok := strings.Cut(rest, ":"); ok && snowflake(g) != "" {
 				guild, dmCommand = g, cmd
@@ -43,7 +44,7 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 		// So does a modal that such a button opened (the buy form of a
 		// trial reminder's Convert).
 		var data modalData
-		_ = json.Unmarshal(in.Data, &data)
+		_ = payload.Unmarshal(in.Data, &data)
 		if rest, ok := strings.CutPrefix(data.CustomID, dmFormPrefix); ok {
 			if g, form, ok := strings.Cut(rest, ":"); ok && snowflake(g) != "" {
 				guild, dmForm = g, formCachedPrefix+form
@@ -102,7 +103,7 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 	switch in.Type {
 	case itCommand:
 		var data commandData
-		if err := json.Unmarshal(in.Data, &data); err != nil {
+		if err := payload.Unmarshal(in.Data, &data); err != nil {
 			return nil, nil
 		}
 		dir.learn(data.Resolved)
@@ -110,7 +111,7 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 		return a.run(ctx, in, req, nil, "", nil)
 	case itAutocomplete:
 		var data commandData
-		if err := json.Unmarshal(in.Data, &data); err != nil {
+		if err := payload.Unmarshal(in.Data, &data); err != nil {
 			return nil, nil
 		}
 		return a.autocomplete(ctx, req, data), nil
@@ -122,7 +123,7 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 		return a.component(ctx, in, req, lang)
 	default: // itModalSubmit
 		var data modalData
-		if err := json.Unmarshal(in.Data, &data); err != nil {
+		if err := payload.Unmarshal(in.Data, &data); err != nil {
 			return nil, nil
 		}
 		dir.learn(data.Resolved)
@@ -183,7 +184,7 @@ func (a *Adapter) say(lang, id string, buttons ...button) *callback {
 // component runs a button's command or reopens a form.
 func (a *Adapter) component(ctx context.Context, in *interaction, req commands.Request, lang string) (*callback, func()) {
 	var data componentData
-	if err := json.Unmarshal(in.Data, &data); err != nil || data.ComponentType != ctButton {
+	if err := payload.Unmarshal(in.Data, &data); err != nil || data.ComponentType != ctButton {
 		return a.say(lang, "DiscordUnknownAction"), nil
 	}
 	id := data.CustomID
@@ -238,7 +239,7 @@ func confirmButtons(msg json.RawMessage, clickedID string) []button {
 			Components []button `json:"components"`
 		} `json:"components"`
 	}
-	if len(msg) == 0 || json.Unmarshal(msg, &m) != nil {
+	if len(msg) == 0 || payload.Unmarshal(msg, &m) != nil {
 		return nil
 	}
 	var out []button

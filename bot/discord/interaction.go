@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+
+	"github.com/billingbot/billingbot/bot/internal/payload"
 )
 
 // Incoming interactions, decoded tolerantly: unknown fields and component
@@ -184,7 +186,7 @@ var errNoInteraction = errors.New("not an interaction")
 
 func decodeInteraction(body []byte) (*interaction, error) {
 	var in interaction
-	if err := json.Unmarshal(body, &in); err != nil {
+	if err := payload.Unmarshal(body, &in); err != nil {
 		return nil, err
 	}
 	if in.Type == 0 || (in.Type != itPing && (in.ID == "" || in.Token == "")) {

@@ -9,6 +9,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/billingbot/billingbot/bot/internal/payload"
 	"github.com/billingbot/billingbot/commands"
 )
 
@@ -59,7 +60,7 @@ func (a *Adapter) onEvent(ctx context.Context, raw []byte) reply {
 		return r // members leaving and coming back (members.go)
 	}
 	var ev eventEnvelope
-	if err := json.Unmarshal(raw, &ev); err != nil {
+	if err := payload.Unmarshal(raw, &ev); err != nil {
 		return bad("body is not JSON")
 	}
 	switch ev.Type {

@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
@@ -11,6 +10,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/billingbot/billingbot/bot/internal/payload"
 	"github.com/billingbot/billingbot/commands"
 )
 
@@ -130,7 +130,7 @@ func (p *interaction) userName() string {
 // clicked buttons, closed modals and option suggestions.
 func (a *Adapter) onInteraction(ctx context.Context, raw []byte) reply {
 	var p interaction
-	if err := json.Unmarshal(raw, &p); err != nil {
+	if err := payload.Unmarshal(raw, &p); err != nil {
 		return bad("payload is not JSON")
 	}
 	if p.team() == "" || p.User.ID == "" {

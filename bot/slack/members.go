@@ -2,8 +2,9 @@ package slack
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
+
+	"github.com/billingbot/billingbot/bot/internal/payload"
 )
 
 // memberEvent is a user_change or team_join event: its user is an
@@ -32,7 +33,7 @@ type memberEvent struct {
 // sends the event again.
 func (a *Adapter) onMemberEvent(ctx context.Context, raw []byte) (reply, bool) {
 	var ev memberEvent
-	if err := json.Unmarshal(raw, &ev); err != nil ||
+	if err := payload.Unmarshal(raw, &ev); err != nil ||
 		(ev.Event.Type != "user_change" && ev.Event.Type != "team_join") {
 		return reply{}, false
 	}

@@ -10,6 +10,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/billingbot/billingbot/bot/internal/payload"
 	"github.com/billingbot/billingbot/commands"
 )
 
@@ -401,7 +402,7 @@ func (m metadata) encode() string {
 
 func decodeMetadata(s string) metadata {
 	var m metadata
-	if json.Unmarshal([]byte(s), &m) != nil {
+	if payload.Unmarshal([]byte(s), &m) != nil {
 		return metadata{}
 	}
 	return m

@@ -2,11 +2,11 @@ package slack
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
 	"time"
 
+	"github.com/billingbot/billingbot/bot/internal/payload"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -167,8 +167,8 @@ func (l *ackLog) begin(id string) (*envelope, bool) {
 }
 
 // socketEvent dispatches a Socket Mode request to the handler HTTP uses for
-// the same kind, and returns the payload to acknowledge it with.
-func (a *Adapter) socketEvent(ctx context.Context, evt socketmode.Event) (payload any, ack bool) {
+// the same kind, and returns what to acknowledge it with.
+func (a *Adapter) socketEvent(ctx context.Context, evt socketmode.Event) (answer any, ack bool) {
 	if evt.Request == nil {
 		return nil, false
 	}
@@ -176,7 +176,7 @@ func (a *Adapter) socketEvent(ctx context.Context, evt socketmode.Event) (payloa
 	switch evt.Type {
 	case socketmode.EventTypeSlashCommand:
 		var sc slashCommand
-		if err := json.Unmarshal(evt.Request.Payload, &sc); err != nil {
+		if err := payload.Unmarshal(evt.Request.Payload, &sc); err != nil {
 			return nil, true
 		}
 		rep = a.onCommand(ctx, sc)
