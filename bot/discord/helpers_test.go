@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -352,6 +353,9 @@ func (e *env) post(body []byte) *httptest.ResponseRecorder {
 	e.a.ServeHTTP(w, r)
 	if w.Code >= 500 {
 		e.t.Fatalf("status %d for %s", w.Code, body)
+	}
+	if w.Code == http.StatusOK && w.Header().Get("Content-Type") == "application/json" && w.Header().Get("Content-Length") != strconv.Itoa(w.Body.Len()) {
+		e.t.Fatalf("Content-Length %q for a body of %d bytes", w.Header().Get("Content-Length"), w.Body.Len())
 	}
 	return w
 }

@@ -440,7 +440,17 @@ func (e *env) post(contentType, body string, hdr ...string) *httptest.ResponseRe
 	}
 	w := httptest.NewRecorder()
 	e.a.ServeHTTP(w, r)
+	checkLength(e.t, w)
 	return w
+}
+
+// checkLength fails t unless an answer of JSON says its length, so that one
+// over 2 KB is not sent in chunks.
+func checkLength(t *testing.T, w *httptest.ResponseRecorder) {
+	t.Helper()
+	if w.Code == http.StatusOK && w.Header().Get("Content-Type") == "application/json" && w.Header().Get("Content-Length") != strconv.Itoa(w.Body.Len()) {
+		t.Fatalf("Content-Length %q for a body of %d bytes", w.Header().Get("Content-Length"), w.Body.Len())
+	}
 }
 
 const formType = "application/x-www-form-urlencoded"

@@ -15,6 +15,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -250,7 +251,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if mt == "application/json" {
 		rep = a.onEvent(ctx, body)
 	} else {
-		vals, err := url.ParseQuery(string(body))
+		vals, err := parseForm(body)
 		switch {
 		case err != nil:
 			rep = bad("malformed form")
@@ -296,7 +297,9 @@ func writeReply(w http.ResponseWriter, rep reply) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(doc))) // not chunked when over 2 KB
 	w.WriteHeader(rep.status)
 	w.Write(doc)
 }
