@@ -143,6 +143,7 @@ func TestGermanWording(t *testing.T) {
 	de := messages(t, "de")
 	for _, tt := range []struct{ id, not, want string }{
 		{"CmdCatalog", "Käufliche", "Produkte, die Sie kaufen können"},
+		{"CmdCatalog", "können: Preise", "Produkte, die Sie kaufen können, mit Preisen und Testversionen"},
 		{"ConsoleFormHelp", "„cancel“", "mit „abbrechen“ schließen Sie das Formular"},
 		{"ConsoleBannerHelp", "quit", "um sie anzuklicken, oder beenden."},
 		{"ConsoleBanner", "%q", "Organisation „%s“"},
