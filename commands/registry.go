@@ -25,6 +25,10 @@ type Arg struct {
 	Kind     ArgKind
 	Min, Max int      // ArgCount
 	Choices  []string // ArgChoice: the accepted words
+	// ChoicesDE are the Choices in German, in the same order, as help,
+	// command lines and Discord's choices show them to German users (the
+	// core reads both).
+	ChoicesDE []string
 	// Keyword says the command line names the argument before its value
 	// ("admin channel #billing", "admin language de").
 	Keyword bool
@@ -54,7 +58,7 @@ type spec struct {
 	Spec
 	view func(args []string, now time.Time) store.ViewOptions
 	run  func(*call) Response
-	// aliases are more words that name the command (e.g. "kündigen").
+	// aliases are more words that name the command (e.g. "kuendigen").
 	aliases []string
 	admin   bool
 }
@@ -91,8 +95,8 @@ func (b *Bot) commandSpecs() []spec {
 			Args: []Arg{sub, {Name: "users", NameDE: "benutzer", Desc: "ArgUsers", Kind: ArgUsers, Max: store.MaxAssign}}},
 			run: assignCmd},
 		{Spec: Spec{Name: "unassign", NameDE: "aufheben", Desc: "CmdUnassign", Args: []Arg{sub}}, run: unassignCmd},
-		{Spec: Spec{Name: "cancel", NameDE: "kuendigen", Desc: "CmdCancel", Args: []Arg{sub}}, run: cancelCmd,
-			aliases: []string{"kündigen"}},
+		{Spec: Spec{Name: "cancel", NameDE: "kündigen", Desc: "CmdCancel", Args: []Arg{sub}}, run: cancelCmd,
+			aliases: []string{"kuendigen"}},
 		{Spec: Spec{Name: "payment", NameDE: "zahlung", Desc: "CmdPayment",
 			Args: []Arg{{Name: "action", NameDE: "aktion", Desc: "ArgPaymentAction", Kind: ArgChoice,
 				Choices: []string{"add", "edit", "replace", "remove"}},
@@ -113,15 +117,16 @@ func (b *Bot) commandSpecs() []spec {
 				{Name: "cap", NameDE: "limit", Desc: "ArgCap", Kind: ArgText, Keyword: true,
 					Hint: "AMOUNT CURRENCY|off", HintDE: "BETRAG WÄHRUNG|aus", Help: "HelpAdminCap"},
 				auditArg,
-				{Name: "handover", NameDE: "uebergabe", Desc: "ArgHandover", Kind: ArgChoice, Choices: []string{"show"}, Keyword: true,
-					Help: "HelpAdminHandover"}}},
+				{Name: "handover", NameDE: "übergabe", Desc: "ArgHandover", Kind: ArgChoice, Choices: []string{"show"}, ChoicesDE: []string{"zeigen"},
+					Keyword: true,
+					Help:    "HelpAdminHandover"}}},
 			view: adminView, run: adminCmd, admin: true},
 		{Spec: Spec{Name: "language", NameDE: "sprache", Desc: "CmdLanguage",
 			Args: []Arg{{Name: "language", NameDE: "sprache", Desc: "ArgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}}}},
 			run: languageCmd},
 		{Spec: Spec{Name: "support", NameDE: "support", Desc: "CmdSupport"}, run: supportCmd},
 		{Spec: Spec{Name: "requests", NameDE: "anfragen", Desc: "CmdRequests",
-			Args: []Arg{{Name: "withdraw", NameDE: "zurueckziehen", Desc: "ArgWithdraw", Kind: ArgText, Keyword: true}}},
+			Args: []Arg{{Name: "withdraw", NameDE: "zurückziehen", Desc: "ArgWithdraw", Kind: ArgText, Keyword: true}}},
 			run: requestsCmd},
 	}
 }
