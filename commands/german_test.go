@@ -61,7 +61,11 @@ func TestCommandLine(t *testing.T) {
 	for _, tt := range []struct{ lang, command, line, want string }{
 		{"de", "/billing", "catalog", "/billing katalog"},
 		{"de", "/abrechnung", "assign 3x7abc", "/abrechnung zuweisen 3x7abc"},
-		{"de", "/billing", "admin channel default", "/billing admin kanal default"},
+		{"de", "/billing", "admin channel default", "/billing admin kanal standard"},
+		{"de", "/billing", "admin policy visio-plan-2 trials-only", "/billing admin richtlinie visio-plan-2 nur-testversionen"},
+		{"de", "/billing", "payment edit m1", "/billing zahlung bearbeiten m1"},
+		{"de", "/billing", "trial end x1 confirm", "/billing testen beenden x1 bestätigen"},
+		{"en", "/billing", "admin channel default", "/billing admin channel default"},
 		{"de", "/billing", "cancel x1", "/billing kündigen x1"},
 		{"en", "/billing", "buy visio-plan-2", "/billing buy visio-plan-2"},
 		{"de", "", "invoices 6m", "/billing rechnungen 6m"},

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -60,7 +61,12 @@ type spec struct {
 	run  func(*call) Response
 	// aliases are more words that name the command (e.g. "kuendigen").
 	aliases []string
-	admin   bool
+	// words are the English words the subcommand reads after its name
+	// that are neither an Arg's keyword nor a choice (actions, values),
+	// with their German form: CommandLine writes that for German users,
+	// and the subcommand reads both.
+	words map[string]string
+	admin bool
 }
 
 // Specs lists the subcommands, in the order help shows them.
@@ -81,13 +87,15 @@ func (b *Bot) commandSpecs() []spec {
 	return []spec{
 		{Spec: Spec{Name: "help", NameDE: "hilfe", Desc: "CmdHelp"}, run: helpCmd},
 		{Spec: Spec{Name: "products", NameDE: "produkte", Desc: "CmdProducts",
-			Args: []Arg{{Name: "filter", NameDE: "filter", Desc: "ArgFilter", Kind: ArgChoice, Choices: []string{"self-service", "all"}}}},
+			Args: []Arg{{Name: "filter", NameDE: "filter", Desc: "ArgFilter", Kind: ArgChoice, Choices: []string{"self-service", "all"},
+				ChoicesDE: []string{"self-service", "alle"}}}},
 			view: productsView, run: productsCmd},
 		{Spec: Spec{Name: "catalog", NameDE: "katalog", Desc: "CmdCatalog"}, view: trials, run: catalogCmd},
 		{Spec: Spec{Name: "buy", NameDE: "kaufen", Desc: "CmdBuy",
 			Args: []Arg{product, {Name: "count", NameDE: "anzahl", Desc: "ArgCount", Kind: ArgCount, Min: 1, Max: b.maxLicenses()}}},
 			run: buyCmd},
-		{Spec: Spec{Name: "trial", NameDE: "testen", Desc: "CmdTrial", Args: []Arg{product}}, view: trials, run: trialActions(trialCmd)},
+		{Spec: Spec{Name: "trial", NameDE: "testen", Desc: "CmdTrial", Args: []Arg{product}}, view: trials, run: trialActions(trialCmd),
+			words: map[string]string{"remind": "erinnern", "end": "beenden", "confirm": "bestätigen"}},
 		{Spec: Spec{Name: "licenses", NameDE: "lizenzen", Desc: "CmdLicenses",
 			Args: []Arg{sub, {Name: "total", NameDE: "gesamt", Desc: "ArgTotal", Kind: ArgCount, Min: 1, Max: b.maxLicenses()}}},
 			run: licensesCmd},
@@ -99,12 +107,12 @@ func (b *Bot) commandSpecs() []spec {
 			aliases: []string{"kuendigen"}},
 		{Spec: Spec{Name: "payment", NameDE: "zahlung", Desc: "CmdPayment",
 			Args: []Arg{{Name: "action", NameDE: "aktion", Desc: "ArgPaymentAction", Kind: ArgChoice,
-				Choices: []string{"add", "edit", "replace", "remove"}},
+				Choices: []string{"add", "edit", "replace", "remove"}, ChoicesDE: []string{"hinzufügen", "bearbeiten", "ersetzen", "entfernen"}},
 				{Name: "method", NameDE: "methode", Desc: "ArgMethod", Kind: ArgText}}},
 			run: paymentCmd},
 		{Spec: Spec{Name: "invoices", NameDE: "rechnungen", Desc: "CmdInvoices",
 			Args: []Arg{{Name: "range", NameDE: "zeitraum", Desc: "ArgRange", Kind: ArgText}}},
-			view: invoicesView, run: invoicesCmd},
+			view: invoicesView, run: invoicesCmd, words: map[string]string{"range": "zeitraum"}},
 		{Spec: Spec{Name: "admin", NameDE: "admin", Desc: "CmdAdmin", Admin: true,
 			Args: []Arg{{Name: "channel", NameDE: "kanal", Desc: "ArgChannel", Kind: ArgText, Keyword: true,
 				Hint: "#name", HintDE: "#name", Help: "HelpAdminChannel"},
@@ -120,7 +128,15 @@ func (b *Bot) commandSpecs() []spec {
 				{Name: "handover", NameDE: "übergabe", Desc: "ArgHandover", Kind: ArgChoice, Choices: []string{"show"}, ChoicesDE: []string{"zeigen"},
 					Keyword: true,
 					Help:    "HelpAdminHandover"}}},
-			view: adminView, run: adminCmd, admin: true},
+			view: adminView, run: adminCmd, admin: true, words: map[string]string{
+				"default": "standard", // admin channel default
+				// admin policy PRODUCT …
+				"enabled": "aktiviert", "trials-only": "nur-testversionen", "disabled": "deaktiviert",
+				"off":      "aus", // admin approval|cap off
+				"requests": "anfragen", "approve": "genehmigen", "decline": "ablehnen",
+				"all": "alle", "before": "vor", "after": "nach", // admin audit
+				"take": "übernehmen", "cancel": "kündigen", // admin handover
+			}},
 		{Spec: Spec{Name: "language", NameDE: "sprache", Desc: "CmdLanguage",
 			Args: []Arg{{Name: "language", NameDE: "sprache", Desc: "ArgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}}}},
 			run: languageCmd},
@@ -162,17 +178,33 @@ func (b *Bot) CommandLine(lang, command, line string) string {
 	if s, ok := b.lookup(words); ok && len(words) > 0 {
 		words[0] = s.name(lang)
 		for i, w := range words[1:] {
-			for _, a := range s.Args {
-				if a.Keyword && w == a.Name {
-					words[i+1] = a.name(lang)
-				}
-			}
-			if w == "page" && lang == "de" { // a list's page (paging.go)
-				words[i+1] = "seite"
+			if _, product := b.catalog.Get(w); !product && lang == "de" {
+				words[i+1] = s.german(w)
 			}
 		}
 	}
 	return strings.Join(append([]string{command}, words...), " ")
+}
+
+// german is a word of one of the subcommand's command lines after its
+// name, in German: a keyword, a choice, one of its words or a list's page;
+// any other word (an id, a number, a date) as it is.
+func (s spec) german(w string) string {
+	if de, ok := s.words[w]; ok {
+		return de
+	}
+	if w == "page" { // a list's page (paging.go)
+		return "seite"
+	}
+	for _, a := range s.Args {
+		if a.Keyword && w == a.Name {
+			return a.NameDE
+		}
+		if i := slices.Index(a.Choices, w); i >= 0 && len(a.ChoicesDE) == len(a.Choices) {
+			return a.ChoicesDE[i]
+		}
+	}
+	return w
 }
 
 // name is the command's name in the language.
