@@ -64,7 +64,7 @@ type spec struct {
 	// words are the English words the subcommand reads after its name
 	// that are neither an Arg's keyword nor a choice (actions, values),
 	// with their German form: CommandLine writes that for German users,
-	// and the subcommand reads both.
+	// and the subcommand reads both (TestGermanCommandLines runs them).
 	words map[string]string
 	admin bool
 }
@@ -125,17 +125,14 @@ func (b *Bot) commandSpecs() []spec {
 				{Name: "cap", NameDE: "limit", Desc: "ArgCap", Kind: ArgText, Keyword: true,
 					Hint: "AMOUNT CURRENCY|off", HintDE: "BETRAG WÄHRUNG|aus", Help: "HelpAdminCap"},
 				auditArg,
-				{Name: "handover", NameDE: "übergabe", Desc: "ArgHandover", Kind: ArgChoice, Choices: []string{"show"}, ChoicesDE: []string{"zeigen"},
-					Keyword: true,
-					Help:    "HelpAdminHandover"}}},
+				{Name: "handover", NameDE: "übergabe", Desc: "ArgHandover", Kind: ArgChoice, Choices: []string{"show"},
+					ChoicesDE: []string{"zeigen"}, Keyword: true, Help: "HelpAdminHandover"}}},
 			view: adminView, run: adminCmd, admin: true, words: map[string]string{
-				"default": "standard", // admin channel default
-				// admin policy PRODUCT …
-				"enabled": "aktiviert", "trials-only": "nur-testversionen", "disabled": "deaktiviert",
-				"off":      "aus", // admin approval|cap off
-				"requests": "anfragen", "approve": "genehmigen", "decline": "ablehnen",
-				"all": "alle", "before": "vor", "after": "nach", // admin audit
-				"take": "übernehmen", "cancel": "kündigen", // admin handover
+				"default": "standard", "off": "aus", // channel default, approval|cap off
+				"enabled": "aktiviert", "trials-only": "nur-testversionen", "disabled": "deaktiviert", // policy
+				"requests": "anfragen", "approve": "genehmigen", "decline": "ablehnen", // approvals
+				"all": "alle", "before": "vor", "after": "nach", // audit
+				"take": "übernehmen", "cancel": "kündigen", // handover
 			}},
 		{Spec: Spec{Name: "language", NameDE: "sprache", Desc: "CmdLanguage",
 			Args: []Arg{{Name: "language", NameDE: "sprache", Desc: "ArgLanguage", Kind: ArgChoice, Choices: []string{"de", "en", "auto"}}}},
@@ -168,8 +165,9 @@ func (b *Bot) lookup(args []string) (spec, bool) {
 
 // CommandLine is a command line the core runs (a Button.Command, in
 // English) as the user would type it: the slash command as their platform
-// shows it (Request.Command; "" for /billing), the subcommand and its
-// keywords in their language ("/abrechnung zuweisen 3x7…").
+// shows it (Request.Command; "" for /billing), the subcommand and every
+// word it reads in their language ("/abrechnung zuweisen 3x7…", "/billing
+// zahlung bearbeiten …"); ids, numbers, dates and product ids as they are.
 func (b *Bot) CommandLine(lang, command, line string) string {
 	if !validCommand(command) {
 		command = defaultCommand
