@@ -410,7 +410,7 @@ func TestApprovalWithdraw(t *testing.T) {
 			t.Errorf("%q answered with the admin commands: %s", line, text(r))
 		}
 	}
-	wantText(t, e.run(alice.de(), "anfragen zurueckziehen"), "anfragen zurueckziehen und der ID einer Anfrage")
+	wantText(t, e.run(alice.de(), "anfragen zurueckziehen"), "anfragen zurückziehen und der ID einer Anfrage")
 }
 
 // TestApprovalLicenses: a license increase above the threshold is held

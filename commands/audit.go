@@ -63,7 +63,8 @@ func auditCmd(c *call) Response {
 
 // auditArgs reads the words after "admin audit": a range as invoices take
 // it ("3m", "6m", two dates), "all", a person, and the cursor the buttons
-// add ("before <id>", "after <id>"). It returns what is wrong, or "".
+// add ("before <id>", "after <id>"; German "vor", "nach"). It returns what
+// is wrong, or "".
 func (c *call) auditArgs(args []string) (auditArgs, string) {
 	var a auditArgs
 	var dates []string
@@ -72,12 +73,12 @@ func (c *call) auditArgs(args []string) (auditArgs, string) {
 		w := strings.ToLower(args[i])
 		months, _ := monthsWord(w)
 		switch {
-		case (w == "before" || w == "after") && i+1 < len(args):
+		case (w == "before" || w == "vor" || w == "after" || w == "nach") && i+1 < len(args):
 			id, ok := cursorID(args[i+1])
 			if !ok {
 				return a, c.t.T("AuditBadCursor")
 			}
-			if w == "before" {
+			if w == "before" || w == "vor" {
 				a.before = id
 			} else {
 				a.after = id

@@ -124,7 +124,13 @@ func (c *call) paymentOverview() Response {
 					Button{Label: c.t.T("BtnReplace"), Command: "payment replace " + pm.ID},
 					Button{Label: c.t.T("BtnRemove"), Command: "payment remove " + pm.ID, Style: StyleDanger})
 			}
-			m.Buttons = append(m.Buttons, Button{Label: c.t.T("BtnAdd"), Command: "payment add " + p.ID, Style: StylePrimary})
+			add := "payment add " + p.ID
+			if p.ID == b.Accounts[0].Profiles[0].ID {
+				// The profile "payment add" takes: no id, which would read
+				// as a word ("default") in the command line the user sees.
+				add = "payment add"
+			}
+			m.Buttons = append(m.Buttons, Button{Label: c.t.T("BtnAdd"), Command: add, Style: StylePrimary})
 			msgs = append(msgs, m)
 		}
 	}

@@ -61,8 +61,12 @@ func TestCommandLine(t *testing.T) {
 	for _, tt := range []struct{ lang, command, line, want string }{
 		{"de", "/billing", "catalog", "/billing katalog"},
 		{"de", "/abrechnung", "assign 3x7abc", "/abrechnung zuweisen 3x7abc"},
-		{"de", "/billing", "admin channel default", "/billing admin kanal default"},
-		{"de", "/billing", "cancel x1", "/billing kuendigen x1"},
+		{"de", "/billing", "admin channel default", "/billing admin kanal standard"},
+		{"de", "/billing", "admin policy visio-plan-2 trials-only", "/billing admin richtlinie visio-plan-2 nur-testversionen"},
+		{"de", "/billing", "payment edit m1", "/billing zahlung bearbeiten m1"},
+		{"de", "/billing", "trial end x1 confirm", "/billing testen beenden x1 bestätigen"},
+		{"en", "/billing", "admin channel default", "/billing admin channel default"},
+		{"de", "/billing", "cancel x1", "/billing kündigen x1"},
 		{"en", "/billing", "buy visio-plan-2", "/billing buy visio-plan-2"},
 		{"de", "", "invoices 6m", "/billing rechnungen 6m"},
 		{"de", "/billing", "frobnicate now", "/billing frobnicate now"},
@@ -231,5 +235,46 @@ func TestOrgLocaleFromPlatform(t *testing.T) {
 	send(dave, "x;y")
 	if got := e.view(alice).Settings; got != (store.OrgSettings{Locale: "en-US"}) {
 		t.Errorf("settings = %+v after a locale that is none", got)
+	}
+}
+
+// TestGermanSpelling: help and the texts that name a command spell its
+// German words as German is written (kündigen, not kuendigen) and name
+// no English word after them ("übergabe zeigen", not "uebergabe show");
+// the spellings with ue are still understood.
+func TestGermanSpelling(t *testing.T) {
+	e := newEnv(t)
+	help := text(e.run(dave.de(), "hilfe"))
+	for _, want := range []string{"/billing kündigen [abonnement]", "/billing admin übergabe zeigen ",
+		"/billing anfragen [zurückziehen …]"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("German help lacks %q:\n%s", want, help)
+		}
+	}
+	for _, not := range []string{"kuendigen", "uebergabe", "zurueckziehen", "uebernehmen", " show"} {
+		if strings.Contains(help, not) {
+			t.Errorf("German help says %q:\n%s", not, help)
+		}
+	}
+	for _, id := range []string{"ArgHandover", "ArgWithdraw", "HandoverUsage", "ApprovalErrRequestsUsage"} {
+		s := e.bot.Text("de", id)
+		for _, not := range []string{"kuendigen", "uebergabe", "zurueckziehen", "uebernehmen", "show"} {
+			if strings.Contains(s, not) {
+				t.Errorf("de %s says %q: %q", id, not, s)
+			}
+		}
+	}
+	if got, want := e.bot.CommandLine("de", "/billing", "cancel x1"), "/billing kündigen x1"; got != want {
+		t.Errorf("CommandLine(de, cancel x1) = %q, want %q", got, want)
+	}
+	// The old spellings and the new ones all name the same commands.
+	for _, line := range []string{"kündigen", "kuendigen", "KÜNDIGEN"} {
+		wantText(t, e.run(alice.de(), line), "Sie haben kein Abonnement, für das dies möglich ist.")
+	}
+	for _, line := range []string{"admin übergabe", "admin uebergabe", "admin übergabe zeigen", "admin uebergabe show"} {
+		wantText(t, e.run(dave.de(), line), "Übergaben")
+	}
+	for _, line := range []string{"anfragen zurückziehen", "anfragen zurueckziehen"} {
+		wantText(t, e.run(alice.de(), line), e.bot.Text("de", "ApprovalErrRequestsUsage")[:20])
 	}
 }

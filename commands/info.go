@@ -42,7 +42,7 @@ func (a Arg) usage(lang string) string {
 	case !a.Keyword:
 		return a.name(lang)
 	case len(a.Choices) > 0:
-		return a.name(lang) + " " + strings.Join(a.Choices, "|")
+		return a.name(lang) + " " + strings.Join(a.choices(lang), "|")
 	case a.Hint != "" && lang == "de":
 		return a.name(lang) + " " + a.HintDE
 	case a.Hint != "":
@@ -56,6 +56,14 @@ func (a Arg) name(lang string) string {
 		return a.NameDE
 	}
 	return a.Name
+}
+
+// choices are the argument's choices in the language.
+func (a Arg) choices(lang string) []string {
+	if lang == "de" && len(a.ChoicesDE) == len(a.Choices) {
+		return a.ChoicesDE
+	}
+	return a.Choices
 }
 
 func productsCmd(c *call) Response {

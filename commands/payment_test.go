@@ -35,13 +35,13 @@ func visa(number string) payment.Card {
 // TestPaymentOverview shows accounts, profiles and cards without numbers.
 func TestPaymentOverview(t *testing.T) {
 	e := newEnv(t)
-	wantMessage(t, e.run(alice, "payment"), "Billing account › Billing profile", "No payment method yet.", "payment add default")
+	wantMessage(t, e.run(alice, "payment"), "Billing account › Billing profile", "No payment method yet.", "] payment add\n")
 	wantMessage(t, e.run(alice.de(), "zahlung"), "Abrechnungskonto › Abrechnungsprofil", "Noch keine Zahlungsmethode.")
 	m := e.buyer(alice)
 	for _, as := range []who{alice, alice.de()} {
 		r := e.run(as, "payment")
 		wantMessage(t, r, "Visa •••• 4242 (12/2030)", "Alice", "Hauptstr. 1, Berlin",
-			"payment edit "+m.ID, "payment replace "+m.ID, "payment add default")
+			"payment edit "+m.ID, "payment replace "+m.ID, "] payment add\n")
 		if digits := onlyDigits(text(r)); strings.Contains(digits, cardNumber) {
 			t.Errorf("the overview shows the card number:\n%s", text(r))
 		}

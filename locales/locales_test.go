@@ -143,6 +143,7 @@ func TestGermanWording(t *testing.T) {
 	de := messages(t, "de")
 	for _, tt := range []struct{ id, not, want string }{
 		{"CmdCatalog", "Käufliche", "Produkte, die Sie kaufen können"},
+		{"CmdCatalog", "können: Preise", "Produkte, die Sie kaufen können, mit Preisen und Testversionen"},
 		{"ConsoleFormHelp", "„cancel“", "mit „abbrechen“ schließen Sie das Formular"},
 		{"ConsoleBannerHelp", "quit", "um sie anzuklicken, oder beenden."},
 		{"ConsoleBanner", "%q", "Organisation „%s“"},
@@ -156,6 +157,29 @@ func TestGermanWording(t *testing.T) {
 		got := de[tt.id]
 		if strings.Contains(got, tt.not) || !strings.Contains(got, tt.want) {
 			t.Errorf("de %s = %q; want %q in it and no %q", tt.id, got, tt.want, tt.not)
+		}
+	}
+}
+
+// TestGermanCommandWords: where a German text names a command line
+// ({{.Cmd}} and the words after it), its words are German: none of the
+// English words the commands read, none spelled with ue for ü.
+func TestGermanCommandWords(t *testing.T) {
+	english := map[string]bool{}
+	for _, w := range strings.Fields(`help products catalog buy trial licenses assign unassign cancel payment
+		invoices language requests range add edit replace remove channel default policy enabled disabled
+		trials-only approval cap off approve decline audit all before after handover show take withdraw
+		remind end confirm page kuendigen uebergabe uebernehmen zurueckziehen hinzufuegen bestaetigen`) {
+		english[w] = true
+	}
+	for id, s := range messages(t, "de") {
+		for _, part := range strings.Split(s, "{{.Cmd}}")[1:] {
+			words := strings.FieldsFunc(part, func(r rune) bool { return strings.ContainsRune(" .,:;„“()[]|", r) })
+			for _, w := range words[:min(len(words), 3)] {
+				if english[w] {
+					t.Errorf("de %s names a command with %q: %q", id, w, s)
+				}
+			}
 		}
 	}
 }

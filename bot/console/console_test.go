@@ -334,7 +334,7 @@ func TestButtonByNumber(t *testing.T) {
 func TestPaymentLinkButton(t *testing.T) {
 	tb := newTestBot(t)
 	out := tb.run(t, "payment\n", Options{})
-	if !regexp.MustCompile(`\[1\] \S.* → /billing payment add default`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)\[1\] \S.* → /billing payment add$`).MatchString(out) {
 		t.Errorf("no numbered add button\noutput:\n%s", out)
 	}
 	out = tb.run(t, "payment add\n1\n", Options{})

@@ -38,10 +38,12 @@ type CommandOption struct {
 	ChannelTypes             []int             `json:"channel_types,omitempty"`
 }
 
-// CommandChoice is a fixed choice of a string option.
+// CommandChoice is a fixed choice of a string option: Value is what the
+// core reads, Name (with its localizations) what the user sees.
 type CommandChoice struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Name              string            `json:"name"`
+	NameLocalizations map[string]string `json:"name_localizations,omitempty"`
+	Value             string            `json:"value"`
 }
 
 // Discord's limits on command definitions.
@@ -85,8 +87,12 @@ func Commands(bot *commands.Bot) []ApplicationCommand {
 			case arg.Kind == commands.ArgProduct, arg.Kind == commands.ArgSubscription:
 				o.Autocomplete = true
 			case arg.Kind == commands.ArgChoice:
-				for _, c := range arg.Choices {
-					o.Choices = append(o.Choices, CommandChoice{Name: c, Value: c})
+				for i, c := range arg.Choices {
+					ch := CommandChoice{Name: c, Value: c}
+					if len(arg.ChoicesDE) == len(arg.Choices) && arg.ChoicesDE[i] != c {
+						ch.NameLocalizations = map[string]string{"de": arg.ChoicesDE[i]}
+					}
+					o.Choices = append(o.Choices, ch)
 				}
 			case arg.Kind == commands.ArgUsers:
 				o.Type = optUser

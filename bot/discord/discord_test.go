@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -466,6 +468,47 @@ func TestRegister(t *testing.T) {
 	}
 }
 
+// TestGermanNames: German users see the command's German words as German
+// is written (kündigen, übergabe, zurückziehen) and the admin option's
+// choice in German (zeigen); Discord still sends the English names and
+// values, which the core reads.
+func TestGermanNames(t *testing.T) {
+	e := newEnv(t)
+	cmds := Commands(e.bot)
+	checkCommands(t, cmds)
+	sub := func(name string) CommandOption {
+		for _, o := range cmds[0].Options {
+			if o.Name == name {
+				return o
+			}
+		}
+		t.Fatalf("no subcommand %q", name)
+		return CommandOption{}
+	}
+	opt := func(o CommandOption, name string) CommandOption {
+		for _, k := range o.Options {
+			if k.Name == name {
+				return k
+			}
+		}
+		t.Fatalf("%s has no option %q", o.Name, name)
+		return CommandOption{}
+	}
+	if got := sub("cancel").NameLocalizations["de"]; got != "kündigen" {
+		t.Errorf("cancel in German = %q, want kündigen", got)
+	}
+	if got := opt(sub("requests"), "withdraw").NameLocalizations["de"]; got != "zurückziehen" {
+		t.Errorf("requests withdraw in German = %q, want zurückziehen", got)
+	}
+	handover := opt(sub("admin"), "handover")
+	if got := handover.NameLocalizations["de"]; got != "übergabe" {
+		t.Errorf("admin handover in German = %q, want übergabe", got)
+	}
+	if len(handover.Choices) != 1 || handover.Choices[0].Value != "show" || handover.Choices[0].NameLocalizations["de"] != "zeigen" {
+		t.Errorf("admin handover's choices = %+v, want show, in German zeigen", handover.Choices)
+	}
+}
+
 var nameRE = regexp.MustCompile(`^[-_'\p{L}\p{N}]{1,32}$`)
 
 // checkCommands checks command definitions against Discord's rules.
@@ -493,6 +536,13 @@ func checkCommands(t *testing.T, cmds []ApplicationCommand) {
 		desc(where+"@de", o.DescriptionLocalizations["de"])
 		if len(o.Options) > 25 || len(o.Choices) > 25 {
 			t.Errorf("%s: too many options or choices", where)
+		}
+		for _, ch := range o.Choices { // names and values of 1 to 100 characters
+			for _, s := range append([]string{ch.Name, ch.Value}, slices.Collect(maps.Values(ch.NameLocalizations))...) {
+				if n := utf8.RuneCountInString(s); n < 1 || n > 100 {
+					t.Errorf("%s: choice %q has %d characters", where, s, n)
+				}
+			}
 		}
 		seen := map[string]bool{}
 		for _, k := range o.Options {
