@@ -280,3 +280,41 @@ func TestConfirmButtons(t *testing.T) {
 		})
 	}
 }
+
+// TestBackLeavesNoPay: Back opens the modal again and then edits the
+// confirmation it was clicked on, in the user's language, to say so,
+// without its buttons: no Pay stays behind to be clicked later.
+func TestBackLeavesNoPay(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		w    who
+		want string
+	}{
+		{"English", aliceEN, "The form was opened again to change it. Nothing has been changed yet."},
+		{"German", aliceDE, "Das Formular wurde erneut geöffnet, um es zu ändern. Es wurde noch nichts geändert."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.card(alice)
+			typ, confirm := e.buyProjectPlan3(tt.w)
+			_, back := confirmation(t, typ, confirm)
+			const id = "350000000000000001"
+			if typ, data := answer(t, e.post(e.click(tt.w, confirm, back, id))); typ != cbModal {
+				t.Fatalf("Back: %d %s, want the modal", typ, text(data))
+			}
+			m := e.fake.nextTo(t, http.MethodPatch, "/webhooks/"+testApp+"/tok"+id+"/messages/@original").json(t)
+			if m["content"] != tt.want {
+				t.Errorf("the confirmation after Back says %q, want %q", m["content"], tt.want)
+			}
+			if comps, ok := m["components"].([]any); !ok || len(comps) != 0 {
+				t.Errorf("the confirmation after Back keeps components %v, want none", m["components"])
+			}
+			if embeds, ok := m["embeds"].([]any); !ok || len(embeds) != 0 {
+				t.Errorf("the confirmation after Back keeps its preview %v", m["embeds"])
+			}
+			if m["flags"] != nil {
+				t.Errorf("the edit carries flags %v", m["flags"])
+			}
+		})
+	}
+}

@@ -321,6 +321,19 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 		var initial *callback
 		var rest []*outMessage
 		switch {
+		case rep.modal != nil && conf != nil:
+			// Back on a confirmation: the form opens again, and the
+			// confirmation says so, without its buttons, once the modal
+			// has answered the click (@original is the clicked message).
+			// No Pay stays behind to be clicked later.
+			return &callback{Type: cbModal, Data: rep.modal}, func() {
+				defer cancel()
+				m := &outMessage{Content: escapeMarkdown(a.bot.Text(rep.lang, "DiscordConfirmReopened")), Embeds: []embed{},
+					Components: []actionRow{}, AllowedMentions: allowedMentions{Parse: []string{}}}
+				if err := a.rest.editOriginal(work, in.Token, m); err != nil {
+					a.log.Warn("discord: confirmation after Back", "org", req.Org, "err", err)
+				}
+			}
 		case rep.modal != nil:
 			initial = &callback{Type: cbModal, Data: rep.modal}
 		case conf != nil && rep.msgs[0].Flags&flagEphemeral != 0:
@@ -376,6 +389,7 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 type reply struct {
 	modal *modal
 	msgs  []*outMessage
+	lang  string // the language of the answer
 }
 
 func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Request, sent *commands.Form, key string,
@@ -400,14 +414,14 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 		// not be clicked there (a confirmation's Yes).
 		r.guild = strings.TrimPrefix(req.Org, orgPrefix)
 	}
-	var rep reply
+	rep := reply{lang: lang}
 	switch {
 	case resp.Form != nil:
 		fkey, err := a.keepForm(ctx, req.Org, resp.Form, cacheTTL)
 		if err != nil {
 			a.log.Warn("discord: keep form", "org", req.Org, "err", err)
 			if !modalOK {
-				return reply{msgs: r.messages([]commands.Message{{Text: a.bot.Text(lang, "ErrInternal")}})}
+				return reply{msgs: r.messages([]commands.Message{{Text: a.bot.Text(lang, "ErrInternal")}}), lang: lang}
 			}
 			fkey = "0"
 		}
