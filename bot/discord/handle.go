@@ -30,12 +30,17 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 	guild := in.GuildID
 	var dmCommand, dmForm string
 	if guild == "" && in.Type == itComponent {
-		// A button of a notification sent by DM names its guild.
+		// A button of a notification sent by DM names its guild; so does
+		// a confirmation's there, which is answered as a confirmation.
 		var data componentData
 		_ = json.Unmarshal(in.Data, &data)
 		if rest, ok := strings.CutPrefix(data.CustomID, dmButtonPrefix); ok {
 			if g, cmd, ok := strings.Cut(rest, ":"); ok && snowflake(g) != "" {
 				guild, dmCommand = g, cmd
+			}
+		} else if rest, ok := strings.CutPrefix(data.CustomID, dmConfirmPrefix); ok {
+			if g, _, ok := strings.Cut(rest, ":"); ok && snowflake(g) != "" {
+				guild = g
 			}
 		}
 	}
@@ -192,6 +197,9 @@ func (a *Adapter) component(ctx context.Context, in *interaction, req commands.R
 	case strings.HasPrefix(id, confirmPrefix):
 		req.Text = strings.TrimPrefix(id, confirmPrefix)
 		conf = &clicked{others: confirmButtons(in.Message, id)}
+	case strings.HasPrefix(id, dmConfirmPrefix):
+		_, req.Text, _ = strings.Cut(strings.TrimPrefix(id, dmConfirmPrefix), ":")
+		conf = &clicked{others: confirmButtons(in.Message, id)}
 	case strings.HasPrefix(id, buttonPrefix):
 		req.Text = strings.TrimPrefix(id, buttonPrefix)
 	case strings.HasPrefix(id, dmButtonPrefix):
@@ -244,7 +252,8 @@ func confirmButtons(msg json.RawMessage, clickedID string) []button {
 	var out []button
 	for _, row := range m.Components {
 		for _, b := range row.Components {
-			if b.Type == ctButton && b.CustomID != clickedID && strings.HasPrefix(b.CustomID, confirmPrefix) &&
+			if b.Type == ctButton && b.CustomID != clickedID &&
+				(strings.HasPrefix(b.CustomID, confirmPrefix) || strings.HasPrefix(b.CustomID, dmConfirmPrefix)) &&
 				len(b.CustomID) <= maxCustomID && len(out) < maxRowButtons {
 				out = append(out, button{Type: ctButton, Style: b.Style, Label: truncate(b.Label, maxButtonLabel), CustomID: b.CustomID})
 			}
