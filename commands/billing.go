@@ -135,7 +135,7 @@ func (c *call) paymentOverview() Response {
 func (c *call) payLink(profileID, methodID string) Response {
 	expires := c.now.Add(c.b.cfg.PayLinkTTL)
 	token, err := c.b.store.CreatePayLink(c.ctx, store.PayLink{Org: c.req.Org, User: c.req.User.ID,
-		ProfileID: profileID, MethodID: methodID, Lang: c.t.lang, Expires: expires,
+		ProfileID: profileID, MethodID: methodID, Lang: c.t.lang, Command: c.t.shownCommand(), Expires: expires,
 		ChatURL: c.req.ChatURL, OrgName: c.req.OrgName}, c.b.cfg.PayLinkTTL)
 	if err != nil {
 		return c.storeFault(err)
@@ -450,7 +450,8 @@ type PayLinkInfo struct {
 // PayLink returns what a payment link is for, without using it up. A link
 // that saved a method keeps answering with it (Saved) for a day, so that
 // a reload shows the result; one that expired or took too many refused
-// cards fails with ErrPayLink.
+// cards fails with ErrPayLink, returned with the link's language and
+// command (Link.Lang, Link.Command) for the page that says so.
 func (b *Bot) PayLink(ctx context.Context, token string) (PayLinkInfo, error) {
 	l, err := b.store.PayLink(ctx, token)
 	if errors.Is(err, store.ErrNotFound) {
@@ -464,7 +465,9 @@ func (b *Bot) PayLink(ctx context.Context, token string) (PayLinkInfo, error) {
 		return PayLinkInfo{}, err
 	}
 	if info.Saved == nil && (b.now().After(l.Expires) || l.Failures >= MaxPayLinkFailures) {
-		return PayLinkInfo{}, ErrPayLink
+		// Still the link's, for the page that says it no longer works:
+		// its language and command.
+		return PayLinkInfo{Link: store.PayLink{Lang: l.Lang, Command: l.Command}}, ErrPayLink
 	}
 	return info, nil
 }
