@@ -69,9 +69,9 @@ func TestBuyConfirmation(t *testing.T) {
 		t.Fatalf("confirmation %s, want one embed", text(confirm))
 	}
 	preview := embeds[0].(map[string]any)
-	want := "5 licenses of Project Plan 3 at €303.60 each (annual).\n" +
+	want := "5 licenses of Project Plan 3 at €303.60 per license per year.\n" +
 		"Today: €1,518.00 for the period until " + next + ".\n" +
-		"Then: €1,518.00 annual from " + next + ", until you cancel.\n" +
+		"Then: €1,518.00 per year from " + next + ", until you cancel.\n" +
 		"Paid with Visa •••• 4242 (12/2030).\n" +
 		"Test mode — no real money."
 	if preview["title"] != "Please confirm" || preview["description"] != want {
@@ -105,7 +105,7 @@ func TestBuyConfirmation(t *testing.T) {
 			t.Errorf("the purchase keeps a confirmation button %v", b)
 		}
 	}
-	if s := text(bought); !strings.Contains(s, "Payment in progress") || !strings.Contains(s, "Project Plan 3 for €1,518.00 (annual)") {
+	if s := text(bought); !strings.Contains(s, "Payment in progress") || !strings.Contains(s, "Project Plan 3 for €1,518.00 per year") {
 		t.Errorf("Pay answered %s", s)
 	}
 	e.a.Wait()

@@ -64,7 +64,7 @@ func TestLivePreview(t *testing.T) {
 	if got := submitText(view); got != "Pay €63.00" {
 		t.Errorf("submit button %q, want Pay €63.00", got)
 	}
-	if p := priceText(t, view); !strings.Contains(p, "5 licenses of Visio Plan 2 at €12.60 each (monthly)") || !strings.Contains(p, "Today: €63.00") {
+	if p := priceText(t, view); !strings.Contains(p, "5 licenses of Visio Plan 2 at €12.60 per license per month") || !strings.Contains(p, "Today: €63.00") {
 		t.Errorf("price preview %q, want 5 licenses of Visio Plan 2 for €63.00 today", p)
 	}
 	for _, b := range []string{"product", "licenses", "period", "method"} {
@@ -102,7 +102,7 @@ func TestLivePreview(t *testing.T) {
 		t.Errorf("after annual: submit button %q, want Pay €1,518.00", got)
 	}
 	price := priceText(t, view)
-	if !strings.Contains(price, "5 licenses of Project Plan 3 at €303.60 each (annual)") || !strings.Contains(price, "Today: €1,518.00") {
+	if !strings.Contains(price, "5 licenses of Project Plan 3 at €303.60 per license per year") || !strings.Contains(price, "Today: €1,518.00") {
 		t.Errorf("price preview %q, want 5 annual licenses of Project Plan 3 for €1,518.00 today", price)
 	}
 	if got, want := fmt.Sprint(shownValues(view)), fmt.Sprint(values); got != want {
