@@ -194,7 +194,7 @@ func (b *Bot) InvoiceDocument(ctx context.Context, l InvoiceLink) (*InvoiceDocum
 		Invoice:  inv,
 		Lang:     c.t.lang,
 		Seller:   invoicedoc.Party{Name: b.cfg.Operator.Name, Address: b.cfg.Operator.Address},
-		Customer: profile.Name,
+		Customer: c.profileName(profile),
 		Status:   c.invoiceStatus(inv.Status),
 		TestMode: inv.Test || b.TestMode(),
 		Created:  c.now,

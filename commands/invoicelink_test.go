@@ -294,7 +294,7 @@ func TestParseInvoiceLink(t *testing.T) {
 }
 
 // TestInvoiceDocument: a link's invoice as a PDF, in the link's language,
-// with the billing profile (named as it was made, in English here), the
+// with the billing profile (made in English, named in the link's language), the
 // seller and the test-mode mark; an invoice
 // that is not the link's user's is refused like a forged link.
 func TestInvoiceDocument(t *testing.T) {
@@ -313,7 +313,7 @@ func TestInvoiceDocument(t *testing.T) {
 	}{
 		{"en", []string{"Contoso Software GmbH", "Hauptstraße 1", "Invoice", inv.ID, "Billing profile", "Nov 25, 2026",
 			"Visio Plan 2", "€12.60", "€63.00", "Purchase", "Paid", "Test mode — no real money", "No VAT is charged."}},
-		{"de", []string{"Contoso Software GmbH", "Rechnung", inv.ID, "Billing profile", "25.11.2026",
+		{"de", []string{"Contoso Software GmbH", "Rechnung", inv.ID, "Abrechnungsprofil", "25.11.2026",
 			"12,60 €", "63,00 €", "Kauf", "Bezahlt", "Testmodus – kein echtes Geld", "Es wird keine Umsatzsteuer berechnet."}},
 	} {
 		t.Run(tt.lang, func(t *testing.T) {
