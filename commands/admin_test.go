@@ -46,11 +46,11 @@ func TestAdmin(t *testing.T) {
 		want []string
 	}{
 		{"platform admin", dave, []string{
-			"Visio Plan 2 | Alice | 2 of 5 licenses assigned | Dec 25, 2026 | €63.00 monthly | active",
+			"Visio Plan 2 | Alice | 2 of 5 licenses assigned | Dec 25, 2026 | €63.00 per month | active",
 			"Project Plan 3 | Bob | 0 of 25 licenses assigned | Dec 25, 2026 | free (trial) | trial",
 			"Assigned users: Bob, Carol", "Purchaser: Alice", "Renews on: Dec 25, 2026"}},
 		{"platform admin de", dave.de(), []string{
-			"Visio Plan 2 | Alice | 2 von 5 Lizenzen zugewiesen | 25.12.2026 | 63,00 € monatlich | aktiv",
+			"Visio Plan 2 | Alice | 2 von 5 Lizenzen zugewiesen | 25.12.2026 | 63,00 € pro Monat | aktiv",
 			"Zugewiesene Benutzer: Bob, Carol", "Käufer: Alice", "Schreibgeschützte Ansicht"}},
 		{"configured admin", erin, []string{"Visio Plan 2 | Alice", "Project Plan 3 | Bob"}},
 	} {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/billingbot/billingbot/commands/payment"
+	"github.com/billingbot/billingbot/locales"
 	"github.com/billingbot/billingbot/store"
 )
 
@@ -27,6 +28,33 @@ func (c *call) billing() store.Billing {
 			Profiles: []store.BillingProfile{{ID: "default", Name: c.t.T("DefaultProfile")}}}}
 	}
 	return b
+}
+
+// accountName and profileName name a billing account and profile as the
+// reader sees them. The default ones are named when the first payment
+// method is saved, in the language of that moment; they are shown in the
+// reader's language ("Billing profile", "Abrechnungsprofil"). Other names
+// are shown as they are.
+func (c *call) accountName(a store.BillingAccount) string {
+	return c.defaultName(a.Name, "DefaultAccount")
+}
+
+func (c *call) profileName(p store.BillingProfile) string {
+	return c.defaultName(p.Name, "DefaultProfile")
+}
+
+// defaultName is name, or the message id in the reader's language when
+// name is that message in any language (or empty).
+func (c *call) defaultName(name, id string) string {
+	if name == "" {
+		return c.t.T(id)
+	}
+	for _, lang := range locales.Languages {
+		if name == c.b.tr(lang).T(id) {
+			return c.t.T(id)
+		}
+	}
+	return name
 }
 
 // methodLabel names a card without its number: "Visa •••• 4242 (12/2028)".
@@ -55,7 +83,7 @@ func (c *call) methodOptions() []Option {
 		for _, p := range a.Profiles {
 			for _, m := range p.Methods {
 				if !m.Expired(c.now) {
-					opts = append(opts, Option{Value: m.ID, Label: methodLabel(m) + " – " + p.Name})
+					opts = append(opts, Option{Value: m.ID, Label: methodLabel(m) + " – " + c.profileName(p)})
 				}
 			}
 		}
@@ -109,7 +137,7 @@ func (c *call) paymentOverview() Response {
 	msgs := []Message{{Title: c.t.T("PaymentTitle"), Text: c.t.T("PaymentIntro")}}
 	for _, a := range b.Accounts {
 		for _, p := range a.Profiles {
-			m := Message{Title: c.t.T("ProfileTitle", "Account", a.Name, "Profile", p.Name)}
+			m := Message{Title: c.t.T("ProfileTitle", "Account", c.accountName(a), "Profile", c.profileName(p))}
 			if len(p.Methods) == 0 {
 				m.Text = c.t.T("NoMethodsYet")
 			}
@@ -141,7 +169,7 @@ func (c *call) paymentOverview() Response {
 func (c *call) payLink(profileID, methodID string) Response {
 	expires := c.now.Add(c.b.cfg.PayLinkTTL)
 	token, err := c.b.store.CreatePayLink(c.ctx, store.PayLink{Org: c.req.Org, User: c.req.User.ID,
-		ProfileID: profileID, MethodID: methodID, Lang: c.t.lang, Expires: expires,
+		ProfileID: profileID, MethodID: methodID, Lang: c.t.lang, Command: c.t.shownCommand(), Expires: expires,
 		ChatURL: c.req.ChatURL, OrgName: c.req.OrgName}, c.b.cfg.PayLinkTTL)
 	if err != nil {
 		return c.storeFault(err)
@@ -275,7 +303,7 @@ func (c *call) removeForm(m store.PaymentMethod, p store.BillingProfile) Respons
 	paid := c.paidWith(m.ID)
 	next, ok := c.successor(p, m.ID)
 	if !ok && len(paid) > 0 {
-		return c.fail(c.t.T("ErrMethodInUse", "Method", methodLabel(m), "Profile", p.Name, "Products", c.subLabels(paid)))
+		return c.fail(c.t.T("ErrMethodInUse", "Method", methodLabel(m), "Profile", c.profileName(p), "Products", c.subLabels(paid)))
 	}
 	effect := c.t.T("RemoveNoSubs")
 	if len(paid) > 0 {
@@ -284,7 +312,7 @@ func (c *call) removeForm(m store.PaymentMethod, p store.BillingProfile) Respons
 	f := c.newForm(FormRemoveMethod, "TitleRemoveMethod", "BtnRemove")
 	f.Context = m.ID
 	f.Inputs = []Input{
-		{ID: "method", Kind: KindInfo, Label: c.t.T("FieldMethod"), Text: methodLabel(m) + " – " + p.Name},
+		{ID: "method", Kind: KindInfo, Label: c.t.T("FieldMethod"), Text: methodLabel(m) + " – " + c.profileName(p)},
 		{ID: "effect", Kind: KindInfo, Label: c.t.T("FieldSubscriptions"), Text: effect},
 		{ID: "confirm", Kind: KindConfirm, Label: c.t.T("FieldConfirm"), Required: true,
 			Options: []Option{{Value: "yes", Label: c.t.T("ConfirmRemoveMethod")}}},
@@ -312,7 +340,7 @@ func removeSubmit(c *call) Response {
 	}
 	label := methodLabel(m)
 	inUse := func(paid []store.Subscription) Response {
-		return Response{FieldErrors: fieldErrors{"confirm": c.t.T("ErrMethodInUse", "Method", label, "Profile", p.Name,
+		return Response{FieldErrors: fieldErrors{"confirm": c.t.T("ErrMethodInUse", "Method", label, "Profile", c.profileName(p),
 			"Products", c.subLabels(paid))}}
 	}
 	if _, ok := c.successor(p, m.ID); !ok && len(c.paidWith(m.ID)) > 0 {
@@ -456,7 +484,8 @@ type PayLinkInfo struct {
 // PayLink returns what a payment link is for, without using it up. A link
 // that saved a method keeps answering with it (Saved) for a day, so that
 // a reload shows the result; one that expired or took too many refused
-// cards fails with ErrPayLink.
+// cards fails with ErrPayLink, returned with the link's language and
+// command (Link.Lang, Link.Command) for the page that says so.
 func (b *Bot) PayLink(ctx context.Context, token string) (PayLinkInfo, error) {
 	l, err := b.store.PayLink(ctx, token)
 	if errors.Is(err, store.ErrNotFound) {
@@ -470,7 +499,9 @@ func (b *Bot) PayLink(ctx context.Context, token string) (PayLinkInfo, error) {
 		return PayLinkInfo{}, err
 	}
 	if info.Saved == nil && (b.now().After(l.Expires) || l.Failures >= MaxPayLinkFailures) {
-		return PayLinkInfo{}, ErrPayLink
+		// Still the link's, for the page that says it no longer works:
+		// its language and command.
+		return PayLinkInfo{Link: store.PayLink{Lang: l.Lang, Command: l.Command}}, ErrPayLink
 	}
 	return info, nil
 }
@@ -485,11 +516,11 @@ func (b *Bot) payLinkInfo(ctx context.Context, l store.PayLink) (PayLinkInfo, er
 	_, info.Hosted = b.pay.(payment.HostedSetup)
 	c := &call{b: b, view: v, t: t}
 	bill := c.billing()
-	info.Account, info.Profile = bill.Accounts[0].Name, bill.Accounts[0].Profiles[0].Name
+	info.Account, info.Profile = c.accountName(bill.Accounts[0]), c.profileName(bill.Accounts[0].Profiles[0])
 	for _, a := range bill.Accounts {
 		for _, p := range a.Profiles {
 			if p.ID == l.ProfileID {
-				info.Account, info.Profile = a.Name, p.Name
+				info.Account, info.Profile = c.accountName(a), c.profileName(p)
 			}
 		}
 	}

@@ -35,6 +35,11 @@ type Config struct {
 	// (a sliding window; default 60); more are answered politely and do
 	// nothing.
 	RatePerMinute int
+	// DraftsPerMinute is the same for drafts of forms (Submission.Draft:
+	// the live previews of a form being filled in), an allowance of their
+	// own (default twice RatePerMinute), so that adjusting a form does not
+	// use up the user's requests, while a flood of drafts is still limited.
+	DraftsPerMinute int
 	// Timeout bounds the time a request waits for Redis (default 2 s, so
 	// that an answer is back within the 3 s that Slack and Discord allow):
 	// after it, the user hears that the service is unavailable, and a
@@ -131,6 +136,9 @@ func New(st *store.Store, cat *catalog.Catalog, pay payment.Provider, cfg Config
 	}
 	if cfg.RatePerMinute <= 0 {
 		cfg.RatePerMinute = 60
+	}
+	if cfg.DraftsPerMinute <= 0 {
+		cfg.DraftsPerMinute = 2 * cfg.RatePerMinute
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second
@@ -237,6 +245,10 @@ func (b *Bot) handle(c *call) (Response, error) {
 		c.req.Members = noDirectory{}
 	}
 	c.req.IdempotencyKey = idempotencyKey(req.IdempotencyKey)
+	// A draft the platform sent counts in the user's allowance for drafts;
+	// everything else (a Back that reopens a form as a draft too) in their
+	// requests.
+	draft := req.Form != nil && req.Form.Draft
 	if line := strings.TrimSpace(req.Text); req.Form == nil && len(line) > 8 && strings.EqualFold(line[:8], "confirm ") &&
 		checkText(c.t, req.Text, maxLine) == "" {
 		// A confirmation runs the form it confirms (looked at only when
@@ -299,11 +311,11 @@ func (b *Bot) handle(c *call) (Response, error) {
 			run = adminOnly(run)
 		}
 	}
-	opts.Count, opts.Now = true, now
+	opts.Count, opts.Drafts, opts.Now = true, draft, now
 	if err := b.load(c, opts); err != nil {
 		return c.unavailable(err)
 	}
-	if c.view.Requests > b.cfg.RatePerMinute {
+	if c.view.Requests > b.limit(draft) {
 		return c.limited(), nil
 	}
 	if req.Form != nil {
@@ -345,10 +357,19 @@ func (b *Bot) refuseLine(c *call) Response {
 	return c.fail(checkText(c.t, c.req.Text, maxLine))
 }
 
-// load reads the user's view and sets the call's language from it.
+// limit is how many requests of a kind a user may make in a minute.
+func (b *Bot) limit(drafts bool) int {
+	if drafts {
+		return b.cfg.DraftsPerMinute
+	}
+	return b.cfg.RatePerMinute
+}
+
+// load reads the user's view and sets the call's language from it; with
+// opts.Count it counts the request at the limit of its kind.
 func (b *Bot) load(c *call, opts store.ViewOptions) error {
 	if opts.Count {
-		opts.Rate = b.cfg.RatePerMinute
+		opts.Rate = b.limit(opts.Drafts)
 	}
 	v, err := b.store.View(c.ctx, c.req.Org, c.req.User.ID, opts)
 	if err != nil {

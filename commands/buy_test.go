@@ -1,6 +1,8 @@
 package commands_test
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,8 +81,8 @@ func TestBuyPricePreview(t *testing.T) {
 		line string
 		want string
 	}{
-		{alice, "buy visio 98", "98 licenses of Visio Plan 2 at €12.60 each (monthly).\nToday: €1,234.80 for the period until Dec 25, 2026.\nThen: €1,234.80 monthly from Dec 25, 2026, until you cancel."},
-		{alice.de(), "kaufen visio 98", "98 Lizenzen von Visio Plan 2 zu je 12,60 € (monatlich).\nHeute: 1.234,80 € für den Zeitraum bis 25.12.2026.\nDanach: 1.234,80 € monatlich ab 25.12.2026, bis Sie kündigen."},
+		{alice, "buy visio 98", "98 licenses of Visio Plan 2 at €12.60 per license per month.\nToday: €1,234.80 for the period until Dec 25, 2026.\nThen: €1,234.80 per month from Dec 25, 2026, until you cancel."},
+		{alice.de(), "kaufen visio 98", "98 Lizenzen von Visio Plan 2 zu 12,60 € pro Lizenz und Monat.\nHeute: 1.234,80 € für den Zeitraum bis 25.12.2026.\nDanach: 1.234,80 € pro Monat ab 25.12.2026, bis Sie kündigen."},
 	} {
 		t.Run(tt.line, func(t *testing.T) {
 			f := wantForm(t, e.at(t).run(tt.as, tt.line), commands.FormBuy)
@@ -257,16 +259,16 @@ func TestBuy(t *testing.T) {
 		notice   string
 	}{
 		{alice, store.Monthly, 98, 123480, 1260, t0.AddDate(0, 1, 0),
-			"You are buying 98 licenses of Visio Plan 2 for €1,234.80 (monthly). We are charging Visa •••• 4242 (12/2030) (invoice ",
+			"You are buying 98 licenses of Visio Plan 2 for €1,234.80 per month. We are charging Visa •••• 4242 (12/2030) (invoice ",
 			"Alice bought 98 licenses of Visio Plan 2."},
 		{alice.de(), store.Monthly, 98, 123480, 1260, t0.AddDate(0, 1, 0),
-			"Sie kaufen 98 Lizenzen von Visio Plan 2 für 1.234,80 € (monatlich). Wir belasten Visa •••• 4242 (12/2030) (Rechnung ",
+			"Sie kaufen 98 Lizenzen von Visio Plan 2 für 1.234,80 € pro Monat. Wir belasten Visa •••• 4242 (12/2030) (Rechnung ",
 			"Alice hat 98 Lizenzen von Visio Plan 2 gekauft."},
 		{alice, store.Annual, 5, 75600, 15120, t0.AddDate(1, 0, 0),
-			"You are buying 5 licenses of Visio Plan 2 for €756.00 (annual).",
+			"You are buying 5 licenses of Visio Plan 2 for €756.00 per year.",
 			"Alice bought 5 licenses of Visio Plan 2."},
 		{alice.de(), store.Annual, 1, 15120, 15120, t0.AddDate(1, 0, 0),
-			"Sie kaufen 1 Lizenz von Visio Plan 2 für 151,20 € (jährlich).",
+			"Sie kaufen 1 Lizenz von Visio Plan 2 für 151,20 € pro Jahr.",
 			"Alice hat 1 Lizenz von Visio Plan 2 gekauft."},
 	}
 	for _, tt := range tests {
@@ -502,7 +504,7 @@ func TestTrialConversion(t *testing.T) {
 
 	r := e.send(alice, e.buyForm(alice, "visio-plan-2", 10, store.Monthly))
 	wantMessage(t, r, "Your trial of Visio Plan 2 becomes a subscription once paid; its 2 users keep their licenses.",
-		"You are buying 10 licenses of Visio Plan 2 for €126.00 (monthly).")
+		"You are buying 10 licenses of Visio Plan 2 for €126.00 per month.")
 	if got := e.invoice(alice, invoiceOf(t, r)).SubID; got != id {
 		t.Errorf("conversion bills subscription %s, want the trial %s", got, id)
 	}
@@ -532,5 +534,53 @@ func TestTrialConversion(t *testing.T) {
 	}
 	if v := e.view(alice); len(v.Subs) != 1 {
 		t.Errorf("alice has %d subscriptions after converting, want 1", len(v.Subs))
+	}
+}
+
+// amountThenPeriod is an amount followed by a period's name, which reads
+// oddly ("€63.00 monthly", "63,00 € (monatlich)"): an amount is followed
+// by "per month" / "pro Monat".
+var amountThenPeriod = regexp.MustCompile(`(€|\d) \(?(monthly|annual|monatlich|jährlich)`)
+
+// TestAmountsPerPeriod: wherever an amount is followed by its period, it
+// says "per month" or "per year" ("pro Monat", "pro Jahr"); the period's
+// name stays as it was where it is a choice ("monthly", "annual").
+func TestAmountsPerPeriod(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	id := e.buy(alice, "visio-plan-2", 5)
+	for _, tt := range []struct {
+		name    string
+		as      who
+		line    string
+		want    []string
+		options []string // the billing period's choices
+	}{
+		{"buy", alice, "buy project-plan-3 5", []string{"at €25.30 per license per month", "Then: €126.50 per month from"}, []string{"monthly", "annual"}},
+		{"kaufen", alice.de(), "kaufen project-plan-3 5", []string{"zu 25,30 € pro Lizenz und Monat", "Danach: 126,50 € pro Monat ab"},
+			[]string{"monatlich", "jährlich"}},
+		{"products", alice, "products", []string{"Purchase price: €63.00 per month"}, nil},
+		{"produkte", alice.de(), "produkte", []string{"Kaufpreis: 63,00 € pro Monat"}, nil},
+		{"licenses", alice, "licenses " + id, []string{"5 licenses, 0 assigned, €63.00 per month.", "Each added license costs €12.60 per month,"}, nil},
+		{"lizenzen", alice.de(), "lizenzen " + id, []string{"63,00 € pro Monat.", "Jede weitere Lizenz kostet 12,60 € pro Monat und"}, nil},
+		{"admin", dave, "admin", []string{"€63.00 per month"}, nil},
+		{"admin de", dave.de(), "admin", []string{"63,00 € pro Monat"}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.at(t).run(tt.as, tt.line)
+			wantText(t, r, tt.want...)
+			if m := amountThenPeriod.FindString(text(r)); m != "" {
+				t.Errorf("an amount followed by the period's name, %q:\n%s", m, text(r))
+			}
+			if tt.options != nil {
+				var got []string
+				for _, o := range input(t, wantForm(t, r, commands.FormBuy), "period").Options {
+					got = append(got, o.Label)
+				}
+				if !slices.Equal(got, tt.options) {
+					t.Errorf("billing period choices %q, want %q", got, tt.options)
+				}
+			}
+		})
 	}
 }

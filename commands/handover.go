@@ -179,7 +179,7 @@ func (c *call) handoverMessage(n Notification) Message {
 		}
 		price := c.t.T("PriceFree")
 		if s.Period != "" {
-			price = c.t.T("PricePer", "Amount", c.t.Money(s.Price, s.Currency), "Period", c.period(store.Period(s.Period)))
+			price = c.perPeriod(c.t.Money(s.Price, s.Currency), store.Period(s.Period))
 		}
 		return Message{Title: c.t.T(title), Text: c.t.T("HandoverAsk", args...),
 			Fields: []Field{{c.t.T("FieldProduct"), s.Product}, {c.t.T("FieldPurchaser"), s.Purchaser},

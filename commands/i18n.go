@@ -40,6 +40,15 @@ func (c *call) tr(lang string) tr {
 	return t
 }
 
+// shownCommand is the command t names when it is not /billing, else "":
+// what a link keeps for the pages it leads to (Bot.TextFor).
+func (t tr) shownCommand() string {
+	if t.cmd == defaultCommand {
+		return ""
+	}
+	return t.cmd
+}
+
 // validCommand reports whether an adapter's Request.Command can be shown:
 // a slash and a short lower-case word.
 func validCommand(cmd string) bool {

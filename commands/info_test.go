@@ -21,11 +21,11 @@ func TestProducts(t *testing.T) {
 
 	r := e.run(alice, "products")
 	wantMessage(t, r, "You have 2 products.", "Visio Plan 2", "Status: active", "Licenses: 1 of 5 licenses assigned",
-		"Renews on: Dec 25, 2026", "Purchase price: €63.00 monthly", "Assigned users: Bob",
+		"Renews on: Dec 25, 2026", "Purchase price: €63.00 per month", "Assigned users: Bob",
 		"Teams Premium", "Status: trial", "Expiration date: Dec 25, 2026", "Purchase price: free (trial)",
 		"licenses "+id, "cancel "+id, "assign "+id, "buy teams-premium")
 	wantMessage(t, e.run(alice.de(), "produkte self-service"), "Sie haben 2 Produkte.", "Status: aktiv",
-		"Nächste Verlängerung: 25.12.2026", "Kaufpreis: 63,00 € monatlich", "Zugewiesene Benutzer: Bob")
+		"Nächste Verlängerung: 25.12.2026", "Kaufpreis: 63,00 € pro Monat", "Zugewiesene Benutzer: Bob")
 
 	r = e.run(bob, "products")
 	wantMessage(t, r, "You have 1 product.", "A license bought by Alice is assigned to you.", "Purchaser: Alice")

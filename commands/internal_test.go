@@ -389,6 +389,51 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestDraftRateLimit: drafts of a form (live previews) count in an
+// allowance of their own, twice the requests' by default: a user who used
+// up their requests still gets drafts, and one who sent a flood of drafts
+// still gets their requests; drafts beyond the allowance are limited.
+func TestDraftRateLimit(t *testing.T) {
+	mr := miniredis.RunT(t)
+	st := store.New(redis.NewClient(&redis.Options{Addr: mr.Addr()}))
+	now := time.Date(2026, 11, 25, 10, 0, 30, 0, time.UTC)
+	b, err := New(st, catalog.Demo(), payment.NewSandbox(), Config{RatePerMinute: 3}, WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := b.Text("en", "ErrRateLimited")
+	send := func(user string, draft bool) bool {
+		t.Helper()
+		req := Request{Org: "T1", User: Member{ID: user, Name: user}, Locale: "en", Text: "language"}
+		if draft {
+			req.Text, req.Form = "", &Submission{FormID: FormBuy, Draft: true, Values: map[string][]string{"product": {"visio-plan-2"}}}
+		}
+		r, err := b.Handle(t.Context(), req)
+		if err != nil {
+			t.Fatalf("Handle: %v", err)
+		}
+		return len(r.Messages) > 0 && r.Messages[0].Text == limited
+	}
+	count := func(user string, draft bool, n int) (ok int) {
+		t.Helper()
+		for range n {
+			if !send(user, draft) {
+				ok++
+			}
+		}
+		return ok
+	}
+	if got := count("U1", false, 4); got != 3 {
+		t.Fatalf("%d of 4 requests allowed, want 3", got)
+	}
+	if got := count("U1", true, 7); got != 6 {
+		t.Errorf("%d of 7 drafts of a user out of requests allowed, want 6", got)
+	}
+	if got := count("U2", true, 10) + count("U2", false, 3); got != 6+3 {
+		t.Errorf("%d allowed of 10 drafts and then 3 requests, want 9", got)
+	}
+}
+
 func TestObserver(t *testing.T) {
 	mr := miniredis.RunT(t)
 	st := store.New(redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1}))

@@ -49,6 +49,10 @@ type InvoiceLink struct {
 	Invoice string
 	Lang    string // "de" or "en"
 	Expires time.Time
+	// Command is the slash command as the user's platform shows it
+	// (Request.Command, e.g. "/abrechnung"), for the pages that name it;
+	// "" for /billing.
+	Command string
 }
 
 // Errors of invoice links. Neither tells anything about the invoice.
@@ -76,9 +80,15 @@ func invoiceLinkKey(secret []byte) ([]byte, error) {
 	return m.Sum(nil), nil
 }
 
-// linkPayload is what a link's signature covers.
+// linkPayload is what a link's signature covers: version 1 without a
+// command, version 2 with one.
 func linkPayload(l InvoiceLink) string {
-	return strings.Join([]string{"1", l.Org, l.User, l.Invoice, l.Lang, strconv.FormatInt(l.Expires.Unix(), 10)}, "|")
+	version := "1"
+	f := []string{l.Org, l.User, l.Invoice, l.Lang, strconv.FormatInt(l.Expires.Unix(), 10)}
+	if l.Command != "" {
+		version, f = "2", append(f, l.Command)
+	}
+	return version + "|" + strings.Join(f, "|")
 }
 
 func (b *Bot) linkMAC(payload []byte) []byte {
@@ -126,12 +136,16 @@ func openLink(mac func([]byte) []byte, token string) ([]string, bool) {
 // Redis: ParseInvoiceLink is as cheap for a forged link as for a good one.
 func (b *Bot) ParseInvoiceLink(token string) (InvoiceLink, error) {
 	f, ok := openLink(b.linkMAC, token)
-	if !ok || len(f) != 6 || f[0] != "1" {
+	if !ok || !(len(f) == 6 && f[0] == "1" || len(f) == 7 && f[0] == "2") {
 		return InvoiceLink{}, ErrInvoiceLink
 	}
 	exp, err := strconv.ParseInt(f[5], 10, 64)
 	l := InvoiceLink{Org: f[1], User: f[2], Invoice: f[3], Lang: f[4], Expires: time.Unix(exp, 0).UTC()}
-	if err != nil || !store.ValidID(l.Org) || !store.ValidID(l.User) || !store.ValidID(l.Invoice) || (l.Lang != "en" && l.Lang != "de") {
+	if len(f) == 7 {
+		l.Command = f[6]
+	}
+	if err != nil || !store.ValidID(l.Org) || !store.ValidID(l.User) || !store.ValidID(l.Invoice) || (l.Lang != "en" && l.Lang != "de") ||
+		len(f) == 7 && !validCommand(l.Command) {
 		return InvoiceLink{}, ErrInvoiceLink
 	}
 	if !b.now().Before(l.Expires) {
@@ -144,7 +158,8 @@ func (b *Bot) ParseInvoiceLink(token string) (InvoiceLink, error) {
 // in the user's language, for InvoiceLinkTTL.
 func (c *call) invoiceButton(inv store.Invoice) Button {
 	return Button{Label: c.t.T("BtnInvoicePDF", "Invoice", inv.ID), URL: c.b.InvoiceURL(InvoiceLink{
-		Org: c.req.Org, User: c.req.User.ID, Invoice: inv.ID, Lang: c.t.lang, Expires: c.now.Add(InvoiceLinkTTL)})}
+		Org: c.req.Org, User: c.req.User.ID, Invoice: inv.ID, Lang: c.t.lang, Expires: c.now.Add(InvoiceLinkTTL),
+		Command: c.t.shownCommand()})}
 }
 
 // InvoiceDocument is an invoice ready to be written as a PDF.
@@ -179,7 +194,7 @@ func (b *Bot) InvoiceDocument(ctx context.Context, l InvoiceLink) (*InvoiceDocum
 		Invoice:  inv,
 		Lang:     c.t.lang,
 		Seller:   invoicedoc.Party{Name: b.cfg.Operator.Name, Address: b.cfg.Operator.Address},
-		Customer: profile.Name,
+		Customer: c.profileName(profile),
 		Status:   c.invoiceStatus(inv.Status),
 		TestMode: inv.Test || b.TestMode(),
 		Created:  c.now,

@@ -46,16 +46,23 @@ func pdfButtons(m commands.Message) []commands.Button {
 func TestInvoiceButtons(t *testing.T) {
 	e := invoiceEnv(t)
 	for _, tt := range []struct {
-		as    who
-		line  string
-		label string
-		lang  string
+		name    string
+		as      who
+		command string // Request.Command
+		line    string
+		label   string
+		lang    string
+		shown   string // InvoiceLink.Command
 	}{
-		{alice, "invoices 6m", "PDF ", "en"},
-		{alice.de(), "rechnungen 6m", "PDF ", "de"},
+		{"en", alice, "", "invoices 6m", "PDF ", "en", ""},
+		{"de", alice.de(), "", "rechnungen 6m", "PDF ", "de", ""},
+		{"slack de", alice.de(), "/billing", "rechnungen 6m", "PDF ", "de", ""},
+		{"discord de", alice.de(), "/abrechnung", "rechnungen 6m", "PDF ", "de", "/abrechnung"},
 	} {
-		t.Run(tt.lang, func(t *testing.T) {
-			r := e.at(t).run(tt.as, tt.line)
+		t.Run(tt.name, func(t *testing.T) {
+			req := e.at(t).request(tt.as)
+			req.Text, req.Command = tt.line, tt.command
+			r := e.at(t).handle(req)
 			m := r.Messages[0]
 			invs := rows(t, r)
 			btns := pdfButtons(m)
@@ -71,7 +78,8 @@ func TestInvoiceButtons(t *testing.T) {
 					t.Errorf("button %q, want %q", b.Label, tt.label+id)
 				}
 				l, err := e.bot.ParseInvoiceLink(token(t, e, b.URL))
-				want := commands.InvoiceLink{Org: "T1", User: alice.m.ID, Invoice: id, Lang: tt.lang, Expires: t0.Add(24 * time.Hour)}
+				want := commands.InvoiceLink{Org: "T1", User: alice.m.ID, Invoice: id, Lang: tt.lang, Expires: t0.Add(24 * time.Hour),
+					Command: tt.shown}
 				if err != nil || l != want {
 					t.Errorf("link of %s grants %+v, %v; want %+v", id, l, err, want)
 				}
@@ -247,6 +255,8 @@ func TestParseInvoiceLink(t *testing.T) {
 		{"later expiry", e.bot, swap(with(func(l *commands.InvoiceLink) { l.Expires = l.Expires.Add(time.Hour) })), commands.ErrInvoiceLink},
 		{"expired", e.bot, signed(with(func(l *commands.InvoiceLink) { l.Expires = t0 })), commands.ErrInvoiceLinkExpired},
 		{"unknown language", e.bot, signed(with(func(l *commands.InvoiceLink) { l.Lang = "fr" })), commands.ErrInvoiceLink},
+		{"a command that is none", e.bot, signed(with(func(l *commands.InvoiceLink) { l.Command = "<b>x</b>" })), commands.ErrInvoiceLink},
+		{"other command", e.bot, swap(with(func(l *commands.InvoiceLink) { l.Command = "/abrechnung" })), commands.ErrInvoiceLink},
 		{"bad id", e.bot, signed(with(func(l *commands.InvoiceLink) { l.Invoice = "../x" })), commands.ErrInvoiceLink},
 		{"not base64", e.bot, "%%%." + mac, commands.ErrInvoiceLink},
 		{"empty", e.bot, "", commands.ErrInvoiceLink},
@@ -260,6 +270,12 @@ func TestParseInvoiceLink(t *testing.T) {
 			}
 		})
 	}
+	t.Run("with the command as shown", func(t *testing.T) {
+		de := with(func(l *commands.InvoiceLink) { l.Lang, l.Command = "de", "/abrechnung" })
+		if l, err := e.bot.ParseInvoiceLink(signed(de)); err != nil || l != de {
+			t.Errorf("ParseInvoiceLink = %+v, %v; want %+v", l, err, de)
+		}
+	})
 	t.Run("expires after 24 hours", func(t *testing.T) {
 		e.clock.Set(t0.Add(24*time.Hour - time.Second))
 		if _, err := e.bot.ParseInvoiceLink(tok); err != nil {
@@ -278,7 +294,7 @@ func TestParseInvoiceLink(t *testing.T) {
 }
 
 // TestInvoiceDocument: a link's invoice as a PDF, in the link's language,
-// with the billing profile (named as it was made, in English here), the
+// with the billing profile (made in English, named in the link's language), the
 // seller and the test-mode mark; an invoice
 // that is not the link's user's is refused like a forged link.
 func TestInvoiceDocument(t *testing.T) {
@@ -297,7 +313,7 @@ func TestInvoiceDocument(t *testing.T) {
 	}{
 		{"en", []string{"Contoso Software GmbH", "Hauptstraße 1", "Invoice", inv.ID, "Billing profile", "Nov 25, 2026",
 			"Visio Plan 2", "€12.60", "€63.00", "Purchase", "Paid", "Test mode — no real money", "No VAT is charged."}},
-		{"de", []string{"Contoso Software GmbH", "Rechnung", inv.ID, "Billing profile", "25.11.2026",
+		{"de", []string{"Contoso Software GmbH", "Rechnung", inv.ID, "Abrechnungsprofil", "25.11.2026",
 			"12,60 €", "63,00 €", "Kauf", "Bezahlt", "Testmodus – kein echtes Geld", "Es wird keine Umsatzsteuer berechnet."}},
 	} {
 		t.Run(tt.lang, func(t *testing.T) {

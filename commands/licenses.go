@@ -40,7 +40,7 @@ func (c *call) licensesForm(s store.Subscription, total string) *Form {
 	if s.NextTotal > 0 {
 		current += "\n" + c.t.T("LicensesNext", "Total", c.t.N("Licenses", s.NextTotal), "Date", c.t.Date(s.RenewsAt))
 	}
-	current += "\n" + c.t.T("LicensesHint", "Unit", c.t.Money(s.UnitPrice, s.Currency), "Period", c.period(s.Period),
+	current += "\n" + c.t.T("LicensesHint", "Price", c.perPeriod(c.t.Money(s.UnitPrice, s.Currency), s.Period),
 		"Date", c.t.Date(s.RenewsAt), "Example", c.t.Num(s.Total+5))
 	in := c.subInput(c.own(active), s)
 	in.Dispatch = true
@@ -123,7 +123,7 @@ func (c *call) licensesQuote(s store.Subscription, total int) quote {
 		lines = append(lines, c.t.T("QuoteKeep", "Product", s.ProductName, "Total", c.t.N("Licenses", total),
 			"Next", c.t.N("Licenses", s.NextTotal), "Date", c.t.Date(s.RenewsAt)), c.t.T("QuoteNothingToday"))
 	}
-	lines = append(lines, c.t.T("QuoteNextChange", "Amount", money(q.next), "Period", c.period(s.Period), "Date", c.t.Date(s.RenewsAt), "Now", now))
+	lines = append(lines, c.t.T("QuoteNextChange", "Price", c.perPeriod(money(q.next), s.Period), "Date", c.t.Date(s.RenewsAt), "Now", now))
 	q.text = strings.Join(lines, "\n")
 	switch {
 	case q.today > 0:

@@ -38,8 +38,8 @@ func TestLicenses(t *testing.T) {
 				t.Errorf("%s: form context %q, total %+v; want %s, value %s, 3…10000", tt.line, f.Context, total, id, tt.want)
 			}
 		}
-		wantText(t, e.run(alice, "licenses"), "10 licenses, 3 assigned, €126.00 monthly.", "to add 5, enter 15")
-		wantText(t, e.run(alice.de(), "lizenzen"), "10 Lizenzen, davon 3 zugewiesen, 126,00 € monatlich.")
+		wantText(t, e.run(alice, "licenses"), "10 licenses, 3 assigned, €126.00 per month.", "to add 5, enter 15")
+		wantText(t, e.run(alice.de(), "lizenzen"), "10 Lizenzen, davon 3 zugewiesen, 126,00 € pro Monat.")
 		// Limits say why, with numbers as the user's language writes them.
 		for _, tt := range []struct {
 			as         who

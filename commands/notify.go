@@ -18,7 +18,7 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 	licenses := c.t.N("Licenses", s.Licenses)
 	price := c.t.T("PriceFree")
 	if s.Period != "" {
-		price = c.t.T("PricePer", "Amount", c.t.Money(s.Price, s.Currency), "Period", c.period(store.Period(s.Period)))
+		price = c.perPeriod(c.t.Money(s.Price, s.Currency), store.Period(s.Period))
 	}
 	var title, text string
 	switch n.Kind {

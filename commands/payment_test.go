@@ -362,3 +362,49 @@ func TestPaymentExpiryPastMarksBoth(t *testing.T) {
 	}
 	wantMessage(t, e.send(alice, methodForm(m.ID, "exp_month", "1", "exp_year", "2027")), "Visa •••• 4242 (01/2027) is saved.")
 }
+
+// TestDefaultNamesInReadersLanguage: the default billing account and
+// profile are named in the language of whoever reads them, wherever they
+// are shown, also when the billing document was made in another language
+// (alice's first card came through an English link, hugo's through a
+// German one).
+func TestDefaultNamesInReadersLanguage(t *testing.T) {
+	e := newEnv(t, withKey)
+	m := e.buyer(alice) // made in English
+	e.buy(alice, "visio-plan-2", 5)
+	r := e.run(hugo, "zahlung hinzufügen") // made in German
+	if _, err := e.bot.CompletePayLink(t.Context(), linkToken(t, r), visa(cardNumber)); err != nil {
+		t.Fatalf("CompletePayLink: %v", err)
+	}
+	if b := e.view(hugo).Billing; b.Accounts[0].Name != "Abrechnungskonto" || b.Accounts[0].Profiles[0].Name != "Abrechnungsprofil" {
+		t.Errorf("hugo's billing document names %q › %q, want the German defaults", b.Accounts[0].Name, b.Accounts[0].Profiles[0].Name)
+	}
+	de, en := alice.de(), who(hugo)
+	en.locale = "en-US"
+	for _, tt := range []struct {
+		name string
+		as   who
+		line string
+		want []string
+		not  string
+	}{
+		{"payment de, made in English", de, "zahlung", []string{"Abrechnungskonto › Abrechnungsprofil"}, "Billing"},
+		{"payment en, made in German", en, "payment", []string{"Billing account › Billing profile"}, "Abrechnungs"},
+		{"buy form de", de, "kaufen visio 1", []string{"Visa •••• 4242 (12/2030) – Abrechnungsprofil"}, "Billing profile"},
+		{"remove de", de, "zahlung entfernen " + m.ID, []string{"ist die einzige Zahlungsmethode von Abrechnungsprofil"}, "Billing profile"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.at(t).run(tt.as, tt.line)
+			wantText(t, r, tt.want...)
+			if strings.Contains(text(r), tt.not) {
+				t.Errorf("the answer names %q:\n%s", tt.not, text(r))
+			}
+		})
+	}
+	t.Run("payment page de", func(t *testing.T) {
+		info, err := e.bot.PayLink(t.Context(), linkToken(t, e.run(de, "zahlung hinzufügen")))
+		if err != nil || info.Account != "Abrechnungskonto" || info.Profile != "Abrechnungsprofil" {
+			t.Errorf("the payment page names %q › %q, %v; want the German defaults", info.Account, info.Profile, err)
+		}
+	})
+}

@@ -158,9 +158,9 @@ func (c *call) quote(o order) quote {
 		currency: p.Currency, today: total, next: total, nextAt: c.now.AddDate(0, o.period.Months(), 0), period: o.period,
 	}
 	lines := []string{
-		c.t.T("QuoteBuy", "Licenses", c.t.N("Licenses", o.n), "Product", p.Name, "Unit", c.t.Money(unit, p.Currency), "Period", c.period(o.period)),
+		c.t.T("QuoteBuy", "Licenses", c.t.N("Licenses", o.n), "Product", p.Name, "Unit", c.perLicense(c.t.Money(unit, p.Currency), o.period)),
 		c.t.T("QuoteToday", "Amount", c.t.Money(q.today, q.currency), "Date", c.t.Date(q.nextAt)),
-		c.t.T("QuoteNext", "Amount", c.t.Money(q.next, q.currency), "Period", c.period(o.period), "Date", c.t.Date(q.nextAt)),
+		c.t.T("QuoteNext", "Price", c.perPeriod(c.t.Money(q.next, q.currency), o.period), "Date", c.t.Date(q.nextAt)),
 	}
 	switch {
 	case o.converting && o.trial.AssignedCount == 0:
@@ -296,7 +296,7 @@ func buySubmit(c *call) Response {
 	jobs := []store.Job{{Kind: store.JobRenewal, Org: sub.Org, SubID: sub.ID, Due: sub.RenewsAt}, chargeJob(inv, c.now),
 		unusedJob(sub.Org, sub.ID, c.now.Add(c.b.cfg.UnusedAfter))}
 	text := c.t.T("BuyPending", "Licenses", c.t.N("Licenses", n), "Product", p.Name,
-		"Price", c.t.Money(inv.Total, p.Currency), "Period", c.period(period), "Method", methodLabel(method), "Invoice", inv.ID)
+		"Price", c.perPeriod(c.t.Money(inv.Total, p.Currency), period), "Method", methodLabel(method), "Invoice", inv.ID)
 	if converting {
 		text = c.t.N("ConvertPending", trial.AssignedCount, "Product", p.Name, "Assigned", c.t.N("Users", trial.AssignedCount)) + "\n" + text
 	}
@@ -315,7 +315,7 @@ func buySubmit(c *call) Response {
 		resp.Messages[0].Title = c.t.T("TitleBought")
 		resp.Messages[0].Buttons = []Button{{Label: c.t.T("BtnAssign"), Command: "assign " + sub.ID, Style: StylePrimary}, c.invoiceButton(inv)}
 		resp.Messages[0].Text = c.t.T("Bought", "Licenses", c.t.N("Licenses", n), "Product", p.Name,
-			"Price", c.t.Money(0, p.Currency), "Period", c.period(period), "Date", c.t.Date(sub.RenewsAt))
+			"Price", c.perPeriod(c.t.Money(0, p.Currency), period), "Date", c.t.Date(sub.RenewsAt))
 		once := c.once(resp, c.note(kind, sub, 0))
 		once.Policy = policyCheck(p, false)
 		if converting {

@@ -92,7 +92,7 @@ func TestRemoveMethod(t *testing.T) {
 		want string
 	}{
 		{alice, "payment remove " + master.ID, "Mastercard •••• 4444 (12/2030) is the only payment method of Billing profile, and these subscriptions are paid with it: Visio Plan 2 · 3 licenses"},
-		{alice.de(), "zahlung entfernen " + master.ID, "Mastercard •••• 4444 (12/2030) ist die einzige Zahlungsmethode von Billing profile, und diese Abonnements werden damit bezahlt: Visio Plan 2 · 3 Lizenzen"},
+		{alice.de(), "zahlung entfernen " + master.ID, "Mastercard •••• 4444 (12/2030) ist die einzige Zahlungsmethode von Abrechnungsprofil, und diese Abonnements werden damit bezahlt: Visio Plan 2 · 3 Lizenzen"},
 		{alice, "payment remove nope", "That payment method does not exist (any more)."},
 	} {
 		wantText(t, e.run(tt.as, tt.line), tt.want)

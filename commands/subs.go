@@ -136,11 +136,23 @@ func (c *call) status(s store.Subscription) string {
 	return c.t.T("StatusExpired")
 }
 
-func (c *call) period(p store.Period) string {
+// perPeriod is an amount for each period: "€63.00 per month", "€1,518.00
+// per year". (PeriodMonthly and PeriodAnnual name a period as a choice
+// does, "Monthly", and do not follow an amount.)
+func (c *call) perPeriod(amount string, p store.Period) string {
 	if p == store.Annual {
-		return c.t.T("PeriodAnnual")
+		return c.t.T("PriceAnnual", "Amount", amount)
 	}
-	return c.t.T("PeriodMonthly")
+	return c.t.T("PriceMonthly", "Amount", amount)
+}
+
+// perLicense is a unit price for each license and period: "€12.60 per
+// license per month".
+func (c *call) perLicense(amount string, p store.Period) string {
+	if p == store.Annual {
+		return c.t.T("UnitPriceAnnual", "Amount", amount)
+	}
+	return c.t.T("UnitPriceMonthly", "Amount", amount)
 }
 
 // price says what a subscription costs per period, or that a trial is free.
@@ -148,7 +160,7 @@ func (c *call) price(s store.Subscription) string {
 	if s.Status == store.StatusTrial || s.Period == "" {
 		return c.t.T("PriceFree")
 	}
-	return c.t.T("PricePer", "Amount", c.t.Money(s.UnitPrice*int64(s.Total), s.Currency), "Period", c.period(s.Period))
+	return c.perPeriod(c.t.Money(s.UnitPrice*int64(s.Total), s.Currency), s.Period)
 }
 
 // expiry says until when the subscription runs, or when it renews or

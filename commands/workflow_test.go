@@ -39,7 +39,7 @@ func TestWorkflow(t *testing.T) {
 		f = wantForm(t, e.run(alice.de(), "kaufen visio 10"), commands.FormBuy)
 		r = e.send(alice.de(), form(commands.FormBuy, "", "product", input(t, f, "product").Value[0], "licenses", "10",
 			"period", "annual", "method", m.ID))
-		wantMessage(t, r, "Ihre Testversion von Visio Plan 2 wird nach der Zahlung zu einem Abonnement", "1.512,00 € (jährlich)")
+		wantMessage(t, r, "Ihre Testversion von Visio Plan 2 wird nach der Zahlung zu einem Abonnement", "1.512,00 € pro Jahr")
 		if got := kinds(e.charge()); got != "paid>U1,conversion>" {
 			t.Errorf("notifications %q, want the payment and a conversion", got)
 		}
@@ -59,7 +59,7 @@ func TestWorkflow(t *testing.T) {
 		}
 
 		// The admin sees it, and cannot change it.
-		wantText(t, e.run(dave, "admin"), "Visio Plan 2 | Alice | 2 of 15 licenses assigned | Dec 2, 2027 | €2,268.00 annual | active")
+		wantText(t, e.run(dave, "admin"), "Visio Plan 2 | Alice | 2 of 15 licenses assigned | Dec 2, 2027 | €2,268.00 per year | active")
 		wantFieldError(t, e.send(dave, cancelForm(id, "other", "", "yes")), "subscription")
 
 		// Her invoices of the last 3 and 6 months.

@@ -2236,6 +2236,25 @@ func testRateLimit(t *testing.T, f *fixture) {
 	if got := allowed(admin, minute.Add(500*time.Millisecond), 1); got != 1 {
 		t.Error("another user is limited too")
 	}
+	// Drafts of forms count apart (Drafts), at their own rate: the buyer,
+	// limited now, may still send a minute's drafts, and a flood of drafts
+	// leaves the requests alone.
+	drafts := func(user string, at time.Time, n int) int {
+		t.Helper()
+		ok := 0
+		for range n {
+			if v := f.view(t, orgA, user, store.ViewOptions{Count: true, Drafts: true, Rate: 2 * rate, Now: at}); v.Requests <= 2*rate {
+				ok++
+			}
+		}
+		return ok
+	}
+	if got := drafts(buyer, minute.Add(500*time.Millisecond), 2*rate+5); got != 2*rate {
+		t.Errorf("%d of %d drafts of a limited user allowed, want %d: their own allowance, bounded", got, 2*rate+5, 2*rate)
+	}
+	if got := drafts("U3DRAFTS", minute, 3*rate) + allowed("U3DRAFTS", minute, rate); got != 2*rate+rate {
+		t.Errorf("%d allowed of a flood of drafts and then a minute's requests, want %d: the drafts' allowance and all requests", got, 3*rate)
+	}
 	// A minute after the burst, a full one again: the refused requests
 	// used up nothing.
 	if got := allowed(buyer, minute.Add(60500*time.Millisecond), rate); got != rate {

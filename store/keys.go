@@ -50,6 +50,7 @@ func (k keys) audit() string               { return k.p + "audit" }
 func (k keys) idem(key string) string      { return k.p + "idem:" + key }
 func (k keys) remind(sub string) string    { return k.p + "remind:" + sub }
 func (k keys) rate(user string) string     { return k.p + "rate:" + user }
+func (k keys) drafts(user string) string   { return k.p + "rate:" + user + ":drafts" }
 func (k keys) cache(key string) string     { return k.p + "cache:" + key }
 func (k keys) outbox() string              { return k.p + "outbox" }
 func (k keys) outboxRetry() string         { return k.p + "outbox:retry" }

@@ -328,14 +328,18 @@ type AuditEntry struct {
 // the payment page. Once used, it remembers the method it saved for a
 // while, so that a reload or a repeated submit shows the same result.
 type PayLink struct {
-	Token     string    `json:"-"`
-	Ref       string    `json:"-"` // PayLinkRef(Token): what the provider is told
-	Org       string    `json:"org"`
-	User      string    `json:"user"`
-	ProfileID string    `json:"profile"`
-	MethodID  string    `json:"method,omitempty"` // set when replacing
-	Lang      string    `json:"lang"`
-	Expires   time.Time `json:"expires"`
+	Token     string `json:"-"`
+	Ref       string `json:"-"` // PayLinkRef(Token): what the provider is told
+	Org       string `json:"org"`
+	User      string `json:"user"`
+	ProfileID string `json:"profile"`
+	MethodID  string `json:"method,omitempty"` // set when replacing
+	Lang      string `json:"lang"`
+	// Command is the slash command as the user's platform showed it when
+	// the link was asked for ("/abrechnung"), for the page's texts that
+	// name it; "" for /billing.
+	Command string    `json:"cmd,omitempty"`
+	Expires time.Time `json:"expires"`
 	// ChatURL leads back to the conversation the link was asked for in.
 	ChatURL string `json:"chat,omitempty"`
 	// OrgName is the organization's name where the platform said it.

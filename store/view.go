@@ -77,7 +77,11 @@ type ViewOptions struct {
 	// last minute (View.Requests), for a limit of Rate requests a minute.
 	Count bool
 	Rate  int
-	Now   time.Time
+	// Drafts, with Count, counts the request in the user's allowance for
+	// drafts of forms (live previews while a form is filled in) instead:
+	// a window of its own, at its own Rate.
+	Drafts bool
+	Now    time.Time
 }
 
 // View reads what a command needs about user in one round trip.
@@ -130,8 +134,12 @@ func (s *Store) View(ctx context.Context, org, user string, opt ViewOptions) (Vi
 		}
 		once = k.idem(opt.Once)
 	}
+	rateKey := k.rate(user)
+	if opt.Drafts {
+		rateKey = k.drafts(user)
+	}
 	keys := []string{k.prefs(user), k.settings(), k.billing(user), k.bought(user), k.holds(user), k.subs(), k.invoices(user), once,
-		k.rate(user)}
+		rateKey}
 	if which == "org" { // what only a page of the organization reads
 		keys = append(keys, k.subsIndex(), k.subsIndexBuilt(), k.openApprovals(), k.handovers())
 	}

@@ -218,8 +218,7 @@ func TestBuyAssignProducts(t *testing.T) {
 		"Billing period – Choose a number [monthly]: 2\n",
 		"Visa •••• 4242",
 		"Payment in progress",
-		"You are buying 5 licenses of Visio Plan 2",
-		"(annual)",
+		"You are buying 5 licenses of Visio Plan 2 for €756.00 per year.",
 		"Test mode — no real money.",
 		"[notification to @alice] Payment received",
 		"has gone through: the subscription now has 5 licenses.",
@@ -256,8 +255,7 @@ func TestFieldErrorAsksAgain(t *testing.T) {
 	out := tb.run(t, script, Options{DueEvery: time.Hour})
 	mustContain(t, out,
 		"Licenses\n  ! Enter a whole number from 1 to 10,000.\n",
-		"You are buying 3 licenses of Visio Plan 2",
-		"(annual)",
+		"You are buying 3 licenses of Visio Plan 2 for €453.60 per year.",
 		"You have 1 product.",
 	)
 	if n := strings.Count(out, "Billing period – Choose a number"); n != 1 {
@@ -795,7 +793,7 @@ func TestBuyConfirmed(t *testing.T) {
 	if !regexp.MustCompile(`Project Plan 1 × 5 licenses\s+` + regexp.QuoteMeta(want) + `\s+paid`).MatchString(out) {
 		t.Errorf("no paid invoice of %s for 5 licenses of Project Plan 1\noutput:\n%s", want, out)
 	}
-	mustContain(t, out, "Purchase price: "+want+" annual", "[admin notification] New self-service purchase")
+	mustContain(t, out, "Purchase price: "+want+" per year", "[admin notification] New self-service purchase")
 	mustNotContain(t, out, "Visio Plan 2 ×", "I don't know the command")
 }
 

@@ -69,9 +69,9 @@ func TestBuyConfirmation(t *testing.T) {
 		t.Fatalf("confirmation %s, want one embed", text(confirm))
 	}
 	preview := embeds[0].(map[string]any)
-	want := "5 licenses of Project Plan 3 at €303.60 each (annual).\n" +
+	want := "5 licenses of Project Plan 3 at €303.60 per license per year.\n" +
 		"Today: €1,518.00 for the period until " + next + ".\n" +
-		"Then: €1,518.00 annual from " + next + ", until you cancel.\n" +
+		"Then: €1,518.00 per year from " + next + ", until you cancel.\n" +
 		"Paid with Visa •••• 4242 (12/2030).\n" +
 		"Test mode — no real money."
 	if preview["title"] != "Please confirm" || preview["description"] != want {
@@ -105,7 +105,7 @@ func TestBuyConfirmation(t *testing.T) {
 			t.Errorf("the purchase keeps a confirmation button %v", b)
 		}
 	}
-	if s := text(bought); !strings.Contains(s, "Payment in progress") || !strings.Contains(s, "Project Plan 3 for €1,518.00 (annual)") {
+	if s := text(bought); !strings.Contains(s, "Payment in progress") || !strings.Contains(s, "Project Plan 3 for €1,518.00 per year") {
 		t.Errorf("Pay answered %s", s)
 	}
 	e.a.Wait()
@@ -276,6 +276,44 @@ func TestConfirmButtons(t *testing.T) {
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("confirmButtons = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestBackLeavesNoPay: Back opens the modal again and then edits the
+// confirmation it was clicked on, in the user's language, to say so,
+// without its buttons: no Pay stays behind to be clicked later.
+func TestBackLeavesNoPay(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		w    who
+		want string
+	}{
+		{"English", aliceEN, "The form was opened again to change it. Nothing has been changed yet."},
+		{"German", aliceDE, "Das Formular wurde erneut geöffnet, um es zu ändern. Es wurde noch nichts geändert."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.card(alice)
+			typ, confirm := e.buyProjectPlan3(tt.w)
+			_, back := confirmation(t, typ, confirm)
+			const id = "350000000000000001"
+			if typ, data := answer(t, e.post(e.click(tt.w, confirm, back, id))); typ != cbModal {
+				t.Fatalf("Back: %d %s, want the modal", typ, text(data))
+			}
+			m := e.fake.nextTo(t, http.MethodPatch, "/webhooks/"+testApp+"/tok"+id+"/messages/@original").json(t)
+			if m["content"] != tt.want {
+				t.Errorf("the confirmation after Back says %q, want %q", m["content"], tt.want)
+			}
+			if comps, ok := m["components"].([]any); !ok || len(comps) != 0 {
+				t.Errorf("the confirmation after Back keeps components %v, want none", m["components"])
+			}
+			if embeds, ok := m["embeds"].([]any); !ok || len(embeds) != 0 {
+				t.Errorf("the confirmation after Back keeps its preview %v", m["embeds"])
+			}
+			if m["flags"] != nil {
+				t.Errorf("the edit carries flags %v", m["flags"])
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package discord
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -48,7 +49,7 @@ func TestTrialReminderInDM(t *testing.T) {
 	}
 
 	_, data := answer(t, e.post(e.dmClick(end)))
-	confirm := "d:" + testGuild + ":trial end " + sub + " confirm"
+	confirm := dmConfirmPrefix + testGuild + ":trial end " + sub + " confirm"
 	if s := text(data); !strings.Contains(s, "End your trial now?") || !strings.Contains(s, `"custom_id":"`+confirm+`"`) {
 		t.Fatalf("confirmation in the DM: %s", s)
 	}
@@ -96,8 +97,76 @@ func TestTrialConvertInDM(t *testing.T) {
 	// Asked to confirm, with buttons that name the guild, so that they
 	// can be clicked in the DM.
 	if s := text(data); !strings.Contains(s, "Your trial of this product becomes the subscription.") ||
-		!strings.Contains(s, "Pay €315.00") || !strings.Contains(s, `"d:`+testGuild+`:confirm `) {
+		!strings.Contains(s, "Pay €315.00") || !strings.Contains(s, `"`+dmConfirmPrefix+testGuild+`:confirm `) {
 		t.Errorf("submitted from the DM: %s", s)
+	}
+}
+
+// TestConfirmationInDM: a confirmation in a direct message (of a trial
+// reminder's Convert) is answered in its place there too: Back opens the
+// form again and leaves no Pay behind, and Pay's answer replaces it.
+func TestConfirmationInDM(t *testing.T) {
+	e := newEnv(t)
+	e.card(alice)
+	if _, err := e.bot.Handle(t.Context(), commands.Request{Org: testOrg, User: commands.Member{ID: alice, Name: "Alice Adams"},
+		Locale: "en-US", Form: &commands.Submission{FormID: commands.FormTrial, Values: map[string][]string{"product": {"visio-plan-2"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	// submit submits the buy form a DM's button opened, from the DM.
+	submit := func(modal map[string]any) map[string]any {
+		t.Helper()
+		inputs := modalInputs(t, modal)
+		method := ""
+		for _, o := range inputs["method"]["options"].([]any) {
+			method = o.(map[string]any)["value"].(string)
+		}
+		id := fmt.Sprint(300000000000000000 + e.seq.Add(1))
+		doc, err := json.Marshal(map[string]any{"id": id, "application_id": testApp, "type": itModalSubmit, "token": "tok" + id,
+			"channel_id": "400000000000000009", "locale": "en-US", "user": map[string]any{"id": alice, "username": "alice"},
+			"data": submission(modal["custom_id"].(string), map[string][]string{"product": {"visio-plan-2"}, "licenses": {"25"},
+				"period": {"monthly"}, "method": {method}}, "licenses")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		typ, data := answer(t, e.post(doc))
+		if typ != cbMessage {
+			t.Fatalf("submitted from the DM: %d %s, want a confirmation", typ, text(data))
+		}
+		return data
+	}
+	typ, modal := answer(t, e.post(e.dmClick("d:"+testGuild+":buy visio-plan-2 25")))
+	if typ != cbModal {
+		t.Fatalf("Convert: type %d, want a modal: %s", typ, text(modal))
+	}
+	bs := buttonsOf(submit(modal))
+	if len(bs) != 2 {
+		t.Fatalf("confirmation buttons %v, want Pay and Back", bs)
+	}
+	back := bs[1]["custom_id"].(string)
+	if !strings.HasPrefix(back, dmConfirmPrefix+testGuild+":") {
+		t.Fatalf("Back %q is not a confirmation button that names the guild", back)
+	}
+	click := e.dmClick(back)
+	typ, modal = answer(t, e.post(click))
+	if typ != cbModal || !strings.HasPrefix(modal["custom_id"].(string), dmFormPrefix+testGuild+":") {
+		t.Fatalf("Back in the DM: %d %s, want the modal again, naming the guild", typ, text(modal))
+	}
+	var in struct{ Token string }
+	_ = json.Unmarshal(click, &in)
+	m := e.fake.nextTo(t, http.MethodPatch, "/webhooks/"+testApp+"/"+in.Token+"/messages/@original").json(t)
+	if comps, _ := m["components"].([]any); m["content"] != e.bot.Text("en", "DiscordConfirmReopened") || comps == nil || len(comps) != 0 {
+		t.Errorf("the confirmation after Back in the DM: %v", m)
+	}
+
+	bs = buttonsOf(submit(modal))
+	typ, paid := answer(t, e.post(e.dmClick(bs[0]["custom_id"].(string))))
+	if typ != cbUpdate || !strings.Contains(text(paid), "Payment in progress") {
+		t.Errorf("Pay in the DM: %d %s, want the payment in the confirmation's place", typ, text(paid))
+	}
+	for _, b := range buttonsOf(paid) {
+		if id, _ := b["custom_id"].(string); strings.HasPrefix(id, dmConfirmPrefix) {
+			t.Errorf("the answer to Pay keeps a confirmation button %v", b)
+		}
 	}
 }
 

@@ -31,12 +31,17 @@ func (a *Adapter) process(ctx context.Context, in *interaction) (*callback, func
 	guild := in.GuildID
 	var dmCommand, dmForm string
 	if guild == "" && in.Type == itComponent {
-		// A button of a notification sent by DM names its guild.
+		// A button of a notification sent by DM names its guild; so does
+		// a confirmation's there, which is answered as a confirmation.
 		var data componentData
 		_ = payload.Unmarshal(in.Data, &data)
 		if rest, ok := strings.CutPrefix(data.CustomID, dmButtonPrefix); ok {
 			if g, cmd, ok := strings.Cut(rest, ":"); ok && snowflake(g) != "" {
 				guild, dmCommand = g, cmd
+			}
+		} else if rest, ok := strings.CutPrefix(data.CustomID, dmConfirmPrefix); ok {
+			if g, _, ok := strings.Cut(rest, ":"); ok && snowflake(g) != "" {
+				guild = g
 			}
 		}
 	}
@@ -193,6 +198,9 @@ func (a *Adapter) component(ctx context.Context, in *interaction, req commands.R
 	case strings.HasPrefix(id, confirmPrefix):
 		req.Text = strings.TrimPrefix(id, confirmPrefix)
 		conf = &clicked{others: confirmButtons(in.Message, id)}
+	case strings.HasPrefix(id, dmConfirmPrefix):
+		_, req.Text, _ = strings.Cut(strings.TrimPrefix(id, dmConfirmPrefix), ":")
+		conf = &clicked{others: confirmButtons(in.Message, id)}
 	case strings.HasPrefix(id, buttonPrefix):
 		req.Text = strings.TrimPrefix(id, buttonPrefix)
 	case strings.HasPrefix(id, dmButtonPrefix):
@@ -245,7 +253,8 @@ func confirmButtons(msg json.RawMessage, clickedID string) []button {
 	var out []button
 	for _, row := range m.Components {
 		for _, b := range row.Components {
-			if b.Type == ctButton && b.CustomID != clickedID && strings.HasPrefix(b.CustomID, confirmPrefix) &&
+			if b.Type == ctButton && b.CustomID != clickedID &&
+				(strings.HasPrefix(b.CustomID, confirmPrefix) || strings.HasPrefix(b.CustomID, dmConfirmPrefix)) &&
 				len(b.CustomID) <= maxCustomID && len(out) < maxRowButtons {
 				out = append(out, button{Type: ctButton, Style: b.Style, Label: truncate(b.Label, maxButtonLabel), CustomID: b.CustomID})
 			}
@@ -322,6 +331,19 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 		var initial *callback
 		var rest []*outMessage
 		switch {
+		case rep.modal != nil && conf != nil:
+			// Back on a confirmation: the form opens again, and the
+			// confirmation says so, without its buttons, once the modal
+			// has answered the click (@original is the clicked message).
+			// No Pay stays behind to be clicked later.
+			return &callback{Type: cbModal, Data: rep.modal}, func() {
+				defer cancel()
+				m := &outMessage{Content: escapeMarkdown(a.bot.Text(rep.lang, "DiscordConfirmReopened")), Embeds: []embed{},
+					Components: []actionRow{}, AllowedMentions: allowedMentions{Parse: []string{}}}
+				if err := a.rest.editOriginal(work, in.Token, m); err != nil {
+					a.log.Warn("discord: confirmation after Back", "org", req.Org, "err", err)
+				}
+			}
 		case rep.modal != nil:
 			initial = &callback{Type: cbModal, Data: rep.modal}
 		case conf != nil && rep.msgs[0].Flags&flagEphemeral != 0:
@@ -377,6 +399,7 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 type reply struct {
 	modal *modal
 	msgs  []*outMessage
+	lang  string // the language of the answer
 }
 
 func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Request, sent *commands.Form, key string,
@@ -401,14 +424,14 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 		// not be clicked there (a confirmation's Yes).
 		r.guild = strings.TrimPrefix(req.Org, orgPrefix)
 	}
-	var rep reply
+	rep := reply{lang: lang}
 	switch {
 	case resp.Form != nil:
 		fkey, err := a.keepForm(ctx, req.Org, resp.Form, cacheTTL)
 		if err != nil {
 			a.log.Warn("discord: keep form", "org", req.Org, "err", err)
 			if !modalOK {
-				return reply{msgs: r.messages([]commands.Message{{Text: a.bot.Text(lang, "ErrInternal")}})}
+				return reply{msgs: r.messages([]commands.Message{{Text: a.bot.Text(lang, "ErrInternal")}}), lang: lang}
 			}
 			fkey = "0"
 		}

@@ -43,6 +43,7 @@ const (
 	formPrefix        = "f:" // f:<key>:<form id>:<context>
 	formCachedPrefix  = "g:" // g:<key>:<form id>, context in the cached form
 	dmFormPrefix      = "e:" // e:<guild>:<key>:<form id>, a modal opened from a DM; context in the cached form
+	dmConfirmPrefix   = "h:" // h:<guild>:<command line> of a confirmation's button in a DM: c: there
 )
 
 // Outgoing JSON.
@@ -382,7 +383,10 @@ func (r renderer) buttons(bs []commands.Button) []actionRow {
 // confirmation's lines always fit: the core's are short).
 func (r renderer) commandID(prefix, cmd string, seen map[string]bool) string {
 	id := prefix + cmd
-	if r.guild != "" {
+	switch {
+	case r.guild != "" && prefix == confirmPrefix:
+		id = dmConfirmPrefix + r.guild + ":" + cmd
+	case r.guild != "":
 		id = dmButtonPrefix + r.guild + ":" + cmd
 	}
 	if len(id) <= maxCustomID && !seen[id] {

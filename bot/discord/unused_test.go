@@ -67,7 +67,7 @@ func TestUnusedReminderInDM(t *testing.T) {
 	// can be clicked in the DM.
 	_, data = answer(t, e.post(doc))
 	bs := buttonsOf(data)
-	if s := text(data); len(bs) != 2 || bs[0]["label"] != "Reduce to 2 licenses" || !strings.HasPrefix(fmt.Sprint(bs[0]["custom_id"]), "d:"+testGuild+":confirm ") ||
+	if s := text(data); len(bs) != 2 || bs[0]["label"] != "Reduce to 2 licenses" || !strings.HasPrefix(fmt.Sprint(bs[0]["custom_id"]), dmConfirmPrefix+testGuild+":confirm ") ||
 		!strings.Contains(s, "2 licenses from ") {
 		t.Fatalf("submitted from the DM: %s, want a confirmation", s)
 	}

@@ -83,18 +83,18 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request) {
 	l, err := h.bot.ParseInvoiceLink(token)
 	switch {
 	case errors.Is(err, commands.ErrInvoiceLinkExpired):
-		h.message(w, http.StatusGone, l.Lang, "InvoiceLinkGoneTitle", "InvoiceLinkGone")
+		h.message(w, http.StatusGone, l.Lang, l.Command, "InvoiceLinkGoneTitle", "InvoiceLinkGone")
 		h.log.Info("invoice download", "org", l.Org, "outcome", "expired")
 		return
 	case err != nil:
-		h.message(w, http.StatusNotFound, weblang.FromRequest(r), "InvoiceLinkBadTitle", "InvoiceLinkBad")
+		h.message(w, http.StatusNotFound, weblang.FromRequest(r), "", "InvoiceLinkBadTitle", "InvoiceLinkBad")
 		h.log.Info("invoice download", "outcome", "invalid")
 		return
 	}
 	doc, err := h.bot.InvoiceDocument(r.Context(), l)
 	switch {
 	case errors.Is(err, commands.ErrInvoiceLink):
-		h.message(w, http.StatusNotFound, l.Lang, "InvoiceLinkBadTitle", "InvoiceLinkBad")
+		h.message(w, http.StatusNotFound, l.Lang, l.Command, "InvoiceLinkBadTitle", "InvoiceLinkBad")
 		h.log.Info("invoice download", "org", l.Org, "outcome", "not_found")
 		return
 	case err != nil:
@@ -105,7 +105,7 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request) {
 		case !errors.Is(err, store.ErrUnavailable):
 			outcome = "error"
 		}
-		h.message(w, status, l.Lang, "InvoiceLinkErrorTitle", "InvoiceLinkError")
+		h.message(w, status, l.Lang, l.Command, "InvoiceLinkErrorTitle", "InvoiceLinkError")
 		h.log.Error("invoice download", "org", l.Org, "outcome", outcome, "err", redact(err, token))
 		return
 	}
@@ -121,7 +121,7 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request) {
 	if err := doc.WritePDF(cw); err != nil {
 		if cw.n == 0 {
 			w.Header().Del("Content-Disposition")
-			h.message(w, http.StatusInternalServerError, l.Lang, "InvoiceLinkErrorTitle", "InvoiceLinkError")
+			h.message(w, http.StatusInternalServerError, l.Lang, l.Command, "InvoiceLinkErrorTitle", "InvoiceLinkError")
 		}
 		h.log.Error("invoice download", "org", l.Org, "outcome", "error", "err", redact(err, token))
 		return
@@ -132,7 +132,7 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request) {
 // notFound answers paths that cannot hold a link, like a link that does
 // not work.
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.message(w, http.StatusNotFound, weblang.FromRequest(r), "InvoiceLinkBadTitle", "InvoiceLinkBad")
+	h.message(w, http.StatusNotFound, weblang.FromRequest(r), "", "InvoiceLinkBadTitle", "InvoiceLinkBad")
 	h.log.Info("invoice download", "outcome", "not_found")
 }
 
@@ -198,10 +198,10 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 `))
 
 // message answers with a small page of a title and a text (message ids)
-// in lang.
-func (h *handler) message(w http.ResponseWriter, status int, lang, title, text string) {
+// in lang, naming the slash command as cmd ("" for /billing).
+func (h *handler) message(w http.ResponseWriter, status int, lang, cmd, title, text string) {
 	var buf bytes.Buffer
-	err := pageTmpl.Execute(&buf, struct{ Lang, Title, Text string }{lang, h.bot.Text(lang, title), h.bot.Text(lang, text)})
+	err := pageTmpl.Execute(&buf, struct{ Lang, Title, Text string }{lang, h.bot.Text(lang, title), h.bot.TextFor(lang, cmd, text)})
 	if err != nil { // plain data: cannot fail
 		h.log.Error("invoice download", "outcome", "template_error", "err", err.Error())
 	}

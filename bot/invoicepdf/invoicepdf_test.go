@@ -225,6 +225,12 @@ func TestRefused(t *testing.T) {
 		{"unknown invoice", "GET", e.path(commands.InvoiceLink{Org: org, User: alice, Invoice: "20260101-NOTTHERE", Lang: "en"}), "", 404, "This link does not work"},
 		{"expired", "GET", e.path(commands.InvoiceLink{Org: org, User: alice, Invoice: e.invoice, Lang: "en", Expires: e.now.Add(-time.Second)}), "", 410, "This link has expired"},
 		{"expired de", "GET", e.path(commands.InvoiceLink{Org: org, User: alice, Invoice: e.invoice, Lang: "de", Expires: e.now}), "en", 410, "Dieser Link ist abgelaufen"},
+		{"expired, from Slack", "GET", e.path(commands.InvoiceLink{Org: org, User: alice, Invoice: e.invoice, Lang: "de", Expires: e.now}), "", 410,
+			"mit /billing rechnungen einen neuen an"},
+		{"expired, from a German Discord", "GET", e.path(commands.InvoiceLink{Org: org, User: alice, Invoice: e.invoice, Lang: "de",
+			Command: "/abrechnung", Expires: e.now}), "", 410, "mit /abrechnung rechnungen einen neuen an"},
+		{"another user's invoice, from a German Discord", "GET", e.path(commands.InvoiceLink{Org: org, User: bob, Invoice: e.invoice, Lang: "de",
+			Command: "/abrechnung"}), "", 404, "mit /abrechnung rechnungen einen neuen an"},
 		{"post", "POST", goodDE, "", 405, "Method Not Allowed"},
 	}
 	for _, tt := range tests {

@@ -185,10 +185,10 @@ func (h *handler) show(w http.ResponseWriter, r *http.Request) {
 		to, err := h.bot.StartHostedSetup(r.Context(), token)
 		switch {
 		case errors.Is(err, commands.ErrPayLink):
-			h.gone(w, lang, info.TestMode)
+			h.gone(w, lang, info.Link.Command, info.TestMode)
 			h.log.Info("payment page", "org", info.Link.Org, "outcome", "link_gone")
 		case err != nil:
-			h.fault(w, r, lang, info.Link.Org, info.TestMode, err)
+			h.fault(w, r, lang, info.Link.Command, info.Link.Org, info.TestMode, err)
 		default:
 			seeOther(w, to)
 			h.log.Info("payment page", "org", info.Link.Org, "outcome", "to_provider")
@@ -239,7 +239,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if within, err := h.bot.CardAttempt(r.Context(), h.client(r)); err != nil {
-		h.fault(w, r, lang, l.Org, info.TestMode, err)
+		h.fault(w, r, lang, l.Command, l.Org, info.TestMode, err)
 		return
 	} else if !within {
 		w.Header().Set("Retry-After", strconv.Itoa(int(commands.CardAttemptWindow.Seconds())))
@@ -273,7 +273,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		p.number, outcome = h.bot.Text(lang, "PayPageErrDuplicate", "Method", h.methodLabel(lang, store.PaymentMethod{
 			Brand: payment.Brand(c.Number), Last4: payment.Last4(c.Number), ExpMonth: c.ExpMonth, ExpYear: c.ExpYear})), "duplicate"
 	case errors.Is(err, commands.ErrPayLink):
-		h.gone(w, lang, info.TestMode)
+		h.gone(w, lang, l.Command, info.TestMode)
 		h.log.Info("payment page", "org", l.Org, "outcome", "link_gone")
 		return
 	case errors.Is(err, payment.ErrInvalidNumber):
@@ -287,7 +287,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, payment.ErrDeclined):
 		p.form, outcome = h.bot.Text(lang, "PayPageErrDeclined"), "declined"
 	default:
-		h.fault(w, r, lang, l.Org, info.TestMode, err)
+		h.fault(w, r, lang, l.Command, l.Org, info.TestMode, err)
 		return
 	}
 	if outcome != "duplicate" {
@@ -295,7 +295,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		// leaves nothing to correct.
 		if _, err := h.bot.PayLink(r.Context(), token); errors.Is(err, commands.ErrPayLink) {
 			h.message(w, http.StatusGone, lang, info.TestMode, h.bot.Text(lang, "PayPageGoneTitle"),
-				h.bot.Text(lang, "PayPageTooManyFailures"))
+				h.bot.TextFor(lang, l.Command, "PayPageTooManyFailures"))
 			h.log.Info("payment page", "org", l.Org, "outcome", outcome+"_link_gone")
 			return
 		}
@@ -365,7 +365,7 @@ func (h *handler) confirm(w http.ResponseWriter, r *http.Request) {
 		seeOther(w, "/pay/"+token+"/done")
 		h.log.Info("payment page", "org", l.Org, "outcome", "nothing_to_confirm")
 	case err != nil:
-		h.fault(w, r, lang, l.Org, info.TestMode, err)
+		h.fault(w, r, lang, l.Command, l.Org, info.TestMode, err)
 	default:
 		seeOther(w, to)
 		h.log.Info("payment page", "org", l.Org, "outcome", "to_confirm")
@@ -380,10 +380,15 @@ func (h *handler) link(w http.ResponseWriter, r *http.Request) (commands.PayLink
 	case err == nil:
 		return l, true
 	case errors.Is(err, commands.ErrPayLink):
-		h.gone(w, weblang.FromRequest(r), h.bot.TestMode())
+		// In the link's language and words when it is still known.
+		lang := weblang.FromRequest(r)
+		if l.Link.Lang != "" {
+			lang = langOf(l.Link.Lang)
+		}
+		h.gone(w, lang, l.Link.Command, h.bot.TestMode())
 		h.log.Info("payment page", "outcome", "link_gone")
 	default:
-		h.fault(w, r, weblang.FromRequest(r), "", h.bot.TestMode(), err)
+		h.fault(w, r, weblang.FromRequest(r), "", "", h.bot.TestMode(), err)
 	}
 	return commands.PayLinkInfo{}, false
 }
@@ -487,19 +492,21 @@ func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("payment page", "outcome", "not_found")
 }
 
-func (h *handler) gone(w http.ResponseWriter, lang string, test bool) {
-	h.message(w, http.StatusGone, lang, test, h.bot.Text(lang, "PayPageGoneTitle"), h.bot.Text(lang, "PayPageGone"))
+// gone answers a link that no longer works. cmd is the slash command the
+// link's user sees ("" for /billing), which the page names.
+func (h *handler) gone(w http.ResponseWriter, lang, cmd string, test bool) {
+	h.message(w, http.StatusGone, lang, test, h.bot.Text(lang, "PayPageGoneTitle"), h.bot.TextFor(lang, cmd, "PayPageGone"))
 }
 
 // fault answers an error of the store or the provider that the user
-// cannot correct. The error is logged without the token, in case it
-// names it.
-func (h *handler) fault(w http.ResponseWriter, r *http.Request, lang, org string, test bool, err error) {
+// cannot correct, naming the slash command cmd ("" for /billing). The
+// error is logged without the token, in case it names it.
+func (h *handler) fault(w http.ResponseWriter, r *http.Request, lang, cmd, org string, test bool, err error) {
 	status := http.StatusServiceUnavailable
 	if errors.Is(err, context.Canceled) {
 		status = http.StatusRequestTimeout // the user left; nobody reads this
 	}
-	h.message(w, status, lang, test, h.bot.Text(lang, "PayPageErrorTitle"), h.bot.Text(lang, "PayPageError"))
+	h.message(w, status, lang, test, h.bot.Text(lang, "PayPageErrorTitle"), h.bot.TextFor(lang, cmd, "PayPageError"))
 	msg := err.Error()
 	if token := r.PathValue("token"); token != "" {
 		msg = strings.ReplaceAll(msg, token, "[token]")
@@ -818,7 +825,7 @@ func (h *handler) invoicePage(lang string, info commands.PayLinkInfo, token stri
 		pg.Paragraphs = []string{h.bot.Text(lang, "PayPageVoid")}
 	case store.InvoiceFailed:
 		pg.Title = h.bot.Text(lang, "PayPageFailedTitle")
-		pg.Paragraphs = []string{h.bot.Text(lang, "PayPageFailed")}
+		pg.Paragraphs = []string{h.bot.TextFor(lang, info.Link.Command, "PayPageFailed")}
 	default: // refunded, disputed: the status says it
 		pg.Title = h.bot.Text(lang, "PayPageInvoiceTitle")
 	}

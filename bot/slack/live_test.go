@@ -64,7 +64,7 @@ func TestLivePreview(t *testing.T) {
 	if got := submitText(view); got != "Pay €63.00" {
 		t.Errorf("submit button %q, want Pay €63.00", got)
 	}
-	if p := priceText(t, view); !strings.Contains(p, "5 licenses of Visio Plan 2 at €12.60 each (monthly)") || !strings.Contains(p, "Today: €63.00") {
+	if p := priceText(t, view); !strings.Contains(p, "5 licenses of Visio Plan 2 at €12.60 per license per month") || !strings.Contains(p, "Today: €63.00") {
 		t.Errorf("price preview %q, want 5 licenses of Visio Plan 2 for €63.00 today", p)
 	}
 	for _, b := range []string{"product", "licenses", "period", "method"} {
@@ -102,7 +102,7 @@ func TestLivePreview(t *testing.T) {
 		t.Errorf("after annual: submit button %q, want Pay €1,518.00", got)
 	}
 	price := priceText(t, view)
-	if !strings.Contains(price, "5 licenses of Project Plan 3 at €303.60 each (annual)") || !strings.Contains(price, "Today: €1,518.00") {
+	if !strings.Contains(price, "5 licenses of Project Plan 3 at €303.60 per license per year") || !strings.Contains(price, "Today: €1,518.00") {
 		t.Errorf("price preview %q, want 5 annual licenses of Project Plan 3 for €1,518.00 today", price)
 	}
 	if got, want := fmt.Sprint(shownValues(view)), fmt.Sprint(values); got != want {
@@ -339,5 +339,60 @@ func TestViewIDOfAnotherUser(t *testing.T) {
 	}
 	if after, _ := e.bought(t, "U1"); len(after) != len(before) {
 		t.Errorf("Alice has %d subscriptions, want %d", len(after), len(before))
+	}
+}
+
+// TestDraftsHaveTheirOwnAllowance: the live previews of a modal being
+// adjusted (block_actions → drafts) count in an allowance of their own,
+// not in the user's requests: a minute's worth of them leaves the user's
+// commands working. The allowance is still bounded: drafts beyond it
+// update nothing, and the user's commands still work then.
+func TestDraftsHaveTheirOwnAllowance(t *testing.T) {
+	e := newEnv(t)
+	e.addCard("U1")
+	e.command("U1", "buy visio 5", "trig-drafts")
+	view, _ := openedView(e.slack.waitFor("views.open"))
+	const id = "V-OPENED-1"
+	values := shownValues(view)
+	periods := []string{"annual", "monthly"}
+	// draft changes the period, and waits for what follows.
+	draft := func(i int) {
+		t.Helper()
+		view, hash := e.slack.shown(id)
+		values["period"] = sel(periods[i%2])
+		if w := e.interact(e.change("U1", id, hash, view, values, "period")); w.Code != http.StatusOK {
+			t.Fatalf("draft %d: status %d", i+1, w.Code)
+		}
+		e.a.wg.Wait() // the draft's work, after the acknowledgement
+	}
+	const rate = 60 // the core's default requests per minute
+	for i := range rate {
+		draft(i)
+		if n := e.slack.count("views.update"); n != i+1 {
+			t.Fatalf("after %d drafts (and the buy command) %d views.update, want %d: drafts count as requests", i+1, n, i+1)
+		}
+	}
+	limited := e.bot.Text("en", "ErrRateLimited")
+	if w := e.command("U1", "products", "trig-after-drafts"); strings.Contains(w.Body.String(), limited) ||
+		!strings.Contains(w.Body.String(), "Your products") {
+		t.Errorf("a command after %d drafts: %s, want the products, not the rate limit", rate, w.Body)
+	}
+	// The drafts' own allowance, twice the requests', then no more.
+	for i := rate; i < 2*rate; i++ {
+		draft(i)
+	}
+	if n := e.slack.count("views.update"); n != 2*rate {
+		t.Fatalf("%d views.update after %d drafts, want all", n, 2*rate)
+	}
+	draft(2 * rate)
+	if n := e.slack.count("views.update"); n != 2*rate {
+		t.Errorf("the draft beyond the allowance updated the modal (%d views.update)", n)
+	}
+	if !strings.Contains(e.logs.String(), "draft answered no form") {
+		t.Error("the draft beyond the allowance was not refused")
+	}
+	if w := e.command("U1", "products", "trig-after-flood"); strings.Contains(w.Body.String(), limited) ||
+		!strings.Contains(w.Body.String(), "Your products") {
+		t.Errorf("a command after a flood of drafts: %s, want it answered", w.Body)
 	}
 }
