@@ -281,40 +281,60 @@ func TestConfirmButtons(t *testing.T) {
 	}
 }
 
-// TestBackLeavesNoPay: Back opens the modal again and then edits the
-// confirmation it was clicked on, in the user's language, to say so,
-// without its buttons: no Pay stays behind to be clicked later.
+// TestBackLeavesNoPay: Back opens the modal again, and the modal's answer
+// (a new confirmation) takes the old confirmation's place: UPDATE_MESSAGE
+// on the modal submission, which Discord sends with the message whose
+// button opened the modal. No Pay of the old one stays behind; the new
+// Pay charges what the new confirmation says, once.
 func TestBackLeavesNoPay(t *testing.T) {
 	for _, tt := range []struct {
-		name string
-		w    who
-		want string
+		name, want string
+		w          who
 	}{
-		{"English", aliceEN, "The form was opened again to change it. Nothing has been changed yet."},
-		{"German", aliceDE, "Das Formular wurde erneut geöffnet, um es zu ändern. Es wurde noch nichts geändert."},
+		{"English", "6 licenses", aliceEN},
+		{"German", "6 Lizenzen", aliceDE},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.card(alice)
 			typ, confirm := e.buyProjectPlan3(tt.w)
 			_, back := confirmation(t, typ, confirm)
-			const id = "350000000000000001"
-			if typ, data := answer(t, e.post(e.click(tt.w, confirm, back, id))); typ != cbModal {
-				t.Fatalf("Back: %d %s, want the modal", typ, text(data))
+			typ, modal := answer(t, e.post(e.click(tt.w, confirm, back, "")))
+			if typ != cbModal {
+				t.Fatalf("Back: %d %s, want the modal", typ, text(modal))
 			}
-			m := e.fake.nextTo(t, http.MethodPatch, "/webhooks/"+testApp+"/tok"+id+"/messages/@original").json(t)
-			if m["content"] != tt.want {
-				t.Errorf("the confirmation after Back says %q, want %q", m["content"], tt.want)
+			sub := e.interaction(tt.w, itModalSubmit, submission(modal["custom_id"].(string), map[string][]string{
+				"product": {"project-plan-3"}, "licenses": {"6"}, "period": {"annual"}, "method": {e.methodID(alice)}}, "licenses"), "")
+			typ, again := answer(t, e.post(e.withMessage(sub, confirm)))
+			if typ != cbUpdate || !strings.Contains(text(again), tt.want) {
+				t.Fatalf("the form submitted after Back: %d %s, want the new confirmation (%s) in the old one's place",
+					typ, text(again), tt.want)
 			}
-			if comps, ok := m["components"].([]any); !ok || len(comps) != 0 {
-				t.Errorf("the confirmation after Back keeps components %v, want none", m["components"])
+			if again["flags"] != nil {
+				t.Errorf("the update carries flags %v", again["flags"])
 			}
-			if embeds, ok := m["embeds"].([]any); !ok || len(embeds) != 0 {
-				t.Errorf("the confirmation after Back keeps its preview %v", m["embeds"])
+			pay, _ := confirmation(t, cbMessage, again)
+			if typ, paid := answer(t, e.post(e.click(tt.w, again, pay, ""))); typ != cbUpdate || len(e.invoicesOf(alice)) != 1 {
+				t.Fatalf("Pay on the new confirmation: %d %s, %d invoices", typ, text(paid), len(e.invoicesOf(alice)))
 			}
-			if m["flags"] != nil {
-				t.Errorf("the edit carries flags %v", m["flags"])
+			if got := e.invoicesOf(alice)[0].Total; got != 6*30360 {
+				t.Errorf("charged %d cents, want 6 licenses at €303.60", got)
 			}
 		})
+	}
+	// A form whose modal a button of any other message opened answers
+	// with a message of its own: that message stays.
+	e := newEnv(t)
+	e.card(alice)
+	typ, modal := answer(t, e.post(e.interaction(aliceEN, itCommand, command("buy"), "")))
+	if typ != cbModal {
+		t.Fatalf("/billing buy: %d %s", typ, text(modal))
+	}
+	list := map[string]any{"content": "Your products", "components": []any{map[string]any{"type": ctActionRow,
+		"components": []any{map[string]any{"type": ctButton, "style": 1, "label": "Buy", "custom_id": buttonPrefix + "buy"}}}}}
+	sub := e.interaction(aliceEN, itModalSubmit, submission(modal["custom_id"].(string), map[string][]string{
+		"product": {"project-plan-3"}, "licenses": {"5"}, "period": {"annual"}, "method": {e.methodID(alice)}}, "licenses"), "")
+	if typ, data := answer(t, e.post(e.withMessage(sub, list))); typ != cbMessage {
+		t.Errorf("a form opened from a list: %d %s, want a message of its own", typ, text(data))
 	}
 }

@@ -294,7 +294,15 @@ func (a *Adapter) submit(ctx context.Context, in *interaction, req commands.Requ
 		c.collect(values)
 	}
 	req.Form = &commands.Submission{FormID: formID, Context: formCtx, Values: values}
-	return a.run(ctx, in, req, sent, key, nil)
+	var conf *clicked
+	if len(confirmButtons(in.Message, "")) > 0 {
+		// The form was opened again by Back on a confirmation (Discord
+		// sends the message whose button opened the modal): its answer, a
+		// confirmation anew or the change made, takes the old
+		// confirmation's place, so that no Pay of it stays behind.
+		conf = &clicked{}
+	}
+	return a.run(ctx, in, req, sent, key, conf)
 }
 
 // result is what the core answered.
@@ -331,19 +339,6 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 		var initial *callback
 		var rest []*outMessage
 		switch {
-		case rep.modal != nil && conf != nil:
-			// Back on a confirmation: the form opens again, and the
-			// confirmation says so, without its buttons, once the modal
-			// has answered the click (@original is the clicked message).
-			// No Pay stays behind to be clicked later.
-			return &callback{Type: cbModal, Data: rep.modal}, func() {
-				defer cancel()
-				m := &outMessage{Content: escapeMarkdown(a.bot.Text(rep.lang, "DiscordConfirmReopened")), Embeds: []embed{},
-					Components: []actionRow{}, AllowedMentions: allowedMentions{Parse: []string{}}}
-				if err := a.rest.editOriginal(work, in.Token, m); err != nil {
-					a.log.Warn("discord: confirmation after Back", "org", req.Org, "err", err)
-				}
-			}
 		case rep.modal != nil:
 			initial = &callback{Type: cbModal, Data: rep.modal}
 		case conf != nil && rep.msgs[0].Flags&flagEphemeral != 0:
@@ -399,7 +394,6 @@ func (a *Adapter) run(ctx context.Context, in *interaction, req commands.Request
 type reply struct {
 	modal *modal
 	msgs  []*outMessage
-	lang  string // the language of the answer
 }
 
 func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Request, sent *commands.Form, key string,
@@ -424,14 +418,14 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 		// not be clicked there (a confirmation's Yes).
 		r.guild = strings.TrimPrefix(req.Org, orgPrefix)
 	}
-	rep := reply{lang: lang}
+	var rep reply
 	switch {
 	case resp.Form != nil:
 		fkey, err := a.keepForm(ctx, req.Org, resp.Form, cacheTTL)
 		if err != nil {
 			a.log.Warn("discord: keep form", "org", req.Org, "err", err)
 			if !modalOK {
-				return reply{msgs: r.messages([]commands.Message{{Text: a.bot.Text(lang, "ErrInternal")}}), lang: lang}
+				return reply{msgs: r.messages([]commands.Message{{Text: a.bot.Text(lang, "ErrInternal")}})}
 			}
 			fkey = "0"
 		}

@@ -469,8 +469,15 @@ func submission(customID string, values map[string][]string, textInputs ...strin
 // unless id is set.
 func (e *env) click(w who, msg map[string]any, customID, id string) []byte {
 	e.t.Helper()
+	return e.withMessage(e.interaction(w, itComponent, map[string]any{"custom_id": customID, "component_type": ctButton}, id), msg)
+}
+
+// withMessage is an interaction that carries msg, as Discord sends the
+// message of a clicked button, or of the button that opened a modal.
+func (e *env) withMessage(interaction []byte, msg map[string]any) []byte {
+	e.t.Helper()
 	var in map[string]any
-	if err := json.Unmarshal(e.interaction(w, itComponent, map[string]any{"custom_id": customID, "component_type": ctButton}, id), &in); err != nil {
+	if err := json.Unmarshal(interaction, &in); err != nil {
 		e.t.Fatal(err)
 	}
 	in["message"] = map[string]any{"id": "500000000000000001", "flags": flagEphemeral, "content": msg["content"],
