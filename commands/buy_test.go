@@ -320,7 +320,7 @@ func TestBuy(t *testing.T) {
 			}
 			n := noted[0]
 			want := commands.NotifiedSub{ID: id, ProductID: "visio-plan-2", Product: "Visio Plan 2", Purchaser: "Alice",
-				Licenses: tt.licenses, Price: tt.total, Currency: "EUR", Period: string(tt.period), Expires: tt.renews}
+				Licenses: tt.licenses, Status: "active", Price: tt.total, Currency: "EUR", Period: string(tt.period), Expires: tt.renews}
 			if n.Kind != commands.NotePurchase || n.Org != "T1" || n.To != "" || n.Key == "" || n.Sub != want {
 				t.Errorf("notification = %+v,\nwant kind purchase to admins with %+v", n, want)
 			}

@@ -379,7 +379,8 @@ func (c *call) note(kind NotificationKind, s store.Subscription, before int) Not
 	return Notification{
 		Org: s.Org, Kind: kind, Key: fmt.Sprintf("%s:%s:%s", kind, s.ID, c.req.IdempotencyKey),
 		Sub: NotifiedSub{ID: s.ID, ProductID: s.ProductID, Product: s.ProductName, Purchaser: s.Purchaser.Name, Licenses: s.Total, Before: before,
-			Price: s.UnitPrice * int64(s.Total), Currency: s.Currency, Period: string(s.Period), Expires: s.EndsAt(),
+			Status: string(s.Status),
+			Price:  s.UnitPrice * int64(s.Total), Currency: s.Currency, Period: string(s.Period), Expires: s.EndsAt(),
 			Reason: s.CancelReason},
 	}
 }

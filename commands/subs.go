@@ -163,6 +163,20 @@ func (c *call) expiry(s store.Subscription) Field {
 	return Field{c.t.T("FieldExpires"), c.t.Date(s.EndsAt())}
 }
 
+// term says in a few words what expiry says with its label, for a
+// table's cell: when the subscription renews, ends or starts.
+func (c *call) term(s store.Subscription) string {
+	switch s.Status {
+	case store.StatusActive:
+		return c.t.T("TermRenews", "Date", c.t.Date(s.RenewsAt))
+	case store.StatusPending:
+		return c.t.T("TermStarts")
+	case store.StatusExpired:
+		return c.t.T("TermEnded", "Date", c.t.Date(s.EndsAt()))
+	}
+	return c.t.T("TermEnds", "Date", c.t.Date(s.EndsAt()))
+}
+
 // assignedNames lists who holds licenses, or says nobody.
 func (c *call) assignedNames(s store.Subscription) string {
 	if s.AssignedCount == 0 {

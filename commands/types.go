@@ -330,18 +330,22 @@ func DecodeNotification(e store.OutboxEntry) (Notification, error) {
 
 // NotifiedSub is what a notification says about a subscription.
 type NotifiedSub struct {
-	ID        string    `json:"id"`
-	ProductID string    `json:"product_id"`
-	Product   string    `json:"product"`
-	Purchaser string    `json:"purchaser"` // name
-	Licenses  int       `json:"licenses"`
-	Before    int       `json:"before,omitempty"` // license count before a change
-	Price     int64     `json:"price"`
-	Currency  string    `json:"currency"`
-	Period    string    `json:"period,omitempty"`
-	Expires   time.Time `json:"expires"`
-	Reason    string    `json:"reason,omitempty"`  // cancellation reason key
-	Invoice   string    `json:"invoice,omitempty"` // the invoice of a payment
+	ID        string `json:"id"`
+	ProductID string `json:"product_id"`
+	Product   string `json:"product"`
+	Purchaser string `json:"purchaser"` // name
+	Licenses  int    `json:"licenses"`
+	// Status is the subscription's (store.Status): whether Expires is
+	// when it renews or when it ends. Empty in notifications written
+	// before it was kept.
+	Status   string    `json:"status,omitempty"`
+	Before   int       `json:"before,omitempty"` // license count before a change
+	Price    int64     `json:"price"`
+	Currency string    `json:"currency"`
+	Period   string    `json:"period,omitempty"`
+	Expires  time.Time `json:"expires"`
+	Reason   string    `json:"reason,omitempty"`  // cancellation reason key
+	Invoice  string    `json:"invoice,omitempty"` // the invoice of a payment
 	// Method names a payment method ("Visa •••• 4242 (12/2030)").
 	Method string `json:"method,omitempty"`
 	// Grant is what the invoice's payment buys (store.Grant's kind; ""
