@@ -10,10 +10,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/billingbot/billingbot/commands/format"
 	"github.com/billingbot/billingbot/store"
 )
 
@@ -256,6 +258,9 @@ type Input struct {
 	Required bool
 	// Number: Min and Max value. Select, MultiSelect, Users: Max items.
 	Min, Max int
+	// Year marks a number that is a year: written without digit grouping
+	// (2026, not 2,026).
+	Year bool `json:",omitempty"`
 	// Text, Paragraph: most characters.
 	MaxLength int
 	Options   []Option
@@ -266,6 +271,18 @@ type Input struct {
 	// product, the count, the period of a purchase): a platform that can
 	// update an open form asks for a Draft when it changes.
 	Dispatch bool `json:",omitempty"`
+}
+
+// Range is a number input's limits as lang ("de" or "en") writes
+// numbers: "1–10,000" or "1–10.000"; a year's "2026–2046" in either.
+func (in Input) Range(lang string) string {
+	n := func(v int) string {
+		if in.Year {
+			return strconv.Itoa(v)
+		}
+		return format.Number(lang, int64(v))
+	}
+	return n(in.Min) + "–" + n(in.Max)
 }
 
 // InputKind is the kind of an input.

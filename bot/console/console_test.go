@@ -649,6 +649,13 @@ func TestNumberLimits(t *testing.T) {
 	out = tb.run(t, "kaufen visio 5\n\nabbrechen\n", Options{Locale: "de"})
 	mustContain(t, out, "Lizenzen (1–10.000) [5]: ")
 	mustNotContain(t, out, "10000")
+	// A year is a year in either language, not a number with a thousands
+	// separator.
+	year := tb.clock.Now().Year()
+	out = tb.run(t, "zahlung\n1\n\n\nabbrechen\n", Options{Locale: "de"})
+	mustContain(t, out, fmt.Sprintf("Ablaufjahr (%d–%d) [", year, year+20))
+	out = tb.run(t, "payment\n1\n\n\nclose\n", Options{})
+	mustContain(t, out, fmt.Sprintf("Expiry year (%d–%d) [", year, year+20))
 }
 
 // TestInformationBeforeQuestions shows every form's information (what a
