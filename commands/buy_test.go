@@ -534,3 +534,48 @@ func TestTrialConversion(t *testing.T) {
 		t.Errorf("alice has %d subscriptions after converting, want 1", len(v.Subs))
 	}
 }
+
+// TestInformationBeforeFields: what a form explains (the price of a
+// purchase or of a new total, the trial offers, the free licenses, what a
+// cancellation keeps) comes before the fields it explains, on every
+// platform (they render the inputs in order).
+func TestInformationBeforeFields(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	visio := e.buy(alice, "visio-plan-2", 5)
+	for _, tt := range []struct {
+		as     who
+		line   string
+		before map[string]string // info input → the field it comes before
+	}{
+		{alice, "buy project-plan-1 3", map[string]string{"price": "product"}},
+		{bob, "buy project-plan-1 3", map[string]string{"method": "product", "price": "product"}}, // no payment method
+		{alice, "trial", map[string]string{"info": "product"}},
+		{alice, "trial project-plan-3", map[string]string{"info": "product"}},
+		{alice, "licenses " + visio + " 8", map[string]string{"current": "total", "price": "total"}},
+		{alice, "licenses " + visio + " 3", map[string]string{"current": "total", "price": "total"}},
+		{alice, "assign " + visio, map[string]string{"free": "users"}},
+		{alice, "cancel " + visio, map[string]string{"keeps": "reason"}},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			r := e.at(t).run(tt.as, tt.line)
+			if r.Form == nil {
+				t.Fatalf("no form:\n%s", text(r))
+			}
+			at := map[string]int{}
+			for i, in := range r.Form.Inputs {
+				at[in.ID] = i
+			}
+			for info, field := range tt.before {
+				i, ok := at[info]
+				if !ok || r.Form.Inputs[i].Kind != commands.KindInfo {
+					t.Errorf("form %s has no information %q:\n%s", r.Form.ID, info, text(r))
+					continue
+				}
+				if j, ok := at[field]; !ok || i > j {
+					t.Errorf("form %s: information %q comes after the field %q it explains:\n%s", r.Form.ID, info, field, text(r))
+				}
+			}
+		})
+	}
+}

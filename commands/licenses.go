@@ -44,17 +44,19 @@ func (c *call) licensesForm(s store.Subscription, total string) *Form {
 		"Date", c.t.Date(s.RenewsAt), "Example", c.t.Num(s.Total+5))
 	in := c.subInput(c.own(active), s)
 	in.Dispatch = true
+	// What the subscription has, and what the new total costs, come
+	// before the total they explain.
 	f.Inputs = []Input{
 		in,
 		{ID: "current", Kind: KindInfo, Label: c.t.T("FieldCurrent"), Text: current},
-		{ID: "total", Kind: KindNumber, Label: c.t.T("FieldTotal"), Required: true,
-			Min: max(s.AssignedCount, 1), Max: c.productMax(s), Value: nonEmpty(total), Dispatch: true},
 	}
 	if n, msg := c.newTotal(s, total); msg == "" {
 		q := c.licensesQuote(s, n)
 		f.Inputs = append(f.Inputs, Input{ID: "price", Kind: KindInfo, Label: c.t.T("FieldPrice"), Text: q.text})
 		f.Submit, f.Context = q.yes, withDigest(s.ID, q.digest())
 	}
+	f.Inputs = append(f.Inputs, Input{ID: "total", Kind: KindNumber, Label: c.t.T("FieldTotal"), Required: true,
+		Min: max(s.AssignedCount, 1), Max: c.productMax(s), Value: nonEmpty(total), Dispatch: true})
 	return f
 }
 

@@ -209,19 +209,11 @@ func (c *call) buyForm(ch purchase) *Form {
 	if !store.Period(period).Valid() {
 		period = string(store.Monthly)
 	}
-	f.Inputs = []Input{
-		{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: products, Value: nonEmpty(chosen), Dispatch: true},
-		{ID: "licenses", Kind: KindNumber, Label: c.t.T("FieldLicenses"), Required: true, Min: least, Max: most,
-			Value: nonEmpty(ch.count), Dispatch: true},
-		{ID: "period", Kind: KindSelect, Label: c.t.T("FieldPeriod"), Required: true, Value: []string{period}, Dispatch: true,
-			Options: []Option{{string(store.Monthly), c.t.T("PeriodMonthly")}, {string(store.Annual), c.t.T("PeriodAnnual")}}},
-	}
+	// What it costs, and that there is nothing to pay with, come before
+	// the fields they explain.
 	methods := c.methodOptions()
 	if len(methods) == 0 {
 		f.Inputs = append(f.Inputs, Input{ID: "method", Kind: KindInfo, Label: c.t.T("FieldMethod"), Text: c.t.T("NoMethods")})
-	} else {
-		f.Inputs = append(f.Inputs, Input{ID: "method", Kind: KindSelect, Label: c.t.T("FieldMethod"), Required: true,
-			Options: methods, Value: nonEmpty(ch.method), Dispatch: true})
 	}
 	delete(errs, "method") // the price does not depend on it
 	if len(errs) == 0 {
@@ -232,6 +224,17 @@ func (c *call) buyForm(ch purchase) *Form {
 		f.Inputs = append(f.Inputs, Input{ID: "price", Kind: KindInfo, Label: c.t.T("FieldPrice"),
 			Text: c.t.T("PricePreview", "Monthly", c.t.Money(o.product.Price(1), o.product.Currency),
 				"Annual", c.t.Money(o.product.Price(12), o.product.Currency))})
+	}
+	f.Inputs = append(f.Inputs,
+		Input{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: products, Value: nonEmpty(chosen), Dispatch: true},
+		Input{ID: "licenses", Kind: KindNumber, Label: c.t.T("FieldLicenses"), Required: true, Min: least, Max: most,
+			Value: nonEmpty(ch.count), Dispatch: true},
+		Input{ID: "period", Kind: KindSelect, Label: c.t.T("FieldPeriod"), Required: true, Value: []string{period}, Dispatch: true,
+			Options: []Option{{string(store.Monthly), c.t.T("PeriodMonthly")}, {string(store.Annual), c.t.T("PeriodAnnual")}}},
+	)
+	if len(methods) > 0 {
+		f.Inputs = append(f.Inputs, Input{ID: "method", Kind: KindSelect, Label: c.t.T("FieldMethod"), Required: true,
+			Options: methods, Value: nonEmpty(ch.method), Dispatch: true})
 	}
 	return f
 }
@@ -430,9 +433,10 @@ func trialCmd(c *call) Response {
 		info = []string{c.t.T("TrialLine", "Product", p.Name, "Days", c.t.N("Days", p.TrialDays),
 			"Licenses", c.t.N("Licenses", p.TrialLicenses))}
 	}
+	// The offers come before the choice of one.
 	f.Inputs = []Input{
-		{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: opts, Value: nonEmpty(p.ID)},
 		{ID: "info", Kind: KindInfo, Label: c.t.T("FieldTrialOffer"), Text: strings.Join(info, "\n") + "\n" + c.t.T("TrialNoPayment")},
+		{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: opts, Value: nonEmpty(p.ID)},
 	}
 	return Response{Form: f}
 }
