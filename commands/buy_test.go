@@ -478,6 +478,38 @@ func TestTrial(t *testing.T) {
 	})
 }
 
+// TestBuyTrialCountRaised: buying a trial with people assigned asks for at
+// least as many licenses, and says why; a count typed below that is raised,
+// and the form says it was.
+func TestBuyTrialCountRaised(t *testing.T) {
+	e := newEnv(t)
+	id := e.trial(alice, "visio-plan-2")
+	e.assign(alice, id, bob.m.ID, carol.m.ID, erin.m.ID)
+	e.buyer(alice)
+	for _, tt := range []struct {
+		as         who
+		line       string
+		count, why string
+	}{
+		{alice, "buy visio 2", "3", "At least 3, not 2: the 3 people assigned to your trial keep their licenses."},
+		{alice.de(), "kaufen visio 2", "3", "Mindestens 3 statt 2: Die 3 zugewiesenen Personen Ihrer Testversion behalten ihre Lizenzen."},
+		{alice, "buy visio", "3", "At least 3: the 3 people assigned to your trial keep their licenses."},
+		{alice, "buy visio 5", "5", "At least 3: the 3 people assigned to your trial keep their licenses."},
+		{alice.de(), "kaufen visio 5", "5", "Mindestens 3: Die 3 zugewiesenen Personen Ihrer Testversion behalten ihre Lizenzen."},
+	} {
+		t.Run(tt.line+" "+tt.as.locale, func(t *testing.T) {
+			in := input(t, wantForm(t, e.at(t).run(tt.as, tt.line), commands.FormBuy), "licenses")
+			if strings.Join(in.Value, ",") != tt.count || in.Min != 3 || in.Hint != tt.why {
+				t.Errorf("licenses %v (from %d), hint %q; want %s (from 3) and %q", in.Value, in.Min, in.Hint, tt.count, tt.why)
+			}
+		})
+	}
+	// Without a trial nothing is raised, and nothing needs saying.
+	if in := input(t, wantForm(t, e.run(alice, "buy project-plan-1 2"), commands.FormBuy), "licenses"); in.Hint != "" {
+		t.Errorf("licenses hint %q without a trial, want none", in.Hint)
+	}
+}
+
 // TestTrialConversion: buying the product converts the trial and keeps its
 // assignments.
 func TestTrialConversion(t *testing.T) {

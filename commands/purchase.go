@@ -82,15 +82,25 @@ func buyCmd(c *call) Response {
 			return c.fail(msg)
 		}
 	}
-	if tr, ok := c.ownTrial(p.ID); ok {
+	typed, raised := n, false
+	if tr, ok := c.ownTrial(p.ID); ok && n < tr.AssignedCount {
 		// Buying a trial keeps its assignments: at least that many licenses.
-		n = max(n, tr.AssignedCount)
+		n, raised = tr.AssignedCount, countArg != ""
 	}
 	ch := purchase{product: p.ID, count: strconv.Itoa(n), period: string(store.Monthly)}
 	if methods := c.methodOptions(); len(methods) > 0 {
 		ch.method = methods[0].Value
 	}
-	return Response{Form: c.buyForm(ch)}
+	f := c.buyForm(ch)
+	if raised {
+		// The count typed is not the form's: say why.
+		for i, in := range f.Inputs {
+			if in.ID == "licenses" {
+				f.Inputs[i].Hint = c.t.T("BuyRaisedToAssigned", "Count", c.t.Num(n), "Typed", c.t.Num(typed))
+			}
+		}
+	}
+	return Response{Form: f}
 }
 
 // purchase is what the buy form holds, as typed or chosen.
@@ -202,8 +212,12 @@ func (c *call) buyForm(ch purchase) *Form {
 	if o.product.ID != "" {
 		most = o.product.MaxLicenses
 	}
+	hint := ""
 	if o.converting {
 		least = max(o.trial.AssignedCount, 1)
+		if least > 1 {
+			hint = c.t.T("BuyAtLeastAssigned", "Count", c.t.Num(least))
+		}
 	}
 	period := ch.period
 	if !store.Period(period).Valid() {
@@ -227,7 +241,7 @@ func (c *call) buyForm(ch purchase) *Form {
 	}
 	f.Inputs = append(f.Inputs,
 		Input{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: products, Value: nonEmpty(chosen), Dispatch: true},
-		Input{ID: "licenses", Kind: KindNumber, Label: c.t.T("FieldLicenses"), Required: true, Min: least, Max: most,
+		Input{ID: "licenses", Kind: KindNumber, Label: c.t.T("FieldLicenses"), Hint: hint, Required: true, Min: least, Max: most,
 			Value: nonEmpty(ch.count), Dispatch: true},
 		Input{ID: "period", Kind: KindSelect, Label: c.t.T("FieldPeriod"), Required: true, Value: []string{period}, Dispatch: true,
 			Options: []Option{{string(store.Monthly), c.t.T("PeriodMonthly")}, {string(store.Annual), c.t.T("PeriodAnnual")}}},
