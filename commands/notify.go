@@ -112,7 +112,7 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 	return Message{Title: c.t.T(title), Text: text, Fields: []Field{
 		{c.t.T("FieldProduct"), s.Product},
 		{c.t.T("FieldPurchaser"), s.Purchaser},
-		{c.t.T("FieldLicenses"), licenses},
+		{c.t.T("FieldLicenses"), c.t.Num(s.Licenses)}, // the label says what the number counts
 		{c.t.T("FieldPrice"), price},
 		c.noteDate(n),
 	}}
