@@ -144,7 +144,7 @@ func TestGermanWording(t *testing.T) {
 	for _, tt := range []struct{ id, not, want string }{
 		{"CmdCatalog", "Käufliche", "Produkte, die Sie kaufen können"},
 		{"ConsoleFormHelp", "„cancel“", "mit „abbrechen“ schließen Sie das Formular"},
-		{"ConsoleBannerHelp", "quit", "um sie anzuklicken, oder beenden."},
+		{"ConsoleBannerHelp", "ein, die Nummer", "mit der Nummer einer Schaltfläche klicken Sie diese an; mit „beenden“ verlassen Sie die Konsole."},
 		{"ConsoleBanner", "%q", "Organisation „%s“"},
 		{"ConsoleStopped", "Tschüss", "Auf Wiedersehen."},
 		{"NoteTitleConversion", "gekauft", "Testversion umgewandelt"},

@@ -619,10 +619,10 @@ func TestQuitWords(t *testing.T) {
 	}{
 		{"de", "beenden\n", []string{
 			"billingbot-Konsole: Organisation „demo“, Benutzer alice (Alice Adams)\n",
-			"die Nummer einer Schaltfläche, um sie anzuklicken, oder beenden.\n",
+			"mit „beenden“ verlassen Sie die Konsole.\n",
 			"> Auf Wiedersehen.\n"}},
 		{"de", "", []string{"> \nAuf Wiedersehen.\n"}},
-		{"en", "quit\n", []string{"a button's number to click it, or quit.\n", "> Goodbye.\n"}},
+		{"en", "quit\n", []string{"a button's number to click it, or “quit” to leave.\n", "> Goodbye.\n"}},
 	}
 	for _, tt := range tests {
 		t.Run("terminal "+tt.locale+" "+strings.TrimSpace(tt.script), func(t *testing.T) {
@@ -836,9 +836,10 @@ func TestGermanCommandLines(t *testing.T) {
 	w := words(tb.bot, "de")
 	for _, tt := range []struct{ got, want string }{
 		{fmt.Sprintf(w.banner, "demo", "alice"), "billingbot-Konsole: Organisation „demo“, Benutzer alice"},
-		{w.bannerHelp, "Geben Sie /billing hilfe (oder nur hilfe) ein, die Nummer einer Schaltfläche, um sie anzuklicken, oder beenden."},
+		{w.bannerHelp, "Mit /billing hilfe (oder nur hilfe) sehen Sie, was ich kann; mit der Nummer einer Schaltfläche klicken Sie diese an; mit „beenden“ verlassen Sie die Konsole."},
 		{w.formHelp, "Mit Enter übernehmen Sie den Wert in [Klammern]; mit „abbrechen“ schließen Sie das Formular."},
 		{w.stopped, "Auf Wiedersehen."},
+		{words(tb.bot, "en").bannerHelp, "Type /billing help (or just help) to see what I can do, a button's number to click it, or “quit” to leave."},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
