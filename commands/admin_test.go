@@ -71,6 +71,11 @@ func TestAdmin(t *testing.T) {
 		wantText(t, e.run(dave, "admin"), "Admin notifications: in #billing")
 		wantText(t, e.run(erin, "admin channel"), "Admin notifications: in #billing")
 		wantMessage(t, e.run(dave.de(), "admin kanal #abrechnung"), "Benachrichtigungen an Administratoren gehen jetzt in den Kanal #abrechnung.")
+		wantMessage(t, e.run(dave.de(), "admin kanal standard"),
+			"Benachrichtigungen an Administratoren gehen wieder in den Standardkanal oder, wenn es keinen gibt, per Direktnachricht.")
+		wantMessage(t, e.run(dave, "admin channel default"),
+			"Admin notifications go to the default channel again, or by direct message where there is none.")
+		wantMessage(t, e.run(dave.de(), "admin kanal #abrechnung"), "Benachrichtigungen an Administratoren gehen jetzt in den Kanal #abrechnung.")
 		wantText(t, e.run(dave.de(), "admin"), "Benachrichtigungen an Administratoren: im Kanal #abrechnung")
 		if v := e.view(dave); v.Settings.AdminChannel != "#abrechnung" {
 			t.Errorf("stored channel %q", v.Settings.AdminChannel)

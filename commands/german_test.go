@@ -101,7 +101,7 @@ func TestAdminChannelDefault(t *testing.T) {
 	}{
 		{dave, "admin channel default", "Admin notifications go to the default channel again, or by direct message where there is none."},
 		{dave, "admin channel none", "Admin notifications go to the default channel again"},
-		{dave.de(), "admin kanal standard", "Benachrichtigungen an Administratoren gehen wieder in den Standardkanal, oder per Direktnachricht, wenn es keinen gibt."},
+		{dave.de(), "admin kanal standard", "Benachrichtigungen an Administratoren gehen wieder in den Standardkanal oder, wenn es keinen gibt, per Direktnachricht."},
 		{dave.de(), "admin kanal keiner", "wieder in den Standardkanal"},
 	} {
 		t.Run(tt.line, func(t *testing.T) {
