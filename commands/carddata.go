@@ -91,6 +91,35 @@ func shown(word string) string {
 	return word
 }
 
+// StripFormatChars returns s without the characters that are shown as
+// nothing and separate nothing (ignorable): what a user typed is read as
+// it looks, so that "\u200bhelp" is help and "vi\u202esio" is visio, and
+// free text is kept without characters that could hide or reorder what
+// others are shown of it. Line breaks, tabs and spaces stay; control
+// characters stay too, for checkText to refuse.
+func StripFormatChars(s string) string {
+	if strings.IndexFunc(s, ignorable) < 0 {
+		return s // the common case: nothing to copy
+	}
+	return strings.Map(func(r rune) rune {
+		if ignorable(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// ignorable reports whether r is shown as nothing and separates nothing:
+// formatting characters (zero-width spaces and joiners, bidirectional
+// overrides and isolates, byte order marks, tags: Unicode's Cf) and the
+// other code points Unicode says to ignore when displaying (Hangul
+// fillers, variation selectors, the combining grapheme joiner). Line and
+// paragraph separators are spaces, and control characters are refused
+// (checkText): neither is ignorable.
+func ignorable(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
+}
+
 // invisible reports whether r is shown as nothing or changes how the text
 // around it is shown: formatting characters (zero-width spaces and
 // joiners, bidirectional overrides and isolates, byte order marks, tags:

@@ -205,6 +205,8 @@ func (s *session) answer(ctx context.Context, prompt string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Read, and echoed, as it looks (commands.StripFormatChars).
+	line = commands.StripFormatChars(line)
 	if !s.tty {
 		s.out.print(line + "\n")
 	}
