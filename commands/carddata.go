@@ -26,10 +26,15 @@ import (
 // references to people and channels, snowflakes of 17 to 19 digits, which
 // its pickers send as the whole value ("123456789012345678") and its
 // command options as mentions ("<@123…>", "<#123…>"). A card number
-// grouped in any other way, or of 12 to 16 digits, always counts.
+// grouped in any other way, or of 12 to 16 digits, always counts, also
+// with characters shown as nothing between its digits (StripFormatChars).
 func HoldsCardNumber(text string) bool {
-	if !hasDigits(text, 12) || !payment.ContainsCardNumber(text) {
+	if !hasDigits(text, 12) {
 		return false // the common case, the first check without a pattern
+	}
+	text = StripFormatChars(text)
+	if !payment.ContainsCardNumber(text) {
+		return false
 	}
 	if snowflake(strings.TrimSpace(text)) {
 		return false
