@@ -151,6 +151,18 @@ func (c *call) price(s store.Subscription) string {
 	return c.t.T("PricePer", "Amount", c.t.Money(s.UnitPrice*int64(s.Total), s.Currency), "Period", c.period(s.Period))
 }
 
+// priceNow is what the subscription costs, and from when it costs less
+// when the purchaser reduced its licenses for the next period.
+func (c *call) priceNow(s store.Subscription) string {
+	if s.Status != store.StatusActive || s.NextTotal <= 0 || s.NextTotal == s.Total {
+		return c.price(s)
+	}
+	next := s
+	next.Total = s.NextTotal
+	return c.t.T("PriceThen", "Price", c.price(s), "Date", c.t.Date(s.RenewsAt),
+		"Total", c.t.N("Licenses", s.NextTotal), "Next", c.price(next))
+}
+
 // expiry says until when the subscription runs, or when it renews or
 // starts, with a label that fits what it says.
 func (c *call) expiry(s store.Subscription) Field {
@@ -203,7 +215,7 @@ func (c *call) subFields(s store.Subscription, withPurchaser bool) []Field {
 		{c.t.T("FieldStatus"), c.status(s)},
 		{c.t.T("FieldLicenses"), c.t.T("AssignedOf", "Assigned", c.t.Num(s.AssignedCount), "Total", c.t.N("Licenses", s.Total))},
 		c.expiry(s),
-		{c.t.T("FieldPrice"), c.price(s)},
+		{c.t.T("FieldPrice"), c.priceNow(s)},
 	}
 	if withPurchaser {
 		f = append([]Field{{c.t.T("FieldPurchaser"), s.Purchaser.Name}}, f...)
