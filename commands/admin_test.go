@@ -46,11 +46,11 @@ func TestAdmin(t *testing.T) {
 		want []string
 	}{
 		{"platform admin", dave, []string{
-			"Visio Plan 2 | Alice | 2 of 5 licenses assigned | Dec 25, 2026 | €63.00 per month | active",
-			"Project Plan 3 | Bob | 0 of 25 licenses assigned | Dec 25, 2026 | free (trial) | trial",
+			"Visio Plan 2 | Alice | 2 of 5 licenses assigned | renews Dec 25, 2026 | €63.00 per month | active",
+			"Project Plan 3 | Bob | 0 of 25 licenses assigned | ends Dec 25, 2026 | free (trial) | trial",
 			"Assigned users: Bob, Carol", "Purchaser: Alice", "Renews on: Dec 25, 2026"}},
 		{"platform admin de", dave.de(), []string{
-			"Visio Plan 2 | Alice | 2 von 5 Lizenzen zugewiesen | 25.12.2026 | 63,00 € pro Monat | aktiv",
+			"Visio Plan 2 | Alice | 2 von 5 Lizenzen zugewiesen | verlängert sich am 25.12.2026 | 63,00 € pro Monat | aktiv",
 			"Zugewiesene Benutzer: Bob, Carol", "Käufer: Alice", "Schreibgeschützte Ansicht"}},
 		{"configured admin", erin, []string{"Visio Plan 2 | Alice", "Project Plan 3 | Bob"}},
 	} {
@@ -70,6 +70,11 @@ func TestAdmin(t *testing.T) {
 		wantMessage(t, e.run(dave, "admin channel #billing"), "Admin notifications now go to #billing.")
 		wantText(t, e.run(dave, "admin"), "Admin notifications: in #billing")
 		wantText(t, e.run(erin, "admin channel"), "Admin notifications: in #billing")
+		wantMessage(t, e.run(dave.de(), "admin kanal #abrechnung"), "Benachrichtigungen an Administratoren gehen jetzt in den Kanal #abrechnung.")
+		wantMessage(t, e.run(dave.de(), "admin kanal standard"),
+			"Benachrichtigungen an Administratoren gehen wieder in den Standardkanal oder, wenn es keinen gibt, per Direktnachricht.")
+		wantMessage(t, e.run(dave, "admin channel default"),
+			"Admin notifications go to the default channel again, or by direct message where there is none.")
 		wantMessage(t, e.run(dave.de(), "admin kanal #abrechnung"), "Benachrichtigungen an Administratoren gehen jetzt in den Kanal #abrechnung.")
 		wantText(t, e.run(dave.de(), "admin"), "Benachrichtigungen an Administratoren: im Kanal #abrechnung")
 		if v := e.view(dave); v.Settings.AdminChannel != "#abrechnung" {
@@ -164,5 +169,58 @@ func TestLanguage(t *testing.T) {
 	}
 	if v := e.view(alice); v.Prefs.Lang != "" {
 		t.Errorf("after auto: stored language %q", v.Prefs.Lang)
+	}
+}
+
+// TestDatesSayWhatTheyAre: a date is labeled as what it is: when a
+// subscription renews, when it ends, or that it starts once paid; the
+// admin table's row says what the subscription's detail says.
+func TestDatesSayWhatTheyAre(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	e.buyer(bob)
+	visio := e.send(alice, e.buyForm(alice, "visio-plan-2", 5, store.Monthly))
+	inv := invoiceOf(t, visio)
+	var bought commands.Notification
+	for _, n := range e.charge() {
+		if n.Kind == commands.NotePurchase {
+			bought = n
+		}
+	}
+	if bought.Kind == "" {
+		t.Fatalf("no purchase notification for invoice %s", inv)
+	}
+	e.trial(alice, "project-plan-3")
+	e.send(bob, e.buyForm(bob, "project-plan-1", 2, store.Monthly)) // not charged: pending
+
+	for lang, want := range map[string]string{"en": "Renews on: Dec 25, 2026", "de": "Nächste Verlängerung: 25.12.2026"} {
+		msg := e.bot.RenderNotification(bought, lang)
+		var got []string
+		for _, f := range msg.Fields {
+			got = append(got, f.Label+": "+f.Value)
+		}
+		if !strings.Contains(strings.Join(got, "\n"), want) {
+			t.Errorf("%s purchase notification fields %q, want %q (the subscription renews)", lang, got, want)
+		}
+	}
+
+	for _, tt := range []struct {
+		as   who
+		want []string
+	}{
+		{dave, []string{
+			"Product | Purchaser | Licenses | Term | Purchase price | Status",
+			"Visio Plan 2 | Alice | 0 of 5 licenses assigned | renews Dec 25, 2026 | €63.00 per month | active",
+			"Project Plan 3 | Alice | 0 of 25 licenses assigned | ends Dec 25, 2026 | free (trial) | trial",
+			"Project Plan 1 | Bob | 0 of 2 licenses assigned | starts when paid | €16.80 per month | payment pending",
+			"Starts: when the payment has gone through", "Renews on: Dec 25, 2026", "Expiration date: Dec 25, 2026"}},
+		{dave.de(), []string{
+			"Produkt | Käufer | Lizenzen | Laufzeit | Kaufpreis | Status",
+			"Visio Plan 2 | Alice | 0 von 5 Lizenzen zugewiesen | verlängert sich am 25.12.2026 | 63,00 € pro Monat | aktiv",
+			"Project Plan 3 | Alice | 0 von 25 Lizenzen zugewiesen | endet am 25.12.2026 | kostenlos (Testversion) | Testversion",
+			"Project Plan 1 | Bob | 0 von 2 Lizenzen zugewiesen | beginnt nach der Zahlung | 16,80 € pro Monat | Zahlung ausstehend",
+			"Beginn: sobald die Zahlung eingegangen ist"}},
+	} {
+		wantMessage(t, e.run(tt.as, "admin"), tt.want...)
 	}
 }

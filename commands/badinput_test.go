@@ -39,7 +39,7 @@ func TestBadInput(t *testing.T) {
 		{"NUL", text("buy\x00visio"), "", "cannot be used here", "nicht verwendet werden"},
 		{"escape", text("buy visio \x1b[31m5"), "", "cannot be used here", "nicht verwendet werden"},
 		{"DEL", text("help\x7f"), "", "cannot be used here", "nicht verwendet werden"},
-		{"bidi override", text("buy \u202evisio"), "", "", ""},
+		{"bidi override", text("buy \u202enothing"), "", "No product matches “nothing”.", "Kein Produkt passt zu „nothing“."},
 		{"10,000 characters", text(strings.Repeat("x", 10000)), "", "at most 1,000 characters", "höchstens 1.000 Zeichen"},
 		{"10,000 characters of a command", text("buy " + strings.Repeat("visio ", 1700)), "", "at most 1,000 characters", "höchstens 1.000 Zeichen"},
 		{"invalid UTF-8", text("buy \xff\xfe visio"), "", "cannot be used here", "nicht verwendet werden"},

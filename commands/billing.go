@@ -191,7 +191,7 @@ func (c *call) methodForm(m store.PaymentMethod) *Form {
 		{ID: "name", Kind: KindText, Label: c.t.T("FieldCardName"), Required: true, MaxLength: 100, Value: nonEmpty(m.Name)},
 		{ID: "exp_month", Kind: KindNumber, Label: c.t.T("FieldExpMonth"), Required: true, Min: 1, Max: 12,
 			Value: []string{strconv.Itoa(m.ExpMonth)}},
-		{ID: "exp_year", Kind: KindNumber, Label: c.t.T("FieldExpYear"), Required: true, Min: year, Max: year + 20,
+		{ID: "exp_year", Kind: KindNumber, Label: c.t.T("FieldExpYear"), Required: true, Min: year, Max: year + 20, Year: true,
 			Value: []string{strconv.Itoa(m.ExpYear)}},
 		{ID: "address", Kind: KindParagraph, Label: c.t.T("FieldAddress"), Required: true, MaxLength: 300, Value: nonEmpty(m.Address)},
 	}

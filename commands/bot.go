@@ -237,6 +237,13 @@ func (b *Bot) Handle(ctx context.Context, req Request) (Response, error) {
 }
 
 func (b *Bot) handle(c *call) (Response, error) {
+	// What the user typed is read as it looks: without characters shown
+	// as nothing, which would make a command fail or a word mean another,
+	// and which free text kept and shown to others must not hold.
+	c.req.Text = StripFormatChars(c.req.Text)
+	if c.req.Form != nil {
+		c.req.Form = withoutFormatChars(c.req.Form)
+	}
 	req, now := c.req, c.now
 	if !store.ValidID(req.Org) || !store.ValidID(req.User.ID) {
 		return c.fail(c.t.T("ErrBadRequest")), nil

@@ -322,7 +322,7 @@ func TestBuy(t *testing.T) {
 			}
 			n := noted[0]
 			want := commands.NotifiedSub{ID: id, ProductID: "visio-plan-2", Product: "Visio Plan 2", Purchaser: "Alice",
-				Licenses: tt.licenses, Price: tt.total, Currency: "EUR", Period: string(tt.period), Expires: tt.renews}
+				Licenses: tt.licenses, Status: "active", Price: tt.total, Currency: "EUR", Period: string(tt.period), Expires: tt.renews}
 			if n.Kind != commands.NotePurchase || n.Org != "T1" || n.To != "" || n.Key == "" || n.Sub != want {
 				t.Errorf("notification = %+v,\nwant kind purchase to admins with %+v", n, want)
 			}
@@ -480,6 +480,38 @@ func TestTrial(t *testing.T) {
 	})
 }
 
+// TestBuyTrialCountRaised: buying a trial with people assigned asks for at
+// least as many licenses, and says why; a count typed below that is raised,
+// and the form says it was.
+func TestBuyTrialCountRaised(t *testing.T) {
+	e := newEnv(t)
+	id := e.trial(alice, "visio-plan-2")
+	e.assign(alice, id, bob.m.ID, carol.m.ID, erin.m.ID)
+	e.buyer(alice)
+	for _, tt := range []struct {
+		as         who
+		line       string
+		count, why string
+	}{
+		{alice, "buy visio 2", "3", "At least 3, not 2: the 3 people assigned to your trial keep their licenses."},
+		{alice.de(), "kaufen visio 2", "3", "Mindestens 3 statt 2: Die 3 zugewiesenen Personen Ihrer Testversion behalten ihre Lizenzen."},
+		{alice, "buy visio", "3", "At least 3: the 3 people assigned to your trial keep their licenses."},
+		{alice, "buy visio 5", "5", "At least 3: the 3 people assigned to your trial keep their licenses."},
+		{alice.de(), "kaufen visio 5", "5", "Mindestens 3: Die 3 zugewiesenen Personen Ihrer Testversion behalten ihre Lizenzen."},
+	} {
+		t.Run(tt.line+" "+tt.as.locale, func(t *testing.T) {
+			in := input(t, wantForm(t, e.at(t).run(tt.as, tt.line), commands.FormBuy), "licenses")
+			if strings.Join(in.Value, ",") != tt.count || in.Min != 3 || in.Hint != tt.why {
+				t.Errorf("licenses %v (from %d), hint %q; want %s (from 3) and %q", in.Value, in.Min, in.Hint, tt.count, tt.why)
+			}
+		})
+	}
+	// Without a trial nothing is raised, and nothing needs saying.
+	if in := input(t, wantForm(t, e.run(alice, "buy project-plan-1 2"), commands.FormBuy), "licenses"); in.Hint != "" {
+		t.Errorf("licenses hint %q without a trial, want none", in.Hint)
+	}
+}
+
 // TestTrialConversion: buying the product converts the trial and keeps its
 // assignments.
 func TestTrialConversion(t *testing.T) {
@@ -579,6 +611,51 @@ func TestAmountsPerPeriod(t *testing.T) {
 				}
 				if !slices.Equal(got, tt.options) {
 					t.Errorf("billing period choices %q, want %q", got, tt.options)
+				}
+			}
+		})
+	}
+}
+
+// TestInformationBeforeFields: what a form explains (the price of a
+// purchase or of a new total, the trial offers, the free licenses, what a
+// cancellation keeps) comes before the fields it explains, on every
+// platform (they render the inputs in order).
+func TestInformationBeforeFields(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	visio := e.buy(alice, "visio-plan-2", 5)
+	for _, tt := range []struct {
+		as     who
+		line   string
+		before map[string]string // info input → the field it comes before
+	}{
+		{alice, "buy project-plan-1 3", map[string]string{"price": "product"}},
+		{bob, "buy project-plan-1 3", map[string]string{"method": "product", "price": "product"}}, // no payment method
+		{alice, "trial", map[string]string{"info": "product"}},
+		{alice, "trial project-plan-3", map[string]string{"info": "product"}},
+		{alice, "licenses " + visio + " 8", map[string]string{"current": "total", "price": "total"}},
+		{alice, "licenses " + visio + " 3", map[string]string{"current": "total", "price": "total"}},
+		{alice, "assign " + visio, map[string]string{"free": "users"}},
+		{alice, "cancel " + visio, map[string]string{"keeps": "reason"}},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			r := e.at(t).run(tt.as, tt.line)
+			if r.Form == nil {
+				t.Fatalf("no form:\n%s", text(r))
+			}
+			at := map[string]int{}
+			for i, in := range r.Form.Inputs {
+				at[in.ID] = i
+			}
+			for info, field := range tt.before {
+				i, ok := at[info]
+				if !ok || r.Form.Inputs[i].Kind != commands.KindInfo {
+					t.Errorf("form %s has no information %q:\n%s", r.Form.ID, info, text(r))
+					continue
+				}
+				if j, ok := at[field]; !ok || i > j {
+					t.Errorf("form %s: information %q comes after the field %q it explains:\n%s", r.Form.ID, info, field, text(r))
 				}
 			}
 		})

@@ -26,10 +26,15 @@ import (
 // references to people and channels, snowflakes of 17 to 19 digits, which
 // its pickers send as the whole value ("123456789012345678") and its
 // command options as mentions ("<@123…>", "<#123…>"). A card number
-// grouped in any other way, or of 12 to 16 digits, always counts.
+// grouped in any other way, or of 12 to 16 digits, always counts, also
+// with characters shown as nothing between its digits (StripFormatChars).
 func HoldsCardNumber(text string) bool {
-	if !hasDigits(text, 12) || !payment.ContainsCardNumber(text) {
+	if !hasDigits(text, 12) {
 		return false // the common case, the first check without a pattern
+	}
+	text = StripFormatChars(text)
+	if !payment.ContainsCardNumber(text) {
+		return false
 	}
 	if snowflake(strings.TrimSpace(text)) {
 		return false
@@ -89,6 +94,35 @@ func shown(word string) string {
 		word = string([]rune(word)[:maxShown-1]) + "…"
 	}
 	return word
+}
+
+// StripFormatChars returns s without the characters that are shown as
+// nothing and separate nothing (ignorable): what a user typed is read as
+// it looks, so that "\u200bhelp" is help and "vi\u202esio" is visio, and
+// free text is kept without characters that could hide or reorder what
+// others are shown of it. Line breaks, tabs and spaces stay; control
+// characters stay too, for checkText to refuse.
+func StripFormatChars(s string) string {
+	if strings.IndexFunc(s, ignorable) < 0 {
+		return s // the common case: nothing to copy
+	}
+	return strings.Map(func(r rune) rune {
+		if ignorable(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// ignorable reports whether r is shown as nothing and separates nothing:
+// formatting characters (zero-width spaces and joiners, bidirectional
+// overrides and isolates, byte order marks, tags: Unicode's Cf) and the
+// other code points Unicode says to ignore when displaying (Hangul
+// fillers, variation selectors, the combining grapheme joiner). Line and
+// paragraph separators are spaces, and control characters are refused
+// (checkText): neither is ignorable.
+func ignorable(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
 }
 
 // invisible reports whether r is shown as nothing or changes how the text

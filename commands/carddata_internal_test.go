@@ -25,6 +25,11 @@ func TestHoldsCardNumber(t *testing.T) {
 		{"beside a date", "2026-11-25 4242 4242 4242 4242", true},
 		{"beside a Discord mention", "<@123456789012345678> 4242 4242 4242 4242", true},
 		{"after a Discord id in a sentence", "id 123456789012345678 card 4242424242424242", true},
+		// What an adapter checks before it keeps a value: characters shown
+		// as nothing between the digits hide nothing.
+		{"split by zero-width spaces", "4242\u200b4242\u200b4242\u200b4242", true},
+		{"split by a bidi override", "42424242\u202e42424242", true},
+		{"split by a word joiner and a BOM", "4242424242\u2060\ufeff424242", true},
 
 		{"nothing", "", false},
 		{"words", "too expensive for us", false},

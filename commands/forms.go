@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -52,6 +53,33 @@ func (b *Bot) formHandlers() map[string]form {
 // newForm starts a form with its localized title and buttons.
 func (c *call) newForm(id, title, submit string) *Form {
 	return &Form{ID: id, Title: c.t.T(title), Submit: c.t.T(submit), Close: c.t.T("BtnClose")}
+}
+
+// withoutFormatChars is a submission whose values hold no characters shown
+// as nothing (StripFormatChars); s itself, the adapter's, is not changed.
+func withoutFormatChars(s *Submission) *Submission {
+	var values map[string][]string
+	for id, vals := range s.Values {
+		for i, v := range vals {
+			clean := StripFormatChars(v)
+			if clean == v {
+				continue
+			}
+			if values == nil {
+				values = make(map[string][]string, len(s.Values))
+				for id, vals := range s.Values {
+					values[id] = slices.Clone(vals)
+				}
+			}
+			values[id][i] = clean
+		}
+	}
+	if values == nil {
+		return s
+	}
+	c := *s
+	c.Values = values
+	return &c
 }
 
 // value is a submitted input's first value, trimmed.

@@ -1,6 +1,7 @@
 package commands_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -104,7 +105,7 @@ func TestAdminChannelDefault(t *testing.T) {
 	}{
 		{dave, "admin channel default", "Admin notifications go to the default channel again, or by direct message where there is none."},
 		{dave, "admin channel none", "Admin notifications go to the default channel again"},
-		{dave.de(), "admin kanal standard", "Benachrichtigungen an Administratoren gehen wieder in den Standardkanal, oder per Direktnachricht, wenn es keinen gibt."},
+		{dave.de(), "admin kanal standard", "Benachrichtigungen an Administratoren gehen wieder in den Standardkanal oder, wenn es keinen gibt, per Direktnachricht."},
 		{dave.de(), "admin kanal keiner", "wieder in den Standardkanal"},
 	} {
 		t.Run(tt.line, func(t *testing.T) {
@@ -277,4 +278,53 @@ func TestGermanSpelling(t *testing.T) {
 	for _, line := range []string{"anfragen zurückziehen", "anfragen zurueckziehen"} {
 		wantText(t, e.run(alice.de(), line), e.bot.Text("de", "ApprovalErrRequestsUsage")[:20])
 	}
+}
+
+// TestLicenseWords: a license change's preview and answer read as German
+// and English are written: "von 30 Tagen", a reduction labeled as a change
+// (nothing is bought) with its date and count apart, a notification's
+// license count said once, and a trial's assigned users who keep theirs.
+func TestLicenseWords(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	id := e.buy(alice, "visio-plan-2", 5)
+	e.clock.Add(0, 0, 10) // Dec 5: 20 of the period's 30 days are left
+
+	for _, tt := range []struct {
+		as          who
+		total       string
+		label, text string
+	}{
+		{alice.de(), "8", "Kaufpreis", "(20 von 30 Tagen, bis 25.12.2026)"},
+		{alice, "8", "Purchase price", "(20 of 30 days, until Dec 25, 2026)"},
+		{alice.de(), "2", "Was sich ändert", "Ab dem 25.12.2026 hat Visio Plan 2 nur noch 2 Lizenzen."},
+		{alice, "2", "What changes", "From Dec 25, 2026, Visio Plan 2 has 2 licenses."},
+	} {
+		f := wantForm(t, e.run(tt.as, "licenses "+id+" "+tt.total), commands.FormLicenses)
+		if in := input(t, f, "price"); in.Label != tt.label || !strings.Contains(in.Text, tt.text) {
+			t.Errorf("%s to %s: preview %q: %q; want %q: …%q…", tt.as.locale, tt.total, in.Label, in.Text, tt.label, tt.text)
+		}
+	}
+	r := e.send(alice.de(), licensesForm(id, "2"))
+	wantMessage(t, r, "Ab dem 25.12.2026 hat Visio Plan 2 nur noch 2 Lizenzen; bis dahin behalten Sie 5 Lizenzen.")
+	notes := e.notes()
+	if len(notes) != 1 {
+		t.Fatalf("notifications %+v, want the admins' one", notes)
+	}
+	for lang, want := range map[string]string{"de": "Lizenzen: 2", "en": "Licenses: 2"} {
+		msg := e.bot.RenderNotification(notes[0], lang)
+		var got []string
+		for _, f := range msg.Fields {
+			got = append(got, f.Label+": "+f.Value)
+		}
+		if !slices.Contains(got, want) {
+			t.Errorf("%s notification fields %q, want %q", lang, got, want)
+		}
+	}
+
+	trial := e.trial(alice, "project-plan-3")
+	e.assign(alice, trial, bob.m.ID, carol.m.ID, erin.m.ID)
+	r = e.submit(alice.de(), "", e.buyForm(alice, "project-plan-3", 3, store.Monthly))
+	wantText(t, r, "die 3 zugewiesenen Benutzer behalten ihre Lizenzen")
+	wantText(t, e.confirm(alice.de(), r), "wird nach der Zahlung zu einem Abonnement; die 3 zugewiesenen Benutzer behalten ihre Lizenzen.")
 }

@@ -183,7 +183,7 @@ func (c *call) handoverMessage(n Notification) Message {
 		}
 		return Message{Title: c.t.T(title), Text: c.t.T("HandoverAsk", args...),
 			Fields: []Field{{c.t.T("FieldProduct"), s.Product}, {c.t.T("FieldPurchaser"), s.Purchaser},
-				{c.t.T("FieldLicenses"), licenses}, {c.t.T("FieldPrice"), price}},
+				{c.t.T("FieldLicenses"), c.t.Num(s.Licenses)}, {c.t.T("FieldPrice"), price}},
 			Buttons: c.handoverButtons(s.ID)}
 	case NoteHandoverDecided:
 		text := "HandoverTook"

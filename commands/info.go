@@ -276,7 +276,7 @@ func adminCmd(c *call) Response {
 	for _, s := range c.view.Subs { // one page of the organization's self-service subscriptions
 		rows = append(rows, []string{s.ProductName, s.Purchaser.Name,
 			c.t.T("AssignedOf", "Assigned", c.t.Num(s.AssignedCount), "Total", c.t.N("Licenses", s.Total)),
-			c.t.Date(s.EndsAt()), c.price(s), c.status(s)})
+			c.term(s), c.price(s), c.status(s)})
 		msgs = append(msgs, Message{Title: s.ProductName, Fields: append(c.subFields(s, true), c.unusedFields(s)...)})
 	}
 	head := Message{Title: c.t.T("AdminTitle"), Text: c.t.T("AdminIntro") + "\n" + c.adminChannelIs() + "\n" + c.orgLangIs()}
@@ -295,7 +295,7 @@ func adminCmd(c *call) Response {
 		return Response{Messages: []Message{head}}
 	}
 	head.Table = &Table{Columns: []string{c.t.T("ColProduct"), c.t.T("ColPurchaser"), c.t.T("ColLicenses"),
-		c.t.T("ColExpires"), c.t.T("ColPrice"), c.t.T("ColStatus")}, Rows: rows}
+		c.t.T("ColTerm"), c.t.T("ColPrice"), c.t.T("ColStatus")}, Rows: rows}
 	c.pageControls(&head, "admin", c.view.SubsPage, c.view.SubsTotal, adminPageSize)
 	return Response{Messages: append([]Message{head}, msgs...)}
 }

@@ -40,6 +40,28 @@ func TestProducts(t *testing.T) {
 	wantMessage(t, e.run(zoe, "products"), "You have no subscriptions yet.")
 }
 
+// TestProductsShowReduction: a subscription whose licenses are reduced
+// from the next period says so in its entry: how many from when, and what
+// they cost; withdrawn, it says nothing of it.
+func TestProductsShowReduction(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	id := e.buy(alice, "visio-plan-2", 8)
+	e.send(alice, licensesForm(id, "2"))
+	wantMessage(t, e.run(alice, "products"), "Licenses: 0 of 8 licenses assigned",
+		"Purchase price: €100.80 per month; from Dec 25, 2026: 2 licenses, €25.20 per month")
+	wantMessage(t, e.run(alice.de(), "produkte"),
+		"Kaufpreis: 100,80 € pro Monat; ab dem 25.12.2026: 2 Lizenzen, 25,20 € pro Monat")
+	wantText(t, e.run(dave, "admin"), "Purchase price: €100.80 per month; from Dec 25, 2026: 2 licenses, €25.20 per month")
+
+	e.send(alice, licensesForm(id, "8")) // the reduction withdrawn
+	r := e.run(alice, "products")
+	wantMessage(t, r, "Purchase price: €100.80 per month")
+	if strings.Contains(text(r), "from Dec 25") {
+		t.Errorf("a withdrawn reduction is still shown:\n%s", text(r))
+	}
+}
+
 // TestCatalog shows prices per month and year, currency and trial offer.
 func TestCatalog(t *testing.T) {
 	e := newEnv(t)

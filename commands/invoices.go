@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -197,7 +198,17 @@ func (c *call) invoiceList(r dateRange) Response {
 		Buttons: []Button{{Label: c.t.T("Range3"), Command: "invoices 3m"}, {Label: c.t.T("Range6"), Command: "invoices 6m"},
 			{Label: c.t.T("BtnRange"), Command: "invoices range"}}}
 	if len(c.view.Invoices) == 0 {
-		m.Text = c.t.T("NoInvoices")
+		// A longer range where there is one, never the range shown (a
+		// list's own range button goes back to its first page; here it
+		// would show the same nothing again).
+		switch r.months {
+		case 3:
+			m.Text, m.Buttons = c.t.T("NoInvoices"), m.Buttons[1:]
+		case 6:
+			m.Text, m.Buttons = c.t.T("NoInvoicesLonger"), slices.Delete(m.Buttons, 1, 2)
+		default:
+			m.Text = c.t.T("NoInvoicesOther")
+		}
 		return Response{Messages: []Message{m}}
 	}
 	m.Text = c.t.N("InvoicesCount", c.view.InvoicesTotal)

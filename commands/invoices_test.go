@@ -97,6 +97,38 @@ func TestInvoices(t *testing.T) {
 	})
 }
 
+// TestNoInvoicesSuggestsAnotherRange: with no invoices in the range shown,
+// the answer suggests a longer one where there is one, and never the range
+// it shows (in its text or its buttons).
+func TestNoInvoicesSuggestsAnotherRange(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		as            who
+		line          string
+		text, buttons string
+	}{
+		{bob, "invoices", "No invoices in this period. Try the last 6 months or specify a date range.",
+			"Last 6 months → invoices 6m; Specify a date range → invoices range"},
+		{bob, "invoices 6m", "No invoices in this period. To look further back, specify a date range of up to 24 months.",
+			"Last 3 months → invoices 3m; Specify a date range → invoices range"},
+		{bob.de(), "rechnungen 6m", "Keine Rechnungen in diesem Zeitraum. Um weiter zurückzublicken, geben Sie einen Datumsbereich von bis zu 24 Monaten an.",
+			"Die letzten 3 Monate → invoices 3m; Datumsbereich angeben → invoices range"},
+		{bob, "invoices 2026-01-01 2026-06-30", "No invoices in this period. Try another date range.",
+			"Last 3 months → invoices 3m; Last 6 months → invoices 6m; Specify a date range → invoices range"},
+		{bob.de(), "rechnungen 01.01.2026 30.06.2026", "Keine Rechnungen in diesem Zeitraum. Versuchen Sie einen anderen Datumsbereich.", ""},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			r := e.at(t).run(tt.as, tt.line)
+			if len(r.Messages) != 1 || r.Messages[0].Text != tt.text {
+				t.Fatalf("no invoices:\n%s\nwant %q", text(r), tt.text)
+			}
+			if got := buttons(r.Messages[0]); tt.buttons != "" && got != tt.buttons {
+				t.Errorf("buttons %s\nwant    %s", got, tt.buttons)
+			}
+		})
+	}
+}
+
 // TestInvoicesRefused: a broken range is a message with a button to the
 // range form, in the user's language.
 func TestInvoicesRefused(t *testing.T) {

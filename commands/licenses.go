@@ -44,17 +44,23 @@ func (c *call) licensesForm(s store.Subscription, total string) *Form {
 		"Date", c.t.Date(s.RenewsAt), "Example", c.t.Num(s.Total+5))
 	in := c.subInput(c.own(active), s)
 	in.Dispatch = true
+	// What the subscription has, and what the new total costs, come
+	// before the total they explain.
 	f.Inputs = []Input{
 		in,
 		{ID: "current", Kind: KindInfo, Label: c.t.T("FieldCurrent"), Text: current},
-		{ID: "total", Kind: KindNumber, Label: c.t.T("FieldTotal"), Required: true,
-			Min: max(s.AssignedCount, 1), Max: c.productMax(s), Value: nonEmpty(total), Dispatch: true},
 	}
 	if n, msg := c.newTotal(s, total); msg == "" {
 		q := c.licensesQuote(s, n)
-		f.Inputs = append(f.Inputs, Input{ID: "price", Kind: KindInfo, Label: c.t.T("FieldPrice"), Text: q.text})
+		label := c.t.T("FieldPrice") // of the licenses added
+		if n <= s.Total {
+			label = c.t.T("FieldChange") // nothing is bought
+		}
+		f.Inputs = append(f.Inputs, Input{ID: "price", Kind: KindInfo, Label: label, Text: q.text})
 		f.Submit, f.Context = q.yes, withDigest(s.ID, q.digest())
 	}
+	f.Inputs = append(f.Inputs, Input{ID: "total", Kind: KindNumber, Label: c.t.T("FieldTotal"), Required: true,
+		Min: max(s.AssignedCount, 1), Max: c.productMax(s), Value: nonEmpty(total), Dispatch: true})
 	return f
 }
 
@@ -112,7 +118,7 @@ func (c *call) licensesQuote(s store.Subscription, total int) quote {
 		days, periodDays := remainingDays(c.now, s)
 		q.today = prorate(s.UnitPrice*int64(added), days, periodDays)
 		lines = append(lines, c.t.T("QuoteMore", "Added", c.t.N("Licenses", added), "Product", s.ProductName, "Total", c.t.N("Licenses", total)),
-			c.t.T("QuoteProrated", "Amount", money(q.today), "Days", c.t.Num(days), "Length", c.t.N("Days", periodDays), "Date", c.t.Date(s.RenewsAt)))
+			c.t.T("QuoteProrated", "Amount", money(q.today), "Days", c.t.Num(days), "Length", c.t.Num(periodDays), "Date", c.t.Date(s.RenewsAt)))
 		if s.NextTotal > 0 {
 			lines = append(lines, c.t.T("QuoteWithdrawn", "Total", c.t.N("Licenses", s.NextTotal), "Date", c.t.Date(s.RenewsAt)))
 		}

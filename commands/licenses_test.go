@@ -133,7 +133,7 @@ func TestLicenses(t *testing.T) {
 	t.Run("decrease is not billed", func(t *testing.T) {
 		e := e.at(t)
 		r := e.send(alice.de(), licensesForm(id, "12"))
-		wantMessage(t, r, "Visio Plan 2 hat ab 25.12.2026 12 Lizenzen; bis dahin behalten Sie 15 Lizenzen.", "Für diesen Zeitraum wird nichts erstattet.")
+		wantMessage(t, r, "Ab dem 25.12.2026 hat Visio Plan 2 nur noch 12 Lizenzen; bis dahin behalten Sie 15 Lizenzen.", "Für diesen Zeitraum wird nichts erstattet.")
 		if invs := e.invoices(alice); len(invs) != 2 {
 			t.Errorf("%d invoices after a decrease, want still 2", len(invs))
 		}

@@ -112,10 +112,28 @@ func (b *Bot) RenderNotification(n Notification, lang string) Message {
 	return Message{Title: c.t.T(title), Text: text, Fields: []Field{
 		{c.t.T("FieldProduct"), s.Product},
 		{c.t.T("FieldPurchaser"), s.Purchaser},
-		{c.t.T("FieldLicenses"), licenses},
+		{c.t.T("FieldLicenses"), c.t.Num(s.Licenses)}, // the label says what the number counts
 		{c.t.T("FieldPrice"), price},
-		{c.t.T("FieldExpires"), c.t.Date(s.Expires)},
+		c.noteDate(n),
 	}}
+}
+
+// noteDate is the date a notification's subscription renews or ends on,
+// with a label that says which.
+func (c *call) noteDate(n Notification) Field {
+	status := store.Status(n.Sub.Status)
+	if status == "" {
+		// Written before notifications said the status: what a kind's
+		// subscription is.
+		switch n.Kind {
+		case NotePurchase, NoteConversion, NoteLicenses:
+			status = store.StatusActive
+		}
+	}
+	if status == store.StatusActive {
+		return Field{c.t.T("FieldRenews"), c.t.Date(n.Sub.Expires)}
+	}
+	return Field{c.t.T("FieldExpires"), c.t.Date(n.Sub.Expires)}
 }
 
 // testNote is the test-mode mark that a confirmation ends with, or "".

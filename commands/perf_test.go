@@ -113,7 +113,12 @@ func (bb *benchBot) submit(b *testing.B, form string, ctx string, values map[str
 // buy buys licenses of Visio and returns the subscription id.
 func (bb *benchBot) buy(b *testing.B, licenses int) string {
 	f := bb.do(b, commands.Request{Text: "buy visio"}).Form
-	method := f.Inputs[3].Value[0]
+	var method string
+	for _, in := range f.Inputs {
+		if in.ID == "method" {
+			method = in.Value[0]
+		}
+	}
 	before := bb.subs(b)
 	bb.submit(b, commands.FormBuy, "", map[string][]string{"product": {"visio-plan-2"},
 		"licenses": {strconv.Itoa(licenses)}, "period": {"annual"}, "method": {method}})

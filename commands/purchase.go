@@ -82,15 +82,25 @@ func buyCmd(c *call) Response {
 			return c.fail(msg)
 		}
 	}
-	if tr, ok := c.ownTrial(p.ID); ok {
+	typed, raised := n, false
+	if tr, ok := c.ownTrial(p.ID); ok && n < tr.AssignedCount {
 		// Buying a trial keeps its assignments: at least that many licenses.
-		n = max(n, tr.AssignedCount)
+		n, raised = tr.AssignedCount, countArg != ""
 	}
 	ch := purchase{product: p.ID, count: strconv.Itoa(n), period: string(store.Monthly)}
 	if methods := c.methodOptions(); len(methods) > 0 {
 		ch.method = methods[0].Value
 	}
-	return Response{Form: c.buyForm(ch)}
+	f := c.buyForm(ch)
+	if raised {
+		// The count typed is not the form's: say why.
+		for i, in := range f.Inputs {
+			if in.ID == "licenses" {
+				f.Inputs[i].Hint = c.t.T("BuyRaisedToAssigned", "Count", c.t.Num(n), "Typed", c.t.Num(typed))
+			}
+		}
+	}
+	return Response{Form: f}
 }
 
 // purchase is what the buy form holds, as typed or chosen.
@@ -202,26 +212,22 @@ func (c *call) buyForm(ch purchase) *Form {
 	if o.product.ID != "" {
 		most = o.product.MaxLicenses
 	}
+	hint := ""
 	if o.converting {
 		least = max(o.trial.AssignedCount, 1)
+		if least > 1 {
+			hint = c.t.T("BuyAtLeastAssigned", "Count", c.t.Num(least))
+		}
 	}
 	period := ch.period
 	if !store.Period(period).Valid() {
 		period = string(store.Monthly)
 	}
-	f.Inputs = []Input{
-		{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: products, Value: nonEmpty(chosen), Dispatch: true},
-		{ID: "licenses", Kind: KindNumber, Label: c.t.T("FieldLicenses"), Required: true, Min: least, Max: most,
-			Value: nonEmpty(ch.count), Dispatch: true},
-		{ID: "period", Kind: KindSelect, Label: c.t.T("FieldPeriod"), Required: true, Value: []string{period}, Dispatch: true,
-			Options: []Option{{string(store.Monthly), c.t.T("PeriodMonthly")}, {string(store.Annual), c.t.T("PeriodAnnual")}}},
-	}
+	// What it costs, and that there is nothing to pay with, come before
+	// the fields they explain.
 	methods := c.methodOptions()
 	if len(methods) == 0 {
 		f.Inputs = append(f.Inputs, Input{ID: "method", Kind: KindInfo, Label: c.t.T("FieldMethod"), Text: c.t.T("NoMethods")})
-	} else {
-		f.Inputs = append(f.Inputs, Input{ID: "method", Kind: KindSelect, Label: c.t.T("FieldMethod"), Required: true,
-			Options: methods, Value: nonEmpty(ch.method), Dispatch: true})
 	}
 	delete(errs, "method") // the price does not depend on it
 	if len(errs) == 0 {
@@ -232,6 +238,17 @@ func (c *call) buyForm(ch purchase) *Form {
 		f.Inputs = append(f.Inputs, Input{ID: "price", Kind: KindInfo, Label: c.t.T("FieldPrice"),
 			Text: c.t.T("PricePreview", "Monthly", c.t.Money(o.product.Price(1), o.product.Currency),
 				"Annual", c.t.Money(o.product.Price(12), o.product.Currency))})
+	}
+	f.Inputs = append(f.Inputs,
+		Input{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: products, Value: nonEmpty(chosen), Dispatch: true},
+		Input{ID: "licenses", Kind: KindNumber, Label: c.t.T("FieldLicenses"), Hint: hint, Required: true, Min: least, Max: most,
+			Value: nonEmpty(ch.count), Dispatch: true},
+		Input{ID: "period", Kind: KindSelect, Label: c.t.T("FieldPeriod"), Required: true, Value: []string{period}, Dispatch: true,
+			Options: []Option{{string(store.Monthly), c.t.T("PeriodMonthly")}, {string(store.Annual), c.t.T("PeriodAnnual")}}},
+	)
+	if len(methods) > 0 {
+		f.Inputs = append(f.Inputs, Input{ID: "method", Kind: KindSelect, Label: c.t.T("FieldMethod"), Required: true,
+			Options: methods, Value: nonEmpty(ch.method), Dispatch: true})
 	}
 	return f
 }
@@ -379,7 +396,8 @@ func (c *call) note(kind NotificationKind, s store.Subscription, before int) Not
 	return Notification{
 		Org: s.Org, Kind: kind, Key: fmt.Sprintf("%s:%s:%s", kind, s.ID, c.req.IdempotencyKey),
 		Sub: NotifiedSub{ID: s.ID, ProductID: s.ProductID, Product: s.ProductName, Purchaser: s.Purchaser.Name, Licenses: s.Total, Before: before,
-			Price: s.UnitPrice * int64(s.Total), Currency: s.Currency, Period: string(s.Period), Expires: s.EndsAt(),
+			Status: string(s.Status),
+			Price:  s.UnitPrice * int64(s.Total), Currency: s.Currency, Period: string(s.Period), Expires: s.EndsAt(),
 			Reason: s.CancelReason},
 	}
 }
@@ -429,9 +447,10 @@ func trialCmd(c *call) Response {
 		info = []string{c.t.T("TrialLine", "Product", p.Name, "Days", c.t.N("Days", p.TrialDays),
 			"Licenses", c.t.N("Licenses", p.TrialLicenses))}
 	}
+	// The offers come before the choice of one.
 	f.Inputs = []Input{
-		{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: opts, Value: nonEmpty(p.ID)},
 		{ID: "info", Kind: KindInfo, Label: c.t.T("FieldTrialOffer"), Text: strings.Join(info, "\n") + "\n" + c.t.T("TrialNoPayment")},
+		{ID: "product", Kind: KindSelect, Label: c.t.T("FieldProduct"), Required: true, Options: opts, Value: nonEmpty(p.ID)},
 	}
 	return Response{Form: f}
 }

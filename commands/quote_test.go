@@ -99,7 +99,7 @@ func TestConvertPreviewIsCharged(t *testing.T) {
 	e.assign(alice, id, bob.m.ID)
 	e.buyer(alice)
 	r := e.submit(alice, "convert-1", e.buyForm(alice, "visio-plan-2", 4, store.Annual))
-	wantText(t, r, "its 1 assigned user keeps their license")
+	wantText(t, r, "the user assigned to it keeps their license")
 	today := previewed(t, r, "Today")
 	inv := e.invoice(alice, invoiceOf(t, e.confirm(alice, r)))
 	if got := format.Money("en", inv.Total, inv.Currency); got != today || inv.SubID != id {

@@ -276,7 +276,7 @@ func TestEndTrialNow(t *testing.T) {
 
 		e.clock.Set(trialEnd.AddDate(0, 0, -7).Add(time.Hour))
 		done := e.run(alice, r.Confirm.Yes)
-		wantMessage(t, done, "Trial ended", "Your trial of Visio Plan 2 has ended today.")
+		wantMessage(t, done, "Trial ended", "Your trial of Visio Plan 2 has ended today. The person it was assigned to no longer has access to it.")
 		s := e.sub("T1", id)
 		if s.Status != store.StatusExpired || !s.TrialEnd.Equal(e.clock.Now()) {
 			t.Errorf("ended trial %s, ends %v; want expired now", s.Status, s.TrialEnd)
@@ -306,6 +306,35 @@ func TestEndTrialNow(t *testing.T) {
 			t.Errorf("more notifications after the end: %q", kinds(e.outboxSince(notes[0])))
 		}
 	})
+}
+
+// TestTrialEndedSaysWhoLostAccess: the answer to ending a trial says who
+// lost access only when someone had it.
+func TestTrialEndedSaysWhoLostAccess(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		product string
+		as      who
+		assign  []string
+		want    string
+	}{
+		{"visio-plan-2", alice, nil, "Your trial of Visio Plan 2 has ended today."},
+		{"project-plan-3", alice.de(), nil, "Ihre Testversion von Project Plan 3 wurde heute beendet."},
+		{"teams-premium", alice, []string{bob.m.ID}, "Your trial of Teams Premium has ended today. The person it was assigned to no longer has access to it."},
+		{"visio-plan-2", zoe.de(), []string{yuri.m.ID, zoe.m.ID}, "Ihre Testversion von Visio Plan 2 wurde heute beendet. Die 2 Personen, denen sie zugewiesen war, haben keinen Zugriff mehr darauf."},
+	} {
+		t.Run(tt.product+" "+tt.as.locale, func(t *testing.T) {
+			e := e.at(t)
+			id := e.trial(tt.as, tt.product)
+			if len(tt.assign) > 0 {
+				e.assign(tt.as, id, tt.assign...)
+			}
+			r := e.run(tt.as, "trial end "+id+" confirm")
+			if len(r.Messages) != 1 || r.Messages[0].Text != tt.want {
+				t.Errorf("ended trial answers:\n%s\nwant %q", text(r), tt.want)
+			}
+		})
+	}
 }
 
 // fieldsOf writes a message's fields as "label: value" lines.

@@ -163,6 +163,18 @@ func (c *call) price(s store.Subscription) string {
 	return c.perPeriod(c.t.Money(s.UnitPrice*int64(s.Total), s.Currency), s.Period)
 }
 
+// priceNow is what the subscription costs, and from when it costs less
+// when the purchaser reduced its licenses for the next period.
+func (c *call) priceNow(s store.Subscription) string {
+	if s.Status != store.StatusActive || s.NextTotal <= 0 || s.NextTotal == s.Total {
+		return c.price(s)
+	}
+	next := s
+	next.Total = s.NextTotal
+	return c.t.T("PriceThen", "Price", c.price(s), "Date", c.t.Date(s.RenewsAt),
+		"Total", c.t.N("Licenses", s.NextTotal), "Next", c.price(next))
+}
+
 // expiry says until when the subscription runs, or when it renews or
 // starts, with a label that fits what it says.
 func (c *call) expiry(s store.Subscription) Field {
@@ -173,6 +185,20 @@ func (c *call) expiry(s store.Subscription) Field {
 		return Field{c.t.T("FieldStarts"), c.t.T("StartsWhenPaid")}
 	}
 	return Field{c.t.T("FieldExpires"), c.t.Date(s.EndsAt())}
+}
+
+// term says in a few words what expiry says with its label, for a
+// table's cell: when the subscription renews, ends or starts.
+func (c *call) term(s store.Subscription) string {
+	switch s.Status {
+	case store.StatusActive:
+		return c.t.T("TermRenews", "Date", c.t.Date(s.RenewsAt))
+	case store.StatusPending:
+		return c.t.T("TermStarts")
+	case store.StatusExpired:
+		return c.t.T("TermEnded", "Date", c.t.Date(s.EndsAt()))
+	}
+	return c.t.T("TermEnds", "Date", c.t.Date(s.EndsAt()))
 }
 
 // assignedNames lists who holds licenses, or says nobody.
@@ -201,7 +227,7 @@ func (c *call) subFields(s store.Subscription, withPurchaser bool) []Field {
 		{c.t.T("FieldStatus"), c.status(s)},
 		{c.t.T("FieldLicenses"), c.t.T("AssignedOf", "Assigned", c.t.Num(s.AssignedCount), "Total", c.t.N("Licenses", s.Total))},
 		c.expiry(s),
-		{c.t.T("FieldPrice"), c.price(s)},
+		{c.t.T("FieldPrice"), c.priceNow(s)},
 	}
 	if withPurchaser {
 		f = append([]Field{{c.t.T("FieldPurchaser"), s.Purchaser.Name}}, f...)

@@ -148,7 +148,7 @@ func (c *call) endTrialNow(s store.Subscription) Response {
 	ended := s
 	ended.Status, ended.TrialEnd, ended.CanceledAt = store.StatusExpired, c.now, c.now
 	resp := Response{Messages: []Message{{Title: c.t.T("TitleTrialEnded"),
-		Text:    c.t.T("TrialEnded", "Product", s.ProductName),
+		Text:    c.t.N("TrialEnded", s.AssignedCount, "Product", s.ProductName),
 		Buttons: []Button{{Label: c.t.T("BtnBuy"), Command: "buy " + s.ProductID}}}}}
 	// One end per trial: a second confirmation (a double click) gets the
 	// first one's answer.

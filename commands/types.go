@@ -10,10 +10,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/billingbot/billingbot/commands/format"
 	"github.com/billingbot/billingbot/store"
 )
 
@@ -256,6 +258,9 @@ type Input struct {
 	Required bool
 	// Number: Min and Max value. Select, MultiSelect, Users: Max items.
 	Min, Max int
+	// Year marks a number that is a year: written without digit grouping
+	// (2026, not 2,026).
+	Year bool `json:",omitempty"`
 	// Text, Paragraph: most characters.
 	MaxLength int
 	Options   []Option
@@ -266,6 +271,18 @@ type Input struct {
 	// product, the count, the period of a purchase): a platform that can
 	// update an open form asks for a Draft when it changes.
 	Dispatch bool `json:",omitempty"`
+}
+
+// Range is a number input's limits as lang ("de" or "en") writes
+// numbers: "1–10,000" or "1–10.000"; a year's "2026–2046" in either.
+func (in Input) Range(lang string) string {
+	n := func(v int) string {
+		if in.Year {
+			return strconv.Itoa(v)
+		}
+		return format.Number(lang, int64(v))
+	}
+	return n(in.Min) + "–" + n(in.Max)
 }
 
 // InputKind is the kind of an input.
@@ -330,18 +347,22 @@ func DecodeNotification(e store.OutboxEntry) (Notification, error) {
 
 // NotifiedSub is what a notification says about a subscription.
 type NotifiedSub struct {
-	ID        string    `json:"id"`
-	ProductID string    `json:"product_id"`
-	Product   string    `json:"product"`
-	Purchaser string    `json:"purchaser"` // name
-	Licenses  int       `json:"licenses"`
-	Before    int       `json:"before,omitempty"` // license count before a change
-	Price     int64     `json:"price"`
-	Currency  string    `json:"currency"`
-	Period    string    `json:"period,omitempty"`
-	Expires   time.Time `json:"expires"`
-	Reason    string    `json:"reason,omitempty"`  // cancellation reason key
-	Invoice   string    `json:"invoice,omitempty"` // the invoice of a payment
+	ID        string `json:"id"`
+	ProductID string `json:"product_id"`
+	Product   string `json:"product"`
+	Purchaser string `json:"purchaser"` // name
+	Licenses  int    `json:"licenses"`
+	// Status is the subscription's (store.Status): whether Expires is
+	// when it renews or when it ends. Empty in notifications written
+	// before it was kept.
+	Status   string    `json:"status,omitempty"`
+	Before   int       `json:"before,omitempty"` // license count before a change
+	Price    int64     `json:"price"`
+	Currency string    `json:"currency"`
+	Period   string    `json:"period,omitempty"`
+	Expires  time.Time `json:"expires"`
+	Reason   string    `json:"reason,omitempty"`  // cancellation reason key
+	Invoice  string    `json:"invoice,omitempty"` // the invoice of a payment
 	// Method names a payment method ("Visa •••• 4242 (12/2030)").
 	Method string `json:"method,omitempty"`
 	// Grant is what the invoice's payment buys (store.Grant's kind; ""

@@ -109,7 +109,7 @@ func TestUnusedButtons(t *testing.T) {
 	if in := input(t, f, "total"); len(in.Value) != 1 || in.Value[0] != "2" {
 		t.Errorf("licenses form with %v, want 2", in.Value)
 	}
-	if in := input(t, f, "price"); !strings.Contains(in.Text, "2 licenses from Jan 25, 2027") {
+	if in := input(t, f, "price"); !strings.Contains(in.Text, "From Jan 25, 2027, Visio Plan 2 has 2 licenses.") {
 		t.Errorf("price %q, want the reduction at the period's end", in.Text)
 	}
 	if f.Submit != "Reduce to 2 licenses" {

@@ -145,7 +145,7 @@ func TestGermanWording(t *testing.T) {
 		{"CmdCatalog", "Käufliche", "Produkte, die Sie kaufen können"},
 		{"CmdCatalog", "können: Preise", "Produkte, die Sie kaufen können, mit Preisen und Testversionen"},
 		{"ConsoleFormHelp", "„cancel“", "mit „abbrechen“ schließen Sie das Formular"},
-		{"ConsoleBannerHelp", "quit", "um sie anzuklicken, oder beenden."},
+		{"ConsoleBannerHelp", "ein, die Nummer", "mit der Nummer einer Schaltfläche klicken Sie diese an; mit „beenden“ verlassen Sie die Konsole."},
 		{"ConsoleBanner", "%q", "Organisation „%s“"},
 		{"ConsoleStopped", "Tschüss", "Auf Wiedersehen."},
 		{"NoteTitleConversion", "gekauft", "Testversion umgewandelt"},

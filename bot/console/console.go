@@ -196,7 +196,9 @@ func (s *session) loop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		line = strings.TrimSpace(line)
+		// Read as it looks, as the bot reads it (commands.StripFormatChars):
+		// "\u200bquit" quits, and "\u200b1" clicks button 1.
+		line = strings.TrimSpace(commands.StripFormatChars(line))
 		if line == "" {
 			continue
 		}

@@ -617,10 +617,10 @@ func TestQuitWords(t *testing.T) {
 	}{
 		{"de", "beenden\n", []string{
 			"billingbot-Konsole: Organisation „demo“, Benutzer alice (Alice Adams)\n",
-			"die Nummer einer Schaltfläche, um sie anzuklicken, oder beenden.\n",
+			"mit „beenden“ verlassen Sie die Konsole.\n",
 			"> Auf Wiedersehen.\n"}},
 		{"de", "", []string{"> \nAuf Wiedersehen.\n"}},
-		{"en", "quit\n", []string{"a button's number to click it, or quit.\n", "> Goodbye.\n"}},
+		{"en", "quit\n", []string{"a button's number to click it, or “quit” to leave.\n", "> Goodbye.\n"}},
 	}
 	for _, tt := range tests {
 		t.Run("terminal "+tt.locale+" "+strings.TrimSpace(tt.script), func(t *testing.T) {
@@ -647,6 +647,13 @@ func TestNumberLimits(t *testing.T) {
 	out = tb.run(t, "kaufen visio 5\n\nabbrechen\n", Options{Locale: "de"})
 	mustContain(t, out, "Lizenzen (1–10.000) [5]: ")
 	mustNotContain(t, out, "10000")
+	// A year is a year in either language, not a number with a thousands
+	// separator.
+	year := tb.clock.Now().Year()
+	out = tb.run(t, "zahlung\n1\n\n\nabbrechen\n", Options{Locale: "de"})
+	mustContain(t, out, fmt.Sprintf("Ablaufjahr (%d–%d) [", year, year+20))
+	out = tb.run(t, "payment\n1\n\n\nclose\n", Options{})
+	mustContain(t, out, fmt.Sprintf("Expiry year (%d–%d) [", year, year+20))
 }
 
 // TestInformationBeforeQuestions shows every form's information (what a
@@ -827,9 +834,10 @@ func TestGermanCommandLines(t *testing.T) {
 	w := words(tb.bot, "de")
 	for _, tt := range []struct{ got, want string }{
 		{fmt.Sprintf(w.banner, "demo", "alice"), "billingbot-Konsole: Organisation „demo“, Benutzer alice"},
-		{w.bannerHelp, "Geben Sie /billing hilfe (oder nur hilfe) ein, die Nummer einer Schaltfläche, um sie anzuklicken, oder beenden."},
+		{w.bannerHelp, "Mit /billing hilfe (oder nur hilfe) sehen Sie, was ich kann; mit der Nummer einer Schaltfläche klicken Sie diese an; mit „beenden“ verlassen Sie die Konsole."},
 		{w.formHelp, "Mit Enter übernehmen Sie den Wert in [Klammern]; mit „abbrechen“ schließen Sie das Formular."},
 		{w.stopped, "Auf Wiedersehen."},
+		{words(tb.bot, "en").bannerHelp, "Type /billing help (or just help) to see what I can do, a button's number to click it, or “quit” to leave."},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)

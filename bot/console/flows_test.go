@@ -71,3 +71,22 @@ func TestCommandLineAnswers(t *testing.T) {
 	out = tb.run(t, "lizenzen copilot 9000\n", Options{Locale: "de", DueEvery: time.Hour})
 	mustContain(t, out, "Microsoft 365 Copilot erlaubt höchstens 5.000 Lizenzen.")
 }
+
+// TestFormatCharsInLines: what the user types is read as it looks, without
+// characters shown as nothing: a command with a zero-width space or a bidi
+// override in it works, the console's own words too, and no answer or echo
+// holds them.
+func TestFormatCharsInLines(t *testing.T) {
+	tb := newTestBot(t)
+	tb.seedCard(t, "demo", "alice", "Alice Adams")
+	out := tb.run(t, "\u200bhelp\n\u200bproducts\n\u200b1\nbuy vi\u202esio 2\n\u2066\n\n\ufeffclose\n\u200bquit\nhelp\n", Options{})
+	mustContain(t, out,
+		"Buy subscriptions and start trials",
+		"2 licenses of Visio Plan 2 at €12.60 per license per month.",
+		"Form closed; nothing was changed.",
+		"» /billing catalog\n")
+	mustNotContain(t, out, "I don't know the command", "No product matches", "\u200b", "\u202e", "\u2066", "\ufeff")
+	if n := strings.Count(out, "Buy subscriptions and start trials"); n != 1 {
+		t.Errorf("help answered %d times, want once: the session ends at \\u200bquit\n%s", n, out)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/billingbot/billingbot/commands"
-	"github.com/billingbot/billingbot/commands/format"
 )
 
 // errClosed is what ask returns when the user closes the form: with a
@@ -155,8 +154,7 @@ func (s *session) ask(ctx context.Context, in commands.Input, w chrome) ([]strin
 		label += " (" + w.yesNo + ")"
 	case commands.KindNumber:
 		if in.Max > 0 {
-			lang := s.language()
-			label += " (" + format.Number(lang, int64(in.Min)) + "–" + format.Number(lang, int64(in.Max)) + ")"
+			label += " (" + in.Range(s.language()) + ")"
 		}
 	}
 	if in.Hint != "" {
@@ -207,6 +205,8 @@ func (s *session) answer(ctx context.Context, prompt string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Read, and echoed, as it looks (commands.StripFormatChars).
+	line = commands.StripFormatChars(line)
 	if !s.tty {
 		s.out.print(line + "\n")
 	}

@@ -28,7 +28,7 @@ func TestUnusedLicensesActions(t *testing.T) {
 	mustContain(t, out, "Assign licenses\n", "3 of 5")
 
 	out = tb.run(t, reduce[1]+"\n\n\ny\n", charged)
-	mustContain(t, out, "Total licenses (2–", "[2]", "Microsoft 365 Copilot: 2 licenses from ", "Reduce to 2 licenses? (y/n)")
+	mustContain(t, out, "Total licenses (2–", "[2]", "Microsoft 365 Copilot has 2 licenses.", "Reduce to 2 licenses? (y/n)")
 	mustNotContain(t, out, "nothing was changed")
 	mustNotContain(t, out, "Unused licenses")
 

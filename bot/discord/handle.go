@@ -222,7 +222,7 @@ func (a *Adapter) component(ctx context.Context, in *interaction, req commands.R
 		if err != nil {
 			return a.say(lang, formErr(err)), nil
 		}
-		return &callback{Type: cbModal, Data: renderModal(key, f)}, nil
+		return &callback{Type: cbModal, Data: renderModal(key, f, lang)}, nil
 	default:
 		return a.say(lang, "DiscordUnknownAction"), nil
 	}
@@ -430,7 +430,7 @@ func (a *Adapter) reply(ctx context.Context, in *interaction, req commands.Reque
 			fkey = "0"
 		}
 		if modalOK {
-			rep.modal = renderModal(fkey, resp.Form)
+			rep.modal = renderModal(fkey, resp.Form, lang)
 			if r.guild != "" && fkey != "0" {
 				// Opened from a DM: its submission names the guild.
 				rep.modal.CustomID = dmFormPrefix + r.guild + ":" + fkey + ":" + resp.Form.ID

@@ -75,7 +75,7 @@ func TestLimits(t *testing.T) {
 				r := renderer{a: a, ctx: ctx, org: testOrg, confirm: resp.Confirm}
 				switch {
 				case resp.Form != nil:
-					m := renderModal("KEY", resp.Form)
+					m := renderModal("KEY", resp.Form, resp.Lang)
 					checkModal(t, name, m)
 					out[name] = m
 				case len(resp.FieldErrors) > 0:

@@ -2,9 +2,11 @@ package discord
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/billingbot/billingbot/commands"
 	"github.com/billingbot/billingbot/store"
@@ -129,5 +131,36 @@ func TestAdminChannelOption(t *testing.T) {
 	}
 	if s, err := e.st.Settings(t.Context(), testOrg); err != nil || s.AdminChannel != "<#555555555555555555>" || s.Lang != "de" {
 		t.Errorf("settings = %+v, %v", s, err)
+	}
+}
+
+// TestModalNumbersInTheUsersLanguage: a number input's limits are written
+// as the user's language writes numbers, as the console and the errors
+// write them.
+func TestModalNumbersInTheUsersLanguage(t *testing.T) {
+	e := newEnv(t)
+	e.card(alice)
+	for _, tt := range []struct {
+		w    who
+		want string
+	}{{aliceEN, "1–10,000"}, {aliceDE, "1–10.000"}} {
+		typ, data := answer(t, e.post(e.interaction(tt.w, itCommand,
+			command("buy", opt("product", optString, "visio-plan-2"), opt("count", optInteger, 5)), "")))
+		if typ != cbModal {
+			t.Fatalf("%s buy: type %d, want a modal: %s", tt.w.locale, typ, text(data))
+		}
+		if got := modalInputs(t, data)["licenses"]["placeholder"]; got != tt.want {
+			t.Errorf("%s licenses placeholder %q, want %q", tt.w.locale, got, tt.want)
+		}
+		// A year is written as a year in either language.
+		typ, data = answer(t, e.post(e.interaction(tt.w, itComponent,
+			map[string]any{"custom_id": buttonPrefix + "payment edit " + e.methodID(alice), "component_type": ctButton}, "")))
+		if typ != cbModal {
+			t.Fatalf("%s payment edit: type %d, want a modal: %s", tt.w.locale, typ, text(data))
+		}
+		year := time.Now().Year()
+		if got, want := modalInputs(t, data)["exp_year"]["placeholder"], fmt.Sprintf("%d–%d", year, year+20); got != want {
+			t.Errorf("%s expiry year placeholder %q, want %q", tt.w.locale, got, want)
+		}
 	}
 }

@@ -108,7 +108,7 @@ func TestHandoverLimits(t *testing.T) {
 				if resp.Form == nil {
 					t.Fatalf("%q opened no form: %+v", line, resp.Messages)
 				}
-				checkModal(t, line, renderModal("KEY", resp.Form))
+				checkModal(t, line, renderModal("KEY", resp.Form, resp.Lang))
 			}
 			r := renderer{a: e.a, ctx: ctx, org: testOrg}
 			for _, m := range r.messages(handle(bob, "admin handover", nil).Messages) {

@@ -152,8 +152,9 @@ func modalID(key string, f *commands.Form) string {
 	return formCachedPrefix + key + ":" + f.ID
 }
 
-// renderModal renders a form as a modal whose custom id is key's.
-func renderModal(key string, f *commands.Form) *modal {
+// renderModal renders a form as a modal whose custom id is key's, its
+// numbers written as lang ("de" or "en") writes them.
+func renderModal(key string, f *commands.Form, lang string) *modal {
 	m := &modal{CustomID: modalID(key, f), Title: nonBlank(truncate(f.Title, maxModalTitle))}
 	var inputs, infos []commands.Input
 	for _, in := range f.Inputs {
@@ -186,7 +187,7 @@ func renderModal(key string, f *commands.Form) *modal {
 		if len(m.Components) == maxModalTop {
 			break // the core's forms have at most five inputs besides information
 		}
-		m.Components = append(m.Components, renderInput(in))
+		m.Components = append(m.Components, renderInput(in, lang))
 	}
 	if len(infos) > 0 && !separate && len(m.Components) > 0 {
 		if l, ok := m.Components[0].(label); ok {
@@ -201,7 +202,7 @@ func renderModal(key string, f *commands.Form) *modal {
 	return m
 }
 
-func renderInput(in commands.Input) any {
+func renderInput(in commands.Input, lang string) any {
 	l := label{Type: ctLabel, Label: nonBlank(truncate(in.Label, maxLabel)), Description: truncate(in.Hint, maxLabelDesc)}
 	first := ""
 	if len(in.Value) > 0 {
@@ -228,7 +229,7 @@ func renderInput(in commands.Input) any {
 	case commands.KindNumber:
 		digits := max(len(strconv.Itoa(in.Max)), len(strconv.Itoa(in.Min)), 1)
 		t := textInput{Type: ctTextInput, CustomID: in.ID, Style: styleShort, Required: in.Required,
-			MaxLength: digits + 2, Value: first, Placeholder: numberRange(in)}
+			MaxLength: digits + 2, Value: first, Placeholder: numberRange(in, lang)}
 		if in.Required {
 			t.MinLength = 1
 		}
@@ -291,12 +292,13 @@ func confirmChoice(in commands.Input) string {
 	return nonBlank(truncate(label, maxOptionText))
 }
 
-// numberRange is a number input's placeholder: "min–max".
-func numberRange(in commands.Input) string {
+// numberRange is a number input's placeholder: "min–max", as lang writes
+// numbers (1–10,000 or 1–10.000).
+func numberRange(in commands.Input, lang string) string {
 	if in.Max <= in.Min {
 		return ""
 	}
-	return strconv.Itoa(in.Min) + "–" + strconv.Itoa(in.Max)
+	return in.Range(lang)
 }
 
 // selectOptions renders at most 25 options, keeping the chosen ones.

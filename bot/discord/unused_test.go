@@ -68,7 +68,7 @@ func TestUnusedReminderInDM(t *testing.T) {
 	_, data = answer(t, e.post(doc))
 	bs := buttonsOf(data)
 	if s := text(data); len(bs) != 2 || bs[0]["label"] != "Reduce to 2 licenses" || !strings.HasPrefix(fmt.Sprint(bs[0]["custom_id"]), dmConfirmPrefix+testGuild+":confirm ") ||
-		!strings.Contains(s, "2 licenses from ") {
+		!strings.Contains(s, "Visio Plan 2 has 2 licenses.") {
 		t.Fatalf("submitted from the DM: %s, want a confirmation", s)
 	}
 	_, data = answer(t, e.post(e.dmClick(bs[0]["custom_id"].(string))))

@@ -134,7 +134,12 @@ func (e *env) renderAll(t *testing.T, lang string) map[string]any {
 	form("buy, no product", "buy")
 	e.addCard("U1")
 	buy := form("buy", "buy visio 5")
-	method := buy.Inputs[3].Options[0].Value
+	var method string
+	for _, in := range buy.Inputs {
+		if in.ID == "method" {
+			method = in.Options[0].Value
+		}
+	}
 	// A draft: the user changed the product and the period in the modal.
 	draft := handle("", &commands.Submission{FormID: buy.ID, Context: buy.Context, Draft: true, Values: map[string][]string{
 		"product": {"project-plan-3"}, "licenses": {"5"}, "period": {"annual"}, "method": {method}}})

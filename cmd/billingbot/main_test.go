@@ -256,3 +256,45 @@ func TestFlagUsageHidesRedisURL(t *testing.T) {
 		t.Errorf("console -h printed the Redis password:\n%s", r.stderr)
 	}
 }
+
+// TestReadmeConsoleUsage: every console usage README's "The console" shows
+// outside its table of flag names (a command line, a flag as a reader
+// would type it) is one the console takes.
+func TestReadmeConsoleUsage(t *testing.T) {
+	doc, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "\n## The console\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var usages [][]string
+	for _, line := range strings.Split(section, "\n") {
+		if strings.HasPrefix(line, "|") {
+			continue // the table names the flags and what they take
+		}
+		if _, args, ok := strings.Cut(line, "cmd/billingbot console"); ok && !strings.Contains(line, "`") {
+			usages = append(usages, strings.Fields(args)) // a command line of an example
+		}
+		for i, span := range strings.Split(line, "`") {
+			if i%2 == 0 {
+				continue // outside backticks
+			}
+			if _, args, ok := strings.Cut(span, "billingbot console"); ok {
+				usages = append(usages, strings.Fields(args))
+			} else if strings.HasPrefix(span, "--") {
+				usages = append(usages, strings.Fields(span))
+			}
+		}
+	}
+	if len(usages) < 3 {
+		t.Fatalf("found %d console usages in README, want the examples and flags: %q", len(usages), usages)
+	}
+	for _, args := range usages {
+		t.Run(strings.Join(append([]string{"console"}, args...), " "), func(t *testing.T) {
+			r := runMain(t, nil, "help\n", append([]string{"console"}, args...)...)
+			if r.code != exitOK {
+				t.Errorf("console %q: exit code %d, want 0 (README shows it)\nstderr:\n%s", args, r.code, r.stderr)
+			}
+		})
+	}
+}
