@@ -98,16 +98,30 @@ func shown(word string) string {
 
 // StripFormatChars returns s without the characters that are shown as
 // nothing and separate nothing (ignorable): what a user typed is read as
-// it looks, so that "\u200bhelp" is help and "vi\u202esio" is visio, and
-// free text is kept without characters that could hide or reorder what
-// others are shown of it. Line breaks, tabs and spaces stay; control
-// characters stay too, for checkText to refuse.
+// it looks, so that "\u200bhelp" is help and "vi\u202esio" is visio.
+// Line breaks, tabs and spaces stay; control characters stay too, for
+// checkText to refuse.
 func StripFormatChars(s string) string {
-	if strings.IndexFunc(s, ignorable) < 0 {
+	return strip(s, ignorable)
+}
+
+// stripFromValue is StripFormatChars for what a form's field holds, which
+// may be free text that is kept and shown to others: it loses what could
+// hide or reorder what they are shown, but keeps the joiners and
+// variation selectors that written text needs (one emoji of several,
+// 👩‍💻; the emoji form of ❤️; the shapes of Persian and Indic words).
+func stripFromValue(s string) string {
+	return strip(s, func(r rune) bool {
+		return ignorable(r) && r != '\u200c' && r != '\u200d' && !unicode.Is(unicode.Variation_Selector, r)
+	})
+}
+
+func strip(s string, drop func(rune) bool) string {
+	if strings.IndexFunc(s, drop) < 0 {
 		return s // the common case: nothing to copy
 	}
 	return strings.Map(func(r rune) rune {
-		if ignorable(r) {
+		if drop(r) {
 			return -1
 		}
 		return r

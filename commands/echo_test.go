@@ -44,8 +44,9 @@ func TestEchoesShownSafely(t *testing.T) {
 // characters shown as nothing (zero-width spaces and joiners, bidi
 // overrides and isolates, byte order marks): the command works, and
 // nothing misleading is echoed. Free text that is kept (a cancellation's
-// feedback) is kept without them too, and the adapter's submission is
-// left as it was.
+// feedback) is kept without them too, but for the joiners and variation
+// selectors written text needs, and the adapter's submission is left as
+// it was.
 func TestFormatCharsAreNotRead(t *testing.T) {
 	e := newEnv(t)
 	e.buyer(alice)
@@ -74,12 +75,15 @@ func TestFormatCharsAreNotRead(t *testing.T) {
 	}
 
 	id := e.buy(alice, "visio-plan-2", 1)
-	sub := cancelForm(id, "other", "too\u200b much\u202e", "yes")
+	// 👩‍💻 is one emoji by its joiner, ❤️ the emoji form by its selector,
+	// and Persian writes می‌خواهم with a non-joiner.
+	const written = " 👩\u200d💻 ❤\ufe0f می\u200cخواهم"
+	sub := cancelForm(id, "other", "too\u200b much\u202e"+written, "yes")
 	e.send(alice, sub)
-	if got := e.sub("T1", id).CancelComment; got != "too much" {
-		t.Errorf("feedback kept as %q, want %q", got, "too much")
+	if got := e.sub("T1", id).CancelComment; got != "too much"+written {
+		t.Errorf("feedback kept as %q, want %q", got, "too much"+written)
 	}
-	if got := sub.Values["feedback"][0]; got != "too\u200b much\u202e" {
+	if got := sub.Values["feedback"][0]; got != "too\u200b much\u202e"+written {
 		t.Errorf("the adapter's submission was changed: %q", got)
 	}
 }

@@ -56,12 +56,13 @@ func (c *call) newForm(id, title, submit string) *Form {
 }
 
 // withoutFormatChars is a submission whose values hold no characters shown
-// as nothing (StripFormatChars); s itself, the adapter's, is not changed.
+// as nothing but those written text needs (stripFromValue); s itself, the
+// adapter's, is not changed.
 func withoutFormatChars(s *Submission) *Submission {
 	var values map[string][]string
 	for id, vals := range s.Values {
 		for i, v := range vals {
-			clean := StripFormatChars(v)
+			clean := stripFromValue(v)
 			if clean == v {
 				continue
 			}
