@@ -40,43 +40,49 @@ func parseForm(body []byte) (url.Values, error) {
 }
 
 // unescape decodes one query component: '+' is a space, %XX a byte. It
-// reports false for a '%' not followed by two hex digits.
+// reports false for a '%' not followed by two hex digits. A view
+// submission's JSON has an escape every few bytes, so bytes are decoded
+// one by one, with a table for the hex digits.
 func unescape(s []byte) (string, bool) {
 	if bytes.IndexByte(s, '%') < 0 && bytes.IndexByte(s, '+') < 0 {
 		return string(s), true
 	}
 	buf := make([]byte, len(s))
 	n := 0
-	for i := 0; i < len(s); i, n = i+1, n+1 {
-		switch c := s[i]; c {
-		case '+':
-			buf[n] = ' '
+	for i := 0; i < len(s); n++ {
+		c := s[i]
+		switch c {
 		case '%':
 			if i+2 >= len(s) {
 				return "", false
 			}
-			hi, ok1 := unhex(s[i+1])
-			lo, ok2 := unhex(s[i+2])
-			if !ok1 || !ok2 {
+			hi, lo := hexValue[s[i+1]], hexValue[s[i+2]]
+			if hi|lo > 0x0f {
 				return "", false
 			}
-			buf[n] = hi<<4 | lo
-			i += 2
+			c = hi<<4 | lo
+			i += 3
+		case '+':
+			c = ' '
+			i++
 		default:
-			buf[n] = c
+			i++
 		}
+		buf[n] = c
 	}
 	return string(buf[:n]), true
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
+// hexValue is the value of a hex digit, and 0xff for any other byte.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
-}
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
+	}
+	for i, c := range "ABCDEF" {
+		t[c] = byte(10 + i)
+	}
+	return t
+}()

@@ -70,3 +70,18 @@ func BenchmarkParseForm(b *testing.B) {
 		}
 	})
 }
+
+// TestUnescapeEveryByte: every byte after a '%' is a hex digit or makes
+// the component malformed, as url.QueryUnescape says.
+func TestUnescapeEveryByte(t *testing.T) {
+	for hi := range 256 {
+		for _, lo := range []byte{'0', 'a', 'F', 'g', 0x10} {
+			s := []byte{'%', byte(hi), lo}
+			want, werr := url.QueryUnescape(string(s))
+			got, ok := unescape(s)
+			if (werr == nil) != ok || got != want {
+				t.Fatalf("%q: url.QueryUnescape %q, %v; unescape %q, %v", s, want, werr, got, ok)
+			}
+		}
+	}
+}
