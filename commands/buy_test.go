@@ -528,9 +528,9 @@ func TestTrialConversion(t *testing.T) {
 		e := e.at(t)
 		before := e.snapshot()
 		wantFieldError(t, e.send(alice, e.buyForm(alice, "visio-plan-2", 1, store.Monthly)), "licenses",
-			"The total cannot be lower than the licenses assigned: 2 licenses.")
+			"2 licenses are assigned, so the total cannot be lower.")
 		wantFieldError(t, e.send(alice.de(), e.buyForm(alice, "visio-plan-2", 1, store.Monthly)), "licenses",
-			"zugewiesenen Lizenzen: 2 Lizenzen")
+			"2 Lizenzen sind zugewiesen")
 		e.wantUnchanged(before)
 	})
 

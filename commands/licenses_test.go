@@ -45,8 +45,8 @@ func TestLicenses(t *testing.T) {
 			as         who
 			line, want string
 		}{
-			{alice, "licenses visio 2", "The total cannot be lower than the licenses assigned: 3 licenses. Unassign licenses first."},
-			{alice.de(), "lizenzen visio 2", "Die Gesamtzahl kann nicht kleiner sein als die zugewiesenen Lizenzen: 3 Lizenzen."},
+			{alice, "licenses visio 2", "3 licenses are assigned, so the total cannot be lower. Unassign licenses first."},
+			{alice.de(), "lizenzen visio 2", "3 Lizenzen sind zugewiesen, daher kann die Gesamtzahl nicht kleiner sein."},
 			{alice, "licenses visio 10001", "Visio Plan 2 allows at most 10,000 licenses."},
 			{alice.de(), "lizenzen visio 10.001", "Visio Plan 2 erlaubt höchstens 10.000 Lizenzen."},
 			{alice, "licenses visio 1.5", "Enter a whole number from 3 to 10,000."},
@@ -67,9 +67,9 @@ func TestLicenses(t *testing.T) {
 			field string
 			want  string
 		}{
-			{"below assigned", alice, id, "2", "total", "The total cannot be lower than the licenses assigned: 3 licenses."},
-			{"below assigned de", alice.de(), id, "2", "total", "Die Gesamtzahl kann nicht kleiner sein als die zugewiesenen Lizenzen: 3 Lizenzen."},
-			{"zero", alice, id, "0", "total", "The total cannot be lower than the licenses assigned: 3 licenses."},
+			{"below assigned", alice, id, "2", "total", "3 licenses are assigned, so the total cannot be lower."},
+			{"below assigned de", alice.de(), id, "2", "total", "3 Lizenzen sind zugewiesen, daher kann die Gesamtzahl nicht kleiner sein."},
+			{"zero", alice, id, "0", "total", "3 licenses are assigned, so the total cannot be lower."},
 			{"same total", alice, id, "10", "total", "The subscription already has 10 licenses."},
 			{"same total de", alice.de(), id, "10", "total", "Das Abonnement hat bereits 10 Lizenzen."},
 			{"above maximum", alice, id, "10001", "total", "Visio Plan 2 allows at most 10,000 licenses."},
@@ -358,10 +358,10 @@ func TestManyHolders(t *testing.T) {
 	wantText(t, e.run(alice, "products"), "Licenses: 30 of 40 licenses assigned", "and 10 more")
 	wantText(t, e.run(alice.de(), "produkte"), "und 10 weitere")
 	wantText(t, e.run(dave, "admin"), "Visio Plan 2 | Alice | 30 of 40 licenses assigned")
-	wantMessage(t, e.run(alice, "licenses visio 29"), "The total cannot be lower than the licenses assigned: 30 licenses.")
+	wantMessage(t, e.run(alice, "licenses visio 29"), "30 licenses are assigned, so the total cannot be lower.")
 
 	before := e.snapshot()
-	wantFieldError(t, e.send(alice, licensesForm(id, "29")), "total", "The total cannot be lower than the licenses assigned: 30 licenses.")
+	wantFieldError(t, e.send(alice, licensesForm(id, "29")), "total", "30 licenses are assigned, so the total cannot be lower.")
 	for _, p := range people {
 		r := e.send(alice, form(commands.FormAssign, id, "users", p))
 		wantFieldError(t, r, "users", "Already assigned: Person "+p+".")

@@ -63,7 +63,7 @@ func TestCommandLineAnswers(t *testing.T) {
 	tb.run(t, "buy copilot 3\n\n\n\n\ny\nassign copilot bob, carol\n\n\nbuy visio 1\n\n\n\n\ny\n", charged)
 	out := tb.run(t, "licenses copilot 1\nlizenzen copilot 9000\ntrial visio\nfr\u202eob\u200b\n", charged)
 	mustContain(t, out,
-		"The total cannot be lower than the licenses assigned: 2 licenses. Unassign licenses first.",
+		"2 licenses are assigned, so the total cannot be lower. Unassign licenses first.",
 		"Microsoft 365 Copilot allows at most 5,000 licenses.",
 		"You have already bought Visio Plan 2, so there is no trial to start.",
 		"I don't know the command “frob”.")

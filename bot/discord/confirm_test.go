@@ -159,6 +159,10 @@ func TestBuyConfirmation(t *testing.T) {
 	if typ != cbUpdate || !strings.Contains(text(data), e.bot.Text("en", "ErrConfirmGone")) || len(buttonsOf(data)) != 0 {
 		t.Errorf("Pay after Back: %d %s, want that the confirmation is over", typ, text(data))
 	}
+	if strings.Contains(text(data), "nothing was changed") {
+		// The purchase was made (below): what was changed is not nothing.
+		t.Errorf("Pay after Back says nothing was changed: %s", text(data))
+	}
 	e.a.Wait()
 	if subs := e.subsOf(alice); len(subs) != 1 {
 		t.Errorf("after Pay on a confirmation left by Back: %d subscriptions, want 1", len(subs))

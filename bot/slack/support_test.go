@@ -95,7 +95,7 @@ func TestCommandLineAnswers(t *testing.T) {
 
 	for _, tt := range []struct{ line, want, not string }{
 		{"cancel", "Which subscription do you want to cancel?", "Reason for cancellation"},
-		{"licenses visio 1", "The total cannot be lower than the licenses assigned: 2 licenses.", "whole number"},
+		{"licenses visio 1", "2 licenses are assigned, so the total cannot be lower.", "whole number"},
 		{"licenses visio 20000", "Visio Plan 2 allows at most 10,000 licenses.", "whole number"},
 		{"trial visio", "You have already bought Visio Plan 2, so there is no trial to start.", "Start a trial"},
 		{"fr\u202eob\u200b", "I don't know the command “frob”.", "\u202e"},
