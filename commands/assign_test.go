@@ -109,3 +109,15 @@ func TestAssignFormReadsPeople(t *testing.T) {
 	r = e.send(alice, form(commands.FormAssign, id, users(nil, "bob carol", "@bob")...))
 	wantText(t, r, "Visio Plan 2 is now assigned to Bob, Carol.")
 }
+
+// TestUnassignNobodyAssigned: "unassign visio" when the user's Visio has
+// nobody assigned says so, in their language, instead of that none of
+// their subscriptions matches; a name they have none of still says that.
+func TestUnassignNobodyAssigned(t *testing.T) {
+	e := newEnv(t)
+	e.buyer(alice)
+	e.buy(alice, "visio-plan-2", 2)
+	wantMessage(t, e.run(alice, "unassign visio"), "Nobody is assigned a license of Visio Plan 2, so there is nothing to unassign.")
+	wantMessage(t, e.run(alice.de(), "aufheben visio"), "Niemandem ist eine Lizenz von Visio Plan 2 zugewiesen; es gibt nichts aufzuheben.")
+	wantMessage(t, e.run(alice, "unassign teams"), "None of your subscriptions matches “teams”.")
+}

@@ -56,7 +56,7 @@ func (c *call) pickSub(words []string, candidates []store.Subscription, cmd stri
 			}
 		}
 		if len(matches) == 0 {
-			r := c.fail(c.t.T("ErrNoSubMatch", "Query", shown(query)))
+			r := c.fail(c.noSubMatch(query, q, cmd))
 			return store.Subscription{}, &r
 		}
 	}
@@ -74,6 +74,21 @@ func (c *call) pickSub(words []string, candidates []store.Subscription, cmd stri
 		})
 	}
 	return store.Subscription{}, &Response{Messages: []Message{msg}}
+}
+
+// noSubMatch says why no candidate matches the query q (lower case): the
+// user has none of that name, or has one that the command cannot act on
+// now ("unassign visio" when nobody is assigned a license of it).
+func (c *call) noSubMatch(query, q, cmd string) string {
+	for _, s := range c.own(live) {
+		if nameMatches(s.ProductName, q) || strings.HasPrefix(s.ProductID, q) {
+			if cmd == "unassign" {
+				return c.t.T("ErrNobodyAssigned", "Product", s.ProductName)
+			}
+			return c.t.T("ErrSubNotApplicable", "Product", s.ProductName)
+		}
+	}
+	return c.t.T("ErrNoSubMatch", "Query", shown(query))
 }
 
 // subscription finds a subscription of the organization by id: in the view,
