@@ -200,7 +200,7 @@ func TestAssign(t *testing.T) {
 		if in := input(t, f, "users"); f.Context != id || strings.Join(in.Value, ",") != "U2,U3" || in.Max != 20 {
 			t.Errorf("form context %q, users %+v; want %s, U2,U3, at most 20", f.Context, in, id)
 		}
-		wantText(t, e.run(alice, "assign visio"), "5 of 5 licenses free.")
+		wantText(t, e.run(alice, "assign visio"), "Free licenses: 5 of 5 free.")
 		wantForm(t, e.run(alice.de(), "zuweisen visio @bob"), commands.FormAssign)
 		many := "assign visio"
 		for _, p := range crowd(21) {
