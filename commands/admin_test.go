@@ -46,11 +46,11 @@ func TestAdmin(t *testing.T) {
 		want []string
 	}{
 		{"platform admin", dave, []string{
-			"Visio Plan 2 | Alice | 2 of 5 licenses assigned | renews Dec 25, 2026 | €63.00 per month | active",
-			"Project Plan 3 | Bob | 0 of 25 licenses assigned | ends Dec 25, 2026 | free (trial) | trial",
+			"Visio Plan 2 | Alice | 2 of 5 assigned | renews Dec 25, 2026 | €63.00 per month | active",
+			"Project Plan 3 | Bob | 0 of 25 assigned | ends Dec 25, 2026 | free (trial) | trial",
 			"Assigned users: Bob, Carol", "Purchaser: Alice", "Renews on: Dec 25, 2026"}},
 		{"platform admin de", dave.de(), []string{
-			"Visio Plan 2 | Alice | 2 von 5 Lizenzen zugewiesen | verlängert sich am 25.12.2026 | 63,00 € pro Monat | aktiv",
+			"Visio Plan 2 | Alice | 2 von 5 zugewiesen | verlängert sich am 25.12.2026 | 63,00 € pro Monat | aktiv",
 			"Zugewiesene Benutzer: Bob, Carol", "Käufer: Alice", "Schreibgeschützte Ansicht"}},
 		{"configured admin", erin, []string{"Visio Plan 2 | Alice", "Project Plan 3 | Bob"}},
 	} {
@@ -210,15 +210,15 @@ func TestDatesSayWhatTheyAre(t *testing.T) {
 	}{
 		{dave, []string{
 			"Product | Purchaser | Licenses | Term | Purchase price | Status",
-			"Visio Plan 2 | Alice | 0 of 5 licenses assigned | renews Dec 25, 2026 | €63.00 per month | active",
-			"Project Plan 3 | Alice | 0 of 25 licenses assigned | ends Dec 25, 2026 | free (trial) | trial",
-			"Project Plan 1 | Bob | 0 of 2 licenses assigned | starts when paid | €16.80 per month | payment pending",
+			"Visio Plan 2 | Alice | 0 of 5 assigned | renews Dec 25, 2026 | €63.00 per month | active",
+			"Project Plan 3 | Alice | 0 of 25 assigned | ends Dec 25, 2026 | free (trial) | trial",
+			"Project Plan 1 | Bob | 0 of 2 assigned | starts when paid | €16.80 per month | payment pending",
 			"Starts: when the payment has gone through", "Renews on: Dec 25, 2026", "Expiration date: Dec 25, 2026"}},
 		{dave.de(), []string{
 			"Produkt | Käufer | Lizenzen | Laufzeit | Kaufpreis | Status",
-			"Visio Plan 2 | Alice | 0 von 5 Lizenzen zugewiesen | verlängert sich am 25.12.2026 | 63,00 € pro Monat | aktiv",
-			"Project Plan 3 | Alice | 0 von 25 Lizenzen zugewiesen | endet am 25.12.2026 | kostenlos (Testversion) | Testversion",
-			"Project Plan 1 | Bob | 0 von 2 Lizenzen zugewiesen | beginnt nach der Zahlung | 16,80 € pro Monat | Zahlung ausstehend",
+			"Visio Plan 2 | Alice | 0 von 5 zugewiesen | verlängert sich am 25.12.2026 | 63,00 € pro Monat | aktiv",
+			"Project Plan 3 | Alice | 0 von 25 zugewiesen | endet am 25.12.2026 | kostenlos (Testversion) | Testversion",
+			"Project Plan 1 | Bob | 0 von 2 zugewiesen | beginnt nach der Zahlung | 16,80 € pro Monat | Zahlung ausstehend",
 			"Beginn: sobald die Zahlung eingegangen ist"}},
 	} {
 		wantMessage(t, e.run(tt.as, "admin"), tt.want...)

@@ -48,7 +48,7 @@ func assignCmd(c *call) Response {
 	f.Inputs = []Input{
 		c.subInput(candidates, s),
 		{ID: "free", Kind: KindInfo, Label: c.t.T("FieldFree"), Text: c.t.T("FreeOf",
-			"Free", c.t.Num(s.Free()), "Total", c.t.N("Licenses", s.Total)) + "\n" + c.t.T("AssignOnlyOrg")},
+			"Free", c.t.Num(s.Free()), "Total", c.t.Num(s.Total)) + "\n" + c.t.T("AssignOnlyOrg")},
 		{ID: "users", Kind: KindUsers, Label: c.t.T("FieldUsers"), Hint: c.t.T("HintUsers", "Max", c.t.Num(store.MaxAssign)),
 			Required: true, Min: 1, Max: store.MaxAssign, Value: ids},
 	}

@@ -103,6 +103,12 @@ func TestAssignFormReadsPeople(t *testing.T) {
 	if !slices.Equal(order, []string{"subscription", "free", "users"}) {
 		t.Errorf("inputs %v, want the free licenses before the people: [subscription free users]", order)
 	}
+	// Its label says what the number counts: "Free licenses: 5 of 5 free."
+	for _, in := range f.Inputs {
+		if in.ID == "free" && (in.Label != "Free licenses" || !strings.HasPrefix(in.Text, "5 of 5 free.")) {
+			t.Errorf("free licenses: %q %q, want \"Free licenses\" \"5 of 5 free.\"", in.Label, in.Text)
+		}
+	}
 
 	r := e.send(alice, form(commands.FormAssign, id, users(nil, "bob, nobody")...))
 	wantFieldError(t, r, "users", "nobody is not a member of your organization.")

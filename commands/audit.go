@@ -192,7 +192,7 @@ func (c *call) auditList(a auditArgs, page store.AuditPage) Response {
 	names := map[string]string{}
 	for _, e := range page.Entries {
 		m.Table.Rows = append(m.Table.Rows, []string{c.t.DateTime(e.At), c.actorName(names, e.Actor),
-			auditWhat(c.t, e), auditChange(e)})
+			auditWhat(c.t, e), c.auditChange(names, e)})
 	}
 	return Response{Messages: []Message{m}}
 }
@@ -281,6 +281,11 @@ func auditWhat(t tr, e store.AuditEntry) string {
 		}
 		return s
 	}
+	if verb == "remind" { // when the reminder comes, in unix seconds
+		if sec, err := strconv.ParseInt(rest, 10, 64); err == nil && sec > 0 {
+			rest = t.DateTime(time.Unix(sec, 0))
+		}
+	}
 	if verb == "cancel" {
 		for _, r := range reasons {
 			if r.Key == rest {
@@ -299,17 +304,207 @@ func auditWhat(t tr, e store.AuditEntry) string {
 	return t.T(id, "Target", shown(e.Target), "Detail", detail, "Count", t.Num(n))
 }
 
-// auditChange is an entry's before → after.
-func auditChange(e store.AuditEntry) string {
-	if e.Before == "" && e.After == "" {
+// auditChange is an entry's before → after, each value in the reader's
+// language (auditValue). The CSV keeps both as recorded, for machines.
+func (c *call) auditChange(names map[string]string, e store.AuditEntry) string {
+	verb, _, _ := strings.Cut(e.Action, " ")
+	if _, ok := auditActions[verb]; !ok {
+		// An action the bot does not know: its values as recorded.
+		if e.Before == "" && e.After == "" {
+			return "—"
+		}
+		return orDash(shown(e.Before)) + " → " + orDash(shown(e.After))
+	}
+	b, a := c.auditValue(names, verb, e.Before, false), c.auditValue(names, verb, e.After, true)
+	if b == "—" && a == "—" {
 		return "—"
 	}
-	b, a := shown(e.Before), shown(e.After)
-	if b == "" {
-		b = "—"
-	}
-	if a == "" {
-		a = "—"
-	}
 	return b + " → " + a
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// auditValue says a value an entry of the action verb recorded before or
+// after its change: a word of the bot (a status, a policy, a language, a
+// decision) in the reader's language, an amount and a time formatted,
+// a person by name; anything else (numbers, ids, a channel) as recorded.
+func (c *call) auditValue(names map[string]string, verb, v string, after bool) string {
+	t := c.t
+	if v == "" {
+		if !after {
+			return "—" // settings record no value before
+		}
+		switch verb {
+		case "language", "org-language":
+			return t.T("LangAuto")
+		case "admin-channel":
+			return t.T("AuditValChannelDefault")
+		case "approval-limit", "cap-limit":
+			return t.T("AuditValNone")
+		}
+		return "—"
+	}
+	switch verb {
+	case "buy", "trial", "convert", "cancel", "end", "expire", "renew", "remind", "handover-lapse", "handover-close":
+		// A subscription's status, with its licenses after a purchase:
+		// "active 5".
+		status, n, _ := strings.Cut(v, " ")
+		s, ok := auditStatus(t, status)
+		if !ok {
+			break
+		}
+		if count, err := strconv.Atoi(n); err == nil && count >= 0 {
+			return t.T("AuditValWith", "Value", s, "Detail", t.N("Licenses", count))
+		}
+		if n == "" {
+			return s
+		}
+	case "handover-cancel":
+		if v == "canceled" {
+			return t.T("StatusCanceled")
+		}
+		return c.actorName(names, v)
+	case "handover-take":
+		return c.actorName(names, v) // the purchaser who left, and the admin
+	case "invoice-status":
+		if s, ok := auditInvoiceStatus(t, v); ok {
+			return s
+		}
+	case "policy":
+		switch store.Policy(v) {
+		case store.PolicyEnabled:
+			return t.T("PolicyEnabled")
+		case store.PolicyTrialsOnly:
+			return t.T("PolicyTrialsOnly")
+		case store.PolicyDisabled:
+			return t.T("PolicyDisabled")
+		}
+	case "approval-request", "approval-approved", "approval-declined", "approval-withdrawn", "approval-expired", "approval-stale":
+		// A request's status, with its monthly amount when it is made:
+		// "open 1260 EUR".
+		status, rest, _ := strings.Cut(v, " ")
+		s, ok := auditApprovalStatus(t, status)
+		if !ok {
+			break
+		}
+		if rest == "" {
+			return s
+		}
+		if amount, ok := auditAmount(t, rest); ok {
+			return t.T("AuditValWith", "Value", s, "Detail", t.T("PriceMonthly", "Amount", amount))
+		}
+	case "approval-limit", "cap-limit":
+		if amount, ok := auditAmount(t, v); ok {
+			return amount
+		}
+	case "language", "org-language":
+		switch v {
+		case "de":
+			return t.T("LangDE")
+		case "en":
+			return t.T("LangEN")
+		}
+	case "member-left", "member-back":
+		switch v {
+		case "member":
+			return t.T("AuditValMember")
+		case "left":
+			return t.T("AuditValLeft")
+		}
+	case "handover-ask", "handover-withdrawn":
+		switch v {
+		case "pending":
+			return t.T("AuditValHandoverPending")
+		case "withdrawn":
+			return t.T("AuditValWithdrawn")
+		}
+	case "licenses-next":
+		if v == "0" { // no reduction scheduled
+			return t.T("AuditValNone")
+		}
+	case "unused-told":
+		if !after { // when the purchaser was told before
+			if sec, err := strconv.ParseInt(v, 10, 64); err == nil && sec > 0 {
+				return t.DateTime(time.Unix(sec, 0))
+			}
+		}
+	}
+	return shown(v)
+}
+
+// auditStatus says a subscription's status as the audit records it.
+func auditStatus(t tr, s string) (string, bool) {
+	switch store.Status(s) {
+	case store.StatusTrial:
+		return t.T("StatusTrial"), true
+	case store.StatusActive:
+		return t.T("StatusActive"), true
+	case store.StatusCanceled:
+		return t.T("StatusCanceled"), true
+	case store.StatusExpired:
+		return t.T("StatusExpired"), true
+	case store.StatusPending:
+		return t.T("StatusPending"), true
+	case store.StatusDeclined:
+		return t.T("AuditValDeclined"), true
+	}
+	return "", false
+}
+
+// auditInvoiceStatus says an invoice's status as the audit records it;
+// one waiting for a confirmation waits for the purchaser's, not the
+// reader's.
+func auditInvoiceStatus(t tr, s string) (string, bool) {
+	switch store.InvoiceStatus(s) {
+	case store.InvoiceOpen:
+		return t.T("InvoiceOpen"), true
+	case store.InvoicePaid:
+		return t.T("InvoicePaid"), true
+	case store.InvoiceFailed:
+		return t.T("InvoiceFailed"), true
+	case store.InvoiceAction:
+		return t.T("AuditValInvoiceAction"), true
+	case store.InvoiceVoid:
+		return t.T("InvoiceVoid"), true
+	case store.InvoiceRefunded:
+		return t.T("InvoiceRefunded"), true
+	case store.InvoiceDisputed:
+		return t.T("InvoiceDisputed"), true
+	}
+	return "", false
+}
+
+// auditApprovalStatus says a request's status as the audit records it.
+func auditApprovalStatus(t tr, s string) (string, bool) {
+	switch store.ApprovalStatus(s) {
+	case store.ApprovalOpen:
+		return t.T("AuditValOpen"), true
+	case store.ApprovalApproved:
+		return t.T("AuditValApproved"), true
+	case store.ApprovalDeclined:
+		return t.T("AuditValDeclinedRequest"), true
+	case store.ApprovalWithdrawn:
+		return t.T("AuditValWithdrawn"), true
+	case store.ApprovalExpired:
+		return t.T("StatusExpired"), true
+	case store.ApprovalStale:
+		return t.T("AuditValStale"), true
+	}
+	return "", false
+}
+
+// auditAmount formats an amount the audit records in minor units with its
+// currency ("1260 EUR").
+func auditAmount(t tr, v string) (string, bool) {
+	n, cur, ok := strings.Cut(v, " ")
+	minor, err := strconv.ParseInt(n, 10, 64)
+	if !ok || err != nil || minor < 0 || !store.ValidCurrency(cur) {
+		return "", false
+	}
+	return t.Money(minor, cur), true
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -275,4 +276,133 @@ func TestAuditWhat(t *testing.T) {
 		"Alice | Canceled · s2 | active → canceled",
 		"Alice | Canceled (Too expensive) · s1")
 	wantMessage(t, e.run(dave.de(), "admin protokoll"), "Gekündigt (Zu teuer) · s1", "Rechnungsstatus · 20261205-AB")
+}
+
+// TestAuditValues: the values before and after a change are said in the
+// reader's language where they are the bot's own words (statuses,
+// policies, languages, the default channel, a limit removed), amounts and
+// times are formatted, people named; free values (numbers, ids) stay as
+// recorded. The CSV keeps them as recorded, for machines.
+func TestAuditValues(t *testing.T) {
+	e := auditEnv(newEnv(t))
+	at := time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC)
+	unix := strconv.FormatInt(at.Unix(), 10)
+	for _, v := range [][]string{
+		{"U1", "policy", "visio", "enabled", "disabled"},
+		{"U1", "policy", "project", "disabled", "trials-only"},
+		{"billing", "invoice-status", "INV-1", "open", "paid"},
+		{"billing", "invoice-status", "INV-2", "open", "requires_action"},
+		{"U1", "buy", "s1", "", "pending 5"},
+		{"U1", "trial", "s2", "", "trial 25"},
+		{"U1", "convert", "s2", "trial 25", "active 5"},
+		{"U1", "cancel too_expensive", "s1", "active", "canceled"},
+		{"scheduler", "expire", "s1", "canceled", "expired"},
+		{"U2", "approval-request", "A1", "", "open 1260 EUR"},
+		{"U4", "approval-approved", "A1", "open", "approved"},
+		{"U4", "approval-stale", "A2", "open", "stale"},
+		{"U1", "language", "prefs", "", "de"},
+		{"U2", "language", "prefs", "", ""},
+		{"U4", "org-language", "settings", "", "en"},
+		{"U4", "admin-channel", "settings", "", ""},
+		{"U4", "approval-limit", "settings", "", "10050 EUR"},
+		{"U4", "cap-limit", "settings", "", ""},
+		{"platform", "member-left", "U3", "member", "left"},
+		{"platform", "handover-ask U3", "s3", "", "pending"},
+		{"U4", "handover-take", "s3", "U3", "U4"},
+		{"U1", "licenses-next", "s4", "0", "3"},
+		{"scheduler", "unused-told", "s4", unix, "2"},
+		{"U1", "remind " + unix, "s2", "trial", "trial"},
+		{"U1", "licenses", "s4", "5", "7"},
+	} {
+		if err := e.rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: "bb:{T1}:audit", Values: []any{"actor", v[0],
+			"action", v[1], "target", v[2], "before", v[3], "after", v[4]}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := map[string][]string{} // by language: "Who | What | Before → after"
+	for lang, page := range map[string]struct {
+		who         who
+		line, older string
+	}{"en": {dave, "admin audit", "Older"}, "de": {dave.de(), "admin protokoll", "Ältere"}} {
+		r := e.run(page.who, page.line)
+		for {
+			for _, row := range auditRows(r) {
+				lines[lang] = append(lines[lang], strings.Join(row[1:], " | "))
+			}
+			if !hasButton(r, page.older) {
+				break
+			}
+			r = e.run(page.who, auditButton(t, r, page.older).Command)
+		}
+	}
+	date := map[string]string{"en": "Dec 5, 2026", "de": "05.12.2026"}
+	for lang, want := range map[string][]string{
+		"en": {"Product policy · visio | enabled → disabled", "Product policy · project | disabled → trials only",
+			"Invoice status · INV-1 | open → paid", "Invoice status · INV-2 | open → waiting for the purchaser's confirmation",
+			"Purchase · s1 | — → payment pending, 5 licenses", "Trial started · s2 | — → trial, 25 licenses",
+			"Trial bought · s2 | trial, 25 licenses → active, 5 licenses", "Canceled (Too expensive) · s1 | active → canceled",
+			"Expired · s1 | canceled → expired", "Approval requested · A1 | — → open, €12.60 per month",
+			"Request approved · A1 | open → approved", "Approved request no longer possible · A2 | open → no longer possible",
+			"Alice | Own language | — → German", "Bob | Own language | — → automatic (from Slack or Discord)",
+			"Organization language | — → English", "Admin channel | — → default channel or direct message",
+			"Approval threshold | — → €100.50", "Spend cap per purchaser | — → none",
+			"Left the organization · U3 | member → left", "· s3 | — → waiting for an admin", "Taken over · s3 | Carol → Dave",
+			"Licenses from the next period · s4 | none → 3", "Licenses changed · s4 | 5 → 7",
+			"Purchaser told of unused licenses · s4 | " + date["en"], "Reminder (" + date["en"]},
+		"de": {"Produktrichtlinie · visio | aktiviert → deaktiviert", "Produktrichtlinie · project | deaktiviert → nur Testversionen",
+			"Rechnungsstatus · INV-1 | offen → bezahlt", "Rechnungsstatus · INV-2 | offen → wartet auf die Bestätigung des Käufers",
+			"Kauf · s1 | — → Zahlung ausstehend, 5 Lizenzen", "Testversion gekauft · s2 | Testversion, 25 Lizenzen → aktiv, 5 Lizenzen",
+			"Gekündigt (Zu teuer) · s1 | aktiv → gekündigt", "| — → offen, 12,60 € pro Monat", "| offen → genehmigt",
+			"| offen → nicht mehr möglich", "Alice | Eigene Sprache | — → Deutsch", "Bob | Eigene Sprache | — → automatisch (aus Slack oder Discord)",
+			"| — → Englisch", "| — → Standardkanal oder Direktnachricht", "| — → 100,50 €", "Ausgabenlimit je Käufer | — → keine",
+			"| Mitglied → ausgeschieden", "| — → wartet auf einen Administrator", "| Carol → Dave", "| keine → 3",
+			"Lizenzen geändert · s4 | 5 → 7", "Erinnerung (" + date["de"]},
+	} {
+		got := strings.Join(lines[lang], "\n")
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s lacks %q in:\n%s", lang, w, got)
+			}
+		}
+		if strings.Contains(got, unix) {
+			t.Errorf("%s: a time as recorded:\n%s", lang, got)
+		}
+	}
+	for _, line := range lines["de"] {
+		change := line[strings.LastIndex(line, " | ")+3:]
+		if strings.HasSuffix(change, "→ de") || strings.HasSuffix(change, "→ en") {
+			t.Errorf("de: %q shows a language code", line)
+		}
+		for _, raw := range []string{"enabled", "disabled", "trials-only", "pending", "requires_action", "open", "paid",
+			"default", "EUR", "left", "member", "stale", "U3", "U4"} {
+			if strings.Contains(change, raw) {
+				t.Errorf("de: %q shows %q as recorded", line, raw)
+			}
+		}
+	}
+
+	// The CSV is for machines: before and after as recorded.
+	u := auditButton(t, e.run(dave, "admin audit"), "Download CSV").URL
+	l, err := e.bot.ParseAuditLink(strings.TrimSuffix(strings.TrimPrefix(u, "https://pay.example"+commands.AuditPath), ".csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := e.bot.WriteAuditCSV(t.Context(), &buf, l); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := map[string][2]string{}
+	for _, rec := range recs[1:] {
+		raw[rec[3]+" "+rec[5]] = [2]string{rec[6], rec[7]}
+	}
+	for k, want := range map[string][2]string{"policy visio": {"enabled", "disabled"}, "invoice-status INV-1": {"open", "paid"},
+		"approval-limit settings": {"", "10050 EUR"}, "handover-take s3": {"U3", "U4"}} {
+		if raw[k] != want {
+			t.Errorf("CSV %s: %q, want %q as recorded", k, raw[k], want)
+		}
+	}
 }

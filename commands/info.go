@@ -275,7 +275,7 @@ func adminCmd(c *call) Response {
 	rows := [][]string{}
 	for _, s := range c.view.Subs { // one page of the organization's self-service subscriptions
 		rows = append(rows, []string{s.ProductName, s.Purchaser.Name,
-			c.t.T("AssignedOf", "Assigned", c.t.Num(s.AssignedCount), "Total", c.t.N("Licenses", s.Total)),
+			c.t.T("AssignedOf", "Assigned", c.t.Num(s.AssignedCount), "Total", c.t.Num(s.Total)),
 			c.term(s), c.price(s), c.status(s)})
 		msgs = append(msgs, Message{Title: s.ProductName, Fields: append(c.subFields(s, true), c.unusedFields(s)...)})
 	}

@@ -20,7 +20,7 @@ func TestProducts(t *testing.T) {
 	e.trial(alice, "teams-premium")
 
 	r := e.run(alice, "products")
-	wantMessage(t, r, "You have 2 products.", "Visio Plan 2", "Status: active", "Licenses: 1 of 5 licenses assigned",
+	wantMessage(t, r, "You have 2 products.", "Visio Plan 2", "Status: active", "Licenses: 1 of 5 assigned",
 		"Renews on: Dec 25, 2026", "Purchase price: €63.00 per month", "Assigned users: Bob",
 		"Teams Premium", "Status: trial", "Expiration date: Dec 25, 2026", "Purchase price: free (trial)",
 		"licenses "+id, "cancel "+id, "assign "+id, "buy teams-premium")
@@ -48,7 +48,7 @@ func TestProductsShowReduction(t *testing.T) {
 	e.buyer(alice)
 	id := e.buy(alice, "visio-plan-2", 8)
 	e.send(alice, licensesForm(id, "2"))
-	wantMessage(t, e.run(alice, "products"), "Licenses: 0 of 8 licenses assigned",
+	wantMessage(t, e.run(alice, "products"), "Licenses: 0 of 8 assigned",
 		"Purchase price: €100.80 per month; from Dec 25, 2026: 2 licenses, €25.20 per month")
 	wantMessage(t, e.run(alice.de(), "produkte"),
 		"Kaufpreis: 100,80 € pro Monat; ab dem 25.12.2026: 2 Lizenzen, 25,20 € pro Monat")

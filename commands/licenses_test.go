@@ -200,7 +200,7 @@ func TestAssign(t *testing.T) {
 		if in := input(t, f, "users"); f.Context != id || strings.Join(in.Value, ",") != "U2,U3" || in.Max != 20 {
 			t.Errorf("form context %q, users %+v; want %s, U2,U3, at most 20", f.Context, in, id)
 		}
-		wantText(t, e.run(alice, "assign visio"), "5 of 5 licenses free.")
+		wantText(t, e.run(alice, "assign visio"), "Free licenses: 5 of 5 free.")
 		wantForm(t, e.run(alice.de(), "zuweisen visio @bob"), commands.FormAssign)
 		many := "assign visio"
 		for _, p := range crowd(21) {
@@ -355,9 +355,9 @@ func TestManyHolders(t *testing.T) {
 	e.assign(alice, id, people[:20]...)
 	e.assign(alice, id, people[20:]...)
 
-	wantText(t, e.run(alice, "products"), "Licenses: 30 of 40 licenses assigned", "and 10 more")
+	wantText(t, e.run(alice, "products"), "Licenses: 30 of 40 assigned", "and 10 more")
 	wantText(t, e.run(alice.de(), "produkte"), "und 10 weitere")
-	wantText(t, e.run(dave, "admin"), "Visio Plan 2 | Alice | 30 of 40 licenses assigned")
+	wantText(t, e.run(dave, "admin"), "Visio Plan 2 | Alice | 30 of 40 assigned")
 	wantMessage(t, e.run(alice, "licenses visio 29"), "30 licenses are assigned, so the total cannot be lower.")
 
 	before := e.snapshot()

@@ -240,7 +240,7 @@ func (c *call) assignedNames(s store.Subscription) string {
 func (c *call) subFields(s store.Subscription, withPurchaser bool) []Field {
 	f := []Field{
 		{c.t.T("FieldStatus"), c.status(s)},
-		{c.t.T("FieldLicenses"), c.t.T("AssignedOf", "Assigned", c.t.Num(s.AssignedCount), "Total", c.t.N("Licenses", s.Total))},
+		{c.t.T("FieldLicenses"), c.t.T("AssignedOf", "Assigned", c.t.Num(s.AssignedCount), "Total", c.t.Num(s.Total))},
 		c.expiry(s),
 		{c.t.T("FieldPrice"), c.priceNow(s)},
 	}

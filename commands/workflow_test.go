@@ -59,7 +59,7 @@ func TestWorkflow(t *testing.T) {
 		}
 
 		// The admin sees it, and cannot change it.
-		wantText(t, e.run(dave, "admin"), "Visio Plan 2 | Alice | 2 of 15 licenses assigned | renews Dec 2, 2027 | €2,268.00 per year | active")
+		wantText(t, e.run(dave, "admin"), "Visio Plan 2 | Alice | 2 of 15 assigned | renews Dec 2, 2027 | €2,268.00 per year | active")
 		wantFieldError(t, e.send(dave, cancelForm(id, "other", "", "yes")), "subscription")
 
 		// Her invoices of the last 3 and 6 months.

@@ -46,6 +46,6 @@ func TestApprovalsConsole(t *testing.T) {
 	out = tb.run(t, "admin approve "+id+"\n", admin)
 	mustContain(t, out, "You approved Bob Brown's request for Visio Plan 2.", "[admin notification] New self-service purchase",
 		"[notification to @bob] Request approved")
-	mustContain(t, tb.run(t, "products\n", bob), "Visio Plan 2", "Status: active", "10 licenses")
+	mustContain(t, tb.run(t, "products\n", bob), "Visio Plan 2", "Status: active", "Licenses: 0 of 10 assigned")
 	mustContain(t, tb.run(t, "admin approve "+id+"\n", Options{User: "carol", Admin: true}), "Alice Adams already approved this request")
 }

@@ -230,7 +230,7 @@ func TestBuyAssignProducts(t *testing.T) {
 		"Licenses assigned",
 		"Visio Plan 2 is now assigned to Alice Adams, Bob Brown.",
 		"Your products",
-		"Licenses: 2 of 5 licenses assigned",
+		"Licenses: 2 of 5 assigned",
 		"Assigned users: Alice Adams, Bob Brown",
 	)
 	mustNotContain(t, out, "4242424242424242", "! ")

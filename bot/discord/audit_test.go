@@ -39,7 +39,7 @@ func TestAuditDiscord(t *testing.T) {
 
 	_, first := answer(t, e.post(e.interaction(aliceEN, itCommand, command("admin", opt("audit", optString, "all")), "")))
 	doc := text(first)
-	for _, want := range []string{"Audit trail", "Alice Adams", "Organization language", "Own language", "— → de"} {
+	for _, want := range []string{"Audit trail", "Alice Adams", "Organization language", "Own language", "— → German"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("page lacks %q: %s", want, doc)
 		}
@@ -61,7 +61,7 @@ func TestAuditDiscord(t *testing.T) {
 	}
 
 	_, de := answer(t, e.post(e.interaction(aliceDE, itCommand, command("admin", opt("audit", optString, "alle")), "")))
-	if !strings.Contains(text(de), "Änderungsprotokoll") || !strings.Contains(text(de), "Sprache der Organisation") {
+	if !strings.Contains(text(de), "Änderungsprotokoll") || !strings.Contains(text(de), "Sprache der Organisation") || !strings.Contains(text(de), "— → Deutsch") {
 		t.Errorf("German: %s", text(de))
 	}
 	checkMessage(t, "audit page de", outOf(t, de))
