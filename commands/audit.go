@@ -331,8 +331,9 @@ func orDash(s string) string {
 
 // auditValue says a value an entry of the action verb recorded before or
 // after its change: a word of the bot (a status, a policy, a language, a
-// decision) in the reader's language, an amount and a time formatted,
-// a person by name; anything else (numbers, ids, a channel) as recorded.
+// decision) in the reader's language, an amount, a license count and a
+// time formatted, a person by name; anything else (ids, a channel) as
+// recorded.
 func (c *call) auditValue(names map[string]string, verb, v string, after bool) string {
 	t := c.t
 	if v == "" {
@@ -423,9 +424,12 @@ func (c *call) auditValue(names map[string]string, verb, v string, after bool) s
 		case "withdrawn":
 			return t.T("AuditValWithdrawn")
 		}
-	case "licenses-next":
-		if v == "0" { // no reduction scheduled
+	case "licenses", "licenses-next":
+		if v == "0" && verb == "licenses-next" { // no reduction scheduled
 			return t.T("AuditValNone")
+		}
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			return t.Num(n) // 10,000 / 10.000
 		}
 	case "unused-told":
 		if !after { // when the purchaser was told before

@@ -313,6 +313,7 @@ func TestAuditValues(t *testing.T) {
 		{"scheduler", "unused-told", "s4", unix, "2"},
 		{"U1", "remind " + unix, "s2", "trial", "trial"},
 		{"U1", "licenses", "s4", "5", "7"},
+		{"U1", "licenses", "s5", "7", "10000"},
 	} {
 		if err := e.rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: "bb:{T1}:audit", Values: []any{"actor", v[0],
 			"action", v[1], "target", v[2], "before", v[3], "after", v[4]}}).Err(); err != nil {
@@ -340,23 +341,23 @@ func TestAuditValues(t *testing.T) {
 		"en": {"Product policy · visio | enabled → disabled", "Product policy · project | disabled → trials only",
 			"Invoice status · INV-1 | open → paid", "Invoice status · INV-2 | open → waiting for the purchaser's confirmation",
 			"Purchase · s1 | — → payment pending, 5 licenses", "Trial started · s2 | — → trial, 25 licenses",
-			"Trial bought · s2 | trial, 25 licenses → active, 5 licenses", "Canceled (Too expensive) · s1 | active → canceled",
+			"Trial converted · s2 | trial, 25 licenses → active, 5 licenses", "Canceled (Too expensive) · s1 | active → canceled",
 			"Expired · s1 | canceled → expired", "Approval requested · A1 | — → open, €12.60 per month",
 			"Request approved · A1 | open → approved", "Approved request no longer possible · A2 | open → no longer possible",
 			"Alice | Own language | — → German", "Bob | Own language | — → automatic (from Slack or Discord)",
 			"Organization language | — → English", "Admin channel | — → default channel or direct message",
 			"Approval threshold | — → €100.50", "Spend cap per purchaser | — → none",
 			"Left the organization · U3 | member → left", "· s3 | — → waiting for an admin", "Taken over · s3 | Carol → Dave",
-			"Licenses from the next period · s4 | none → 3", "Licenses changed · s4 | 5 → 7",
+			"Licenses from the next period · s4 | none → 3", "Licenses changed · s4 | 5 → 7", "· s5 | 7 → 10,000",
 			"Purchaser told of unused licenses · s4 | " + date["en"], "Reminder (" + date["en"]},
 		"de": {"Produktrichtlinie · visio | aktiviert → deaktiviert", "Produktrichtlinie · project | deaktiviert → nur Testversionen",
 			"Rechnungsstatus · INV-1 | offen → bezahlt", "Rechnungsstatus · INV-2 | offen → wartet auf die Bestätigung des Käufers",
-			"Kauf · s1 | — → Zahlung ausstehend, 5 Lizenzen", "Testversion gekauft · s2 | Testversion, 25 Lizenzen → aktiv, 5 Lizenzen",
+			"Kauf · s1 | — → Zahlung ausstehend, 5 Lizenzen", "Testversion umgewandelt · s2 | Testversion, 25 Lizenzen → aktiv, 5 Lizenzen",
 			"Gekündigt (Zu teuer) · s1 | aktiv → gekündigt", "| — → offen, 12,60 € pro Monat", "| offen → genehmigt",
 			"| offen → nicht mehr möglich", "Alice | Eigene Sprache | — → Deutsch", "Bob | Eigene Sprache | — → automatisch (aus Slack oder Discord)",
 			"| — → Englisch", "| — → Standardkanal oder Direktnachricht", "| — → 100,50 €", "Ausgabenlimit je Käufer | — → keine",
 			"| Mitglied → ausgeschieden", "| — → wartet auf einen Administrator", "| Carol → Dave", "| keine → 3",
-			"Lizenzen geändert · s4 | 5 → 7", "Erinnerung (" + date["de"]},
+			"Lizenzen geändert · s4 | 5 → 7", "· s5 | 7 → 10.000", "Erinnerung (" + date["de"]},
 	} {
 		got := strings.Join(lines[lang], "\n")
 		for _, w := range want {
