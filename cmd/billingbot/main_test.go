@@ -179,7 +179,7 @@ func TestConsoleRedis(t *testing.T) {
 		}
 		// What was bought is kept in that Redis: a second run sees it.
 		r = runMain(t, map[string]string{"REDIS_URL": "redis://:s3cret-pw@" + mr.Addr()}, "products\n", "console")
-		r.check(t, 0, []string{"Visio Plan 2", "0 of 1 license assigned"}, nil)
+		r.check(t, 0, []string{"Visio Plan 2", "Licenses: 0 of 1 assigned"}, nil)
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		r := runMain(t, nil, "help\n", "console", "--redis", "redis://:wrong-pw@"+mr.Addr())
