@@ -118,7 +118,9 @@ func TestAssignFormReadsPeople(t *testing.T) {
 
 // TestUnassignNobodyAssigned: "unassign visio" when the user's Visio has
 // nobody assigned says so, in their language, instead of that none of
-// their subscriptions matches; a name they have none of still says that.
+// their subscriptions matches; one the command cannot act on (a trial's
+// end of a subscription) is named; a name they have none of still says
+// that none matches.
 func TestUnassignNobodyAssigned(t *testing.T) {
 	e := newEnv(t)
 	e.buyer(alice)
@@ -126,4 +128,7 @@ func TestUnassignNobodyAssigned(t *testing.T) {
 	wantMessage(t, e.run(alice, "unassign visio"), "Nobody is assigned a license of Visio Plan 2, so there is nothing to unassign.")
 	wantMessage(t, e.run(alice.de(), "aufheben visio"), "Niemandem ist eine Lizenz von Visio Plan 2 zugewiesen; es gibt nichts aufzuheben.")
 	wantMessage(t, e.run(alice, "unassign teams"), "None of your subscriptions matches “teams”.")
+	// Visio is no trial to end: the user has it, so it is named.
+	wantMessage(t, e.run(alice, "trial end visio"), "This is not possible for Visio Plan 2 at the moment.")
+	wantMessage(t, e.run(alice.de(), "testen beenden visio"), "Für Visio Plan 2 ist dies derzeit nicht möglich.")
 }

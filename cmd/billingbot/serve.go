@@ -265,10 +265,10 @@ func serve(ctx context.Context, ln net.Listener, st *store.Store, bot *commands.
 	return code
 }
 
-// newServer is an HTTP server of serve's timeouts. Headers are bounded to
-// 64 KiB (net/http allows 1 MiB): the platforms' and browsers' are a few.
-// newServer serves h; what net/http itself reports (a handler's panic, an
-// accept error) goes to log, in order with the rest.
+// newServer is an HTTP server of serve's timeouts for h. Headers are
+// bounded to 64 KiB (net/http allows 1 MiB): the platforms' and browsers'
+// are a few. What net/http itself reports (a handler's panic, an accept
+// error) goes to log, in order with the rest.
 func newServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
